@@ -1,0 +1,73 @@
+// Pure data shaping for the dashboard charts (no DOM): overlaying runs whose x values
+// differ into uPlot's aligned layout, EMA smoothing and log-scale masking.
+
+export interface RunLine {
+  x: Float64Array;
+  y: Float64Array;
+}
+
+/**
+ * Merges several runs' sorted x arrays into one shared x column; each run's y column
+ * holds its value on its own rows and null elsewhere (drawn with `spanGaps`). Every
+ * point keeps its own row, so min/max pairs sharing an x survive intact.
+ */
+export function alignRuns(lines: readonly RunLine[]): { x: Float64Array; ys: (number | null)[][] } {
+  let total = 0;
+  for (const l of lines) total += l.x.length;
+  const x = new Float64Array(total);
+  const ys: (number | null)[][] = lines.map(() => new Array<number | null>(total).fill(null));
+  const pos = new Array<number>(lines.length).fill(0);
+  for (let row = 0; row < total; row++) {
+    // k is small (a handful of runs): a linear scan for the smallest head is cheapest.
+    let best = -1;
+    let bestX = Infinity;
+    for (let k = 0; k < lines.length; k++) {
+      const p = pos[k];
+      if (p < lines[k].x.length && (best < 0 || lines[k].x[p] < bestX)) {
+        best = k;
+        bestX = lines[k].x[p];
+      }
+    }
+    x[row] = bestX;
+    ys[best][row] = lines[best].y[pos[best]];
+    pos[best]++;
+  }
+  return { x, ys };
+}
+
+/**
+ * Exponential moving average with TensorBoard's debiasing, so the smoothed line
+ * starts at the first value instead of climbing from zero. Nulls pass through.
+ */
+export function ema(values: readonly (number | null)[], weight: number): (number | null)[] {
+  const out = new Array<number | null>(values.length);
+  let acc = 0;
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || !Number.isFinite(v)) {
+      out[i] = null;
+      continue;
+    }
+    acc = acc * weight + (1 - weight) * v;
+    n++;
+    out[i] = weight === 0 ? v : acc / (1 - Math.pow(weight, n));
+  }
+  return out;
+}
+
+/** A log axis cannot show values ≤ 0: they become gaps rather than breaking the scale. */
+export function maskNonPositive(values: readonly (number | null)[]): (number | null)[] {
+  return values.map((v) => (v !== null && v > 0 ? v : null));
+}
+
+/** Short, stable number formatting for legends and tables. */
+export function formatValue(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '–';
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3);
+  return Number(v.toPrecision(5)).toString();
+}
