@@ -1,0 +1,227 @@
+// One backend's delivery loop. It reads the run log from the backend's own cursor
+// (the log is the data path; append notifications only wake it up), keeps a small
+// bounded queue of read-ahead batches, and writes them one at a time with a
+// per-write timeout, retry with exponential backoff and jitter, and a circuit
+// breaker. Each backend has its own runner, so a slow, hanging or throwing backend
+// only ever delays itself; ingest never waits on any of this.
+import type { BackendPlugin, Disposable, PluginLogger, RunRecord, RunSummary } from '../api/types';
+import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker';
+import type { CursorStore } from './cursorStore';
+import type { Pipeline } from './processors';
+import { backoffDelay, sleep, withTimeout, type BackoffOptions } from './retry';
+
+/** What the runner needs from the run store (`RunStore` satisfies it). */
+export interface RunLog {
+  listRuns(): RunSummary[];
+  getRun(runId: string): RunSummary | undefined;
+  read(runId: string, fromOffset: number, maxRecords: number): Promise<RunRecord[]>;
+  recordCount(runId: string): number;
+  onDidAppend(listener: (runId: string, records: RunRecord[]) => void): Disposable;
+}
+
+export interface SinkOptions {
+  /** Most records of one run per `write` call. */
+  batchSize: number;
+  /** Most batches read ahead and held in memory per backend. */
+  maxQueueBatches: number;
+  /** A `write` that takes longer counts as failed (and is retried). */
+  writeTimeoutMs: number;
+  backoff: BackoffOptions;
+  breaker: BreakerOptions;
+  random?: () => number;
+}
+
+export const DEFAULT_SINK_OPTIONS: SinkOptions = {
+  batchSize: 500,
+  maxQueueBatches: 4,
+  writeTimeoutMs: 30_000,
+  backoff: { baseMs: 250, maxMs: 30_000 },
+  breaker: { failureThreshold: 5, coolDownMs: 30_000 },
+};
+
+export interface SinkStats {
+  /** Records in the log not yet delivered (acknowledged by the backend). */
+  lag: number;
+  /** Records read ahead and waiting in memory. */
+  queueDepth: number;
+  breaker: BreakerState;
+  consecutiveFailures: number;
+  lastError?: string;
+  /** Records whose delivery completed since this runner started. */
+  delivered: number;
+  /** `write` calls that failed or timed out since this runner started. */
+  failedWrites: number;
+}
+
+interface Batch {
+  runId: string;
+  records: RunRecord[];
+  /** Cursor value once this batch is delivered: last offset + 1. */
+  next: number;
+}
+
+class Aborted extends Error {}
+
+export class SinkRunner {
+  private readonly breaker: CircuitBreaker;
+  private readonly abort = new AbortController();
+  private readonly aborted: Promise<never>;
+  /** Runs that may have records past the read position, in round-robin order. */
+  private readonly pending = new Set<string>();
+  /** Runs notified since their last read began: an empty read must not drop them. */
+  private readonly touched = new Set<string>();
+  private readonly readPos = new Map<string, number>();
+  private readonly queue: Batch[] = [];
+  private wake: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+  private lastError: string | undefined;
+  private delivered = 0;
+  private failedWrites = 0;
+
+  constructor(
+    readonly backend: BackendPlugin,
+    private readonly log: RunLog,
+    private readonly cursors: CursorStore,
+    private readonly pipeline: Pipeline,
+    private readonly opts: SinkOptions,
+    private readonly logger: PluginLogger,
+    private readonly onChange: () => void,
+  ) {
+    this.breaker = new CircuitBreaker(opts.breaker);
+    this.aborted = new Promise<never>((_, reject) => this.abort.signal.addEventListener('abort', () => reject(new Aborted())));
+    this.aborted.catch(() => undefined);
+  }
+
+  get id(): string {
+    return this.backend.metadata.id;
+  }
+
+  start(): void {
+    if (this.loopDone) return;
+    for (const run of this.log.listRuns()) this.pending.add(run.runId);
+    this.loopDone = this.loop().catch((e: unknown) => this.logger.error(`backend ${this.id}: delivery loop stopped: ${msg(e)}`));
+  }
+
+  /** A wake-up: the run has new records in the log. Never carries data. */
+  notify(runId: string): void {
+    this.pending.add(runId);
+    this.touched.add(runId);
+    this.wake?.();
+  }
+
+  stats(): SinkStats {
+    let lag = 0;
+    for (const run of this.log.listRuns()) lag += Math.max(0, this.log.recordCount(run.runId) - this.cursors.get(run.runId));
+    return {
+      lag,
+      queueDepth: this.queue.reduce((n, b) => n + b.records.length, 0),
+      breaker: this.breaker.state,
+      consecutiveFailures: this.breaker.failures,
+      lastError: this.lastError,
+      delivered: this.delivered,
+      failedWrites: this.failedWrites,
+    };
+  }
+
+  /** Stops the loop; an in-flight `write` is abandoned (its batch is re-delivered next time). */
+  async dispose(): Promise<void> {
+    this.abort.abort();
+    this.wake?.();
+    await this.loopDone;
+    await this.cursors.flush().catch(() => undefined);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      await this.fill();
+      const head = this.queue[0];
+      if (!head) {
+        // A notification may have landed while the last read was settling.
+        if (this.pending.size > 0) continue;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      if (!(await this.deliver(head))) return;
+      this.queue.shift();
+    }
+  }
+
+  /** Reads ahead from the log until the queue is full or every run is caught up. */
+  private async fill(): Promise<void> {
+    while (this.queue.length < this.opts.maxQueueBatches && this.pending.size > 0 && !this.abort.signal.aborted) {
+      const runId = this.pending.values().next().value as string;
+      this.touched.delete(runId);
+      const from = this.readPos.get(runId) ?? this.cursors.get(runId);
+      let records: RunRecord[];
+      try {
+        records = await this.log.read(runId, from, this.opts.batchSize);
+      } catch (e) {
+        // A run deleted or unreadable: skip it until it is appended to again.
+        this.logger.warn(`backend ${this.id}: cannot read run ${runId}: ${msg(e)}`);
+        this.pending.delete(runId);
+        continue;
+      }
+      // Round robin: a long run does not starve the others.
+      this.pending.delete(runId);
+      if (records.length === 0) {
+        if (this.touched.has(runId)) this.pending.add(runId);
+        continue;
+      }
+      this.pending.add(runId);
+      const next = records[records.length - 1].offset + 1;
+      this.readPos.set(runId, next);
+      this.queue.push({ runId, records, next });
+      this.onChange();
+    }
+  }
+
+  /** Writes one batch until it succeeds; false when the runner was disposed first. */
+  private async deliver(batch: Batch): Promise<boolean> {
+    let attempt = 0;
+    while (!this.abort.signal.aborted) {
+      const wait = this.breaker.waitMs();
+      if (wait > 0) {
+        await sleep(wait, this.abort.signal);
+        continue;
+      }
+      try {
+        const run = this.log.getRun(batch.runId) ?? placeholderRun(batch.runId);
+        const records: RunRecord[] = [];
+        for (const r of batch.records) {
+          const event = this.pipeline.event(r.event, run);
+          if (event) records.push(event === r.event ? r : { ...r, event });
+        }
+        // A batch the processors emptied is still "delivered": the cursor moves past it.
+        if (records.length > 0) {
+          const write = withTimeout(Promise.resolve().then(() => this.backend.write({ run: this.pipeline.summary(run), records })), this.opts.writeTimeoutMs, `backend ${this.id} write`);
+          await Promise.race([write, this.aborted]);
+        }
+        await this.cursors.advance(batch.runId, batch.next);
+        this.breaker.recordSuccess();
+        this.lastError = undefined;
+        this.delivered += batch.records.length;
+        this.onChange();
+        return true;
+      } catch (e) {
+        if (e instanceof Aborted || this.abort.signal.aborted) return false;
+        attempt++;
+        this.failedWrites++;
+        this.lastError = msg(e);
+        this.breaker.recordFailure();
+        this.logger.warn(`backend ${this.id}: write of run ${batch.runId} [${batch.records[0].offset}..${batch.next - 1}] failed (attempt ${attempt}, breaker ${this.breaker.state}): ${this.lastError}`);
+        this.onChange();
+        if (this.breaker.state !== 'open') await sleep(backoffDelay(attempt, this.opts.backoff, this.opts.random), this.abort.signal);
+      }
+    }
+    return false;
+  }
+}
+
+function placeholderRun(runId: string): RunSummary {
+  return { runId, project: '', name: runId, status: 'running', startTime: 0, params: {}, tags: {}, context: {} };
+}
+
+export function msg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
