@@ -1,0 +1,370 @@
+/*
+ * The e2e harness: a real VS Code (code-server 4.100.3, installed by
+ * scripts/setup-vscode.sh) with the *packaged* Runwatch .vsix, driven by Debian's
+ * Chromium through playwright-core. See ../shared/REAL_VSCODE.md for why.
+ *
+ * Usage (in a mocha test, see foundation.e2e.test.ts):
+ *
+ *   let vs: VsCode;
+ *   before(async () => { vs = await VsCode.start({ name: 'dashboard', settings: { 'runwatch.collector.port': 0 } }); });
+ *   after(async () => { await vs?.stop(); });
+ *   it('...', async () => {
+ *     await vs.runCommand('Runwatch: Show Dashboard');          // command palette, by title
+ *     const frame = await vs.webviewFrame('#chart', 60_000);    // the webview's own document
+ *     await vs.waitForFile(path.join(vs.workspace, '.runwatch/collector.json'));
+ *     await vs.screenshot('dashboard-open');                    // test-output/screenshots/
+ *   });
+ *
+ * Options: workspace (a folder; a temp one is made if absent), extensions (extra
+ * .vsix files or extension folders, e.g. a companion extension), settings (user
+ * settings), env (extra environment for code-server and so the extension host).
+ * Run `npm run package` first (scripts/test.sh does): the harness installs
+ * dist-vsix/runwatch-<version>.vsix, never the source folder.
+ * Logs: test-output/code-server-<name>-<n>.log and, after stop(), VS Code's own logs
+ * (extension host included) under test-output/vscode-logs/<name>-<n>/.
+ */
+import { ChildProcess, execFile, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { promisify } from 'util';
+import { chromium, Browser, BrowserServer, Frame, Page } from 'playwright-core';
+
+const execFileAsync = promisify(execFile);
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const OUTPUT_DIR = path.join(ROOT, 'test-output');
+export const SCREENSHOT_DIR = path.join(OUTPUT_DIR, 'screenshots');
+export const CODE_SERVER = path.join(ROOT, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
+export const CHROMIUM = process.env.RUNWATCH_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Flags that keep Chromium quiet on a machine whose network reaches almost nothing. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+export interface StartOptions {
+  /** Used in log and screenshot names. */
+  name?: string;
+  /** Workspace folder to open; a fresh temp folder when absent. */
+  workspace?: string;
+  /** Extra extensions beside Runwatch: .vsix files or unpacked extension folders. */
+  extensions?: string[];
+  /** User settings merged over the harness defaults. */
+  settings?: Record<string, unknown>;
+  /** Extra environment for code-server; the extension host inherits it. */
+  env?: Record<string, string>;
+  /** Install Runwatch's packaged .vsix (default true). */
+  installRunwatch?: boolean;
+  /** How long to wait for the workbench to appear (default 180 s: the machine is shared). */
+  startTimeoutMs?: number;
+}
+
+/** The packaged Runwatch, as `npm run package` writes it. */
+export function runwatchVsix(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  const file = path.join(ROOT, 'dist-vsix', `${pkg.name}-${pkg.version}.vsix`);
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`npm run package\` first`);
+  return file;
+}
+
+/** Polls `check` until it returns a truthy value; throws `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+const live = new Set<VsCode>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort when a test process dies without its finally: kill what we started.
+  process.on('exit', () => {
+    for (const vs of live) vs.killNow();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const vs of live) vs.killNow();
+      process.exit(130);
+    });
+  }
+}
+
+let instanceCounter = 0;
+
+export class VsCode {
+  private stopped = false;
+
+  private constructor(
+    readonly name: string,
+    readonly workspace: string,
+    readonly tmpDir: string,
+    readonly url: string,
+    readonly logFile: string,
+    private readonly codeServer: ChildProcess,
+    private readonly browserServer: BrowserServer,
+    private readonly browser: Browser,
+    readonly page: Page,
+  ) {}
+
+  /** Installs extensions, starts code-server and Chromium, and waits for the workbench. */
+  static async start(options: StartOptions = {}): Promise<VsCode> {
+    if (!fs.existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} is missing: run \`bash scripts/setup-vscode.sh\` first`);
+    installExitHook();
+    const n = ++instanceCounter;
+    const name = `${options.name ?? 'vscode'}-${n}`;
+    fs.mkdirSync(OUTPUT_DIR, { recursive: true });
+    const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), `runwatch-${options.name ?? 'vscode'}-`));
+    const dataDir = path.join(tmpDir, 'data');
+    const extDir = path.join(tmpDir, 'extensions');
+    const workspace = path.resolve(options.workspace ?? path.join(tmpDir, 'workspace'));
+    fs.mkdirSync(workspace, { recursive: true });
+    fs.mkdirSync(path.join(dataDir, 'User'), { recursive: true });
+    fs.mkdirSync(extDir, { recursive: true });
+    const settings = {
+      'workbench.startupEditor': 'none',
+      'security.workspace.trust.enabled': false,
+      'workbench.tips.enabled': false,
+      'extensions.autoUpdate': false,
+      'extensions.autoCheckUpdates': false,
+      'extensions.ignoreRecommendations': true,
+      'telemetry.telemetryLevel': 'off',
+      'update.mode': 'none',
+      ...options.settings,
+    };
+    fs.writeFileSync(path.join(dataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+
+    const baseArgs = ['--config', path.join(tmpDir, 'config.yaml'), '--user-data-dir', dataDir, '--extensions-dir', extDir];
+    const env = { ...process.env, ...options.env };
+    const vsixes = [...(options.installRunwatch === false ? [] : [runwatchVsix()])];
+    const folders: string[] = [];
+    for (const e of options.extensions ?? []) (e.endsWith('.vsix') ? vsixes : folders).push(path.resolve(e));
+    for (const vsix of vsixes) {
+      try {
+        await execFileAsync(CODE_SERVER, [...baseArgs, '--install-extension', vsix], { env, timeout: 300_000 });
+      } catch (err) {
+        const e = err as { stdout?: string; stderr?: string; message: string };
+        throw new Error(`installing ${vsix} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+      }
+    }
+    for (const folder of folders) addExtensionFolder(extDir, folder);
+
+    const logFile = path.join(OUTPUT_DIR, `code-server-${name}.log`);
+    const logFd = fs.openSync(logFile, 'w');
+    // Port 0: code-server picks a free port and prints it, so parallel suites never collide.
+    const codeServer = spawn(
+      CODE_SERVER,
+      [...baseArgs, '--auth', 'none', '--bind-addr', '127.0.0.1:0', '--disable-telemetry', '--disable-update-check', workspace],
+      { env, stdio: ['ignore', logFd, logFd], detached: true }, // own process group: stop() kills its children too
+    );
+    fs.closeSync(logFd);
+    let browserServer: BrowserServer | undefined;
+    let browser: Browser | undefined;
+    try {
+      const exited = new Promise<never>((_, reject) =>
+        codeServer.once('exit', (code) => reject(new Error(`code-server exited early (code ${code}); see ${logFile}`))),
+      );
+      exited.catch(() => undefined);
+      const port = await Promise.race([
+        exited,
+        waitFor('code-server to listen', () => /HTTP server listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(logFile, 'utf8'))?.[1], 120_000),
+      ]);
+      const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
+      browserServer = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+      browser = await chromium.connect(browserServer.wsEndpoint());
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(url, { timeout: options.startTimeoutMs ?? 180_000 });
+      await page.waitForSelector('.monaco-workbench', { timeout: options.startTimeoutMs ?? 180_000 });
+      const vs = new VsCode(name, workspace, tmpDir, url, logFile, codeServer, browserServer, browser, page);
+      live.add(vs);
+      return vs;
+    } catch (err) {
+      await browser?.close().catch(() => undefined);
+      await browserServer?.close().catch(() => undefined);
+      killGroup(codeServer, 'SIGKILL');
+      throw err;
+    }
+  }
+
+  /** Runs a command from the palette by its title, e.g. "Runwatch: Show Log". */
+  async runCommand(title: string, timeoutMs = 60_000): Promise<void> {
+    const page = this.page;
+    const deadline = Date.now() + timeoutMs;
+    // The row's aria-label is the title, or "title, recently used"/"title, similar commands":
+    // pick it exactly, since fuzzy matching may rank another command first.
+    const row = page.locator(`.quick-input-list .monaco-list-row[aria-label="${title}"], .quick-input-list .monaco-list-row[aria-label^="${title},"]`).first();
+    for (let attempt = 1; ; attempt++) {
+      await page.locator('.monaco-workbench').click({ timeout: timeoutMs });
+      await page.keyboard.press('Control+Shift+P');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.waitFor({ state: 'visible', timeout: timeoutMs });
+      await input.fill(`>${title}`);
+      try {
+        // A freshly loaded workbench may not list every command yet: retry rather than fail.
+        await row.waitFor({ state: 'visible', timeout: Math.max(1000, Math.min(15_000, deadline - Date.now())) });
+        await row.click();
+        await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+        return;
+      } catch (err) {
+        await page.keyboard.press('Escape');
+        if (Date.now() > deadline) {
+          await this.screenshot(`runCommand-failed-${title}`).catch(() => undefined);
+          throw new Error(`command "${title}" not found in the palette after ${attempt} tries: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  /** The frame (walking nested webview iframes) whose document holds `selector`. */
+  async webviewFrame(selector: string, timeoutMs = 60_000): Promise<Frame> {
+    return waitFor(`a frame holding ${selector}`, async () => {
+      for (const frame of this.page.frames()) {
+        if (frame.isDetached()) continue;
+        const el = await frame.$(selector).catch(() => null);
+        if (el) return frame;
+      }
+      return undefined;
+    }, timeoutMs);
+  }
+
+  /** Saves a full-page screenshot under test-output/screenshots/ and returns its path. */
+  async screenshot(name: string): Promise<string> {
+    fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^\w.-]+/g, '_')}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  /** Waits until `file` exists (and `pred` accepts its text); returns the text. */
+  async waitForFile(file: string, pred: (text: string) => boolean = () => true, timeoutMs = 60_000): Promise<string> {
+    const abs = path.resolve(this.workspace, file);
+    return waitFor(`${abs}`, () => {
+      if (!fs.existsSync(abs)) return undefined;
+      const text = fs.readFileSync(abs, 'utf8');
+      return pred(text) ? text : undefined;
+    }, timeoutMs);
+  }
+
+  /** Reloads the browser window (the extension host restarts) and waits for the workbench. */
+  async reload(timeoutMs = 180_000): Promise<void> {
+    await this.page.reload({ timeout: timeoutMs });
+    await this.page.waitForSelector('.monaco-workbench', { timeout: timeoutMs });
+  }
+
+  /** Text of code-server's own log so far. */
+  serverLog(): string {
+    return fs.readFileSync(this.logFile, 'utf8');
+  }
+
+  /** Closes Chromium and code-server (by process id), keeps VS Code's logs, removes temp files. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    live.delete(this);
+    await withTimeout(this.browser.close(), 15_000).catch(() => undefined);
+    await withTimeout(this.browserServer.close(), 15_000).catch(() => undefined);
+    const chromiumPid = this.browserServer.process().pid;
+    if (chromiumPid && isAlive(chromiumPid)) killPid(chromiumPid, 'SIGKILL');
+    killGroup(this.codeServer, 'SIGTERM');
+    const gone = await waitFor('code-server to exit', () => this.codeServer.exitCode !== null || this.codeServer.signalCode !== null, 15_000).catch(() => false);
+    if (!gone) killGroup(this.codeServer, 'SIGKILL');
+    copyLogs(path.join(this.tmpDir, 'data', 'logs'), path.join(OUTPUT_DIR, 'vscode-logs', this.name));
+    // A caller's workspace lives outside tmpDir and stays; ours goes with it.
+    if (!process.env.RUNWATCH_KEEP_TMP) fs.rmSync(this.tmpDir, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  /** Synchronous kill for process-exit hooks. */
+  killNow(): void {
+    const pid = this.browserServer.process().pid;
+    if (pid) killPid(pid, 'SIGKILL');
+    killGroup(this.codeServer, 'SIGKILL');
+  }
+}
+
+/**
+ * Makes an unpacked extension folder visible to code-server: a copy named
+ * publisher.name-version, listed in extensions.json (which VS Code reads in
+ * preference to scanning the folder once --install-extension has written it).
+ */
+export function addExtensionFolder(extDir: string, folder: string): void {
+  const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+  const id = `${manifest.publisher}.${manifest.name}`.toLowerCase();
+  const relativeLocation = `${id}-${manifest.version}`;
+  const target = path.join(extDir, relativeLocation);
+  fs.cpSync(folder, target, { recursive: true, filter: (src) => !/[\\/](node_modules|\.git)$/.test(src) || src === folder });
+  const listFile = path.join(extDir, 'extensions.json');
+  const list = fs.existsSync(listFile) ? (JSON.parse(fs.readFileSync(listFile, 'utf8')) as unknown[]) : [];
+  list.push({
+    identifier: { id },
+    version: manifest.version,
+    location: { $mid: 1, path: target, scheme: 'file' },
+    relativeLocation,
+    metadata: { installedTimestamp: Date.now(), source: 'vsix' },
+  });
+  fs.writeFileSync(listFile, JSON.stringify(list));
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Kills a detached child and everything in its process group (code-server forks helpers). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    killPid(child.pid, signal);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+}
+
+function copyLogs(from: string, to: string): void {
+  try {
+    if (fs.existsSync(from)) fs.cpSync(from, to, { recursive: true });
+  } catch {
+    // logs are a convenience; never fail a test over them
+  }
+}
