@@ -19,7 +19,13 @@ export function encodeNumber(v: number): WireNumber {
   return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
 }
 
-const RunId = z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'run ids use letters, digits, ".", "_" and "-" (a UUID is best)');
+// Run ids name folders in the store, so "." and ".." are refused too.
+const RunId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._-]+$/, 'run ids use letters, digits, ".", "_" and "-" (a UUID is best)')
+  .refine((id) => id !== '.' && id !== '..', 'a run id cannot be "." or ".."');
 /** Per-run sequence number the client gives each run-scoped message, from 1 up. */
 const Seq = z.number().int().min(1);
 const Time = z.number().finite().nonnegative();

@@ -1,0 +1,152 @@
+// Turns one text frame into a checked client message, or an error that says what
+// was wrong. `metrics` frames carry most of the traffic (up to millions of points
+// a second), so they are checked by hand with exactly the rules of the zod schema
+// in src/protocol/v1.ts (a test compares both on many random frames); every other
+// message goes through zod.
+import type { ZodError } from 'zod';
+import type { RunEvent } from '../api/types';
+import * as v1 from '../protocol/v1';
+
+export interface FrameError {
+  code: v1.ErrorCode;
+  message: string;
+  runId?: string;
+  seq?: number;
+}
+
+export type ParsedFrame =
+  | { kind: 'heartbeat'; time?: number }
+  | { kind: 'hello' }
+  | { kind: 'run'; runId: string; seq: number; event: RunEvent; points: number }
+  | { kind: 'error'; error: FrameError };
+
+const RUN_TYPES = new Set(['run.start', 'metrics', 'params', 'tags', 'artifact', 'log', 'run.end']);
+const RUN_ID = /^[A-Za-z0-9._-]+$/;
+
+export interface FrameLimits {
+  maxBatchPoints: number;
+}
+
+/** Parses and checks a frame received after the handshake. */
+export function parseFrame(text: string, limits: FrameLimits): ParsedFrame {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    return fail('bad_json', `the frame is not valid JSON (${(err as Error).message}); send one JSON object per text frame`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    return fail('bad_json', `the frame must be a JSON object with a "type", not ${Array.isArray(obj) ? 'an array' : obj === null ? 'null' : typeof obj}`);
+  }
+  const o = obj as Record<string, unknown>;
+  const runId = typeof o.runId === 'string' ? o.runId : undefined;
+  const seq = typeof o.seq === 'number' ? o.seq : undefined;
+  const type = o.type;
+  if (type === 'metrics') return parseMetrics(o, runId, seq, limits);
+  if (type === 'heartbeat') {
+    const r = v1.Heartbeat.safeParse(o);
+    return r.success ? { kind: 'heartbeat', time: r.data.time } : fail('bad_message', describe('heartbeat', r.error), runId, seq);
+  }
+  if (type === 'hello') {
+    const r = v1.Hello.safeParse(o);
+    return r.success ? { kind: 'hello' } : fail('bad_message', describe('hello', r.error), runId, seq);
+  }
+  if (typeof type !== 'string' || !RUN_TYPES.has(type)) {
+    return fail(
+      'unknown_type',
+      `unknown message type ${JSON.stringify(type) ?? 'undefined'}; expected one of run.start, metrics, params, tags, artifact, log, run.end, heartbeat`,
+      runId,
+      seq,
+    );
+  }
+  const r = v1.RunMessage.safeParse(o);
+  if (!r.success) return fail('bad_message', describe(type, r.error), runId, seq);
+  const m = r.data;
+  return { kind: 'run', runId: m.runId, seq: m.seq, event: toEvent(m), points: 0 };
+}
+
+function toEvent(m: v1.RunMessage): RunEvent {
+  switch (m.type) {
+    case 'run.start':
+      return {
+        type: 'run.start',
+        project: m.project,
+        name: m.name ?? m.runId,
+        time: m.time,
+        params: m.params ?? {},
+        tags: m.tags ?? {},
+        ...(m.parentRunId !== undefined ? { parentRunId: m.parentRunId } : {}),
+        context: m.context ?? {},
+      };
+    case 'metrics':
+      return { type: 'metrics', points: m.points.map((p) => ({ key: p.key, value: v1.decodeNumber(p.value), step: p.step, time: p.time })) };
+    case 'params':
+      return { type: 'params', params: m.params };
+    case 'tags':
+      return { type: 'tags', tags: m.tags };
+    case 'artifact':
+      return { type: 'artifact', name: m.name, path: m.path, kind: m.kind, metadata: m.metadata };
+    case 'log':
+      return { type: 'log', stream: m.stream, lines: m.lines, time: m.time };
+    case 'run.end':
+      return { type: 'run.end', status: m.status, time: m.time, ...(m.reason !== undefined ? { reason: m.reason } : {}) };
+  }
+}
+
+/** The hand-written twin of `v1.Metrics` (same rules; unknown keys are dropped, like zod does). */
+function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq: number | undefined, limits: FrameLimits): ParsedFrame {
+  const bad = (message: string) => fail('bad_message', `metrics: ${message}`, runId, seq);
+  const rid = o.runId;
+  if (typeof rid !== 'string') return bad(`"runId" must be a string, got ${kind(rid)}`);
+  if (rid.length < 1 || rid.length > 128 || !RUN_ID.test(rid) || rid === '.' || rid === '..') {
+    return bad(`"runId" ${JSON.stringify(rid.slice(0, 140))} is not allowed: 1 to 128 of letters, digits, ".", "_" and "-" (a UUID is best)`);
+  }
+  const s = o.seq;
+  if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1) return bad(`"seq" must be an integer from 1 up, got ${kind(s)}`);
+  const pts = o.points;
+  if (!Array.isArray(pts)) return bad(`"points" must be an array of {key, value, step, time}, got ${kind(pts)}`);
+  if (pts.length < 1) return bad('"points" is empty; send at least one point');
+  if (pts.length > limits.maxBatchPoints) {
+    return fail('too_many_points', `metrics: ${pts.length} points in one frame, more than the limit of ${limits.maxBatchPoints}; split the batch`, rid, s);
+  }
+  const points = new Array<{ key: string; value: number; step: number; time: number }>(pts.length);
+  for (let i = 0; i < pts.length; i++) {
+    const p: unknown = pts[i];
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) return bad(`points[${i}] must be an object {key, value, step, time}, got ${kind(p)}`);
+    const { key, value, step, time } = p as Record<string, unknown>;
+    if (typeof key !== 'string' || key.length < 1 || key.length > 250) {
+      return bad(`points[${i}].key must be a string of 1 to 250 characters, got ${kind(key)}`);
+    }
+    let v: number;
+    if (typeof value === 'number') v = value;
+    else if (value === 'NaN') v = NaN;
+    else if (value === 'Infinity') v = Infinity;
+    else if (value === '-Infinity') v = -Infinity;
+    else return bad(`points[${i}].value must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`);
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) return bad(`points[${i}].step must be an integer 0 or more, got ${kind(step)}`);
+    if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) {
+      return bad(`points[${i}].time must be seconds since the Unix epoch (a number 0 or more), got ${kind(time)}`);
+    }
+    points[i] = { key, value: v, step, time };
+  }
+  return { kind: 'run', runId: rid, seq: s, event: { type: 'metrics', points }, points: points.length };
+}
+
+function kind(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number') return String(v);
+  return typeof v;
+}
+
+function describe(type: string, err: ZodError): string {
+  const parts = err.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join('.') : '(message)'}: ${i.message}`);
+  const more = err.issues.length > 3 ? ` (and ${err.issues.length - 3} more)` : '';
+  return `${type}: ${parts.join('; ')}${more}; see docs/protocol.md`;
+}
+
+function fail(code: v1.ErrorCode, message: string, runId?: string, seq?: number): ParsedFrame {
+  return { kind: 'error', error: { code, message, ...(runId !== undefined ? { runId } : {}), ...(seq !== undefined ? { seq } : {}) } };
+}
