@@ -1,0 +1,196 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { RunRecord } from '../../src/api/types';
+import { RunStore } from '../../src/store/runStore';
+import { IMPORTED_DIR, SpoolImporter } from '../../src/sources/spoolImporter';
+
+const RUN = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+
+function line(msg: Record<string, unknown>): string {
+  return JSON.stringify(msg) + '\n';
+}
+
+function start(runId = RUN, seq = 1): string {
+  return line({ type: 'run.start', runId, seq, project: 'proj', name: 'spooled', time: 1700000000, params: { lr: 0.1 }, tags: { a: 'b' }, context: { pid: 1 } });
+}
+
+function metrics(seq: number, points: { key: string; value: number | string; step: number }[], runId = RUN): string {
+  return line({ type: 'metrics', runId, seq, points: points.map((p) => ({ ...p, time: 1700000001 + p.step })) });
+}
+
+function end(seq: number, runId = RUN): string {
+  return line({ type: 'run.end', runId, seq, status: 'finished', time: 1700000100 });
+}
+
+async function readAll(store: RunStore, runId: string): Promise<RunRecord[]> {
+  return store.read(runId, 0, 1_000_000);
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('SpoolImporter', () => {
+  let tmp: string;
+  let store: RunStore;
+  let spool: string;
+  let importer: SpoolImporter | undefined;
+  let warnings: string[];
+  const logger = {
+    info: () => undefined,
+    warn: (m: string) => void warnings.push(m),
+    error: (m: string) => void warnings.push(m),
+  };
+
+  beforeEach(async () => {
+    tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'rw-spool-'));
+    spool = path.join(tmp, 'spool');
+    await fs.promises.mkdir(spool);
+    store = await RunStore.open(path.join(tmp, 'store'));
+    warnings = [];
+    importer = undefined;
+  });
+
+  afterEach(async () => {
+    await importer?.dispose();
+    await store.close();
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('imports a finished spool file through the watcher: exact points, NaN/±Infinity, params, tags, status; bad lines skipped and reported', async () => {
+    const file = path.join(spool, `${RUN}.jsonl`);
+    fs.writeFileSync(
+      file,
+      start() +
+        metrics(2, [
+          { key: 'loss', value: 0.5, step: 0 },
+          { key: 'loss', value: 'NaN', step: 1 },
+          { key: 'acc', value: 'Infinity', step: 1 },
+          { key: 'acc', value: '-Infinity', step: 2 },
+        ]) +
+        'this is not json\n' +
+        line({ type: 'metrics', runId: RUN, seq: 3, points: [] }) +
+        line({ type: 'params', runId: RUN, seq: 4, params: { batch: 32 } }) +
+        line({ type: 'tags', runId: RUN, seq: 5, tags: { phase: 'final' } }) +
+        end(6) +
+        '{"type":"metrics","runId":"torn',
+    );
+    importer = new SpoolImporter(store, spool, { logger });
+    await importer.start();
+    const moved = path.join(spool, IMPORTED_DIR, `${RUN}.jsonl`);
+    await waitFor(() => fs.existsSync(moved), 'the file to move to imported/');
+    assert.ok(!fs.existsSync(file));
+
+    const run = store.getRun(RUN);
+    assert.ok(run);
+    assert.strictEqual(run.status, 'finished');
+    assert.deepStrictEqual(run.params, { lr: 0.1, batch: 32 });
+    assert.deepStrictEqual(run.tags, { a: 'b', phase: 'final' });
+    assert.strictEqual(store.lastSeq(RUN), 6);
+
+    const records = await readAll(store, RUN);
+    assert.deepStrictEqual(
+      records.map((r) => r.event.type),
+      ['run.start', 'metrics', 'params', 'tags', 'run.end'],
+    );
+    const m = records[1].event;
+    assert.ok(m.type === 'metrics');
+    assert.deepStrictEqual(
+      m.points.map((p) => [p.key, p.step, p.value]),
+      [
+        ['loss', 0, 0.5],
+        ['loss', 1, NaN],
+        ['acc', 1, Infinity],
+        ['acc', 2, -Infinity],
+      ],
+    );
+    assert.ok(warnings.some((w) => w.includes('line 3') && w.includes('bad_json')), warnings.join('\n'));
+    assert.ok(warnings.some((w) => w.includes('line 4') && w.includes('bad_message')), warnings.join('\n'));
+    assert.ok(warnings.some((w) => w.includes('torn')), warnings.join('\n'));
+  });
+
+  it('drops seqs the store already holds (a run that reached the collector in part, lines repeated)', async () => {
+    // The collector got seq 1-2 before it went away.
+    await store.append(RUN, [
+      { seq: 1, event: { type: 'run.start', project: 'proj', name: 'n', time: 1700000000, params: {}, tags: {}, context: {} } },
+      { seq: 2, event: { type: 'metrics', points: [{ key: 'x', value: 1, step: 0, time: 1 }] } },
+    ]);
+    const file = path.join(spool, `${RUN}.jsonl`);
+    fs.writeFileSync(
+      file,
+      start() +
+        metrics(2, [{ key: 'x', value: 1, step: 0 }]) +
+        metrics(3, [{ key: 'x', value: 2, step: 1 }]) +
+        metrics(3, [{ key: 'x', value: 2, step: 1 }]) +
+        metrics(4, [{ key: 'x', value: 3, step: 2 }]) +
+        end(5),
+    );
+    importer = new SpoolImporter(store, spool, { logger });
+    const res = await importer.importFile(file);
+    assert.ok(res.moved);
+    const points = (await readAll(store, RUN)).flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => [p.step, p.value]) : []));
+    assert.deepStrictEqual(points, [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
+    assert.strictEqual(store.getRun(RUN)?.status, 'finished');
+  });
+
+  it('imports a growing file incrementally and only moves it once the run has ended', async () => {
+    const file = path.join(spool, `${RUN}.jsonl`);
+    fs.writeFileSync(file, start() + metrics(2, [{ key: 'x', value: 1, step: 0 }]) + '{"type":"met');
+    importer = new SpoolImporter(store, spool, { logger, staleMs: 3_600_000 });
+    let res = await importer.importFile(file);
+    assert.strictEqual(res.moved, false);
+    assert.strictEqual(store.getRun(RUN)?.status, 'running');
+    assert.strictEqual(store.recordCount(RUN), 2);
+
+    // The client finishes the torn line and ends the run.
+    fs.appendFileSync(file, `rics","runId":"${RUN}","seq":3,"points":[{"key":"x","value":2,"step":1,"time":5}]}\n` + end(4));
+    res = await importer.importFile(file);
+    assert.strictEqual(res.moved, true);
+    const events = (await readAll(store, RUN)).map((r) => r.event);
+    assert.deepStrictEqual(
+      events.map((e) => e.type),
+      ['run.start', 'metrics', 'metrics', 'run.end'],
+    );
+    const second = events[2];
+    assert.ok(second.type === 'metrics');
+    assert.deepStrictEqual(second.points, [{ key: 'x', value: 2, step: 1, time: 5 }]);
+    assert.deepStrictEqual(warnings, []);
+  });
+
+  it('ends a run as crashed when its spool file went stale without run.end', async () => {
+    const file = path.join(spool, `${RUN}.jsonl`);
+    fs.writeFileSync(file, start() + metrics(2, [{ key: 'x', value: 1, step: 0 }]));
+    const old = new Date(Date.now() - 120_000);
+    fs.utimesSync(file, old, old);
+    importer = new SpoolImporter(store, spool, { logger, staleMs: 60_000, recheckMs: 100 });
+    await importer.start();
+    await waitFor(() => fs.existsSync(path.join(spool, IMPORTED_DIR, `${RUN}.jsonl`)), 'the stale file to move');
+    const run = store.getRun(RUN);
+    assert.strictEqual(run?.status, 'crashed');
+    const events = (await readAll(store, RUN)).map((r) => r.event);
+    assert.deepStrictEqual(
+      events.map((e) => e.type),
+      ['run.start', 'metrics', 'run.end'],
+    );
+  });
+
+  it('reports data for a run whose run.start is missing, and does not crash', async () => {
+    const file = path.join(spool, `${RUN}.jsonl`);
+    fs.writeFileSync(file, metrics(2, [{ key: 'x', value: 1, step: 0 }]) + end(3));
+    importer = new SpoolImporter(store, spool, { logger });
+    const res = await importer.importFile(file);
+    assert.strictEqual(res.badLines, 2);
+    assert.strictEqual(store.getRun(RUN), undefined);
+    assert.ok(warnings.some((w) => w.includes('run.start')), warnings.join('\n'));
+  });
+});
