@@ -58,8 +58,8 @@ export interface SeriesData {
   /** Points stored for this series (before decimation). */
   total: number;
   decimated: boolean;
-  /** Latest stored point (raw, not decimated): shown in the legend. */
-  latest?: { step: number; value: number };
+  /** Latest stored point (raw, not decimated): shown in the legend. Non-finite values as text, since JSON has no NaN. */
+  latest?: { step: number; value: number | 'NaN' | 'Infinity' | '-Infinity' };
 }
 
 // ---------------------------------------------------------------------------
@@ -174,6 +174,17 @@ export function runColor(runId: string): string {
   }
   const hue = (h >>> 0) % 360;
   return `hsl(${hue}, 70%, 55%)`;
+}
+
+export function encodeNumber(v: number): number | 'NaN' | 'Infinity' | '-Infinity' {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  return v;
+}
+
+export function decodeNumber(v: number | string): number {
+  return typeof v === 'number' ? v : Number(v);
 }
 
 /** Metric keys grouped by the prefix before the first '/', e.g. `train/`, `val/`. */

@@ -15,6 +15,7 @@ import {
   type RunInfo,
   type SeriesData,
   type XMode,
+  decodeNumber,
   defaultDashboardState,
   groupOf,
   isDashboardState,
@@ -217,7 +218,7 @@ function render(keys: Set<string>): void {
     }
     if (keys.has(key)) c.update([...(data.get(key) as Map<string, SeriesData>).values()]);
   }
-  for (const g of [...groupsBox.children]) {
+  for (const g of Array.from(groupsBox.children)) {
     if (!g.querySelector('.chart')) g.remove();
   }
 }
@@ -232,7 +233,7 @@ function groupContainer(group: string): HTMLElement {
     h.textContent = group || 'metrics';
     g.append(h, el('div', 'charts'));
     // Groups in name order, ungrouped keys last.
-    const after = [...groupsBox.children].find((c) => (c.id > id && id !== 'group-_') || c.id === 'group-_');
+    const after = Array.from(groupsBox.children).find((c) => (c.id > id && id !== 'group-_') || c.id === 'group-_');
     groupsBox.insertBefore(g, after ?? null);
   }
   return g.querySelector('.charts') as HTMLElement;
@@ -259,7 +260,7 @@ class Chart {
     this.plotBox = el('div', 'plot');
     this.legend = el('div', 'legend');
     this.box.append(title, this.plotBox, this.legend);
-    const before = [...parent.children].find((c) => (c as HTMLElement).dataset.key! > key);
+    const before = Array.from(parent.children).find((c) => (c as HTMLElement).dataset.key! > key);
     parent.insertBefore(this.box, before ?? null);
   }
 
@@ -477,7 +478,7 @@ class Chart {
       const r = runs.get(s.runId);
       const item = el('span', 'legend-item');
       item.append(swatch(r?.color ?? '#888'), text(r?.name ?? s.runId, 'legend-name'));
-      const value = text(s.latest ? formatValue(s.latest.value) : '–', 'legend-value');
+      const value = text(s.latest ? formatValue(decodeNumber(s.latest.value)) : '–', 'legend-value');
       value.title = s.latest ? `step ${s.latest.step}` : '';
       item.append(value);
       if (s.nonFiniteX.length > 0) item.append(text(` ${s.nonFiniteX.length} non-finite`, 'legend-warn'));

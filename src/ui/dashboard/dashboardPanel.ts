@@ -1,0 +1,271 @@
+// The dashboard panel's host side: owns one webview, decides which runs it shows,
+// and feeds it decimated series from the SeriesStore. Live changes are collected
+// per (run, key) and flushed by a Coalescer (at most N updates a second); while
+// the panel is hidden only the set of changed keys grows, and is replayed on show.
+import * as vscode from 'vscode';
+import type { RunSummary } from '../../api/types';
+import {
+  type DashboardState,
+  type HostMessage,
+  type RunInfo,
+  type SeriesData,
+  type XMode,
+  defaultDashboardState,
+  encodeNumber,
+  isWebviewMessage,
+  runColor,
+} from '../../webview/contract';
+import type { ViewsDeps } from '../deps';
+import { Coalescer } from './coalescer';
+import { webviewHtml, webviewOptions } from './html';
+
+export const DASHBOARD_VIEW_TYPE = 'runwatch.dashboard';
+const MAX_POINTS = 2000;
+
+export function runInfo(r: RunSummary): RunInfo {
+  return {
+    runId: r.runId,
+    name: r.name,
+    project: r.project,
+    status: r.status,
+    startTime: r.startTime,
+    lastStep: r.lastStep,
+    color: runColor(r.runId),
+  };
+}
+
+export class DashboardPanel {
+  private static current: DashboardPanel | undefined;
+
+  private state: DashboardState;
+  private ready = false;
+  /** run id → keys changed since the last flush */
+  private dirty = new Map<string, Set<string>>();
+  private runsDirty = false;
+  /** key → x range the user zoomed to; live updates of that key stay within it. */
+  private zoom = new Map<string, { from?: number; to?: number }>();
+  private readonly coalescer: Coalescer;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  /** The open dashboard, if any (one per window: "Show Dashboard" reveals it). */
+  static get instance(): DashboardPanel | undefined {
+    return DashboardPanel.current;
+  }
+
+  /** Shows the dashboard, creating it if needed; `runIds` are added to what it shows. */
+  static show(deps: ViewsDeps, extensionUri: vscode.Uri, runIds: string[] = []): DashboardPanel {
+    const existing = DashboardPanel.current;
+    if (existing) {
+      existing.panel.reveal();
+      if (runIds.length) existing.addRuns(runIds);
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'Runwatch Dashboard', vscode.ViewColumn.Active, webviewOptions(extensionUri));
+    return new DashboardPanel(panel, deps, extensionUri, { ...defaultDashboardState, runIds });
+  }
+
+  /** Used by the serializer after a window reload, with the state the webview saved. */
+  static revive(panel: vscode.WebviewPanel, deps: ViewsDeps, extensionUri: vscode.Uri, state: DashboardState): DashboardPanel {
+    DashboardPanel.current?.panel.dispose();
+    panel.webview.options = webviewOptions(extensionUri);
+    return new DashboardPanel(panel, deps, extensionUri, state);
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly deps: ViewsDeps,
+    extensionUri: vscode.Uri,
+    state: DashboardState,
+  ) {
+    DashboardPanel.current = this;
+    this.state = { ...state, runIds: state.runIds.filter((id) => deps.store.getRun(id)) };
+    if (this.state.runIds.length === 0) this.state.runIds = this.defaultRuns();
+    this.coalescer = new Coalescer(
+      () => 1000 / Math.max(1, vscode.workspace.getConfiguration('runwatch').get<number>('dashboard.maxUpdatesPerSecond', 10)),
+      () => void this.flush(),
+    );
+    this.coalescer.setPaused(!panel.visible);
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'runwatch.svg');
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'dashboard', 'Runwatch Dashboard');
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+      panel.onDidChangeViewState(() => this.coalescer.setPaused(!panel.visible)),
+      panel.onDidDispose(() => this.dispose()),
+      deps.series.onDidChange((runId, keys) => this.onSeriesChange(runId, keys)),
+      deps.store.onDidChangeRun((run) => this.onRunChange(run)),
+    );
+    if (deps.store.onDidDeleteRun) this.disposables.push(deps.store.onDidDeleteRun((id) => this.onRunDeleted(id)));
+  }
+
+  /** Run ids shown, in order (tests read this). */
+  get runIds(): readonly string[] {
+    return this.state.runIds;
+  }
+
+  addRuns(runIds: string[]): void {
+    const add = runIds.filter((id) => !this.state.runIds.includes(id) && this.deps.store.getRun(id));
+    if (add.length === 0) return;
+    this.state = { ...this.state, runIds: [...this.state.runIds, ...add] };
+    this.runsDirty = true;
+    for (const id of add) this.markAll(id);
+    this.coalescer.schedule();
+  }
+
+  dispose(): void {
+    if (DashboardPanel.current === this) DashboardPanel.current = undefined;
+    this.coalescer.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  /** With nothing chosen: the live runs, or else the newest run. */
+  private defaultRuns(): string[] {
+    const all = this.deps.store.listRuns();
+    const live = all.filter((r) => r.status === 'running').map((r) => r.runId);
+    return live.length ? live : all.slice(0, 1).map((r) => r.runId);
+  }
+
+  private onMessage(m: unknown): void {
+    if (!isWebviewMessage(m)) {
+      this.deps.log.warn(`dashboard: ignored a malformed message from the webview`);
+      return;
+    }
+    switch (m.type) {
+      case 'ready':
+        this.ready = true;
+        this.post({ type: 'init', state: this.state, ...this.runsPayload() });
+        this.dirty.clear();
+        for (const id of this.state.runIds) this.markAll(id);
+        void this.flush();
+        break;
+      case 'state': {
+        const before = this.state;
+        this.state = { ...m.state, runIds: m.state.runIds.filter((id) => this.deps.store.getRun(id)) };
+        const added = this.state.runIds.filter((id) => !before.runIds.includes(id));
+        if (before.xMode !== this.state.xMode) {
+          this.zoom.clear();
+          for (const id of this.state.runIds) this.markAll(id);
+        } else {
+          for (const id of added) this.markAll(id);
+        }
+        if (added.length || before.runIds.length !== this.state.runIds.length) this.runsDirty = true;
+        this.coalescer.schedule();
+        break;
+      }
+      case 'query':
+        if (m.from === undefined && m.to === undefined) this.zoom.delete(m.key);
+        else this.zoom.set(m.key, { from: m.from, to: m.to });
+        void this.sendSeries(
+          this.state.runIds.map((runId) => ({ runId, key: m.key })),
+          m.requestId,
+        );
+        break;
+    }
+  }
+
+  private onSeriesChange(runId: string, keys: string[]): void {
+    if (!this.state.runIds.includes(runId)) return;
+    let set = this.dirty.get(runId);
+    if (!set) this.dirty.set(runId, (set = new Set()));
+    for (const k of keys) set.add(k);
+    this.coalescer.schedule();
+  }
+
+  private onRunChange(run: RunSummary): void {
+    if (this.state.runIds.includes(run.runId)) {
+      this.runsDirty = true;
+      this.coalescer.schedule();
+    } else if (this.state.follow && run.status === 'running') {
+      this.addRuns([run.runId]);
+    } else {
+      // The run picker lists every run.
+      this.runsDirty = true;
+      this.coalescer.schedule();
+    }
+  }
+
+  private onRunDeleted(runId: string): void {
+    this.state = { ...this.state, runIds: this.state.runIds.filter((id) => id !== runId) };
+    this.dirty.delete(runId);
+    this.runsDirty = true;
+    this.coalescer.schedule();
+  }
+
+  private markAll(runId: string): void {
+    this.dirty.set(runId, new Set(this.deps.series.keys(runId)));
+  }
+
+  private runsPayload(): { runs: RunInfo[]; allRuns: RunInfo[] } {
+    const all = this.deps.store.listRuns();
+    const byId = new Map(all.map((r) => [r.runId, r]));
+    const runs = this.state.runIds.map((id) => byId.get(id)).filter((r): r is RunSummary => !!r);
+    return { runs: runs.map(runInfo), allRuns: all.map(runInfo) };
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.ready) return;
+    if (this.runsDirty) {
+      this.runsDirty = false;
+      this.post({ type: 'runs', runIds: this.state.runIds, ...this.runsPayload() });
+    }
+    const items: { runId: string; key: string }[] = [];
+    for (const [runId, keys] of this.dirty) for (const key of keys) items.push({ runId, key });
+    this.dirty.clear();
+    if (items.length) await this.sendSeries(items);
+  }
+
+  private async sendSeries(items: { runId: string; key: string }[], requestId?: number): Promise<void> {
+    const xMode = this.state.xMode;
+    const out: SeriesData[] = [];
+    await Promise.all(
+      items.map(async ({ runId, key }) => {
+        const run = this.deps.store.getRun(runId);
+        if (!run) return;
+        try {
+          out.push(await this.querySeries(run, key, xMode));
+        } catch (err) {
+          this.deps.log.warn(`dashboard: could not read ${key} of run ${runId}: ${String(err)}`);
+        }
+      }),
+    );
+    if (out.length || requestId !== undefined) {
+      this.post({ type: 'series', series: out, requestId });
+    }
+  }
+
+  private async querySeries(run: RunSummary, key: string, xMode: XMode): Promise<SeriesData> {
+    // Relative time is wall time shifted by the run's start, so the store answers in wall time.
+    const offset = xMode === 'relative' ? run.startTime : 0;
+    const zoom = this.zoom.get(key);
+    const slice = await this.deps.series.query({
+      runId: run.runId,
+      key,
+      x: xMode === 'step' ? 'step' : 'time',
+      from: zoom?.from !== undefined ? zoom.from + offset : undefined,
+      to: zoom?.to !== undefined ? zoom.to + offset : undefined,
+      maxPoints: MAX_POINTS,
+    });
+    let x = slice.x;
+    let nonFiniteX = slice.nonFinite.x;
+    if (offset) {
+      x = x.map((v) => v - offset);
+      nonFiniteX = nonFiniteX.map((v) => v - offset);
+    }
+    const latest = this.deps.series.latest(run.runId, key);
+    return {
+      runId: run.runId,
+      key,
+      xMode,
+      x,
+      y: slice.y,
+      nonFiniteX,
+      nonFiniteKind: slice.nonFinite.kind,
+      total: slice.total,
+      decimated: slice.decimated,
+      latest: latest && { step: latest.step, value: encodeNumber(latest.value) },
+    };
+  }
+
+  private post(message: HostMessage): void {
+    void this.panel.webview.postMessage(message).then(undefined, (err: unknown) => this.deps.log.warn(`dashboard: postMessage failed: ${String(err)}`));
+  }
+}

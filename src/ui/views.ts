@@ -1,0 +1,48 @@
+// Registers everything issue 4 shows: the Runs tree, the dashboard and compare
+// webviews (with serializers, so they come back after a window reload), the
+// status bar item and the run commands. `extension.ts` calls `registerViews` once.
+import * as vscode from 'vscode';
+import { defaultDashboardState, isDashboardState } from '../webview/contract';
+import { registerRunCommands } from './commands';
+import { COMPARE_VIEW_TYPE, ComparePanel } from './compare/comparePanel';
+import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboard/dashboardPanel';
+import type { ViewsDeps } from './deps';
+import { type RunsNode, RunsTreeProvider } from './runsTree';
+import { CollectorStatusBar } from './statusBar';
+
+export type { ViewsDeps } from './deps';
+
+export interface Views {
+  tree: RunsTreeProvider;
+  treeView: vscode.TreeView<RunsNode>;
+  statusBar: CollectorStatusBar;
+}
+
+export function registerViews(context: vscode.ExtensionContext, deps: ViewsDeps): Views {
+  const tree = new RunsTreeProvider(deps);
+  const treeView = vscode.window.createTreeView('runwatch.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+  const statusBar = new CollectorStatusBar(deps);
+  const uri = context.extensionUri;
+
+  context.subscriptions.push(
+    tree,
+    treeView,
+    statusBar,
+    vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel, state: unknown) {
+        DashboardPanel.revive(panel, deps, uri, isDashboardState(state) ? state : { ...defaultDashboardState });
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel, state: unknown) {
+        ComparePanel.revive(panel, deps, uri, isDashboardState(state) ? state.runIds : []);
+      },
+    }),
+    ...registerRunCommands(context, deps, tree, treeView),
+    new vscode.Disposable(() => {
+      DashboardPanel.instance?.dispose();
+      ComparePanel.instance?.dispose();
+    }),
+  );
+  return { tree, treeView, statusBar };
+}
