@@ -1,0 +1,12 @@
+// The built-in backends. Each call returns fresh instances: a backend holds
+// per-host state (connections, open files), so two hubs must not share one.
+import type { BackendPlugin } from '../api/types';
+import { MlflowBackend } from './mlflow/backend';
+import { TensorBoardBackend } from './tensorboard/backend';
+
+export { MlflowBackend, MLFLOW_BACKEND_ID } from './mlflow/backend';
+export { TensorBoardBackend, TENSORBOARD_BACKEND_ID } from './tensorboard/backend';
+
+export function builtinBackends(): BackendPlugin[] {
+  return [new MlflowBackend(), new TensorBoardBackend()];
+}

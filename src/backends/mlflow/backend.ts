@@ -1,0 +1,532 @@
+// The built-in MLflow backend: streams Runwatch runs into an MLflow tracking
+// server over its REST API (experiments by name, runs, log-batch, run status,
+// artifacts through the mlflow-artifacts proxy).
+//
+// Exactly-once per (run, offset): a run's MLflow id and a cursor (the last record
+// fully written, plus how far into a partly written one) are saved in
+// storageDir after every request that succeeds, so a batch delivered again after
+// an outage or a restart resumes where the last one stopped.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type {
+  BackendPlugin,
+  HealthStatus,
+  PluginContext,
+  PluginMetadata,
+  RunBatch,
+  RunContext,
+  RunEvent,
+  RunSummary,
+} from '../../api/types';
+import { MlflowError, MlflowHttp, parseResponse } from './http';
+import {
+  BatchChunk,
+  BatchItem,
+  MlflowLimits,
+  limitsForVersion,
+  metricValue,
+  paramString,
+  sanitizeKey,
+} from './limits';
+
+export const MLFLOW_BACKEND_ID = 'runwatch.mlflow';
+
+/** The tag that ties an MLflow run to its Runwatch run, so a lost state file does not mean a second run. */
+export const RUNWATCH_ID_TAG = 'runwatch.runId';
+
+const STATUS: Record<string, string> = { finished: 'FINISHED', failed: 'FAILED', killed: 'KILLED', crashed: 'FAILED' };
+
+interface RunState {
+  trackingUri: string;
+  experimentId: string;
+  mlflowRunId: string;
+  artifactUri: string;
+  /** Highest record offset fully written (-1: none). */
+  offset: number;
+  /** A record written only in part: its offset and how many of its operations are done. */
+  partial?: { offset: number; done: number };
+  /** Params already in MLflow: MLflow refuses to change a param, so a changed value is reported, not sent. */
+  params: Record<string, string>;
+}
+
+type Op =
+  | BatchItem
+  | { kind: 'artifact'; name: string; path: string }
+  | { kind: 'end'; status: string; time: number };
+
+/** Where an op sits in the log, so progress can be saved after the request that carried it. */
+interface Pos {
+  offset: number;
+  /** Offset of the record before it in delivery order: fully written once this op is. */
+  before: number;
+  done: number;
+  total: number;
+}
+
+function writeJson(file: string, value: unknown, durable: boolean): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, JSON.stringify(value));
+    if (durable) fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Path of the run's artifact root under the mlflow-artifacts proxy, or undefined when the server does not proxy. */
+export function proxiedArtifactRoot(artifactUri: string): string | undefined {
+  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(artifactUri);
+  return m ? m[1].replace(/\/+$/, '') : undefined;
+}
+
+/** An artifact's name as a relative path without `..`, so it cannot escape the run's artifact folder. */
+export function artifactDest(name: string): string {
+  const parts = name.split(/[\\/]+/).filter((p) => p !== '' && p !== '.' && p !== '..');
+  return parts.join('/') || 'artifact';
+}
+
+function listFiles(root: string): { file: string; rel: string }[] {
+  const out: { file: string; rel: string }[] = [];
+  const walk = (dir: string, rel: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(p, r);
+      else if (e.isFile()) out.push({ file: p, rel: r });
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+export class MlflowBackend implements BackendPlugin {
+  readonly metadata: PluginMetadata & { kind: 'backend' } = {
+    id: MLFLOW_BACKEND_ID,
+    displayName: 'MLflow',
+    version: '1.0.0',
+    kind: 'backend',
+    description: 'Streams runs (metrics, params, tags, status, artifacts) to an MLflow tracking server.',
+    capabilities: ['metrics', 'params', 'tags', 'artifacts', 'live'],
+    configSchema: {
+      type: 'object',
+      properties: {
+        trackingUri: { type: 'string', description: 'The tracking server, e.g. http://127.0.0.1:5000.' },
+        experimentName: {
+          type: 'string',
+          default: '',
+          description: "Experiment to log into (created when missing). Empty: the run's project.",
+        },
+        username: { type: 'string', secret: true, description: 'Basic auth user (with password).' },
+        password: { type: 'string', secret: true, description: 'Basic auth password.' },
+        token: { type: 'string', secret: true, description: 'Bearer token; used instead of username and password when set.' },
+      },
+      required: ['trackingUri'],
+    },
+  };
+
+  private ctx!: PluginContext;
+  private http!: MlflowHttp;
+  private trackingUri = '';
+  private experimentName = '';
+  private stateDir = '';
+  private limits: MlflowLimits | undefined;
+  private version: string | undefined;
+  private readonly states = new Map<string, RunState>();
+  private readonly experiments = new Map<string, string>();
+  private readonly told = new Set<string>();
+
+  async initialize(context: PluginContext): Promise<void> {
+    this.ctx = context;
+    const uri = context.config.trackingUri;
+    if (typeof uri !== 'string' || uri === '') throw new Error('MLflow backend: set "trackingUri" (e.g. http://127.0.0.1:5000).');
+    this.trackingUri = uri.replace(/\/+$/, '');
+    const exp = context.config.experimentName;
+    this.experimentName = typeof exp === 'string' ? exp : '';
+    this.http = new MlflowHttp(this.trackingUri, await this.authorization());
+    // One state folder per server: pointing the backend at another server starts afresh there.
+    const serverKey = crypto.createHash('sha256').update(this.trackingUri).digest('hex').slice(0, 12);
+    this.stateDir = path.join(context.storageDir, 'mlflow-runs', serverKey);
+    fs.mkdirSync(this.stateDir, { recursive: true });
+  }
+
+  private async authorization(): Promise<string | undefined> {
+    const s = this.ctx.secrets;
+    const token = await s.get('token');
+    if (token) return `Bearer ${token}`;
+    const user = await s.get('username');
+    const pass = await s.get('password');
+    if (user) return `Basic ${Buffer.from(`${user}:${pass ?? ''}`).toString('base64')}`;
+    return undefined;
+  }
+
+  /** Tells the user something once per backend lifetime (limits, truncation, skipped data). */
+  private tellOnce(key: string, message: string): void {
+    if (this.told.has(key)) return;
+    this.told.add(key);
+    this.ctx.logger.warn(`MLflow: ${message}`);
+  }
+
+  async healthCheck(): Promise<HealthStatus> {
+    try {
+      this.http.setAuthorization(await this.authorization());
+      const health = await this.http.request('GET', 'health');
+      if (health.status !== 200) return { healthy: false, details: `${this.trackingUri}/health answered HTTP ${health.status}` };
+      const version = await this.http.request('GET', 'version');
+      // A cheap authenticated call, so wrong credentials show up here rather than on the first run.
+      await this.http.call('POST', 'experiments/search', { max_results: 1 });
+      const v = version.status === 200 ? version.body.trim() : 'unknown version';
+      return { healthy: true, details: `MLflow ${v} at ${this.trackingUri}` };
+    } catch (err) {
+      return { healthy: false, details: (err as Error).message };
+    }
+  }
+
+  /** Reads /version once and picks the limits; tells the user when param values will be cut shorter than 6,000. */
+  private async serverLimits(): Promise<MlflowLimits> {
+    if (this.limits) return this.limits;
+    let version: string | undefined;
+    try {
+      const res = await this.http.request('GET', 'version');
+      if (res.status === 200) version = res.body.trim();
+    } catch (err) {
+      throw new MlflowError(`MLflow at ${this.trackingUri} unreachable: ${(err as Error).message}`, 0);
+    }
+    this.version = version;
+    this.limits = limitsForVersion(version);
+    if (this.limits.paramValueLength < 6000) {
+      this.tellOnce(
+        'old-server',
+        `server version ${version ?? 'unknown'}: param values longer than ${this.limits.paramValueLength} characters will be truncated.`,
+      );
+    }
+    return this.limits;
+  }
+
+  private stateFile(runId: string): string {
+    return path.join(this.stateDir, `${runId.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+  }
+
+  private loadState(runId: string): RunState | undefined {
+    let st = this.states.get(runId);
+    if (!st) {
+      st = readJson<RunState>(this.stateFile(runId));
+      if (st && st.trackingUri !== this.trackingUri) st = undefined;
+      if (st) this.states.set(runId, st);
+    }
+    return st;
+  }
+
+  private saveState(runId: string, st: RunState, durable = false): void {
+    writeJson(this.stateFile(runId), st, durable);
+  }
+
+  private async experimentId(name: string): Promise<string> {
+    const cached = this.experiments.get(name);
+    if (cached) return cached;
+    type Exp = { experiment: { experiment_id: string; lifecycle_stage?: string } };
+    const get = async (): Promise<string | undefined> => {
+      try {
+        const r = await this.http.call<Exp>('GET', 'experiments/get-by-name', { experiment_name: name });
+        if (r.experiment.lifecycle_stage === 'deleted') {
+          throw new MlflowError(`MLflow experiment "${name}" is deleted; restore it or choose another experiment name.`, 400, 'DELETED');
+        }
+        return r.experiment.experiment_id;
+      } catch (err) {
+        if (err instanceof MlflowError && err.code === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+        throw err;
+      }
+    };
+    let id = await get();
+    if (!id) {
+      try {
+        id = (await this.http.call<{ experiment_id: string }>('POST', 'experiments/create', { name })).experiment_id;
+      } catch (err) {
+        // Another writer created it in the meantime.
+        if (!(err instanceof MlflowError && err.code === 'RESOURCE_ALREADY_EXISTS')) throw err;
+        id = await get();
+        if (!id) throw err;
+      }
+    }
+    this.experiments.set(name, id);
+    return id;
+  }
+
+  /** The MLflow run for a Runwatch run: from the saved state, from the id tag, or created now. */
+  private async ensureRun(batch: RunBatch): Promise<RunState> {
+    const runId = batch.run.runId;
+    const existing = this.loadState(runId);
+    if (existing) return existing;
+    const limits = await this.serverLimits();
+    const start = batch.records.find((r) => r.event.type === 'run.start')?.event as
+      | Extract<RunEvent, { type: 'run.start' }>
+      | undefined;
+    const info = {
+      project: start?.project ?? batch.run.project,
+      name: start?.name ?? batch.run.name,
+      time: start?.time ?? batch.run.startTime,
+      parentRunId: start?.parentRunId ?? batch.run.parentRunId,
+      context: start?.context ?? batch.run.context,
+    };
+    const experimentId = await this.experimentId(this.experimentName || info.project || 'Default');
+    type RunInfo = { run: { info: { run_id: string; artifact_uri: string } } };
+    type Search = { runs?: RunInfo['run'][] };
+    const found = await this.http.call<Search>('POST', 'runs/search', {
+      experiment_ids: [experimentId],
+      filter: `tags.\`${RUNWATCH_ID_TAG}\` = '${runId.replace(/'/g, '')}'`,
+      max_results: 1,
+    });
+    let info2 = found.runs?.[0]?.info;
+    if (!info2) {
+      const created = await this.http.call<RunInfo>('POST', 'runs/create', {
+        experiment_id: experimentId,
+        run_name: info.name,
+        start_time: Math.round(info.time * 1000),
+        tags: this.systemTags(runId, info, limits),
+      });
+      info2 = created.run.info;
+    }
+    const st: RunState = {
+      trackingUri: this.trackingUri,
+      experimentId,
+      mlflowRunId: info2.run_id,
+      artifactUri: info2.artifact_uri,
+      offset: -1,
+      params: {},
+    };
+    // Durable: losing this mapping would make the next delivery start a second MLflow run.
+    this.saveState(runId, st, true);
+    this.states.set(runId, st);
+    return st;
+  }
+
+  private systemTags(
+    runId: string,
+    info: { name: string; parentRunId?: string; context: RunContext },
+    limits: MlflowLimits,
+  ): { key: string; value: string }[] {
+    const tags: Record<string, string> = {
+      [RUNWATCH_ID_TAG]: runId,
+      'mlflow.runName': info.name,
+      'mlflow.source.type': 'LOCAL',
+      'mlflow.source.name': info.context.argv?.[0] ?? 'runwatch',
+    };
+    const git = info.context.git;
+    if (git?.commit) tags['mlflow.source.git.commit'] = git.commit;
+    if (git?.branch) tags['mlflow.source.git.branch'] = git.branch;
+    if (git?.remote) tags['mlflow.source.git.repoURL'] = git.remote;
+    if (info.parentRunId) {
+      tags['runwatch.parentRunId'] = info.parentRunId;
+      const parent = this.loadState(info.parentRunId);
+      if (parent) tags['mlflow.parentRunId'] = parent.mlflowRunId;
+    }
+    return Object.entries(tags).map(([key, value]) => ({ key, value: value.slice(0, limits.tagValueLength) }));
+  }
+
+  /** A record as a list of operations, always the same for the same record (progress counts them). */
+  private ops(event: RunEvent, limits: MlflowLimits): Op[] {
+    const param = (k: string, v: string | number | boolean | null): Op => {
+      let value = paramString(v);
+      if (value.length > limits.paramValueLength) {
+        this.tellOnce('param-trunc', `param values longer than ${limits.paramValueLength} characters are truncated (first: "${k}").`);
+        value = value.slice(0, limits.paramValueLength);
+      }
+      return { kind: 'param', entry: { key: this.key(k, limits), value } };
+    };
+    const tag = (k: string, v: string): Op => {
+      let value = String(v);
+      if (value.length > limits.tagValueLength) {
+        this.tellOnce('tag-trunc', `tag values longer than ${limits.tagValueLength} characters are truncated (first: "${k}").`);
+        value = value.slice(0, limits.tagValueLength);
+      }
+      return { kind: 'tag', entry: { key: this.key(k, limits), value } };
+    };
+    switch (event.type) {
+      case 'run.start':
+        return [
+          ...Object.entries(event.params).map(([k, v]) => param(k, v)),
+          ...Object.entries(event.tags).map(([k, v]) => tag(k, v)),
+        ];
+      case 'params':
+        return Object.entries(event.params).map(([k, v]) => param(k, v));
+      case 'tags':
+        return Object.entries(event.tags).map(([k, v]) => tag(k, v));
+      case 'metrics':
+        return event.points.map((p) => ({
+          kind: 'metric' as const,
+          entry: {
+            key: this.key(p.key, limits),
+            value: metricValue(p.value),
+            timestamp: Math.round(p.time * 1000),
+            step: Math.trunc(p.step),
+          },
+        }));
+      case 'artifact':
+        return [{ kind: 'artifact', name: event.name, path: event.path }];
+      case 'run.end': {
+        const out: Op[] = [];
+        if (event.status === 'crashed') out.push(tag('runwatch.status', 'crashed'));
+        if (event.reason) out.push(tag('runwatch.endReason', event.reason));
+        out.push({ kind: 'end', status: STATUS[event.status] ?? 'FAILED', time: event.time });
+        return out;
+      }
+      case 'log':
+        return [];
+    }
+  }
+
+  private key(k: string, limits: MlflowLimits): string {
+    const s = sanitizeKey(k, limits.keyLength);
+    if (s !== k) this.tellOnce('key', `names MLflow does not accept are rewritten (e.g. "${k}" → "${s}").`);
+    return s;
+  }
+
+  async write(batch: RunBatch): Promise<void> {
+    const runId = batch.run.runId;
+    const st = await this.ensureRun(batch);
+    const limits = await this.serverLimits();
+    const fresh = batch.records.filter((r) => r.offset > st.offset);
+    if (fresh.length === 0) return;
+
+    let chunk = new BatchChunk(limits);
+    let chunkEnd: Pos | undefined;
+    let chunkParams: Record<string, string> = {};
+    const markDone = (p: Pos): void => {
+      if (p.done >= p.total) {
+        st.offset = p.offset;
+        st.partial = undefined;
+      } else {
+        st.offset = p.before;
+        st.partial = { offset: p.offset, done: p.done };
+      }
+    };
+    const flush = async (): Promise<void> => {
+      if (chunk.size > 0) await this.sendChunk(runId, st, chunk);
+      Object.assign(st.params, chunkParams);
+      if (chunkEnd) {
+        markDone(chunkEnd);
+        this.saveState(runId, st);
+      }
+      chunk = new BatchChunk(limits);
+      chunkEnd = undefined;
+      chunkParams = {};
+    };
+
+    let before = st.offset;
+    for (const rec of fresh) {
+      const ops = this.ops(rec.event, limits);
+      const first = st.partial?.offset === rec.offset ? st.partial.done : 0;
+      for (let i = first; i < ops.length; i++) {
+        const op = ops[i];
+        const pos: Pos = { offset: rec.offset, before, done: i + 1, total: ops.length };
+        if (op.kind === 'metric' || op.kind === 'param' || op.kind === 'tag') {
+          if (op.kind === 'param') {
+            const prev = chunkParams[op.entry.key] ?? st.params[op.entry.key];
+            if (prev !== undefined) {
+              if (prev !== op.entry.value) {
+                this.tellOnce(
+                  `param-change:${runId}:${op.entry.key}`,
+                  `param "${op.entry.key}" of run ${batch.run.name} changed value; MLflow keeps the first ("${prev}").`,
+                );
+              }
+              chunkEnd = pos;
+              continue;
+            }
+            chunkParams[op.entry.key] = op.entry.value;
+          }
+          if (!chunk.fits(op)) {
+            if (op.kind === 'param') delete chunkParams[op.entry.key];
+            await flush();
+            if (op.kind === 'param') chunkParams[op.entry.key] = op.entry.value;
+          }
+          chunk.add(op);
+          chunkEnd = pos;
+        } else {
+          await flush();
+          if (op.kind === 'artifact') await this.uploadArtifact(batch.run, st, op.name, op.path);
+          else await this.http.call('POST', 'runs/update', { run_id: st.mlflowRunId, status: op.status, end_time: Math.round(op.time * 1000) });
+          markDone(pos);
+          this.saveState(runId, st);
+        }
+      }
+      if (ops.length === first) {
+        // Nothing (left) to send for this record: it is done as soon as what precedes it is.
+        chunkEnd = { offset: rec.offset, before, done: 0, total: 0 };
+      }
+      before = rec.offset;
+    }
+    await flush();
+  }
+
+  /**
+   * Sends one log-batch. A request MLflow refuses as invalid is split in halves to
+   * find the items at fault, which are reported and dropped: retrying them could
+   * never succeed and would hold back the rest of the run.
+   */
+  private async sendChunk(runId: string, st: RunState, chunk: BatchChunk): Promise<void> {
+    try {
+      await this.http.call('POST', 'runs/log-batch', chunk.body(st.mlflowRunId));
+    } catch (err) {
+      if (!(err instanceof MlflowError) || !err.permanent) throw err;
+      const items: BatchItem[] = [
+        ...chunk.metrics.map((entry) => ({ kind: 'metric' as const, entry })),
+        ...chunk.params.map((entry) => ({ kind: 'param' as const, entry })),
+        ...chunk.tags.map((entry) => ({ kind: 'tag' as const, entry })),
+      ];
+      if (items.length === 1) {
+        this.ctx.logger.error(`MLflow refused ${items[0].kind} "${items[0].entry.key}" of run ${runId}; it is skipped: ${err.message}`);
+        return;
+      }
+      const limits = await this.serverLimits();
+      const half = Math.ceil(items.length / 2);
+      for (const part of [items.slice(0, half), items.slice(half)]) {
+        const c = new BatchChunk(limits);
+        for (const it of part) c.add(it);
+        await this.sendChunk(runId, st, c);
+      }
+    }
+  }
+
+  private async uploadArtifact(run: RunSummary, st: RunState, name: string, file: string): Promise<void> {
+    const root = proxiedArtifactRoot(st.artifactUri);
+    if (root === undefined) {
+      this.tellOnce(
+        'no-proxy',
+        `the server stores artifacts at ${st.artifactUri}, not through its artifact proxy; artifacts are not uploaded (start the server with --serve-artifacts).`,
+      );
+      return;
+    }
+    let files: { file: string; rel: string }[];
+    try {
+      const stat = fs.statSync(file);
+      files = stat.isDirectory() ? listFiles(file).map((f) => ({ file: f.file, rel: `${artifactDest(name)}/${f.rel}` })) : [{ file, rel: artifactDest(name) }];
+    } catch {
+      this.ctx.logger.warn(`MLflow: artifact "${name}" of run ${run.name} is gone from ${file}; skipped.`);
+      return;
+    }
+    for (const f of files) {
+      const rel = `${root}/${f.rel}`.split('/').map(encodeURIComponent).join('/');
+      let res;
+      try {
+        res = await this.http.request('PUT', `api/2.0/mlflow-artifacts/artifacts/${rel}`, { file: f.file, size: fs.statSync(f.file).size });
+      } catch (err) {
+        throw new MlflowError(`MLflow artifact upload failed: ${(err as Error).message}`, 0);
+      }
+      parseResponse(res, `artifact upload of ${f.rel}`);
+    }
+  }
+
+  dispose(): void {
+    this.http?.destroy();
+  }
+}
