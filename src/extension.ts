@@ -2,6 +2,15 @@
 // (collector, store, views, plugins); the logic lives in the modules it calls.
 import * as vscode from 'vscode';
 import type { RunwatchExports } from './api/types';
+import * as path from 'path';
+import { RunStore } from './store/runStore';
+import { spoolDir } from './store/paths';
+import { Collector } from './collector/collector';
+import { removeDiscovery, writeDiscovery } from './collector/discovery';
+import { applyTerminalEnv } from './ui/terminalEnv';
+
+/** Stops the collector and closes the store; deactivate awaits it so accepted data is flushed. */
+let shutdownIngest: (() => Promise<void>) | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<RunwatchExports> {
   const log = vscode.window.createOutputChannel('Runwatch', { log: true });
@@ -9,8 +18,50 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   log.info(`Runwatch ${context.extension.packageJSON.version} activating`);
 
   // --- store (issue 3/4) ---
+  const storeDir = resolveStoreDir(context);
+  const storeLogger = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
+  let store: RunStore;
+  try {
+    store = await RunStore.open(storeDir, { logger: storeLogger });
+  } catch (err) {
+    const msg = `Runwatch could not open its run store in ${storeDir}: ${(err as Error).message}. Check the folder's permissions or set runwatch.store.path.`;
+    log.error(msg);
+    void vscode.window.showErrorMessage(msg);
+    throw err;
+  }
+  log.info(`run store: ${storeDir} (${store.listRuns().length} runs)`);
 
   // --- collector and terminal environment (issue 3) ---
+  const collectorConfig = vscode.workspace.getConfiguration('runwatch.collector');
+  const collector = new Collector({
+    store,
+    host: collectorConfig.get<string>('host', '127.0.0.1'),
+    port: collectorConfig.get<number>('port', 0),
+    maxFrameBytes: collectorConfig.get<number>('maxFrameBytes', 8 * 1024 * 1024),
+    heartbeatTimeoutMs: collectorConfig.get<number>('heartbeatTimeoutSeconds', 30) * 1000,
+    version: String(context.extension.packageJSON.version),
+    logger: storeLogger,
+  });
+  // The discovery file goes where scripts look (the workspace's .runwatch/) and beside the store.
+  const firstFolder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const discoveryDirs = [...new Set([firstFolder ? path.join(firstFolder, '.runwatch') : undefined, storeDir].filter((d): d is string => !!d))];
+  try {
+    const info = await collector.start();
+    const discovery = { url: info.url, token: info.token, pid: process.pid, version: String(context.extension.packageJSON.version), spoolDir: spoolDir(storeDir) };
+    for (const dir of discoveryDirs) {
+      await writeDiscovery(dir, discovery).catch((err: Error) => log.warn(`could not write the discovery file in ${dir}: ${err.message}`));
+    }
+    applyTerminalEnv(context.environmentVariableCollection, { url: info.url, token: info.token, spoolDir: discovery.spoolDir, extensionPath: context.extensionPath });
+  } catch (err) {
+    const msg = `Runwatch's collector could not start: ${(err as Error).message}. Check runwatch.collector.host and runwatch.collector.port (0 picks a free port).`;
+    log.error(msg);
+    void vscode.window.showWarningMessage(msg);
+  }
+  shutdownIngest = async () => {
+    await collector.stop().catch((err: Error) => log.error(`stopping the collector: ${err.message}`));
+    for (const dir of discoveryDirs) removeDiscovery(dir);
+    await store.close().catch((err: Error) => log.error(`closing the run store: ${err.message}`));
+  };
 
   // --- views: runs tree, dashboard, status bar (issue 4) ---
 
@@ -23,6 +74,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   } as RunwatchExports;
 }
 
-export function deactivate(): void {
+export async function deactivate(): Promise<void> {
   // Disposables registered on the context are released by VS Code.
+  const shutdown = shutdownIngest;
+  shutdownIngest = undefined;
+  await shutdown?.();
+}
+
+/** runwatch.store.path if set (relative to the first workspace folder); else .runwatch/ there; else global storage. */
+function resolveStoreDir(context: vscode.ExtensionContext): string {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  let configured = vscode.workspace.getConfiguration('runwatch.store').get<string>('path', '').trim();
+  if (configured.startsWith('~')) configured = path.join(process.env.HOME ?? process.env.USERPROFILE ?? '', configured.slice(1));
+  if (configured) return path.resolve(folder ?? context.globalStorageUri.fsPath, configured);
+  if (folder) return path.join(folder, '.runwatch');
+  return context.globalStorageUri.fsPath;
 }
