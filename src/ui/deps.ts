@@ -40,6 +40,8 @@ export interface CollectorStateLike {
 }
 
 export interface CollectorLike {
+  /** The state now (port 0 until listening). */
+  readonly state?: CollectorStateLike;
   onDidChangeState(listener: (state: CollectorStateLike) => void): Disposable;
 }
 

@@ -13,7 +13,7 @@ export class CollectorStatusBar implements vscode.Disposable {
     this.item.command = 'runwatch.showDashboard';
     if (deps.collector) {
       this.disposables.push(new vscode.Disposable(dispose(deps.collector.onDidChangeState((s) => this.update(s)))));
-      this.update(undefined);
+      this.update(deps.collector.state);
     } else {
       this.update(undefined, 'not running');
     }
@@ -21,7 +21,7 @@ export class CollectorStatusBar implements vscode.Disposable {
   }
 
   update(state: CollectorStateLike | undefined, problem?: string): void {
-    if (problem || !state || state.port === undefined) {
+    if (problem || !state || !state.port) {
       this.item.text = '$(pulse) Runwatch';
       this.item.tooltip = `Runwatch collector: ${problem ?? 'starting'}. Click to open the dashboard.`;
       this.item.backgroundColor = problem ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
@@ -31,7 +31,7 @@ export class CollectorStatusBar implements vscode.Disposable {
     this.item.text = `$(${live > 0 ? 'sync~spin' : 'pulse'}) Runwatch :${state.port}${live > 0 ? ` · ${live} live` : ''}`;
     this.item.backgroundColor = undefined;
     this.item.tooltip = new vscode.MarkdownString(
-      `**Runwatch collector** on 127.0.0.1:${state.port}  \n` +
+      `**Runwatch collector** on port ${state.port}  \n` +
         `Connected clients: ${state.clients}  \nLive runs: ${live}  \n\nClick to open the dashboard.`,
     );
   }

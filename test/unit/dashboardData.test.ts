@@ -1,0 +1,95 @@
+// The dashboard's pure parts: overlaying runs, EMA, log masking, the webview
+// contract's guards and the update coalescer (no vscode, no DOM).
+import * as assert from 'assert';
+import { alignRuns, ema, formatValue, maskNonPositive } from '../../src/webview/chartData';
+import { defaultDashboardState, isDashboardState, isWebviewMessage, runColor, groupOf } from '../../src/webview/contract';
+import { Coalescer } from '../../src/ui/dashboard/coalescer';
+
+describe('dashboard data', () => {
+  it('alignRuns merges sorted x columns and keeps every point on its own row', () => {
+    const a = { x: Float64Array.from([0, 2, 2, 4]), y: Float64Array.from([1, 5, -5, 3]) };
+    const b = { x: Float64Array.from([1, 2, 3]), y: Float64Array.from([10, 20, 30]) };
+    const { x, ys } = alignRuns([a, b]);
+    assert.deepStrictEqual([...x], [0, 1, 2, 2, 2, 3, 4]);
+    assert.deepStrictEqual(ys[0].filter((v) => v !== null), [1, 5, -5, 3]);
+    assert.deepStrictEqual(ys[1].filter((v) => v !== null), [10, 20, 30]);
+    for (let i = 0; i < x.length; i++) assert.strictEqual((ys[0][i] === null) !== (ys[1][i] === null), true, `row ${i} belongs to exactly one run`);
+  });
+
+  it('ema is debiased (starts at the first value), skips gaps, and weight 0 is the raw line', () => {
+    const s = ema([4, null, 4, 4], 0.9);
+    assert.strictEqual(s[0], 4);
+    assert.strictEqual(s[1], null);
+    assert.ok(Math.abs((s[3] as number) - 4) < 1e-9);
+    const step = ema([0, 10, 10, 10], 0.5) as number[];
+    assert.ok(step[1] > 0 && step[1] < 10, 'smoothed value lags behind a jump');
+    assert.deepStrictEqual(ema([1, 2, 3], 0), [1, 2, 3]);
+  });
+
+  it('maskNonPositive turns values a log axis cannot show into gaps', () => {
+    assert.deepStrictEqual(maskNonPositive([1, 0, -2, null, 3]), [1, null, null, null, 3]);
+  });
+
+  it('formatValue names non-finite values', () => {
+    assert.strictEqual(formatValue(NaN), 'NaN');
+    assert.strictEqual(formatValue(Infinity), '+Inf');
+    assert.strictEqual(formatValue(-Infinity), '-Inf');
+    assert.strictEqual(formatValue(0.123456789), '0.12346');
+  });
+
+  it('run colors are stable per id and differ between ids', () => {
+    assert.strictEqual(runColor('run-a'), runColor('run-a'));
+    assert.notStrictEqual(runColor('run-a'), runColor('run-b'));
+  });
+
+  it('groupOf takes the prefix before the first slash', () => {
+    assert.strictEqual(groupOf('train/loss'), 'train');
+    assert.strictEqual(groupOf('val/acc/top1'), 'val');
+    assert.strictEqual(groupOf('loss'), '');
+  });
+
+  it('the contract guards accept good messages and reject malformed ones', () => {
+    assert.ok(isDashboardState(defaultDashboardState));
+    assert.ok(!isDashboardState({ ...defaultDashboardState, xMode: 'bogus' }));
+    assert.ok(!isDashboardState({ ...defaultDashboardState, smoothing: 1 }));
+    assert.ok(isWebviewMessage({ type: 'ready' }));
+    assert.ok(isWebviewMessage({ type: 'query', requestId: 1, key: 'a', xMode: 'step', maxPoints: 10 }));
+    assert.ok(!isWebviewMessage({ type: 'query', requestId: '1', key: 'a', xMode: 'step', maxPoints: 10 }));
+    assert.ok(!isWebviewMessage({ type: 'state', state: { runIds: 'x' } }));
+    assert.ok(!isWebviewMessage(null));
+  });
+});
+
+describe('Coalescer', () => {
+  // A fake clock: the coalescer's decisions depend only on `now`, the timers are real but short.
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+  it('flushes the first change at once and merges a burst into one later flush', async () => {
+    let now = 1000;
+    let flushes = 0;
+    const c = new Coalescer(() => 100, () => flushes++, () => now);
+    c.schedule();
+    c.schedule();
+    await tick();
+    assert.strictEqual(flushes, 1, 'first change flushes without waiting for the interval');
+    c.schedule();
+    c.schedule();
+    c.schedule();
+    await tick();
+    assert.strictEqual(flushes, 1, 'changes inside the interval wait');
+    c.dispose();
+  });
+
+  it('holds changes while paused and flushes them once on resume', async () => {
+    let flushes = 0;
+    const c = new Coalescer(() => 1, () => flushes++);
+    c.setPaused(true);
+    c.schedule();
+    c.schedule();
+    await tick();
+    assert.strictEqual(flushes, 0);
+    c.setPaused(false);
+    await tick();
+    assert.strictEqual(flushes, 1);
+    c.dispose();
+  });
+});
