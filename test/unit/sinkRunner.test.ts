@@ -1,0 +1,212 @@
+// The sink runner against a real RunStore: fault isolation (throwing, hanging and
+// slow backends), the breaker opening and closing, and resuming at the cursor
+// after a restart with exact counts.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BackendPlugin, PluginLogger, RunBatch, RunEvent } from '../../src/api/types';
+import { Hub, type BackendStatus } from '../../src/core/hub';
+import { RunStore } from '../../src/store/runStore';
+
+const quiet: PluginLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+const FAST = {
+  batchSize: 5,
+  maxQueueBatches: 2,
+  writeTimeoutMs: 300,
+  backoff: { baseMs: 5, maxMs: 40 },
+  breaker: { failureThreshold: 3, coolDownMs: 300 },
+};
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** An external system that remembers what it holds, across backend instances. */
+class Remote {
+  readonly held = new Map<string, Set<number>>();
+  duplicatesOffered = 0;
+  count(): number {
+    let n = 0;
+    for (const s of this.held.values()) n += s.size;
+    return n;
+  }
+}
+
+function recordingBackend(id: string, remote: Remote, opts: { delayMs?: number; failing?: () => boolean; hang?: boolean } = {}) {
+  const calls: RunBatch[] = [];
+  const plugin: BackendPlugin = {
+    metadata: { id, displayName: id, version: '1', kind: 'backend', capabilities: [] },
+    async initialize() {},
+    async write(batch) {
+      calls.push(batch);
+      if (opts.hang) return new Promise<void>(() => undefined);
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      if (opts.failing?.()) throw new Error(`${id} is down`);
+      const s = remote.held.get(batch.run.runId) ?? new Set<number>();
+      remote.held.set(batch.run.runId, s);
+      // Idempotent on (runId, offset), as the API asks backends to be.
+      for (const r of batch.records) {
+        if (s.has(r.offset)) remote.duplicatesOffered++;
+        s.add(r.offset);
+      }
+    },
+    async healthCheck() {
+      return { healthy: true, details: 'ok' };
+    },
+    dispose() {},
+  };
+  return { plugin, calls };
+}
+
+function start(project = 'p'): RunEvent {
+  return { type: 'run.start', project, name: 'r', time: 1, params: { lr: 0.1, api_key: 'sk-123' }, tags: {}, context: {} };
+}
+function metrics(step: number): RunEvent {
+  return { type: 'metrics', points: [{ key: 'loss', value: 1 / (step + 1), step, time: 1000 + step }] };
+}
+
+describe('sink runner', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let store: RunStore;
+  const hubs: Hub[] = [];
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-sink-'));
+    store = await RunStore.open(path.join(dir, 'store'));
+  });
+  afterEach(async () => {
+    for (const h of hubs.splice(0)) await h.dispose();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function hub(): Hub {
+    const h = new Hub({ store, stateDir: path.join(dir, 'state'), logger: quiet, sink: FAST, pluginCallTimeoutMs: 5_000 });
+    hubs.push(h);
+    return h;
+  }
+  const st = (h: Hub, id: string): BackendStatus => h.status().find((s) => s.id === id)!;
+
+  it('a throwing, a hanging and a slow backend slow neither ingest nor a healthy backend', async () => {
+    const h = hub();
+    const good = new Remote(), slowRemote = new Remote(), other = new Remote();
+    const g = recordingBackend('good', good);
+    const slow = recordingBackend('slow', slowRemote, { delayMs: 1000 });
+    h.registerPlugin(g.plugin);
+    h.registerPlugin(slow.plugin);
+    h.registerPlugin(recordingBackend('broken', other, { failing: () => true }).plugin);
+    h.registerPlugin(recordingBackend('hanging', other, { hang: true }).plugin);
+    await h.selectBackends(['good', 'slow', 'broken', 'hanging']);
+
+    // 201 records at 5 per batch: the slow backend needs about 40 s to drain them.
+    const runId = 'run-faults';
+    await store.append(runId, [{ seq: 1, event: start() }]);
+    const appends: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) appends.push(store.append(runId, [{ seq: i + 2, event: metrics(i) }]));
+    await Promise.all(appends); // ingest acknowledged everything…
+    const total = store.recordCount(runId);
+    assert.equal(total, 201);
+    // …while the slow backend was still far behind: ingest did not wait for it.
+    assert.ok(slowRemote.count() < total / 2, `slow backend already held ${slowRemote.count()} of ${total}`);
+
+    await waitFor('the good backend to catch up', () => good.count() === total && st(h, 'good').lag === 0);
+    assert.ok(st(h, 'slow').lag > 0, 'the good backend caught up while the slow one was still behind');
+    assert.equal(good.duplicatesOffered, 0);
+    assert.equal(other.count(), 0);
+
+    await waitFor('the broken and hanging backends to open their breakers', () => st(h, 'broken').breaker !== 'closed' && st(h, 'hanging').breaker !== 'closed');
+    assert.equal(st(h, 'broken').healthy, false);
+    assert.match(st(h, 'broken').lastError ?? '', /always|down/);
+    assert.match(st(h, 'hanging').lastError ?? '', /did not finish within 300 ms/);
+    assert.equal(st(h, 'broken').lag, total);
+    assert.ok(st(h, 'good').healthy);
+    // The queue is bounded: never more than maxQueueBatches × batchSize records in memory.
+    assert.ok(st(h, 'slow').queueDepth <= FAST.maxQueueBatches * FAST.batchSize);
+  });
+
+  it('the breaker opens after consecutive failures and closes when the backend recovers, with every record once', async () => {
+    const h = hub();
+    const remote = new Remote();
+    let down = true;
+    const b = recordingBackend('flaky', remote, { failing: () => down });
+    h.registerPlugin(b.plugin);
+    await h.selectBackends(['flaky']);
+    const breakerStates = new Set<string>();
+    h.onDidChangeStatus(() => breakerStates.add(st(h, 'flaky').breaker));
+
+    await store.append('run-flaky', [{ event: start() }, ...Array.from({ length: 30 }, (_, i) => ({ event: metrics(i) }))]);
+    await waitFor('the breaker to open', () => st(h, 'flaky').breaker === 'open');
+    assert.equal(st(h, 'flaky').healthy, false);
+    const callsWhileOpen = b.calls.length;
+    down = false;
+    await waitFor('the backend to catch up', () => remote.count() === 31 && st(h, 'flaky').lag === 0);
+    assert.equal(st(h, 'flaky').breaker, 'closed');
+    assert.ok(st(h, 'flaky').healthy);
+    assert.ok(b.calls.length > callsWhileOpen);
+    // What was retried arrives once in effect: the backend held each offset once.
+    assert.deepEqual([...remote.held.get('run-flaky')!].sort((x, y) => x - y), Array.from({ length: 31 }, (_, i) => i));
+  });
+
+  it('a new hub on the same state folder resumes at each backend\'s cursor', async () => {
+    const remoteA = new Remote(), remoteB = new Remote();
+    const h1 = hub();
+    h1.registerPlugin(recordingBackend('a', remoteA).plugin);
+    h1.registerPlugin(recordingBackend('b', remoteB).plugin);
+    await h1.selectBackends(['a', 'b']);
+    await store.append('run-1', [{ event: start() }, ...Array.from({ length: 49 }, (_, i) => ({ event: metrics(i) }))]);
+    await waitFor('both backends to catch up', () => remoteA.count() === 50 && remoteB.count() === 50);
+    await waitFor('lag 0', () => st(h1, 'a').lag === 0 && st(h1, 'b').lag === 0);
+    await h1.dispose();
+    hubs.splice(hubs.indexOf(h1), 1);
+
+    // Written while no hub runs: a second run and more of the first.
+    await store.append('run-1', Array.from({ length: 20 }, (_, i) => ({ event: metrics(100 + i) })));
+    await store.append('run-2', [{ event: start() }, ...Array.from({ length: 9 }, (_, i) => ({ event: metrics(i) }))]);
+
+    const h2 = hub();
+    const a2 = recordingBackend('a', remoteA);
+    const b2 = recordingBackend('b', remoteB);
+    h2.registerPlugin(a2.plugin);
+    h2.registerPlugin(b2.plugin);
+    await h2.selectBackends(['a', 'b']);
+    await waitFor('resume', () => remoteA.count() === 80 && remoteB.count() === 80);
+    await waitFor('lag 0 after resume', () => st(h2, 'a').lag === 0 && st(h2, 'b').lag === 0);
+    // Only what was missing was sent: exactly 30 records, none from before the cursor.
+    for (const calls of [a2.calls, b2.calls]) {
+      const offered = calls.flatMap((c) => c.records.map((r) => `${r.runId}:${r.offset}`));
+      assert.equal(offered.length, 30);
+      assert.ok(calls.flatMap((c) => c.records).filter((r) => r.runId === 'run-1').every((r) => r.offset >= 50));
+    }
+    assert.equal(remoteA.duplicatesOffered + remoteB.duplicatesOffered, 0);
+  });
+
+  it('applies processors per backend: one downsampled, the other complete, secrets masked for both', async () => {
+    const h = hub();
+    const full = recordingBackend('full', new Remote());
+    const thin = recordingBackend('thin', new Remote());
+    h.registerPlugin(full.plugin);
+    h.registerPlugin(thin.plugin);
+    await h.selectBackends(['full', 'thin'], { thin: { processors: [{ type: 'downsample', every: 10 }, { type: 'mask' }] } });
+    await store.append('run-p', [{ event: start() }, ...Array.from({ length: 40 }, (_, i) => ({ event: metrics(i) }))]);
+    await waitFor('both caught up', () => st(h, 'full').lag === 0 && st(h, 'thin').lag === 0);
+    const steps = (calls: RunBatch[]) => calls.flatMap((c) => c.records).flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => p.step) : []));
+    assert.equal(steps(full.calls).length, 40);
+    assert.deepEqual(steps(thin.calls), [0, 10, 20, 30]);
+    for (const calls of [full.calls, thin.calls]) {
+      const first = calls[0];
+      assert.equal(first.run.params.api_key, '***');
+      assert.equal(first.run.params.lr, 0.1);
+      const ev = first.records[0].event;
+      assert.ok(ev.type === 'run.start' && ev.params.api_key === '***');
+    }
+    // The log itself keeps the real value: masking is on the way out only.
+    const [rec] = await store.read('run-p', 0, 1);
+    assert.ok(rec.event.type === 'run.start' && rec.event.params.api_key === 'sk-123');
+  });
+});
