@@ -16,7 +16,7 @@ import struct
 from typing import List, Optional, Tuple
 from urllib.parse import urlsplit
 
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 OP_CONT = 0x0
 OP_TEXT = 0x1
