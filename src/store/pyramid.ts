@@ -2,7 +2,8 @@
 // Level 0 is the raw data (on disk, not here); level k >= 1 has one bucket per
 // FANOUT^k consecutive raw points holding the finite min and max with the
 // step and wall time where each occurs, and a count of NaN/±Inf. Memory is
-// about 60 bytes per FANOUT raw points: for 10M points with FANOUT 64, ~10 MB.
+// about 70 bytes per FANOUT raw points (arrays grow by doubling): for 10M
+// points with FANOUT 64, at most ~18 MB.
 
 export const FANOUT = 64;
 
@@ -239,9 +240,10 @@ export class MinMaxPyramid {
       this.addDirect(k, p, q, raw, acc);
       return;
     }
+    // Left to right, so ties keep the earliest point whatever the split.
     this.addDirect(k, p, p1, raw, acc);
-    this.addDirect(k, q1, q, raw, acc);
     this.aggregateAt(k + 1, p1 / F, q1 / F, raw, acc);
+    this.addDirect(k, q1, q, raw, acc);
   }
 
   private addDirect(k: number, p: number, q: number, raw: RawWindows, acc: Extremes): void {
