@@ -8,6 +8,8 @@ import { spoolDir } from './store/paths';
 import { Collector } from './collector/collector';
 import { removeDiscovery, writeDiscovery } from './collector/discovery';
 import { applyTerminalEnv } from './ui/terminalEnv';
+import { SeriesStore } from './store/series';
+import { registerViews } from './ui/views';
 
 /** Stops the collector and closes the store; deactivate awaits it so accepted data is flushed. */
 let shutdownIngest: (() => Promise<void>) | undefined;
@@ -64,6 +66,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   };
 
   // --- views: runs tree, dashboard, status bar (issue 4) ---
+  const series = SeriesStore.open(store);
+  context.subscriptions.push({ dispose: () => void series.dispose() });
+  registerViews(context, {
+    store,
+    series,
+    collector,
+    connection: () => collector.address,
+    discoveryFile: discoveryDirs[0] && path.join(discoveryDirs[0], 'collector.json'),
+    log,
+  });
 
   // --- plugins, sink runner, backends (issue 5/6) ---
 
