@@ -1,0 +1,182 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { MetricPoint, RunEvent } from '../../src/api/types';
+import { RunStore } from '../../src/store/runStore';
+import { NON_FINITE_NAN, NON_FINITE_NEG_INF, NON_FINITE_POS_INF, SeriesStore } from '../../src/store/series';
+
+const RUN = 'run-0001';
+const T0 = 1_700_000_000;
+
+function startEvent(): RunEvent {
+  return { type: 'run.start', project: 'p', name: 'n', time: T0, params: {}, tags: {}, context: {} };
+}
+
+function metrics(points: MetricPoint[]): { event: RunEvent } {
+  return { event: { type: 'metrics', points } };
+}
+
+/** `n` points of `key` from step `from`, 500 per record, value = f(step). */
+function batches(key: string, from: number, n: number, f: (s: number) => number): { event: RunEvent }[] {
+  const out: { event: RunEvent }[] = [];
+  for (let a = from; a < from + n; a += 500) {
+    const pts: MetricPoint[] = [];
+    for (let s = a; s < Math.min(from + n, a + 500); s++) pts.push({ key, step: s, time: T0 + s * 0.1, value: f(s) });
+    out.push(metrics(pts));
+  }
+  return out;
+}
+
+describe('SeriesStore', () => {
+  let tmp: string;
+  let store: RunStore;
+  let series: SeriesStore | undefined;
+
+  beforeEach(async () => {
+    tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'rw-series-'));
+    store = await RunStore.open(tmp, { sync: false });
+    series = undefined;
+  });
+
+  afterEach(async () => {
+    await series?.dispose();
+    await store.close();
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('folds appended metrics into per-key series: keys, latest, exact zoomed-in slices', async () => {
+    series = SeriesStore.open(store);
+    const changed: string[] = [];
+    series.onDidChange((runId, keys) => changed.push(`${runId}:${keys.join(',')}`));
+    await store.append(RUN, [{ event: startEvent() }]);
+    await store.append(RUN, batches('train/loss', 0, 10_000, (s) => 1 / (1 + s)));
+    await store.append(RUN, [metrics([{ key: 'val/acc', step: 10, time: T0 + 5, value: 0.5 }])]);
+    await series.whenIdle();
+    assert.deepEqual(series.keys(RUN), ['train/loss', 'val/acc']);
+    assert.deepEqual(series.latest(RUN, 'train/loss'), { step: 9999, value: 1 / 10_000, time: T0 + 999.9 });
+    assert.ok(changed.includes(`${RUN}:val/acc`));
+
+    const zoom = await series.query({ runId: RUN, key: 'train/loss', x: 'step', from: 5000, to: 5100, maxPoints: 1000 });
+    assert.equal(zoom.decimated, false);
+    assert.equal(zoom.total, 101);
+    assert.deepEqual([...zoom.x], Array.from({ length: 101 }, (_, i) => 5000 + i));
+    assert.deepEqual([...zoom.y], Array.from({ length: 101 }, (_, i) => 1 / (5001 + i)));
+    assert.deepEqual(zoom.xRange, [5000, 5100]);
+
+    const byTime = await series.query({ runId: RUN, key: 'train/loss', x: 'time', from: T0 + 100, to: T0 + 100.45, maxPoints: 1000 });
+    assert.deepEqual([...byTime.x], [0, 1, 2, 3, 4].map((i) => T0 + (1000 + i) * 0.1));
+
+    const all = await series.query({ runId: RUN, key: 'train/loss', x: 'step', maxPoints: 200 });
+    assert.equal(all.total, 10_000);
+    assert.ok(all.decimated && all.x.length <= 200);
+    assert.equal(Math.max(...all.y), 1, 'the first (largest) value survives');
+    assert.equal(Math.min(...all.y), 1 / 10_000);
+    assert.deepEqual(all.xRange, [0, 9999]);
+
+    const none = await series.query({ runId: RUN, key: 'nope', x: 'step', maxPoints: 100 });
+    assert.equal(none.total, 0);
+  });
+
+  it('a spike among 300k points survives a whole-series query read from disk', async () => {
+    series = SeriesStore.open(store);
+    await store.append(RUN, [{ event: startEvent() }]);
+    const spikeAt = 123_457;
+    // Records of 5,000 points keep the log small and the test fast.
+    for (let a = 0; a < 300_000; a += 5000) {
+      const pts: MetricPoint[] = [];
+      for (let s = a; s < a + 5000; s++) pts.push({ key: 'loss', step: s, time: T0 + s, value: s === spikeAt ? 1e6 : Math.sin(s / 1000) });
+      await store.append(RUN, [metrics(pts)]);
+    }
+    await series.whenIdle();
+    const q = await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 2000 });
+    assert.ok(q.decimated && q.x.length <= 2000);
+    assert.equal(Math.max(...q.y), 1e6);
+    assert.equal(q.x[q.y.indexOf(1e6)], spikeAt);
+    const mid = await series.query({ runId: RUN, key: 'loss', x: 'step', from: 100_001, to: 250_003, maxPoints: 2000 });
+    assert.equal(mid.total, 150_003);
+    assert.equal(Math.max(...mid.y), 1e6);
+    assert.ok(mid.x[0] >= 100_001 && mid.x[mid.x.length - 1] <= 250_003);
+  });
+
+  it('puts NaN and ±Infinity in markers, never in y', async () => {
+    series = SeriesStore.open(store);
+    await store.append(RUN, [{ event: startEvent() }]);
+    const vals = [1, NaN, 2, Infinity, 3, -Infinity, 4];
+    await store.append(RUN, [metrics(vals.map((value, step) => ({ key: 'k', step, time: T0 + step, value })))]);
+    await series.whenIdle();
+    const q = await series.query({ runId: RUN, key: 'k', x: 'step', maxPoints: 100 });
+    assert.deepEqual([...q.x], [0, 2, 4, 6]);
+    assert.deepEqual([...q.y], [1, 2, 3, 4]);
+    assert.deepEqual([...q.nonFinite.x], [1, 3, 5]);
+    assert.deepEqual([...q.nonFinite.kind], [NON_FINITE_NAN, NON_FINITE_POS_INF, NON_FINITE_NEG_INF]);
+    assert.equal(q.total, 7);
+    const small = await series.query({ runId: RUN, key: 'k', x: 'step', maxPoints: 2 });
+    assert.deepEqual([...small.y].sort(), [1, 4], 'min and max come from finite values only');
+  });
+
+  it('sorts by step when a resumed run logs earlier steps again', async () => {
+    series = SeriesStore.open(store);
+    await store.append(RUN, [{ event: startEvent() }]);
+    await store.append(RUN, batches('loss', 0, 100, () => 1));
+    await store.append(RUN, batches('loss', 50, 100, (s) => (s === 60 ? 7 : 2)));
+    await series.whenIdle();
+    const q = await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 1000 });
+    assert.equal(q.total, 200);
+    for (let i = 1; i < q.x.length; i++) assert.ok(q.x[i - 1] <= q.x[i]);
+    const part = await series.query({ runId: RUN, key: 'loss', x: 'step', from: 55, to: 64, maxPoints: 1000 });
+    assert.equal(part.total, 20, 'both passes over steps 55..64');
+    assert.equal(Math.max(...part.y), 7);
+    // Time still only grows, so the time axis takes the pyramid path.
+    const t = await series.query({ runId: RUN, key: 'loss', x: 'time', maxPoints: 1000 });
+    assert.equal(t.total, 200);
+  });
+
+  it('persists, and after a restart catches up from the folded offset without duplicates', async () => {
+    series = SeriesStore.open(store);
+    await store.append(RUN, [{ event: startEvent() }]);
+    await store.append(RUN, batches('loss', 0, 1000, (s) => s));
+    await series.whenIdle();
+    await series.dispose();
+    series = undefined;
+    const idxFile = path.join(store.runDir(RUN), 'series', 'index.json');
+    const idx = JSON.parse(await fs.promises.readFile(idxFile, 'utf8')) as { folded: number; series: Record<string, { count: number; file: string }> };
+    assert.equal(idx.folded, store.recordCount(RUN));
+    assert.equal(idx.series.loss.count, 1000);
+
+    // While no SeriesStore listens: more points, and a torn extra row as if we crashed after a write but before the index save.
+    await store.append(RUN, batches('loss', 1000, 1000, (s) => s));
+    await store.append(RUN, batches('acc', 0, 10, () => 0.5));
+    await fs.promises.appendFile(path.join(store.runDir(RUN), 'series', idx.series.loss.file), Buffer.alloc(24 * 3, 1));
+    await store.close();
+
+    store = await RunStore.open(tmp, { sync: false });
+    series = SeriesStore.open(store);
+    await series.whenIdle();
+    assert.deepEqual(series.keys(RUN), ['acc', 'loss']);
+    const q = await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 5000 });
+    assert.equal(q.total, 2000);
+    assert.deepEqual([...q.x], Array.from({ length: 2000 }, (_, i) => i));
+    assert.deepEqual([...q.y], Array.from({ length: 2000 }, (_, i) => i));
+
+    // A series file shorter than its index says: the run's cache is rebuilt from the log.
+    await series.dispose();
+    await fs.promises.truncate(path.join(store.runDir(RUN), 'series', idx.series.loss.file), 24 * 10);
+    series = SeriesStore.open(store);
+    await series.whenIdle();
+    const r = await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 5000 });
+    assert.equal(r.total, 2000);
+    assert.equal(series.latest(RUN, 'acc')?.value, 0.5);
+  });
+
+  it('forgets a deleted run', async () => {
+    series = SeriesStore.open(store);
+    await store.append(RUN, [{ event: startEvent() }]);
+    await store.append(RUN, batches('loss', 0, 10, (s) => s));
+    await series.whenIdle();
+    assert.deepEqual(series.keys(RUN), ['loss']);
+    await store.deleteRun(RUN);
+    assert.deepEqual(series.keys(RUN), []);
+    assert.equal((await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 10 })).total, 0);
+  });
+});
