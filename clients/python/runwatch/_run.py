@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import json
 import math
+import operator
 import os
 import sys
 import threading
@@ -180,6 +181,9 @@ class Run:
         try:
             if step is None:
                 step = self._next_step
+            elif step.__class__ is not int or step < 0:
+                self._log_slow(data, step)
+                return
             self._next_step = step + 1
             self._append((data.copy(), step, _time()))
         except Exception:  # noqa: BLE001 - odd input takes the slow path, never the caller down
@@ -192,10 +196,17 @@ class Run:
                 return
             if step is None:
                 step = self._next_step
-            try:
-                self._next_step = int(step) + 1
-            except (TypeError, ValueError):
-                pass
+            elif isinstance(step, bool):
+                step = -1
+            else:
+                try:
+                    step = operator.index(step)  # numpy and torch integers
+                except TypeError:
+                    step = -1
+            if step < 0:
+                self._warn("step", "step must be an integer 0 or more; values logged with another step were skipped.")
+                return
+            self._next_step = step + 1
             self._append((dict(data), step, _time()))
         except Exception as e:  # noqa: BLE001
             self._warn("log-internal", f"run.log() could not record a value ({e!r}); it was skipped.")
@@ -436,8 +447,13 @@ class Run:
                 step = self._fix_step(step)
                 if step is None:
                     continue
+            try:
+                items = data.items()
+            except Exception:  # noqa: BLE001 - log() takes anything; only mappings are kept
+                self._warn("log-data", f"run.log() takes a dict of metric names to numbers, got {type(data).__name__}; it was skipped.")
+                continue
             tail = f',"step":{step},"time":{t!r}}}'
-            for k, v in data.items():
+            for k, v in items:
                 kenc = keys.get(k, "")
                 if kenc == "":
                     kenc = self._key(k)
@@ -481,8 +497,6 @@ class Run:
     def _fix_step(self, step: Any) -> Optional[int]:
         if not isinstance(step, bool):
             try:
-                import operator
-
                 s = operator.index(step)  # numpy and torch integers
                 if s >= 0:
                     return s

@@ -1,0 +1,167 @@
+"""Helpers for the client tests: a headless collector process, reading the run store, waiting."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+CLIENT_DIR = os.path.join(ROOT, "clients", "python")
+CLI = os.path.join(ROOT, "dist", "collector-cli.js")
+TSX = os.path.join(ROOT, "node_modules", ".bin", "tsx")
+
+# Generous: CI machines are small and shared.
+START_TIMEOUT = 60.0
+WAIT_TIMEOUT = 90.0
+
+
+def wait_for(cond: Callable[[], Any], what: str, timeout: float = WAIT_TIMEOUT, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Collector:
+    """`node dist/collector-cli.js` in a child process; stop() by PID."""
+
+    store: str
+    logdir: str
+    token: str = "test-token"
+    heartbeat_timeout: float = 30.0
+    port: int = 0
+    proc: Optional[subprocess.Popen] = None
+    url: str = ""
+    starts: int = field(default=0)
+
+    def start(self) -> "Collector":
+        assert os.path.isfile(CLI), f"{CLI} is missing: run `npm run build` first"
+        self.starts += 1
+        out = os.path.join(self.logdir, f"collector-{self.starts}.out")
+        err = os.path.join(self.logdir, f"collector-{self.starts}.err")
+        args = ["node", CLI, "--store", self.store, "--port", str(self.port), "--token", self.token, "--heartbeat-timeout", str(self.heartbeat_timeout)]
+        with open(out, "wb") as fo, open(err, "wb") as fe:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe, cwd=self.logdir)
+
+        def listening() -> Optional[Dict[str, Any]]:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"collector exited with {self.proc.returncode}: {open(err).read()[-2000:]}")
+            with open(out) as f:
+                first = f.readline()
+            if first.endswith("\n"):
+                return json.loads(first)
+            return None
+
+        info = wait_for(listening, "the collector to listen", timeout=START_TIMEOUT)
+        assert info["event"] == "listening", info
+        self.port = int(info["port"])
+        self.url = info["url"]
+        assert info["token"] == self.token
+        return self
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """SIGTERM (it finishes what it accepted), SIGKILL if it does not exit."""
+        p = self.proc
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=30)
+
+    def stderr(self) -> str:
+        parts = []
+        for i in range(1, self.starts + 1):
+            try:
+                with open(os.path.join(self.logdir, f"collector-{i}.err")) as f:
+                    parts.append(f.read())
+            except OSError:
+                pass
+        return "\n".join(parts)
+
+
+def _decode_value(v: Any) -> float:
+    if isinstance(v, str):
+        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[v]
+    return float(v)
+
+
+def read_log(store: str, run_id: str) -> List[Dict[str, Any]]:
+    """The durable events of a run, read straight from `<store>/runs/<id>/log.rwl` (format: src/store/runLog.ts).
+
+    Read-only, so it is safe while the collector runs; stops at a torn or partial tail record.
+    """
+    path = os.path.join(store, "runs", run_id, "log.rwl")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    events = []
+    pos = 0
+    while pos + 8 <= len(data):
+        length, crc = struct.unpack_from("<II", data, pos)
+        end = pos + 8 + length
+        if end > len(data):
+            break
+        payload = data[pos + 8 : end]
+        if zlib.crc32(payload) & 0xFFFFFFFF != crc:
+            break
+        rec = json.loads(payload.decode("utf-8"))
+        ev = rec["event"]
+        if ev["type"] == "metrics":
+            for p in ev["points"]:
+                p["value"] = _decode_value(p["value"])
+        events.append(ev)
+        pos = end
+    return events
+
+
+def points_of(events: List[Dict[str, Any]], key: Optional[str] = None) -> List[Dict[str, Any]]:
+    return [p for ev in events if ev["type"] == "metrics" for p in ev["points"] if key is None or p["key"] == key]
+
+
+def final_status(events: List[Dict[str, Any]]) -> Optional[str]:
+    ends = [ev for ev in events if ev["type"] == "run.end"]
+    return ends[-1]["status"] if ends else None
+
+
+def list_runs(store: str) -> List[str]:
+    try:
+        return sorted(os.listdir(os.path.join(store, "runs")))
+    except FileNotFoundError:
+        return []
+
+
+def client_env(**extra: str) -> Dict[str, str]:
+    """A child environment with this client importable and no Runwatch settings leaking in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNWATCH_")}
+    env["PYTHONPATH"] = CLIENT_DIR + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_script(code: str, env: Dict[str, str], cwd: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
