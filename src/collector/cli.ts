@@ -7,9 +7,13 @@ import { spoolDir } from '../store/paths';
 import { Collector, DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_MAX_FRAME_BYTES } from './collector';
 import { removeDiscovery, writeDiscovery } from './discovery';
 import pkg from '../../package.json';
+import { startHeadlessHub, type Hub } from '../core/hub';
+import { builtinBackends } from '../backends';
 
 const USAGE = `usage: node dist/collector-cli.js --store <dir> [--host 127.0.0.1] [--port 0] [--token T]
-       [--heartbeat-timeout <seconds>] [--max-frame-bytes N] [--max-batch-points N] [--quiet]`;
+       [--heartbeat-timeout <seconds>] [--max-frame-bytes N] [--max-batch-points N] [--quiet]
+       [--backends <json file>] [--plugin <module path>]... [--state-dir <dir>]
+  --backends: {"selected": [ids], "config": {id: {...}}}; secrets from RUNWATCH_SECRET_<ID>_<PROPERTY>`;
 
 interface Args {
   store: string;
@@ -20,10 +24,13 @@ interface Args {
   maxFrameBytes: number;
   maxBatchPoints?: number;
   quiet: boolean;
+  backends?: string;
+  plugins: string[];
+  stateDir?: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Partial<Args> & { quiet: boolean } = { quiet: false };
+  const a: Partial<Args> & { quiet: boolean; plugins: string[] } = { quiet: false, plugins: [] };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min) throw new Error(`${flag} needs a number >= ${min}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
@@ -42,6 +49,9 @@ function parseArgs(argv: string[]): Args {
       case '--max-frame-bytes': a.maxFrameBytes = num(name, value(), 1024); break;
       case '--max-batch-points': a.maxBatchPoints = num(name, value(), 1); break;
       case '--quiet': a.quiet = true; break;
+      case '--backends': a.backends = value(); break;
+      case '--plugin': a.plugins.push(value()); break;
+      case '--state-dir': a.stateDir = value(); break;
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); process.exit(0); break;
       default: throw new Error(`unknown option ${JSON.stringify(flag)}`);
     }
@@ -56,6 +66,9 @@ function parseArgs(argv: string[]): Args {
     maxFrameBytes: a.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     maxBatchPoints: a.maxBatchPoints,
     quiet: a.quiet,
+    backends: a.backends,
+    plugins: a.plugins,
+    stateDir: a.stateDir,
   };
 }
 
@@ -85,6 +98,17 @@ async function main(): Promise<void> {
   });
   const info = await collector.start();
   await writeDiscovery(args.store, { url: info.url, token: info.token, pid: process.pid, version: pkg.version, spoolDir: spoolDir(args.store) });
+  // Backends (issue 5): cursors live beside the runs they point into, so they move with the store.
+  let hub: Hub | undefined;
+  if (args.backends || args.plugins.length) {
+    const pluginLog = { trace: () => undefined, debug: () => undefined, ...logger, error: (m: string | Error) => logger.error(m instanceof Error ? m.message : m) };
+    try {
+      hub = await startHeadlessHub({ store, stateDir: args.stateDir ?? path.join(args.store, 'backends'), backendsFile: args.backends, builtins: builtinBackends(), pluginModules: args.plugins, logger: pluginLog });
+    } catch (err) {
+      // Backends that could start do run; the others are reported and ingest goes on.
+      logger.error(`backends: ${(err as Error).message}`);
+    }
+  }
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: info.url, port: info.port, token: info.token })}\n`);
 
   let stopping = false;
@@ -94,6 +118,7 @@ async function main(): Promise<void> {
     logger.info(`${signal}: stopping`);
     try {
       await collector.stop();
+      await hub?.dispose();
       await store.close();
       removeDiscovery(args.store);
       process.exit(0);

@@ -377,6 +377,8 @@ function prefixed(logger: PluginLogger, id: string): PluginLogger {
 export interface BackendsFile {
   selected: string[];
   config?: Record<string, Record<string, unknown>>;
+  /** Sink runner tuning (batch size, timeouts, breaker); tests use it to make batches small. */
+  sink?: Partial<SinkOptions>;
 }
 
 export interface HeadlessHubOptions {
@@ -429,12 +431,14 @@ export function loadPluginModule(modulePath: string): Plugin[] {
 /** A hub with built-ins and module plugins registered and the file's backends selected. */
 export async function startHeadlessHub(o: HeadlessHubOptions): Promise<Hub> {
   const logger = o.logger ?? consoleLogger();
-  const hub = new Hub({ store: o.store, stateDir: o.stateDir, logger, secrets: envSecrets(o.env ?? process.env), sink: o.sink });
+  const file = o.backendsFile ? readBackendsFile(o.backendsFile) : undefined;
+  const hub = new Hub({ store: o.store, stateDir: o.stateDir, logger, secrets: envSecrets(o.env ?? process.env), sink: { ...file?.sink, ...o.sink } });
   for (const p of o.builtins ?? []) hub.registerPlugin(p, 'builtin');
   for (const m of o.pluginModules ?? []) for (const p of loadPluginModule(m)) hub.registerPlugin(p, 'api');
-  if (o.backendsFile) {
-    const f = readBackendsFile(o.backendsFile);
-    await hub.selectBackends(f.selected, f.config ?? {});
+  if (file) {
+    const f = file;
+    // Backends that can start do; the others are reported, and the hub runs regardless.
+    await hub.selectBackends(f.selected, f.config ?? {}).catch((e: unknown) => logger.error(`backends: ${msg(e)}`));
   }
   return hub;
 }
