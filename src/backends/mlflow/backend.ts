@@ -153,7 +153,8 @@ export class MlflowBackend implements BackendPlugin {
     this.trackingUri = uri.replace(/\/+$/, '');
     const exp = context.config.experimentName;
     this.experimentName = typeof exp === 'string' ? exp : '';
-    this.http = new MlflowHttp(this.trackingUri, await this.authorization());
+    // Requests time out before the hub's 30 s write timeout, so a hung server shows as a failed write.
+    this.http = new MlflowHttp(this.trackingUri, await this.authorization(), 25_000);
     // One state folder per server: pointing the backend at another server starts afresh there.
     const serverKey = crypto.createHash('sha256').update(this.trackingUri).digest('hex').slice(0, 12);
     this.stateDir = path.join(context.storageDir, 'mlflow-runs', serverKey);
@@ -391,7 +392,25 @@ export class MlflowBackend implements BackendPlugin {
     return s;
   }
 
+  private readonly running = new Map<string, Promise<void>>();
+
+  /**
+   * One write per run at a time: the hub may give up on a slow write and retry
+   * while the first is still sending, and two writers of one cursor would send twice.
+   */
   async write(batch: RunBatch): Promise<void> {
+    const runId = batch.run.runId;
+    const prev = this.running.get(runId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.writeNow(batch));
+    this.running.set(runId, next);
+    try {
+      await next;
+    } finally {
+      if (this.running.get(runId) === next) this.running.delete(runId);
+    }
+  }
+
+  private async writeNow(batch: RunBatch): Promise<void> {
     const runId = batch.run.runId;
     const st = await this.ensureRun(batch);
     const limits = await this.serverLimits();

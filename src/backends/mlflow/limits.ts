@@ -6,7 +6,7 @@ export interface MlflowLimits {
   paramsPerBatch: number;
   tagsPerBatch: number;
   itemsPerBatch: number;
-  /** Bytes of one log-batch request body; MLflow refuses more than 1 MB, we stay below with room for the envelope. */
+  /** Bytes of one log-batch request body; MLflow refuses more than 1,000,000; we keep a margin. */
   bytesPerBatch: number;
   keyLength: number;
   paramValueLength: number;
@@ -18,7 +18,7 @@ const BASE: MlflowLimits = {
   paramsPerBatch: 100,
   tagsPerBatch: 100,
   itemsPerBatch: 1000,
-  bytesPerBatch: 1_000_000,
+  bytesPerBatch: 900_000,
   keyLength: 250,
   paramValueLength: 6000,
   tagValueLength: 8000,
