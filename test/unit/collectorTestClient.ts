@@ -110,8 +110,11 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, what: st
 export class ReliableClient {
   conn?: TestConnection;
   private seq = 0;
-  private readonly unacked = new Map<number, string>();
+  /** Every message sent, by seq; the ones above `acked` are resent after a reconnect. */
+  private readonly sent = new Map<number, string>();
   acked = 0;
+  /** Messages sent again after reconnects. */
+  resent = 0;
 
   constructor(
     readonly runId: string,
@@ -122,22 +125,22 @@ export class ReliableClient {
     this.conn = await TestConnection.connect(url, this.token);
     const conn = this.conn;
     conn.ws.on('message', () => this.collectAcks(conn));
-    for (const [, text] of [...this.unacked].sort((a, b) => a[0] - b[0])) conn.send(text);
+    for (let s = this.acked + 1; s <= this.seq; s++) {
+      conn.send(this.sent.get(s) as string);
+      this.resent++;
+    }
   }
 
   private collectAcks(conn: TestConnection): void {
     const a = conn.ackedSeq(this.runId);
-    if (a > this.acked) {
-      for (let s = this.acked + 1; s <= a; s++) this.unacked.delete(s);
-      this.acked = a;
-    }
+    if (a > this.acked) this.acked = a;
   }
 
   /** Numbers and sends (or only keeps, while disconnected) one run message; returns its seq. */
   send(msg: Record<string, unknown>): number {
     const seq = ++this.seq;
     const text = JSON.stringify({ ...msg, runId: this.runId, seq });
-    this.unacked.set(seq, text);
+    this.sent.set(seq, text);
     if (this.conn && !this.conn.closed && this.conn.ws.readyState === WebSocket.OPEN) this.conn.send(text);
     return seq;
   }
@@ -147,7 +150,12 @@ export class ReliableClient {
   }
 
   get unackedCount(): number {
-    return this.unacked.size;
+    return this.seq - this.acked;
+  }
+
+  /** Acts as if acks above `seq` were lost in flight, so the next reconnect resends what the collector already holds. */
+  forgetAcksAbove(seq: number): void {
+    this.acked = Math.min(this.acked, seq);
   }
 
   async waitAcked(seq: number, timeoutMs = 60_000): Promise<void> {

@@ -1,0 +1,244 @@
+// The collector over real sockets: refusals, acks only after durability, dedupe
+// of resends after a reconnect, heartbeat timeout -> crashed.
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { RunRecord } from '../../src/api/types';
+import { Collector } from '../../src/collector/collector';
+import { RunStore } from '../../src/store/runStore';
+import { ReliableClient, TestConnection, waitUntil } from './collectorTestClient';
+
+const TOKEN = 'test-token-123';
+
+function runStart(project = 'p') {
+  return { type: 'run.start', project, name: 'test run', time: 1700000000, params: { lr: 0.01 } };
+}
+
+function batch(from: number, n: number) {
+  return { type: 'metrics', points: Array.from({ length: n }, (_, i) => ({ key: 'loss', value: (from + i) * 0.5, step: from + i, time: 1700000000 + from + i })) };
+}
+
+function pointsOf(records: RunRecord[]): { step: number; value: number }[] {
+  return records.flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => ({ step: p.step, value: p.value })) : []));
+}
+
+describe('collector', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let store: RunStore;
+  let collector: Collector;
+  let url: string;
+
+  async function startCollector(opts: { heartbeatTimeoutMs?: number; maxFrameBytes?: number } = {}) {
+    store = await RunStore.open(dir);
+    collector = new Collector({ store, token: TOKEN, ...opts });
+    url = (await collector.start()).url;
+  }
+
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-coll-'))));
+  afterEach(async () => {
+    await collector?.stop();
+    await store?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('listens on 127.0.0.1, welcomes a client with the right token and limits', async () => {
+    await startCollector({ heartbeatTimeoutMs: 9000, maxFrameBytes: 100_000 });
+    assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+$/);
+    const c = await TestConnection.connect(url, TOKEN);
+    const w = c.messages[0];
+    assert.equal(w.type, 'welcome');
+    assert.equal(w.protocol, 1);
+    assert.deepEqual(w.limits, { maxFrameBytes: 100_000, maxBatchPoints: 100_000 });
+    assert.equal(w.heartbeatIntervalMs, 3000);
+    c.send({ type: 'heartbeat' });
+    await c.waitFor(() => c.messages.some((m) => m.type === 'heartbeat'), 'heartbeat reply');
+    c.close();
+  });
+
+  it('refuses a hello without a token, with a wrong token, or any other first message: close 1008 with a reason', async () => {
+    await startCollector();
+    const noToken = await TestConnection.open(url);
+    noToken.send({ type: 'hello', client: 'x', version: '0', protocol: 1 });
+    const a = await noToken.waitClosed();
+    assert.equal(a.code, 1008);
+    assert.match(a.reason, /missing token/);
+
+    const wrong = await TestConnection.open(url);
+    wrong.send({ type: 'hello', client: 'x', version: '0', protocol: 1, token: 'nope' });
+    const b = await wrong.waitClosed();
+    assert.equal(b.code, 1008);
+    assert.match(b.reason, /wrong token/);
+
+    const early = await TestConnection.open(url);
+    early.send({ ...runStart(), runId: 'r', seq: 1 });
+    const c = await early.waitClosed();
+    assert.equal(c.code, 1008);
+    assert.match(c.reason, /first message must be hello/);
+    assert.equal(wrong.messages.length + noToken.messages.length + early.messages.length, 0);
+    assert.equal(store.listRuns().length, 0);
+  });
+
+  it('refuses an upgrade carrying a browser Origin before any WebSocket exists', async () => {
+    await startCollector();
+    await assert.rejects(TestConnection.open(url, { Origin: 'https://evil.example' }), /HTTP 403/);
+    await assert.rejects(TestConnection.open(url, { Origin: 'null' }), /HTTP 403/);
+    // Without Origin the same collector still serves.
+    (await TestConnection.connect(url, TOKEN)).close();
+  });
+
+  it('closes an oversized frame with 1009 and loses nothing already accepted', async () => {
+    await startCollector({ maxFrameBytes: 4096 });
+    const c = new ReliableClient('big-run', TOKEN);
+    await c.connect(url);
+    c.send(runStart());
+    const s = c.send(batch(0, 10));
+    await c.waitAcked(s);
+    c.conn!.send({ ...batch(10, 200), runId: 'big-run', seq: 3 });
+    const closed = await c.conn!.waitClosed();
+    assert.equal(closed.code, 1009);
+    const recs = await store.read('big-run', 0, 100);
+    assert.equal(recs.length, 2);
+    assert.equal(pointsOf(recs).length, 10);
+  });
+
+  it('answers malformed frames with errors naming code and seq, and keeps the connection', async () => {
+    await startCollector();
+    const c = await TestConnection.connect(url, TOKEN);
+    c.send('{not json');
+    c.send({ type: 'metrics', runId: 'r', seq: 5, points: [{ key: 'a', value: 'oops', step: 1, time: 1 }] });
+    c.send({ type: 'launch', runId: 'r', seq: 6 });
+    c.send({ type: 'params', runId: 'never-started', seq: 7, params: { a: 1 } });
+    c.send({ ...batch(0, 100_001), runId: 'r', seq: 8 });
+    await c.waitFor(() => c.messages.filter((m) => m.type === 'error').length === 5, '5 errors');
+    const errs = c.messages.filter((m) => m.type === 'error');
+    assert.deepEqual(
+      errs.map((e) => [e.code, e.seq]),
+      [['bad_json', undefined], ['bad_message', 5], ['unknown_type', 6], ['unknown_run', 7], ['too_many_points', 8]],
+    );
+    assert.match(errs[1].message as string, /points\[0\]\.value must be a number/);
+    assert.equal(c.closed, undefined);
+    // Still serving on the same connection.
+    c.send({ ...runStart(), runId: 'ok', seq: 1 });
+    await c.waitFor(() => c.ackedSeq('ok') === 1, 'ack');
+    c.close();
+  });
+
+  it('acknowledges only what the store holds durably, cumulatively per run', async () => {
+    await startCollector();
+    const c = new ReliableClient('run-a', TOKEN);
+    await c.connect(url);
+    c.send(runStart());
+    for (let i = 0; i < 50; i++) c.send(batch(i * 10, 10));
+    // Every ack must be covered by what an independent reader of the log sees at that moment.
+    const checks: Promise<void>[] = [];
+    c.conn!.ws.on('message', (d) => {
+      const m = JSON.parse(d.toString());
+      if (m.type === 'ack') {
+        checks.push(
+          (async () => {
+            assert.ok(store.lastSeq('run-a') >= m.seq);
+            const recs = await store.read('run-a', 0, 1000);
+            assert.ok(recs.length >= m.seq, `ack ${m.seq} with only ${recs.length} records in the log`);
+          })(),
+        );
+      }
+    });
+    await c.waitAcked(51);
+    await Promise.all(checks);
+    assert.ok(checks.length >= 1);
+    const acks = c.conn!.messages.filter((m) => m.type === 'ack').map((m) => m.seq as number);
+    assert.deepEqual(acks, [...acks].sort((x, y) => x - y), 'acks never go backwards');
+    c.conn!.close();
+  });
+
+  it('drops what it already holds when a client reconnects and resends: every point exactly once', async () => {
+    await startCollector();
+    const c = new ReliableClient('resend-run', TOKEN);
+    await c.connect(url);
+    c.send(runStart());
+    for (let i = 0; i < 40; i++) c.send(batch(i * 25, 25));
+    await c.waitAcked(41);
+    // Vanish; acks above 10 count as lost in flight, so 11..41 are resent though the collector holds them.
+    c.conn!.close();
+    await c.conn!.waitClosed();
+    c.forgetAcksAbove(10);
+    for (let i = 40; i < 60; i++) c.send(batch(i * 25, 25)); // kept while disconnected
+    await c.connect(url);
+    await c.waitAcked(c.lastSeq);
+    assert.equal(c.resent, 51);
+    const recs = await store.read('resend-run', 0, 10_000);
+    assert.equal(recs.length, 61);
+    const pts = pointsOf(recs);
+    assert.equal(pts.length, 60 * 25);
+    pts.forEach((p, i) => assert.deepEqual(p, { step: i, value: i * 0.5 }));
+    c.conn!.close();
+  });
+
+  it('marks a run crashed after the heartbeat timeout when its client vanishes, keeping every acked point', async () => {
+    await startCollector({ heartbeatTimeoutMs: 500 });
+    const c = new ReliableClient('doomed', TOKEN);
+    await c.connect(url);
+    c.send(runStart());
+    for (let i = 0; i < 20; i++) c.send(batch(i * 50, 50));
+    await c.waitAcked(21);
+    c.conn!.close(); // no run.end
+    await waitUntil(() => store.getRun('doomed')?.status === 'crashed', 'run marked crashed');
+    const recs = await store.read('doomed', 0, 1000);
+    assert.equal(pointsOf(recs).length, 20 * 50);
+    const last = recs[recs.length - 1].event;
+    assert.equal(last.type, 'run.end');
+    assert.equal(last.type === 'run.end' && last.status, 'crashed');
+    assert.ok(store.getRun('doomed')!.endTime! > 0);
+  });
+
+  it('keeps a run alive while its client sends heartbeats, and when it reconnects within the timeout', async () => {
+    await startCollector({ heartbeatTimeoutMs: 3000 });
+    const c = new ReliableClient('resumed', TOKEN);
+    await c.connect(url);
+    c.send(runStart());
+    await c.waitAcked(1);
+    c.conn!.close();
+    await c.connect(url); // straight back, well within the timeout
+    const until = Date.now() + 4500; // longer than the timeout in total
+    let step = 0;
+    while (Date.now() < until) {
+      c.conn!.send({ type: 'heartbeat', time: Date.now() / 1000 });
+      c.send(batch(step++, 1));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const end = c.send({ type: 'run.end', status: 'finished', time: 1700000100 });
+    await c.waitAcked(end);
+    assert.equal(store.getRun('resumed')!.status, 'finished');
+    const recs = await store.read('resumed', 0, 1000);
+    assert.ok(!recs.some((r) => r.event.type === 'run.end' && r.event.status === 'crashed'), 'never marked crashed');
+    c.conn!.close();
+  });
+
+  it('gives runs left running by a previous collector one timeout, then marks them crashed', async () => {
+    const s0 = await RunStore.open(dir);
+    await s0.append('orphan', [{ seq: 1, event: { type: 'run.start', project: 'p', name: 'o', time: 1, params: {}, tags: {}, context: {} } }]);
+    await s0.close();
+    await startCollector({ heartbeatTimeoutMs: 300 });
+    await waitUntil(() => store.getRun('orphan')?.status === 'crashed', 'orphan crashed');
+  });
+
+  it('reports its state: clients and live runs', async () => {
+    await startCollector();
+    const seen: { clients: number; liveRuns: number }[] = [];
+    collector.onDidChangeState((s) => seen.push({ clients: s.clients, liveRuns: s.liveRuns }));
+    const c = new ReliableClient('stateful', TOKEN);
+    await c.connect(url);
+    c.send(runStart());
+    await c.waitAcked(1);
+    assert.deepEqual(collector.state.clients, 1);
+    assert.deepEqual(collector.state.liveRuns, 1);
+    const end = c.send({ type: 'run.end', status: 'finished', time: 2 });
+    await c.waitAcked(end);
+    await waitUntil(() => collector.state.liveRuns === 0, 'no live runs');
+    c.conn!.close();
+    await waitUntil(() => collector.state.clients === 0, 'no clients');
+    assert.ok(seen.some((s) => s.clients === 1 && s.liveRuns === 1));
+  });
+});
