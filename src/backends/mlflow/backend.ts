@@ -48,6 +48,8 @@ interface RunState {
   partial?: { offset: number; done: number };
   /** Params already in MLflow: MLflow refuses to change a param, so a changed value is reported, not sent. */
   params: Record<string, string>;
+  /** Whether `mlflow.parentRunId` is set (a parent delivered after its child is linked later). */
+  parentLinked?: boolean;
 }
 
 type Op =
@@ -304,6 +306,7 @@ export class MlflowBackend implements BackendPlugin {
       artifactUri: info2.artifact_uri,
       offset: -1,
       params: {},
+      parentLinked: info.parentRunId ? this.loadState(info.parentRunId) !== undefined : undefined,
     };
     // Durable: losing this mapping would make the next delivery start a second MLflow run.
     this.saveState(runId, st, true);
@@ -414,6 +417,15 @@ export class MlflowBackend implements BackendPlugin {
     const runId = batch.run.runId;
     const st = await this.ensureRun(batch);
     const limits = await this.serverLimits();
+    const parentId = batch.run.parentRunId;
+    if (parentId && st.parentLinked === false) {
+      const parent = this.loadState(parentId);
+      if (parent) {
+        await this.http.call('POST', 'runs/set-tag', { run_id: st.mlflowRunId, key: 'mlflow.parentRunId', value: parent.mlflowRunId });
+        st.parentLinked = true;
+        this.saveState(runId, st);
+      }
+    }
     const fresh = batch.records.filter((r) => r.offset > st.offset);
     if (fresh.length === 0) return;
 
