@@ -6,6 +6,7 @@
 // points with FANOUT 64, at most ~18 MB.
 
 export const FANOUT = 64;
+const SNAPSHOT_MAGIC = 0x5257_5059; // 'RWPY'
 
 /** Raw rows `[start, start + step.length)` of a series, as read from disk. */
 export interface RawRows {
@@ -103,7 +104,7 @@ export class Level {
   /** Appends an empty bucket. */
   open(): number {
     if (this.length === this.capacity) {
-      const cap = this.capacity * 2;
+      const cap = Math.max(16, this.capacity * 2);
       this.min = grow(this.min, cap);
       this.max = grow(this.max, cap);
       this.stepAtMin = grow(this.stepAtMin, cap);
@@ -211,8 +212,8 @@ export class MinMaxPyramid {
 
   private noteFirst(b: number, step: number, time: number): void {
     if (b === this.firstStep.length) {
-      this.firstStep = grow(this.firstStep, b * 2);
-      this.firstTime = grow(this.firstTime, b * 2);
+      this.firstStep = grow(this.firstStep, Math.max(16, b * 2));
+      this.firstTime = grow(this.firstTime, Math.max(16, b * 2));
     }
     this.firstStep[b] = step;
     this.firstTime[b] = time;
@@ -286,6 +287,56 @@ export class MinMaxPyramid {
       else hi = mid;
     }
     return lo - 1;
+  }
+
+  /**
+   * A snapshot (all f64, so it can be read back as one Float64Array): header
+   * [magic, version, fanout, count, levels, length of each level], then level 1's
+   * first steps and times, then each level's seven arrays.
+   */
+  serialize(): Float64Array {
+    const lens = this.levels.map((l) => l.length);
+    const n1 = lens[0] ?? 0;
+    const total = 5 + lens.length + 2 * n1 + 7 * lens.reduce((a, b) => a + b, 0);
+    const out = new Float64Array(total);
+    out.set([SNAPSHOT_MAGIC, 1, this.fanout, this.count, lens.length, ...lens]);
+    let o = 5 + lens.length;
+    out.set(this.firstStep.subarray(0, n1), o);
+    out.set(this.firstTime.subarray(0, n1), (o += n1));
+    o += n1;
+    for (const l of this.levels) {
+      for (const a of [l.min, l.max, l.stepAtMin, l.stepAtMax, l.timeAtMin, l.timeAtMax, l.nonFinite]) {
+        out.set(a.subarray(0, l.length), o);
+        o += l.length;
+      }
+    }
+    return out;
+  }
+
+  /** Reads a `serialize()` snapshot; undefined when it isn't one (wrong magic, version or size). */
+  static deserialize(a: Float64Array): MinMaxPyramid | undefined {
+    if (a.length < 5 || a[0] !== SNAPSHOT_MAGIC || a[1] !== 1) return undefined;
+    const [fanout, count, nLevels] = [a[2], a[3], a[4]];
+    if (!(fanout >= 2) || !(nLevels >= 0) || a.length < 5 + nLevels) return undefined;
+    const lens = Array.from(a.subarray(5, 5 + nLevels));
+    const n1 = lens[0] ?? 0;
+    if (a.length !== 5 + nLevels + 2 * n1 + 7 * lens.reduce((x, y) => x + y, 0)) return undefined;
+    if (count > 0 ? n1 !== Math.ceil(count / fanout) : nLevels !== 0) return undefined;
+    const p = new MinMaxPyramid(fanout);
+    p.count = count;
+    let o = 5 + nLevels;
+    p.firstStep = a.slice(o, o + n1);
+    p.firstTime = a.slice(o + n1, o + 2 * n1);
+    o += 2 * n1;
+    for (const len of lens) {
+      const l = new Level(0);
+      const take = () => a.slice(o, (o += len));
+      [l.min, l.max, l.stepAtMin, l.stepAtMax, l.timeAtMin, l.timeAtMax] = [take(), take(), take(), take(), take(), take()];
+      l.nonFinite = Uint32Array.from(take());
+      l.length = len;
+      p.levels.push(l);
+    }
+    return p;
   }
 
   bytes(): number {

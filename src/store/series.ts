@@ -90,6 +90,8 @@ const ROW_BYTES = 24;
 const READ_BATCH = 2048;
 const SCAN_ROWS = 65536;
 const INDEX_SAVE_DELAY_MS = 1000;
+/** Series at least this long get a pyramid snapshot (`sN.pyr`), so the first draw after a restart needn't rescan them. */
+const SNAPSHOT_MIN_ROWS = 100_000;
 
 type StoredNumber = number | 'NaN' | 'Infinity' | '-Infinity';
 
@@ -187,12 +189,18 @@ class Series {
   pyramid: MinMaxPyramid | undefined;
   nonFinite: NonFiniteList | undefined;
   loading: Promise<void> | undefined;
+  /** Rows covered by the snapshot on disk (0: none known). */
+  snapshotCount = 0;
 
   constructor(
     readonly key: string,
     readonly fileName: string,
     readonly file: string,
   ) {}
+
+  get snapshotFile(): string {
+    return snapshotName(this.file);
+  }
 
   /** Bookkeeping for a row already on disk at index `count`. */
   fold(step: number, time: number, value: number): void {
@@ -269,6 +277,64 @@ async function readRows(fd: fs.promises.FileHandle, a: number, b: number): Promi
     rows.value[i] = buf[j + 2];
   }
   return rows;
+}
+
+function snapshotName(colFile: string): string {
+  return colFile.replace(/\.col$/, '.pyr');
+}
+
+/** A snapshot file: [pyramid length, pyramid..., marker count n, n indices, n steps, n times, n kinds], all f64. */
+function encodeSnapshot(pyr: MinMaxPyramid, nf: NonFiniteList): Float64Array {
+  const p = pyr.serialize();
+  const n = nf.n;
+  const out = new Float64Array(2 + p.length + 4 * n);
+  out[0] = p.length;
+  out.set(p, 1);
+  let o = 1 + p.length;
+  out[o++] = n;
+  for (const a of [nf.idx, nf.step, nf.time, Float64Array.from(nf.kind.subarray(0, n))]) {
+    out.set(a.subarray(0, n), o);
+    o += n;
+  }
+  return out;
+}
+
+function decodeSnapshot(a: Float64Array): { pyr: MinMaxPyramid; nf: NonFiniteList } | undefined {
+  const pl = a[0];
+  if (!(pl >= 0) || a.length < pl + 2) return undefined;
+  const pyr = MinMaxPyramid.deserialize(a.subarray(1, 1 + pl));
+  const n = a[1 + pl];
+  if (!pyr || !(n >= 0) || a.length !== 2 + pl + 4 * n) return undefined;
+  const nf = new NonFiniteList();
+  let o = 2 + pl;
+  const take = () => a.slice(o, (o += n));
+  [nf.idx, nf.step, nf.time] = [take(), take(), take()];
+  nf.kind = Uint8Array.from(take());
+  nf.n = n;
+  if (n === 0) [nf.idx, nf.step, nf.time, nf.kind] = [new Float64Array(8), new Float64Array(8), new Float64Array(8), new Uint8Array(8)];
+  return { pyr, nf };
+}
+
+async function readSnapshot(file: string): Promise<{ pyr: MinMaxPyramid; nf: NonFiniteList } | undefined> {
+  let buf: Buffer;
+  try {
+    buf = await fs.promises.readFile(file);
+  } catch {
+    return undefined;
+  }
+  if (buf.byteLength % 8 !== 0) return undefined;
+  // Float64Array needs 8-byte alignment; copy when the buffer doesn't have it.
+  const a = buf.byteOffset % 8 === 0 ? new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8) : new Float64Array(new Uint8Array(buf).buffer);
+  return decodeSnapshot(a);
+}
+
+async function writeSnapshot(s: Series): Promise<void> {
+  if (!s.pyramid || !s.nonFinite) return;
+  const data = encodeSnapshot(s.pyramid, s.nonFinite);
+  const count = s.pyramid.count;
+  await fs.promises.writeFile(s.snapshotFile + '.tmp', new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  await fs.promises.rename(s.snapshotFile + '.tmp', s.snapshotFile);
+  s.snapshotCount = count;
 }
 
 function emptySlice(): SeriesSlice {
@@ -491,7 +557,11 @@ export class SeriesStore {
       [...this.runs.values()].map((r) => {
         if (r.saveTimer) clearTimeout(r.saveTimer);
         r.saveTimer = undefined;
-        return this.enqueue(r, () => this.saveIndex(r));
+        return this.enqueue(r, async () => {
+          await this.saveIndex(r);
+          for (const s of r.series.values())
+            if (s.pyramid && s.pyramid.count >= SNAPSHOT_MIN_ROWS && s.pyramid.count > s.snapshotCount) await writeSnapshot(s);
+        });
       }),
     );
   }
@@ -534,6 +604,7 @@ export class SeriesStore {
           if (size > s.count * ROW_BYTES) fs.truncateSync(s.file, s.count * ROW_BYTES);
           r.series.set(key, s);
           known.add(st.file);
+          known.add(snapshotName(st.file));
         }
         // Files created after the last index save: their rows come back from the log.
         for (const f of fs.readdirSync(r.dir)) if (!known.has(f)) fs.rmSync(path.join(r.dir, f), { force: true, recursive: true });
@@ -666,12 +737,18 @@ export class SeriesStore {
     if (!s.loading) {
       s.loading = this.enqueue(r, async () => {
         if (s.pyramid) return;
-        const pyr = new MinMaxPyramid();
-        const nf = new NonFiniteList();
-        if (s.count > 0) {
+        let pyr = new MinMaxPyramid();
+        let nf = new NonFiniteList();
+        const snap = s.count >= SNAPSHOT_MIN_ROWS ? await readSnapshot(s.snapshotFile) : undefined;
+        // A snapshot longer than the file comes from rows cut on open: unusable.
+        if (snap && snap.pyr.count <= s.count && snap.pyr.fanout === pyr.fanout) {
+          ({ pyr, nf } = snap);
+          s.snapshotCount = pyr.count;
+        }
+        if (s.count > pyr.count) {
           const fd = await fs.promises.open(s.file, 'r');
           try {
-            for (let a = 0; a < s.count; a += SCAN_ROWS) {
+            for (let a = pyr.count; a < s.count; a += SCAN_ROWS) {
               const rows = await readRows(fd, a, Math.min(s.count, a + SCAN_ROWS));
               for (let i = 0; i < rows.value.length; i++) {
                 const v = rows.value[i];
@@ -685,6 +762,7 @@ export class SeriesStore {
         }
         s.nonFinite = nf;
         s.pyramid = pyr;
+        if (pyr.count >= SNAPSHOT_MIN_ROWS && pyr.count - s.snapshotCount >= SNAPSHOT_MIN_ROWS) await writeSnapshot(s);
       }).finally(() => {
         s.loading = undefined;
       });

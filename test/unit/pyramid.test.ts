@@ -86,6 +86,23 @@ describe('MinMaxPyramid', () => {
     assert.equal(pyr.bucketFor('time', 1e9, true), 24);
   });
 
+  it('round-trips through a snapshot and keeps growing from it', () => {
+    const rows = randomSeries(20_000, 11);
+    const a = new MinMaxPyramid(8);
+    for (let i = 0; i < 12_345; i++) a.push(rows.step[i], rows.time[i], rows.value[i]);
+    const b = MinMaxPyramid.deserialize(a.serialize());
+    assert.ok(b);
+    assert.equal(MinMaxPyramid.deserialize(a.serialize().subarray(1)), undefined, 'a damaged snapshot is refused');
+    for (let i = 12_345; i < 20_000; i++) {
+      a.push(rows.step[i], rows.time[i], rows.value[i]);
+      b.push(rows.step[i], rows.time[i], rows.value[i]);
+    }
+    assert.deepEqual(b.serialize(), a.serialize());
+    const got = new Extremes();
+    b.aggregate(0, 20_000, new RawWindows([rows]), got);
+    assert.deepEqual({ ...got }, { ...bruteForce(rows, 0, 20_000) });
+  });
+
   it('keeps 10M points in under 24 MB', () => {
     const pyr = new MinMaxPyramid();
     const n = 10_000_000;

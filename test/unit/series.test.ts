@@ -169,6 +169,42 @@ describe('SeriesStore', () => {
     assert.equal(series.latest(RUN, 'acc')?.value, 0.5);
   });
 
+  it('snapshots big pyramids, and a reopened store uses the snapshot plus the rows after it', async () => {
+    series = SeriesStore.open(store);
+    await store.append(RUN, [{ event: startEvent() }]);
+    const f = (s: number) => (s === 150_100 ? NaN : s === 77_777 ? 1e9 : Math.cos(s));
+    for (let a = 0; a < 150_000; a += 5000) await store.append(RUN, batches('loss', a, 5000, f));
+    await series.whenIdle();
+    await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 100 });
+    await series.dispose();
+    const dir = path.join(store.runDir(RUN), 'series');
+    assert.ok(fs.existsSync(path.join(dir, 's0.pyr')), 'snapshot written');
+    await store.append(RUN, batches('loss', 150_000, 1000, f));
+
+    // Blank the spike in the rows the snapshot covers: only a pyramid read from the snapshot still knows it.
+    const fd = await fs.promises.open(path.join(dir, 's0.col'), 'r+');
+    await fd.write(new Uint8Array(new Float64Array([0]).buffer), 0, 8, 77_777 * 24 + 16);
+    await fd.close();
+
+    series = SeriesStore.open(store);
+    await series.whenIdle();
+    const q = await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 400 });
+    assert.equal(q.total, 151_000);
+    assert.equal(Math.max(...q.y), 1e9);
+    assert.equal(q.x[q.y.indexOf(1e9)], 77_777);
+    assert.deepEqual([...q.nonFinite.x], [150_100], 'markers from after the snapshot');
+    const tail = await series.query({ runId: RUN, key: 'loss', x: 'step', from: 149_990, to: 150_010, maxPoints: 400 });
+    assert.deepEqual([...tail.y], Array.from({ length: 21 }, (_, i) => Math.cos(149_990 + i)));
+
+    // A damaged snapshot is ignored: the pyramid is rebuilt from the rows.
+    await series.dispose();
+    await fs.promises.writeFile(path.join(dir, 's0.pyr'), Buffer.alloc(64));
+    series = SeriesStore.open(store);
+    const again = await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 400 });
+    assert.equal(again.total, 151_000);
+    assert.equal(Math.max(...again.y), 1, 'rebuilt from the (blanked) rows');
+  });
+
   it('forgets a deleted run', async () => {
     series = SeriesStore.open(store);
     await store.append(RUN, [{ event: startEvent() }]);
