@@ -691,6 +691,11 @@ export class SeriesStore {
           s = new Series(key, fileName, path.join(r.dir, fileName));
           r.series.set(key, s);
         }
+        // A series that starts now (a live run) keeps its pyramid from the first point: its first draw needn't scan.
+        if (s.count === 0 && !s.pyramid) {
+          s.pyramid = new MinMaxPyramid();
+          s.nonFinite = new NonFiniteList();
+        }
         touched.push([s, Float64Array.from(rows)]);
       }
       try {
@@ -729,6 +734,12 @@ export class SeriesStore {
     const file = path.join(r.dir, INDEX_FILE);
     await fs.promises.writeFile(file + '.tmp', JSON.stringify(idx));
     await fs.promises.rename(file + '.tmp', file);
+    // Snapshots of growing pyramids each time they grow by half: O(n) writes in all, and
+    // after a crash the first draw reads the snapshot plus at most a third of the rows.
+    for (const s of r.series.values()) {
+      const n = s.pyramid?.count ?? 0;
+      if (n >= SNAPSHOT_MIN_ROWS && n - s.snapshotCount >= Math.max(SNAPSHOT_MIN_ROWS, s.snapshotCount / 2)) await writeSnapshot(s);
+    }
   }
 
   /** Builds the pyramid from the series file, once; in the run's queue so no append interleaves. */
