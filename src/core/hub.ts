@@ -100,6 +100,8 @@ export class Hub implements Disposable {
     this.subscriptions.push(
       opts.store.onDidAppend((runId) => {
         for (const s of this.selected.values()) s.runner?.notify(runId);
+        // Lag grows even while a backend is stuck; views should see it.
+        if (this.selected.size) this.fireStatus();
       }),
       this.registry.onDidChange((id) => {
         if (this.selected.has(id)) void this.reconcile(id);
@@ -172,6 +174,16 @@ export class Hub implements Disposable {
     this.fireStatus();
     const errors = ids.map((id) => this.selected.get(id)?.error).filter((e): e is string => !!e);
     if (errors.length) throw new Error(errors.join('\n'));
+  }
+
+  /** Restarts one chosen backend (after its secrets changed, say): dispose, initialize again, resume at its cursor. */
+  async restartBackend(id: string): Promise<void> {
+    const s = this.selected.get(id);
+    if (!s) return;
+    s.lock = s.lock.then(() => this.stop(s));
+    await this.reconcile(id, true);
+    this.fireStatus();
+    if (s.error) throw new Error(s.error);
   }
 
   status(): BackendStatus[] {
@@ -356,7 +368,7 @@ export class Hub implements Disposable {
     this.statusTimer = setTimeout(() => {
       this.statusTimer = undefined;
       this.statusChanged.fire();
-    }, 100);
+    }, 250);
   }
 }
 

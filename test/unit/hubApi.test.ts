@@ -1,0 +1,113 @@
+// The exported API object and plugin discovery as the hub sees it: versions,
+// plugin shape checks, contributed plugins listed before they are active and
+// activated when chosen.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { coalescedRunChanges, createExports } from '../../src/api/api';
+import type { BackendPlugin, RunwatchApiV1 } from '../../src/api/types';
+import { Hub } from '../../src/core/hub';
+import { RunStore } from '../../src/store/runStore';
+
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+function backend(id: string, writes: number[] = []): BackendPlugin {
+  return {
+    metadata: { id, displayName: `Backend ${id}`, version: '1', kind: 'backend', capabilities: ['metrics'] },
+    async initialize() {},
+    async write(b) {
+      for (const r of b.records) writes.push(r.offset);
+    },
+    async healthCheck() {
+      return { healthy: true, details: 'ok' };
+    },
+    dispose() {},
+  };
+}
+
+describe('exported API and discovery', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: RunStore;
+  let hub: Hub;
+  let api: RunwatchApiV1;
+  const exportsFor = () =>
+    createExports({
+      registerPlugin: (p) => hub.registerPlugin(p, 'api'),
+      listRuns: () => store.listRuns(),
+      onRunsChanged: (l) => coalescedRunChanges(store, l, 20),
+      getCollectorInfo: () => ({ url: 'ws://127.0.0.1:1', token: 't' }),
+    });
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-api-'));
+    store = await RunStore.open(path.join(dir, 'store'));
+    hub = new Hub({ store, stateDir: path.join(dir, 'state'), logger: quiet });
+    api = exportsFor().getApi(1);
+  });
+  afterEach(async () => {
+    await hub.dispose();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('getApi(1) gives version 1; any other version throws naming the supported ones', () => {
+    assert.equal(api.version, 1);
+    const ex = exportsFor() as unknown as { getApi(v: number): unknown };
+    assert.throws(() => ex.getApi(2), /Runwatch API version 2 is not available; this Runwatch supports version 1/);
+    assert.throws(() => ex.getApi(0), /supports version 1/);
+  });
+
+  it('registerPlugin refuses malformed plugins with a message saying what is missing', () => {
+    assert.throws(() => api.registerPlugin({} as never), /needs a "metadata" object/);
+    const noWrite = { ...backend('x'), write: undefined } as unknown as BackendPlugin;
+    assert.throws(() => api.registerPlugin(noWrite), /"x"\): a backend plugin needs a write\(\) method/);
+    const badKind = { ...backend('y'), metadata: { ...backend('y').metadata, kind: 'sink' } } as unknown as BackendPlugin;
+    assert.throws(() => api.registerPlugin(badKind), /metadata.kind must be "backend", "source" or "processor"/);
+    const d = api.registerPlugin(backend('z'));
+    assert.throws(() => api.registerPlugin(backend('z')), /already registered/);
+    d.dispose();
+    api.registerPlugin(backend('z')).dispose();
+  });
+
+  it('lists a contributed backend before it is active, activates it when chosen, and delivers to it', async () => {
+    const writes: number[] = [];
+    let activations = 0;
+    hub.registerContributed({ id: 'companion', displayName: 'Companion', kind: 'backend' }, async () => {
+      activations++;
+      // What a companion's activate() does: get the API and register.
+      setTimeout(() => api.registerPlugin(backend('companion', writes)), 50);
+    }, 'someone.companion');
+    const [entry] = hub.listPlugins('backend');
+    assert.deepEqual({ id: entry.id, active: entry.active, origin: entry.origin, ext: entry.extensionId }, { id: 'companion', active: false, origin: 'contributed', ext: 'someone.companion' });
+    assert.equal(activations, 0);
+
+    await store.append('r1', [{ event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } }]);
+    await hub.selectBackends(['companion']);
+    assert.equal(activations, 1);
+    assert.equal(hub.listPlugins('backend')[0].active, true);
+    const end = Date.now() + 20_000;
+    while (writes.length < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(writes, [0]);
+  });
+
+  it('a contribution that is withdrawn (extension removed) leaves the list', () => {
+    const d = hub.registerContributed({ id: 'gone', displayName: 'Gone', kind: 'backend' }, async () => undefined);
+    assert.equal(hub.listPlugins().length, 1);
+    d.dispose();
+    assert.equal(hub.listPlugins().length, 0);
+  });
+
+  it('onDidChangeRuns hands over the ids of runs that changed, coalesced', async () => {
+    const seen: string[][] = [];
+    const sub = api.onDidChangeRuns((ids) => seen.push(ids));
+    const start = { type: 'run.start' as const, project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} };
+    await Promise.all([store.append('a', [{ event: start }]), store.append('b', [{ event: start }])]);
+    const end = Date.now() + 10_000;
+    while (!seen.flat().includes('b') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    sub.dispose();
+    assert.ok(seen.flat().includes('a') && seen.flat().includes('b'));
+    assert.deepEqual(api.listRuns().map((r) => r.runId).sort(), ['a', 'b']);
+  });
+});
