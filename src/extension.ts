@@ -10,6 +10,11 @@ import { removeDiscovery, writeDiscovery } from './collector/discovery';
 import { applyTerminalEnv } from './ui/terminalEnv';
 import { SeriesStore } from './store/series';
 import { registerViews } from './ui/views';
+import { coalescedRunChanges, createExports } from './api/api';
+import { watchContributions } from './api/discovery';
+import { builtinBackends } from './backends';
+import { Hub } from './core/hub';
+import { registerBackendUi } from './ui/backendCommands';
 
 /** Stops the collector and closes the store; deactivate awaits it so accepted data is flushed. */
 let shutdownIngest: (() => Promise<void>) | undefined;
@@ -78,12 +83,27 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   });
 
   // --- plugins, sink runner, backends (issue 5/6) ---
+  // Cursors live beside the runs they point into (the store keeps runs under runs/).
+  const hub = new Hub({ store, stateDir: path.join(storeDir, 'backends'), logger: log, secrets: { get: async (key) => context.secrets.get(key) } });
+  for (const backend of builtinBackends()) hub.registerPlugin(backend, 'builtin');
+  context.subscriptions.push(watchContributions(hub, log, context.extension.id));
+  registerBackendUi(context, hub, log);
+  const stopIngest = shutdownIngest;
+  shutdownIngest = async () => {
+    // Backends stop first: their cursors are saved before the store closes.
+    await hub.dispose().catch((err: Error) => log.error(`stopping backends: ${err.message}`));
+    await stopIngest?.();
+  };
 
-  return {
-    getApi(version: number) {
-      throw new Error(`Runwatch API version ${version} is not supported; supported versions: 1.`);
+  return createExports({
+    registerPlugin: (plugin) => hub.registerPlugin(plugin, 'api'),
+    listRuns: () => store.listRuns(),
+    onRunsChanged: (listener) => coalescedRunChanges(store, listener),
+    getCollectorInfo: () => {
+      const a = collector.address;
+      return a && { url: a.url, token: a.token };
     },
-  } as RunwatchExports;
+  });
 }
 
 export async function deactivate(): Promise<void> {
