@@ -591,12 +591,10 @@ class Run:
         self._ws = None
         if e.code == 1008:
             src = f" (found through {self._url_source})" if self._url_source else ""
-            self._warn(
-                "auth",
-                f"runwatch: the collector at {self.url}{src} refused the token ({e.reason or 'policy violation'}). "
-                "Check RUNWATCH_TOKEN or .runwatch/collector.json; this run is spooled to disk instead.",
+            self._enter_spool(
+                f"the collector at {self.url}{src} refused the token ({e.reason or 'policy violation'}): "
+                "check RUNWATCH_TOKEN or .runwatch/collector.json"
             )
-            self._enter_spool("the collector refused the token")
             return
         self._on_lost(str(e))
 
