@@ -1,0 +1,215 @@
+"""The MLflow backend against a real `mlflow server` (SQLite store, served artifacts):
+a run streamed by the real Python client through a headless Runwatch collector is read
+back with MLflow's own client, every point, param, tag, status and artifact once, also
+across an MLflow outage and a collector restart."""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+import subprocess
+import tempfile
+from typing import Iterator, List, Tuple
+
+import pytest
+
+from backend_helpers import MlflowServer, Runwatch, WAIT_TIMEOUT, ms, points_of, read_log, same_float, wait_for
+
+mlflow = pytest.importorskip("mlflow")
+from mlflow.tracking import MlflowClient  # noqa: E402
+
+MAX = 1.7976931348623157e308  # MLflow's SQL store keeps ±Infinity as ±max double
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[MlflowServer]:
+    s = MlflowServer(str(tmp_path_factory.mktemp("mlflow")))
+    try:
+        yield s.start()
+    finally:
+        s.stop()
+
+
+def mlflow_backends(uri: str, experiment: str = "") -> dict:
+    return {"selected": ["runwatch.mlflow"], "config": {"runwatch.mlflow": {"trackingUri": uri, "experimentName": experiment}}}
+
+
+def find_run(client: MlflowClient, experiment: str, runwatch_id: str):
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
+    return client.search_runs([exp.experiment_id], filter_string=f"tags.`runwatch.runId` = '{runwatch_id}'")
+
+
+def wait_finished(client: MlflowClient, experiment: str, runwatch_id: str, rw: Runwatch, status: str = "FINISHED"):
+    def done():
+        runs = find_run(client, experiment, runwatch_id)
+        return runs[0] if runs and runs[0].info.status == status else None
+
+    try:
+        return wait_for(done, f"MLflow run of {runwatch_id} to be {status}")
+    except AssertionError:
+        raise AssertionError(f"collector log:\n{rw.stderr()[-4000:]}")
+
+
+def expected_history(events, key: str) -> List[Tuple[int, int, float]]:
+    out = []
+    for p in points_of(events, key):
+        v = p["value"]
+        if math.isinf(v):
+            v = MAX if v > 0 else -MAX
+        out.append((p["step"], ms(p["time"]), v))
+    return out
+
+
+def assert_history(client: MlflowClient, mlflow_run_id: str, key: str, expected) -> None:
+    got = [(m.step, m.timestamp, m.value) for m in client.get_metric_history(mlflow_run_id, key)]
+    assert len(got) == len(expected), f"{key}: {len(got)} points in MLflow, {len(expected)} logged"
+    norm = lambda xs: collections.Counter((s, t, "nan" if math.isnan(v) else v) for s, t, v in xs)  # noqa: E731
+    assert norm(got) == norm(expected), f"{key}: points differ"
+
+
+def read_run_id(path: str) -> str:
+    return wait_for(lambda: open(path).read().strip() if os.path.exists(path) and open(path).read().endswith("\n") else None, f"{path}")
+
+
+TRAIN = r'''
+import math, os, sys, time
+import runwatch
+out = sys.argv[1] if len(sys.argv) > 1 else os.environ["OUT"]
+art = os.path.join(out, "model.txt")
+with open(art, "w") as f:
+    f.write("weights " * 100)
+parent = runwatch.init(project="rw-mlflow", name="sweep", config={"lr": 0.01, "batch": 32, "arch": "resnet", "flag": True, "long": "x" * 7000}, tags={"team": "vision"})
+with open(os.path.join(out, "parent.id"), "w") as f:
+    f.write(parent.id + "\n")
+child = runwatch.init(project="rw-mlflow", name="trial-1", config={"seed": 7}, parent_run_id=parent.id)
+with open(os.path.join(out, "child.id"), "w") as f:
+    f.write(child.id + "\n")
+child.set_tags({"stage": "dev"})
+for step in range(1200):
+    loss = 1.0 / (step + 1) + 1e-12 * step
+    if step == 5: loss = float("nan")
+    if step == 6: loss = float("inf")
+    if step == 7: loss = float("-inf")
+    child.log({"train/loss": loss, "acc": step / 1200.0, "bad:key": 0.1 * step}, step=step)
+child.log_params({"epochs": 3})
+child.log_artifact(art, name="ckpt/model.txt")
+child.finish()
+parent.log({"best": 0.25}, step=0)
+parent.finish(status="failed")
+'''
+
+
+def test_run_streamed_through_runwatch_reads_back_exactly(server: MlflowServer, tmp_path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(git + ["init", "-q"], cwd=repo, check=True)
+    (repo / "train.py").write_text("print('hi')\n")
+    subprocess.run(git + ["add", "train.py"], cwd=repo, check=True)
+    subprocess.run(git + ["commit", "-qm", "init"], cwd=repo, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+    rw = Runwatch(str(tmp_path), mlflow_backends(server.uri)).start()
+    try:
+        p = rw.script(TRAIN, cwd=str(repo), OUT=str(tmp_path))
+        assert p.wait(timeout=WAIT_TIMEOUT) == 0, rw.script_output()
+        parent_id = read_run_id(str(tmp_path / "parent.id"))
+        child_id = read_run_id(str(tmp_path / "child.id"))
+        client = MlflowClient(server.uri)
+        child = wait_finished(client, "rw-mlflow", child_id, rw)
+        parent = wait_finished(client, "rw-mlflow", parent_id, rw, status="FAILED")
+    finally:
+        rw.stop()
+
+    # Exactly one MLflow run per Runwatch run.
+    assert len(find_run(client, "rw-mlflow", child_id)) == 1
+    assert len(client.search_runs([child.info.experiment_id])) == 2
+
+    events = read_log(rw.store, child_id)
+    start = next(e for e in events if e["type"] == "run.start")
+    end = next(e for e in events if e["type"] == "run.end")
+    assert child.info.run_name == "trial-1"
+    assert child.info.start_time == ms(start["time"])
+    assert child.info.end_time == ms(end["time"])
+    tags = child.data.tags
+    assert tags["mlflow.runName"] == "trial-1"
+    assert tags["mlflow.parentRunId"] == parent.info.run_id
+    assert tags["mlflow.source.git.commit"] == commit
+    assert tags["mlflow.source.name"]
+    assert tags["stage"] == "dev"
+    assert child.data.params == {"seed": "7", "epochs": "3"}
+
+    assert_history(client, child.info.run_id, "train/loss", expected_history(events, "train/loss"))
+    assert_history(client, child.info.run_id, "acc", expected_history(events, "acc"))
+    # "bad:key" has a colon, which MLflow refuses on some platforms: it arrives as "bad_key".
+    assert_history(client, child.info.run_id, "bad_key", expected_history(events, "bad:key"))
+    loss = {m.step: m.value for m in client.get_metric_history(child.info.run_id, "train/loss")}
+    assert math.isnan(loss[5]) and loss[6] == MAX and loss[7] == -MAX
+    assert loss[1200 - 1] == 1.0 / 1200 + 1e-12 * 1199  # float64 exactly
+
+    dst = client.download_artifacts(child.info.run_id, "ckpt/model.txt", tempfile.mkdtemp(dir=tmp_path))
+    with open(dst) as f:
+        assert f.read() == "weights " * 100
+
+    # The parent: params (the 7,000-character one cut to MLflow's 6,000), tags, failed status.
+    pp = parent.data.params
+    assert pp["lr"] == "0.01" and pp["batch"] == "32" and pp["arch"] == "resnet" and pp["flag"] == "True"
+    assert pp["long"] == "x" * 6000
+    assert parent.data.tags["team"] == "vision"
+    assert [(m.step, m.value) for m in client.get_metric_history(parent.info.run_id, "best")] == [(0, 0.25)]
+    assert "truncated" in rw.stderr()
+
+
+PHASED = r'''
+import os, sys, time
+import runwatch
+out = os.environ["OUT"]
+run = runwatch.init(project="rw-outage", name="long", config={"lr": 0.5})
+with open(os.path.join(out, "run.id"), "w") as f:
+    f.write(run.id + "\n")
+for step in range(300):
+    run.log({"loss": 1.0 / (step + 1), "lr": 0.5 * 0.99 ** step}, step=step)
+open(os.path.join(out, "phase1"), "w").close()
+while not os.path.exists(os.path.join(out, "go")):
+    time.sleep(0.05)
+for step in range(300, 900):
+    run.log({"loss": 1.0 / (step + 1), "lr": 0.5 * 0.99 ** step}, step=step)
+run.finish()
+'''
+
+
+def test_mlflow_outage_and_collector_restart_end_complete_without_duplicates(server: MlflowServer, tmp_path) -> None:
+    client = MlflowClient(server.uri)
+    rw = Runwatch(str(tmp_path), mlflow_backends(server.uri, experiment="rw-outage-exp")).start()
+    try:
+        p = rw.script(PHASED, cwd=str(tmp_path), OUT=str(tmp_path))
+        run_id = read_run_id(str(tmp_path / "run.id"))
+        wait_for(lambda: (tmp_path / "phase1").exists(), "phase 1 of the script")
+
+        def phase1_in_mlflow() -> bool:
+            runs = find_run(client, "rw-outage-exp", run_id)
+            return bool(runs) and len(client.get_metric_history(runs[0].info.run_id, "loss")) == 300
+
+        wait_for(phase1_in_mlflow, "phase 1 in MLflow")
+        # The server goes away mid-run; training goes on and the store keeps everything.
+        server.stop()
+        (tmp_path / "go").touch()
+        assert p.wait(timeout=WAIT_TIMEOUT) == 0, rw.script_output()
+        wait_for(lambda: "runwatch.mlflow" in rw.stderr() and "failed" in rw.stderr(), "the backend to report failed writes")
+        # Runwatch restarts too while MLflow is down: the MLflow run id and cursor must survive.
+        rw.stop()
+        server.start()
+        rw.start()
+        run = wait_finished(client, "rw-outage-exp", run_id, rw)
+    finally:
+        rw.stop()
+
+    assert len(find_run(client, "rw-outage-exp", run_id)) == 1
+    events = read_log(rw.store, run_id)
+    assert len(points_of(events, "loss")) == 900
+    assert_history(client, run.info.run_id, "loss", expected_history(events, "loss"))
+    assert_history(client, run.info.run_id, "lr", expected_history(events, "lr"))
+    assert run.data.params == {"lr": "0.5"}
