@@ -92,6 +92,8 @@ const SCAN_ROWS = 65536;
 const INDEX_SAVE_DELAY_MS = 1000;
 /** Series at least this long get a pyramid snapshot (`sN.pyr`), so the first draw after a restart needn't rescan them. */
 const SNAPSHOT_MIN_ROWS = 100_000;
+/** Loaded pyramids beyond this many bytes are dropped, least recently queried first (they reload from snapshot + rows). */
+const DEFAULT_MAX_LOADED_BYTES = 64 * 1024 * 1024;
 
 type StoredNumber = number | 'NaN' | 'Infinity' | '-Infinity';
 
@@ -191,6 +193,8 @@ class Series {
   loading: Promise<void> | undefined;
   /** Rows covered by the snapshot on disk (0: none known). */
   snapshotCount = 0;
+  /** When it was last queried, for dropping the least recently used pyramids. */
+  lastUsed = 0;
 
   constructor(
     readonly key: string,
@@ -277,6 +281,15 @@ async function readRows(fd: fs.promises.FileHandle, a: number, b: number): Promi
     rows.value[i] = buf[j + 2];
   }
   return rows;
+}
+
+/** Creates `<runDir>/series` but never the run folder itself: a run deleted meanwhile must stay deleted. */
+async function makeSeriesDir(dir: string): Promise<void> {
+  try {
+    await fs.promises.mkdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
 }
 
 function snapshotName(colFile: string): string {
@@ -373,6 +386,9 @@ export class SeriesStore {
   private catchingUp: Promise<void> = Promise.resolve();
   private disposed = false;
   private warned = false;
+  private clock = 0;
+  /** Budget for loaded pyramids and markers; see DEFAULT_MAX_LOADED_BYTES. */
+  maxLoadedBytes = DEFAULT_MAX_LOADED_BYTES;
 
   private constructor(private readonly source: SeriesSource) {}
 
@@ -403,10 +419,12 @@ export class SeriesStore {
     const run = this.run(q.runId);
     const s = run?.series.get(q.key);
     if (!run || !s || s.count === 0) return emptySlice();
+    s.lastUsed = ++this.clock;
     await this.ensureLoaded(run, s);
     const pyr = s.pyramid;
     const nf = s.nonFinite;
     if (!pyr || !nf) return emptySlice();
+    this.trimLoaded(s);
     // Rows below this count are immutable, so later appends can't disturb the reads below.
     const count = pyr.count;
     const maxPoints = Math.max(1, Math.floor(q.maxPoints));
@@ -546,6 +564,30 @@ export class SeriesStore {
     return n;
   }
 
+  /**
+   * Drops the least recently queried pyramids while over budget. Safe at any
+   * time: a query holds its own references, and a series without a pyramid
+   * just appends rows until the next query loads it again.
+   */
+  private trimLoaded(keep: Series): void {
+    const loaded: Series[] = [];
+    let total = 0;
+    for (const r of this.runs.values())
+      for (const s of r.series.values())
+        if (s.pyramid && s.nonFinite) {
+          total += s.pyramid.bytes() + s.nonFinite.bytes();
+          if (s !== keep && !s.loading) loaded.push(s);
+        }
+    if (total <= this.maxLoadedBytes) return;
+    loaded.sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const s of loaded) {
+      if (total <= this.maxLoadedBytes) break;
+      total -= (s.pyramid?.bytes() ?? 0) + (s.nonFinite?.bytes() ?? 0);
+      s.pyramid = undefined;
+      s.nonFinite = undefined;
+    }
+  }
+
   /** Stops listening; resolves once index files are flushed. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -683,7 +725,7 @@ export class SeriesStore {
     }
     const touched: [Series, Float64Array][] = [];
     if (byKey.size > 0) {
-      await fs.promises.mkdir(r.dir, { recursive: true });
+      await makeSeriesDir(r.dir);
       for (const [key, rows] of byKey) {
         let s = r.series.get(key);
         if (!s) {
@@ -730,7 +772,7 @@ export class SeriesStore {
     r.dirty = false;
     const idx: StoredIndex = { version: 1, folded: r.folded, nextFile: r.nextFile, series: {} };
     for (const [key, s] of r.series) idx.series[key] = s.toStored();
-    await fs.promises.mkdir(r.dir, { recursive: true });
+    await makeSeriesDir(r.dir);
     const file = path.join(r.dir, INDEX_FILE);
     await fs.promises.writeFile(file + '.tmp', JSON.stringify(idx));
     await fs.promises.rename(file + '.tmp', file);
@@ -764,8 +806,8 @@ export class SeriesStore {
               for (let i = 0; i < rows.value.length; i++) {
                 const v = rows.value[i];
                 if (!(v === v && v !== Infinity && v !== -Infinity)) nf.push(a + i, rows.step[i], rows.time[i], v);
-                pyr.push(rows.step[i], rows.time[i], v);
               }
+              pyr.pushRows(rows.step, rows.time, rows.value);
             }
           } finally {
             await fd.close();

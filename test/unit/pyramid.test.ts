@@ -55,6 +55,19 @@ describe('MinMaxPyramid', () => {
     });
   }
 
+  it('pushRows builds the same pyramid as pushing point by point', () => {
+    const rows = randomSeries(30_000, 5);
+    const a = new MinMaxPyramid(8);
+    const b = new MinMaxPyramid(8);
+    for (let i = 0; i < rows.value.length; i++) a.push(rows.step[i], rows.time[i], rows.value[i]);
+    // Uneven chunks, so buckets are split across calls.
+    for (let s = 0, k = 1; s < rows.value.length; s += k * 37, k++) {
+      const e = Math.min(rows.value.length, s + k * 37);
+      b.pushRows(rows.step.subarray(s, e), rows.time.subarray(s, e), rows.value.subarray(s, e));
+    }
+    assert.deepEqual(b.serialize(), a.serialize());
+  });
+
   it('reads only the unaligned ends from raw rows', () => {
     const n = 10_000;
     const rows = randomSeries(n, 3);

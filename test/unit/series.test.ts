@@ -205,6 +205,23 @@ describe('SeriesStore', () => {
     assert.equal(Math.max(...again.y), 1, 'rebuilt from the (blanked) rows');
   });
 
+  it('drops least recently queried pyramids over budget and reloads them on demand', async () => {
+    series = SeriesStore.open(store);
+    series.maxLoadedBytes = 1; // everything but the series just queried goes
+    await store.append(RUN, [{ event: startEvent() }]);
+    await store.append(RUN, [...batches('a', 0, 3000, (s) => s), ...batches('b', 0, 3000, (s) => -s)]);
+    await series.whenIdle();
+    await series.query({ runId: RUN, key: 'a', x: 'step', maxPoints: 10 });
+    await series.query({ runId: RUN, key: 'b', x: 'step', maxPoints: 10 });
+    assert.ok(series.memoryBytes() < 3000 * 2, `only b's pyramid is held (${series.memoryBytes()} bytes)`);
+    await store.append(RUN, batches('a', 3000, 10, () => 1e6)); // appended while a has no pyramid
+    await series.whenIdle();
+    const a = await series.query({ runId: RUN, key: 'a', x: 'step', maxPoints: 10 });
+    assert.equal(a.total, 3010);
+    assert.equal(Math.max(...a.y), 1e6);
+    assert.equal(Math.min(...a.y), 0);
+  });
+
   it('forgets a deleted run', async () => {
     series = SeriesStore.open(store);
     await store.append(RUN, [{ event: startEvent() }]);
