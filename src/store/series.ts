@@ -23,7 +23,7 @@ export interface SeriesQuery {
   /** Inclusive bounds on x; omitted means the whole series. */
   from?: number;
   to?: number;
-  /** Upper bound on `x.length`; each decimation bucket contributes its min and its max. */
+  /** Upper bound on `x.length` (2 at least); each decimation bucket contributes its min and its max. */
   maxPoints: number;
 }
 
@@ -50,6 +50,13 @@ export interface LatestPoint {
 
 export interface Disposable {
   dispose(): void;
+}
+
+export interface SeriesStoreOptions {
+  /** Where cache trouble (a full disk, an unreadable file) is reported, once. Default: console. */
+  logger?: { warn(message: string): void };
+  /** Budget for pyramids held in memory, in bytes (default 64 MB). */
+  maxLoadedBytes?: number;
 }
 
 /**
@@ -390,11 +397,16 @@ export class SeriesStore {
   /** Budget for loaded pyramids and markers; see DEFAULT_MAX_LOADED_BYTES. */
   maxLoadedBytes = DEFAULT_MAX_LOADED_BYTES;
 
-  private constructor(private readonly source: SeriesSource) {}
+  private constructor(
+    private readonly source: SeriesSource,
+    private readonly options: SeriesStoreOptions,
+  ) {
+    if (options.maxLoadedBytes !== undefined) this.maxLoadedBytes = options.maxLoadedBytes;
+  }
 
   /** Opens the series cache of `source`, subscribes to its appends and catches up in the background. */
-  static open(source: SeriesSource): SeriesStore {
-    const s = new SeriesStore(source);
+  static open(source: SeriesSource, options: SeriesStoreOptions = {}): SeriesStore {
+    const s = new SeriesStore(source, options);
     s.subscriptions.push(source.onDidAppend((runId, records) => s.onAppend(runId, records)));
     if (source.onDidDeleteRun) s.subscriptions.push(source.onDidDeleteRun((runId) => s.forget(runId)));
     s.catchingUp = s.catchUpAll();
@@ -427,7 +439,7 @@ export class SeriesStore {
     this.trimLoaded(s);
     // Rows below this count are immutable, so later appends can't disturb the reads below.
     const count = pyr.count;
-    const maxPoints = Math.max(1, Math.floor(q.maxPoints));
+    const maxPoints = Number.isFinite(q.maxPoints) ? Math.max(2, Math.floor(q.maxPoints)) : 2;
     const from = q.from ?? -Infinity;
     const to = q.to ?? Infinity;
     let fd: fs.promises.FileHandle;
@@ -679,7 +691,9 @@ export class SeriesStore {
   private warn(r: RunSeries, err: unknown): void {
     if (r.deleted || this.warned) return;
     this.warned = true; // once: a full disk would otherwise log on every batch
-    console.warn(`runwatch: series cache of run ${r.runId}: ${err instanceof Error ? err.message : String(err)}`);
+    const msg = `series cache of run ${r.runId}: ${err instanceof Error ? err.message : String(err)} (charts may lag; the run log is unaffected)`;
+    if (this.options.logger) this.options.logger.warn(msg);
+    else console.warn(`runwatch: ${msg}`);
   }
 
   private async catchUpAll(): Promise<void> {

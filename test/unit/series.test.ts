@@ -207,7 +207,7 @@ describe('SeriesStore', () => {
 
   it('drops least recently queried pyramids over budget and reloads them on demand', async () => {
     series = SeriesStore.open(store);
-    series.maxLoadedBytes = 1; // everything but the series just queried goes
+    series.maxLoadedBytes = 1; // everything but the series just queried goes (same as the maxLoadedBytes option)
     await store.append(RUN, [{ event: startEvent() }]);
     await store.append(RUN, [...batches('a', 0, 3000, (s) => s), ...batches('b', 0, 3000, (s) => -s)]);
     await series.whenIdle();
