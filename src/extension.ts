@@ -71,7 +71,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   };
 
   // --- views: runs tree, dashboard, status bar (issue 4) ---
-  const series = SeriesStore.open(store);
+  const series = SeriesStore.open(store, { logger: log });
   context.subscriptions.push({ dispose: () => void series.dispose() });
   registerViews(context, {
     store,
