@@ -22,6 +22,11 @@ FINAL_STATUSES = ("finished", "failed", "killed")
 
 ParamValue = Union[str, int, float, bool, None]
 
+# A queue that grew by more than this many items (3 per log call) within one ~50 ms wake-up means a
+# hot logging loop: the sender waits (at most BURST_DEFER_S) instead of competing for the GIL.
+BURST_ITEMS = 3 * 10_000
+BURST_DEFER_S = 0.5
+
 _time = time.time
 _monotonic = time.monotonic
 
@@ -114,9 +119,12 @@ class Run:
         self.project: str = str(project or os.environ.get("RUNWATCH_PROJECT") or self._default_project())[:250]
         self.name: str = str(name or self._default_name())[:250]
         self.start_time: float = _time()
-        self._queue: Deque[Tuple[Any, Any, float]] = collections.deque()
+        # Flat triples (data, step, time): `extend` of a temporary tuple is atomic under the GIL (so
+        # threads never interleave a triple) and leaves no GC-tracked object per call in the queue,
+        # which keeps the cyclic GC from walking a long queue again and again.
+        self._queue: Deque[Any] = collections.deque()
         # Bound once: the hot path is one attribute lookup and one call.
-        self._append: Callable[[Tuple[Any, Any, float]], None] = self._queue.append
+        self._append: Callable[[Tuple[Any, Any, float]], None] = self._queue.extend
         self._next_step = 0
         self.status: Optional[str] = None
         self._finish_deadline: Optional[float] = None
@@ -168,6 +176,8 @@ class Run:
         self._max_points = 10000
         self._max_bytes = 1 << 20
         self._keys: Dict[Any, Optional[str]] = {}
+        self._qlen_seen = 0
+        self._burst_since: Optional[float] = None
         self._wake = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._main, name=f"runwatch-sender-{self.id[:8]}", daemon=True)
@@ -276,7 +286,7 @@ class Run:
         end: Dict[str, Any] = {"type": "run.end", "runId": self.id, "status": status, "time": _time()}
         if reason:
             end["reason"] = str(reason)[:10000]
-        self._queue.append((None, end, 0.0))
+        self._queue.extend((None, end, 0.0))
         wait = self.flush_timeout if timeout is None else max(0.0, timeout)
         self._finish_deadline = _monotonic() + wait
         self._wake.set()
@@ -378,8 +388,18 @@ class Run:
             else:
                 self._wake.wait(0.05)
                 self._wake.clear()
-            # 2. Encode what the training thread queued, and send or spool it.
+            # 2. Encode what the training thread queued, and send or spool it; but while the training
+            # thread logs in a burst, stay out of its way (the GIL) for up to BURST_DEFER_S.
+            qlen = len(self._queue)
+            now = _monotonic()
+            if qlen - self._qlen_seen > BURST_ITEMS and self._finish_deadline is None and now - (self._burst_since or now) < BURST_DEFER_S:
+                if self._burst_since is None:
+                    self._burst_since = now
+                self._qlen_seen = qlen
+                continue
+            self._burst_since = None
             fresh = self._encode_pending()
+            self._qlen_seen = len(self._queue)
             if fresh:
                 if self._spool_file is not None or self._spool_failed:
                     self._write_spool(fresh)
@@ -426,7 +446,9 @@ class Run:
         max_bytes = self._max_bytes
         keys = self._keys
         while q:
-            data, step, t = popleft()
+            data = popleft()
+            step = popleft()
+            t = popleft()
             if data is None:
                 if points:
                     out.append(self._metrics_frame(points))
