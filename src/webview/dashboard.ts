@@ -64,9 +64,10 @@ window.addEventListener('message', (e: MessageEvent<unknown>) => {
   if (!isHostMessage(msg)) return;
   onHostMessage(msg);
 });
-new ResizeObserver(() => {
-  for (const c of charts.values()) c.resize();
-}).observe(groupsBox);
+// One observer for every plot box: grid cells change width when charts come and go.
+const resizer = new ResizeObserver((entries) => {
+  for (const e of entries) charts.get((e.target.parentElement as HTMLElement).dataset.key ?? '')?.resize();
+});
 document.body.dataset.readyAt = String(Date.now());
 vscode.postMessage({ type: 'ready' });
 
@@ -260,6 +261,7 @@ class Chart {
     this.plotBox = el('div', 'plot');
     this.legend = el('div', 'legend');
     this.box.append(title, this.plotBox, this.legend);
+    resizer.observe(this.plotBox);
     const before = Array.from(parent.children).find((c) => (c as HTMLElement).dataset.key! > key);
     parent.insertBefore(this.box, before ?? null);
   }
@@ -305,10 +307,11 @@ class Chart {
   }
 
   resize(): void {
-    this.plot?.setSize({ width: this.width(), height: CHART_HEIGHT });
+    if (this.plot && Math.abs(this.plot.width - this.width()) > 1) this.plot.setSize({ width: this.width(), height: CHART_HEIGHT });
   }
 
   destroy(): void {
+    resizer.unobserve(this.plotBox);
     this.plot?.destroy();
     this.box.remove();
   }

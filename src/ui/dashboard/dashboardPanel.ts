@@ -68,6 +68,7 @@ export class DashboardPanel {
   static revive(panel: vscode.WebviewPanel, deps: ViewsDeps, extensionUri: vscode.Uri, state: DashboardState): DashboardPanel {
     DashboardPanel.current?.panel.dispose();
     panel.webview.options = webviewOptions(extensionUri);
+    deps.log.info(`dashboard restored after a reload (${state.runIds.length} runs, x by ${state.xMode}, log scale ${state.logScale ? 'on' : 'off'})`);
     return new DashboardPanel(panel, deps, extensionUri, state);
   }
 

@@ -1,0 +1,237 @@
+// The live dashboard as a person sees it, in a real VS Code with the packaged .vsix:
+// a Python script (the bundled stdlib client, finding the collector through the
+// workspace's discovery file) streams a run; the dashboard's charts hold its points
+// soon after the first `log`; the Runs tree shows it live, then finished; after a
+// window reload the dashboard comes back with the same data and UI state.
+import * as assert from 'assert';
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Frame } from 'playwright-core';
+import { OUTPUT_DIR, ROOT, VsCode, waitFor } from './harness';
+
+const PYTHON = process.env.RUNWATCH_PYTHON ?? (fs.existsSync(path.join(ROOT, '.vscode-test/venv-test/bin/python')) ? path.join(ROOT, '.vscode-test/venv-test/bin/python') : 'python3');
+const STEPS = 200;
+const NAN_STEP = 150;
+
+// Streams STEPS steps of two metrics (one NaN), then stays live until the test
+// creates the finish flag. Notes what it did, with wall times, in a JSON-lines file.
+const SCRIPT = `
+import json, math, os, sys, time
+import runwatch
+notes, flag = sys.argv[1], sys.argv[2]
+def note(**kw):
+    with open(notes, "a") as f:
+        f.write(json.dumps(kw) + "\\n")
+run = runwatch.init(project="e2e", name="live-run", config={"lr": 0.001, "batch": 32})
+note(event="started", run_id=run.id)
+for step in range(${STEPS}):
+    loss = 2.0 * math.exp(-step / 50.0) + 0.05 * math.sin(step)
+    if step == ${NAN_STEP}:
+        loss = float("nan")
+    t = time.time()
+    run.log({"train/loss": loss, "val/acc": 1.0 - math.exp(-step / 40.0)}, step=step)
+    if step == 0:
+        note(event="first_log", time=t)
+    time.sleep(0.01)
+note(event="logged")
+deadline = time.time() + 600
+while not os.path.exists(flag) and time.time() < deadline:
+    time.sleep(0.05)
+run.finish()
+note(event="finished")
+`;
+
+interface Note {
+  event: string;
+  run_id?: string;
+  time?: number;
+}
+
+function readNotes(file: string): Note[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Note);
+}
+
+interface ChartAttrs {
+  key: string;
+  points: Record<string, number>;
+  lastStep: Record<string, number>;
+  nonfinite: Record<string, number>;
+  drawnAt: number;
+}
+
+async function charts(frame: Frame): Promise<ChartAttrs[]> {
+  return frame.$$eval('.chart[data-key]', (els) =>
+    els.map((e) => {
+      const d = (e as HTMLElement).dataset;
+      return {
+        key: d.key ?? '',
+        points: JSON.parse(d.points ?? '{}') as Record<string, number>,
+        lastStep: JSON.parse(d.lastStep ?? '{}') as Record<string, number>,
+        nonfinite: JSON.parse(d.nonfinite ?? '{}') as Record<string, number>,
+        drawnAt: Number(d.drawnAt ?? 0),
+      };
+    }),
+  );
+}
+
+/** The dashboard's document; frames are replaced on reload, so look it up each time. */
+async function dashboard(vs: VsCode, timeoutMs = 120_000): Promise<Frame> {
+  return vs.webviewFrame('#root .toolbar', timeoutMs);
+}
+
+async function runRowText(vs: VsCode, name: string): Promise<string> {
+  const row = vs.page.locator('.part.sidebar .monaco-list-row', { hasText: name }).first();
+  return ((await row.textContent({ timeout: 5_000 }).catch(() => '')) ?? '').replace(/\u00a0/g, ' ');
+}
+
+/** The client must find the collector through the workspace's discovery file, as a script started from tmux would. */
+function scriptEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(ROOT, 'clients', 'python'), PYTHONUNBUFFERED: '1' };
+  for (const k of Object.keys(env)) if (k.startsWith('RUNWATCH_')) delete env[k];
+  return env;
+}
+
+describe('dashboard (e2e, packaged .vsix in code-server)', () => {
+  let vs: VsCode | undefined;
+  let script: ChildProcess | undefined;
+  let notesFile = '';
+  let flagFile = '';
+  let runId = '';
+
+  before(async () => {
+    vs = await VsCode.start({ name: 'dashboard' });
+    notesFile = path.join(vs.workspace, 'notes.jsonl');
+    flagFile = path.join(vs.workspace, 'finish.flag');
+    fs.writeFileSync(path.join(vs.workspace, 'stream_run.py'), SCRIPT);
+  });
+
+  after(async () => {
+    if (script && script.exitCode === null) script.kill('SIGKILL');
+    await vs?.stop();
+  });
+
+  it('shows a streamed run in the dashboard charts soon after its first log', async () => {
+    const v = vs!;
+    try {
+      // The status bar item appears once Runwatch has activated and its collector listens.
+      await v.page.locator('.part.statusbar', { hasText: /Runwatch :\d+/ }).first().waitFor({ state: 'visible', timeout: 180_000 });
+      await v.runCommand('Runwatch: Show Dashboard');
+      await dashboard(v);
+      await v.waitForFile('.runwatch/collector.json', (t) => t.includes('"token"'), 120_000);
+      const log = fs.openSync(path.join(OUTPUT_DIR, 'dashboard-e2e-python.log'), 'w');
+      script = spawn(PYTHON, [path.join(v.workspace, 'stream_run.py'), notesFile, flagFile], {
+        cwd: v.workspace,
+        env: scriptEnv(),
+        stdio: ['ignore', log, log],
+      });
+      fs.closeSync(log);
+      const first = await waitFor('the script\'s first log', () => readNotes(notesFile).find((n) => n.event === 'first_log'), 120_000);
+      runId = readNotes(notesFile).find((n) => n.event === 'started')?.run_id ?? '';
+      assert.ok(runId, 'the script reported its run id');
+
+      // The dashboard follows new runs: its train/loss chart gets this run's points.
+      const seen = await waitFor(
+        'train/loss points of the run in the dashboard',
+        async () => (await charts(await dashboard(v))).find((c) => c.key === 'train/loss' && (c.points[runId] ?? 0) > 0),
+        60_000,
+        50,
+      );
+      // Latency from the first log to the first draw holding the run (webview clock = this machine's clock).
+      const frame = await dashboard(v);
+      const firstDraw = await frame.evaluate(
+        (id) => window.runwatchDraws.find((d) => d.key === 'train/loss' && id in d.lastStep)?.drawnAt,
+        runId,
+      );
+      const latencyMs = (firstDraw ?? seen.drawnAt) - first.time! * 1000;
+      console.log(`      first log → first draw: ${latencyMs.toFixed(0)} ms (issue 4 asks ≤ 2000 ms; timing is measured by bench/live-latency, not asserted here)`);
+      fs.writeFileSync(path.join(OUTPUT_DIR, 'dashboard-e2e-first-draw.txt'), `${latencyMs.toFixed(0)} ms\n`);
+
+      // All steps arrive; the NaN is a marker, not a break in the chart.
+      const done = await waitFor(
+        'all steps in the charts',
+        async () => {
+          const cs = await charts(await dashboard(v));
+          const loss = cs.find((c) => c.key === 'train/loss');
+          const acc = cs.find((c) => c.key === 'val/acc');
+          return loss?.lastStep[runId] === STEPS - 1 && acc?.lastStep[runId] === STEPS - 1 && loss.points[runId] === STEPS - 1 ? { loss, acc } : undefined;
+        },
+        120_000,
+      );
+      assert.strictEqual(done.loss.nonfinite[runId], 1, 'the NaN is drawn as one marker');
+      assert.strictEqual(done.acc.points[runId], STEPS);
+      const groups = await (await dashboard(v)).$$eval('section.group h2', (hs) => hs.map((h) => h.textContent));
+      assert.deepStrictEqual(groups, ['train', 'val'], 'charts are grouped by key prefix');
+    } finally {
+      await v.screenshot('dashboard-live');
+    }
+  });
+
+  it('the Runs tree shows the run live, then finished', async () => {
+    const v = vs!;
+    try {
+      const icon = v.page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]');
+      await icon.click();
+      const live = await waitFor('the run row, live', async () => {
+        const t = await runRowText(v, 'live-run');
+        return t.includes('live') ? t : undefined;
+      }, 60_000);
+      assert.match(live, /live-run/);
+      await v.screenshot('dashboard-tree-live');
+      fs.writeFileSync(flagFile, 'go');
+      const finished = await waitFor('the run row, finished', async () => {
+        const t = await runRowText(v, 'live-run');
+        return t.includes('finished') ? t : undefined;
+      }, 120_000);
+      assert.match(finished, /step 199/);
+      await waitFor('the script to exit', () => script!.exitCode !== null, 60_000);
+      assert.strictEqual(script!.exitCode, 0);
+    } finally {
+      await v.screenshot('dashboard-tree-finished');
+    }
+  });
+
+  it('after a window reload the dashboard is restored with the same data and settings', async () => {
+    const v = vs!;
+    try {
+      let frame = await dashboard(v);
+      // A UI setting that must survive through the webview's saved state.
+      await frame.click('#log-scale');
+      await waitFor('the log-scale state to be saved', async () => frame.evaluate(() => document.querySelector<HTMLInputElement>('#log-scale')?.checked), 10_000);
+      const before = (await charts(frame)).filter((c) => c.points[runId]).sort((a, b) => a.key.localeCompare(b.key));
+      assert.strictEqual(before.length, 2);
+      await v.screenshot('dashboard-before-reload');
+      // VS Code's own reload (not a bare browser reload): the workbench saves editor and
+      // webview state on the way out, as it does when a person reloads the window.
+      const navigated = v.page.waitForEvent('framenavigated', { predicate: (f) => f === v.page.mainFrame(), timeout: 180_000 });
+      await v.runCommand('Developer: Reload Window');
+      await navigated;
+      await v.page.waitForSelector('.monaco-workbench', { timeout: 180_000 });
+      const after = await waitFor(
+        'the restored dashboard with both charts',
+        async () => {
+          frame = await dashboard(v, 5_000).catch(() => undefined as unknown as Frame);
+          if (!frame) return undefined;
+          const cs = (await charts(frame).catch(() => [])).filter((c) => c.points[runId]).sort((a, b) => a.key.localeCompare(b.key));
+          return cs.length === before.length ? cs : undefined;
+        },
+        240_000,
+      );
+      for (let i = 0; i < before.length; i++) {
+        assert.strictEqual(after[i].key, before[i].key);
+        assert.deepStrictEqual(after[i].points, before[i].points, `${before[i].key}: same points`);
+        assert.deepStrictEqual(after[i].lastStep, before[i].lastStep, `${before[i].key}: same last step`);
+        assert.deepStrictEqual(after[i].nonfinite, before[i].nonfinite, `${before[i].key}: same markers`);
+      }
+      const logScale = await frame.evaluate(() => document.querySelector<HTMLInputElement>('#log-scale')?.checked);
+      assert.strictEqual(logScale, true, 'the log-scale setting came back with the panel');
+    } finally {
+      await v.screenshot('dashboard-after-reload');
+    }
+  });
+});
