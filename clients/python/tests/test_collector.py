@@ -187,3 +187,20 @@ def test_finds_the_collector_through_the_discovery_file(collector: Collector, tm
         run.log({"x": 2.0})
     assert run.url == collector.url and run.spool_path is None
     assert [p["value"] for p in points_of(read_log(collector.store, run.id), "x")] == [2.0]
+
+
+def test_the_demo_script_streams_a_complete_run(collector: Collector, tmp_path) -> None:
+    collector.start()
+    demo = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "train_demo.py")
+    env = client_env(RUNWATCH_URL=collector.url, RUNWATCH_TOKEN=collector.token)
+    env.pop("PYTHONPATH")  # the demo must find the client by itself
+    res = subprocess.run([sys.executable, demo, "--steps", "60", "--delay", "0", "--eval-every", "10"], env=env, cwd=str(tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    run_id = res.stdout.split()[2]
+    events = read_log(collector.store, run_id)
+    loss = points_of(events, "train/loss")
+    assert [p["step"] for p in loss] == list(range(60))
+    assert sum(1 for p in loss if p["value"] != p["value"]) == 1
+    assert [p["step"] for p in points_of(events, "val/acc")] == [0, 10, 20, 30, 40, 50, 59]
+    assert events[0]["params"]["optimizer.name"] == "adamw"
+    assert final_status(events) == "finished"
