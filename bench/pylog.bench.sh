@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Per-call cost of runwatch's run.log against tensorboardX, torch.utils.tensorboard,
+# mlflow (sync and async) and wandb (offline), in one run. Prints one Markdown section.
+# Needs `npm run build` (dist/collector-cli.js) and the bench venv (`bash scripts/python-env.sh bench`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.vscode-test/venv-bench/bin/python
+[ -x "$PY" ] || { echo "the bench venv is missing: run bash scripts/python-env.sh bench" >&2; exit 1; }
+TMP=$(mktemp -d)
+node dist/collector-cli.js --store "$TMP/store" --quiet > "$TMP/collector.out" 2> "$TMP/collector.err" < /dev/null &
+CPID=$!
+cleanup() { kill "$CPID" 2>/dev/null || true; wait "$CPID" 2>/dev/null || true; rm -rf "$TMP"; }
+trap cleanup EXIT
+for _ in $(seq 1 600); do
+  grep -q listening "$TMP/collector.out" 2>/dev/null && break
+  kill -0 "$CPID" 2>/dev/null || { cat "$TMP/collector.err" >&2; exit 1; }
+  sleep 0.1
+done
+read -r URL TOKEN < <("$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(d["url"], d["token"])' "$TMP/collector.out")
+"$PY" bench/pylog_bench.py --url "$URL" --token "$TOKEN"
