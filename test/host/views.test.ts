@@ -1,0 +1,218 @@
+// Runs tree and run commands inside a real VS Code extension host.
+// The tree is checked against a temporary RunStore filled through its API; the
+// commands are the ones Runwatch registered, against the workspace store, with runs
+// streamed by the real Python client (and by the copied connection snippet itself).
+import * as assert from 'assert';
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { RunSummary, RunwatchExports } from '../../src/api/types';
+import { RunStore } from '../../src/store/runStore';
+import { SeriesStore } from '../../src/store/series';
+import { RunsTreeProvider, type RunsNode } from '../../src/ui/runsTree';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const PYTHON = process.env.RUNWATCH_PYTHON ?? 'python3';
+
+function waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      let v: T | undefined | false | null;
+      try {
+        v = check();
+      } catch (err) {
+        return reject(err);
+      }
+      if (v) return resolve(v);
+      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      setTimeout(tick, 100);
+    };
+    tick();
+  });
+}
+
+function runPython(code: string, cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const clean: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(ROOT, 'clients', 'python'), ...env };
+  for (const k of Object.keys(clean)) if (k.startsWith('RUNWATCH_') && !(k in env)) delete clean[k];
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, ['-c', code], { cwd, env: clean, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`python failed: ${err.message}\n${stdout}\n${stderr}`));
+      else resolve(stdout.trim());
+    });
+  });
+}
+
+function label(item: vscode.TreeItem): string {
+  return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+}
+
+describe('Runs tree (temporary store)', function () {
+  this.timeout(120_000);
+  let dir = '';
+  let store: RunStore;
+  let series: SeriesStore;
+  let tree: RunsTreeProvider;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-views-'));
+    store = await RunStore.open(dir, { sync: false });
+    const t = 1_700_000_000;
+    await store.append('run-a', [
+      { event: { type: 'run.start', project: 'vision', name: 'resnet', time: t, params: { lr: 0.1, opt: 'sgd' }, tags: {}, context: {} } },
+      { event: { type: 'metrics', points: Array.from({ length: 10 }, (_, i) => ({ key: 'train/loss', value: 1 / (i + 1), step: i, time: t + i })) } },
+      { event: { type: 'run.end', status: 'finished', time: t + 90 } },
+    ]);
+    await store.append('run-b', [
+      { event: { type: 'run.start', project: 'nlp', name: 'bert', time: t, params: {}, tags: {}, context: {} } },
+      { event: { type: 'metrics', points: [{ key: 'val/acc', value: 0.5, step: 3, time: t + 3 }] } },
+    ]);
+    await store.append('run-c', [
+      { event: { type: 'run.start', project: 'nlp', name: 'gpt', time: t, params: {}, tags: {}, context: {} } },
+      { event: { type: 'run.end', status: 'failed', time: t + 5 } },
+    ]);
+    series = SeriesStore.open(store);
+    await series.whenIdle();
+    tree = new RunsTreeProvider({ store, series });
+  });
+
+  after(async () => {
+    tree?.dispose();
+    await series?.dispose();
+    await store?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists projects, then their runs with status, duration and last step', () => {
+    const projects = tree.getChildren();
+    assert.deepStrictEqual(projects.map((p) => label(tree.getTreeItem(p))), ['nlp', 'vision']);
+    const vision = tree.getChildren(projects[1]);
+    assert.strictEqual(vision.length, 1);
+    const run = tree.getTreeItem(vision[0]);
+    assert.strictEqual(label(run), 'resnet');
+    assert.strictEqual(run.description, 'finished · 1m 30s · step 9');
+    assert.strictEqual((run.iconPath as vscode.ThemeIcon).id, 'pass');
+    assert.strictEqual(run.contextValue, 'run.finished');
+
+    const nlp = tree.getChildren(projects[0]).map((n) => tree.getTreeItem(n));
+    const bert = nlp.find((i) => label(i) === 'bert')!;
+    assert.match(String(bert.description), /^live · .* · step 3$/);
+    assert.strictEqual((bert.iconPath as vscode.ThemeIcon).id, 'sync~spin');
+    const gpt = nlp.find((i) => label(i) === 'gpt')!;
+    assert.strictEqual((gpt.iconPath as vscode.ThemeIcon).id, 'error');
+    assert.strictEqual(gpt.contextValue, 'run.failed');
+  });
+
+  it('shows a run\'s metrics with latest values, and its params', () => {
+    const run: RunsNode = { kind: 'run', runId: 'run-a' };
+    const [metrics, params] = tree.getChildren(run);
+    const m = tree.getChildren(metrics).map((n) => tree.getTreeItem(n));
+    assert.deepStrictEqual(m.map((i) => [label(i), i.description]), [['train/loss', '0.1 @ step 9']]);
+    const p = tree.getChildren(params).map((n) => tree.getTreeItem(n));
+    assert.deepStrictEqual(p.map((i) => [label(i), i.description]), [['lr', '0.1'], ['opt', 'sgd']]);
+    assert.deepStrictEqual(tree.getParent(metrics), run);
+  });
+
+  it('refreshes when a run changes', async () => {
+    let fired = 0;
+    const sub = tree.onDidChangeTreeData(() => fired++);
+    try {
+      await store.append('run-b', [{ event: { type: 'run.end', status: 'killed', time: 1_700_000_010 } }]);
+      await waitFor('a tree refresh', () => fired > 0, 30_000);
+      const bert = tree.getTreeItem({ kind: 'run', runId: 'run-b' });
+      assert.strictEqual((bert.iconPath as vscode.ThemeIcon).id, 'circle-slash');
+      assert.match(String(bert.description), /^killed/);
+    } finally {
+      sub.dispose();
+    }
+  });
+});
+
+describe('run commands (workspace store, real collector)', function () {
+  this.timeout(300_000);
+  let api: { listRuns(): RunSummary[] };
+  let workspace = '';
+  const ids: string[] = [];
+
+  const streamRun = async (name: string, lr: number): Promise<string> => {
+    const id = await runPython(
+      `import runwatch\nrun = runwatch.init(project="cmds", name=${JSON.stringify(name)}, config={"lr": ${lr}, "seed": 1})\n` +
+        `for s in range(5): run.log({"loss": 1.0 / (s + 1) + ${lr}}, step=s)\nrun.finish()\nprint(run.id)`,
+      workspace,
+    );
+    await waitFor(`run ${name} finished in the store`, () => api.listRuns().find((r) => r.runId === id && r.status === 'finished'), 60_000);
+    return id;
+  };
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<RunwatchExports>('runwatch.runwatch');
+    assert.ok(ext, 'Runwatch is installed');
+    const exports = await ext.activate();
+    api = exports.getApi(1);
+    workspace = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    await waitFor('the discovery file', () => fs.existsSync(path.join(workspace, '.runwatch', 'collector.json')), 60_000);
+    ids.push(await streamRun('cmd-a', 0.1), await streamRun('cmd-b', 0.2));
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('Copy Run ID puts the run id on the clipboard', async () => {
+    await vscode.commands.executeCommand('runwatch.copyRunId', { kind: 'run', runId: ids[0] });
+    assert.strictEqual(await vscode.env.clipboard.readText(), ids[0]);
+  });
+
+  it('Rename Run renames it in the store', async () => {
+    const ok = await vscode.commands.executeCommand('runwatch.renameRun', ids[1], undefined, { name: 'renamed-b' });
+    assert.strictEqual(ok, true);
+    assert.strictEqual(api.listRuns().find((r) => r.runId === ids[1])?.name, 'renamed-b');
+  });
+
+  it('Show Dashboard and Open in Dashboard open the panel on the chosen runs', async () => {
+    const panel = await vscode.commands.executeCommand<{ runIds: readonly string[]; panel: vscode.WebviewPanel }>('runwatch.openInDashboard', ids[0]);
+    assert.ok(panel.runIds.includes(ids[0]));
+    assert.strictEqual(panel.panel.viewType, 'runwatch.dashboard');
+    const again = await vscode.commands.executeCommand<{ runIds: readonly string[] }>('runwatch.showDashboard');
+    assert.strictEqual(again, panel, 'one dashboard per window: Show Dashboard reveals it');
+  });
+
+  it('Compare Runs tabulates params and final metrics, marking differences', async () => {
+    const panel = await vscode.commands.executeCommand<{ table(): { params: { name: string; differs: boolean }[]; metrics: { name: string; values: unknown[]; differs: boolean }[] } }>(
+      'runwatch.compareRuns',
+      ids,
+    );
+    const t = panel.table();
+    assert.deepStrictEqual(t.params.map((p) => [p.name, p.differs]), [['lr', true], ['seed', false]]);
+    const loss = t.metrics.find((m) => m.name === 'loss')!;
+    assert.ok(loss.differs);
+    assert.strictEqual(loss.values.length, 2);
+  });
+
+  it('Copy Connection Snippet copies Python lines that connect from outside VS Code', async () => {
+    const snippet = await vscode.commands.executeCommand<string>('runwatch.copyConnectionSnippet');
+    assert.strictEqual(await vscode.env.clipboard.readText(), snippet);
+    const discovery = JSON.parse(fs.readFileSync(path.join(workspace, '.runwatch', 'collector.json'), 'utf8')) as { url: string; token: string };
+    assert.ok(snippet.includes(discovery.url) && snippet.includes(discovery.token));
+    // Run it from a folder with no discovery file and no RUNWATCH_* variables.
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-snippet-'));
+    try {
+      const before = new Set(api.listRuns().map((r) => r.runId));
+      await runPython(snippet, elsewhere, { PYTHONPATH: '' });
+      const run = await waitFor('the snippet\'s run', () => api.listRuns().find((r) => !before.has(r.runId) && r.project === 'my-project' && r.status === 'finished'), 60_000);
+      ids.push(run.runId);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('Delete Run asks first, and deletes only when confirmed', async () => {
+    const id = ids[2] ?? ids[1];
+    assert.strictEqual(await vscode.commands.executeCommand('runwatch.deleteRun', id, undefined, { confirmed: false }), false);
+    assert.ok(api.listRuns().some((r) => r.runId === id), 'kept when not confirmed');
+    assert.strictEqual(await vscode.commands.executeCommand('runwatch.deleteRun', id, undefined, { confirmed: true }), true);
+    assert.ok(!api.listRuns().some((r) => r.runId === id), 'gone when confirmed');
+  });
+});
