@@ -719,6 +719,15 @@ export class SeriesStore {
 
   private async catchUp(r: RunSeries): Promise<void> {
     const total = await this.source.recordCount(r.runId);
+    if (r.folded > total) {
+      // The log is shorter than what we folded (replaced, or cut without fsync): this cache isn't its copy any more.
+      for (const s of r.series.values()) [s.pyramid, s.nonFinite] = [undefined, undefined];
+      r.series.clear();
+      await fs.promises.rm(r.dir, { recursive: true, force: true });
+      r.folded = 0;
+      r.nextFile = 0;
+      r.dirty = true;
+    }
     while (r.folded < total && !r.deleted && !this.disposed) {
       const recs = await this.source.read(r.runId, r.folded, READ_BATCH);
       if (recs.length === 0) break;

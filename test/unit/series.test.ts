@@ -2,9 +2,9 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { MetricPoint, RunEvent } from '../../src/api/types';
+import type { MetricPoint, RunEvent, RunRecord } from '../../src/api/types';
 import { RunStore } from '../../src/store/runStore';
-import { NON_FINITE_NAN, NON_FINITE_NEG_INF, NON_FINITE_POS_INF, SeriesStore } from '../../src/store/series';
+import { NON_FINITE_NAN, NON_FINITE_NEG_INF, NON_FINITE_POS_INF, SeriesSource, SeriesStore } from '../../src/store/series';
 
 const RUN = 'run-0001';
 const T0 = 1_700_000_000;
@@ -220,6 +220,30 @@ describe('SeriesStore', () => {
     assert.equal(a.total, 3010);
     assert.equal(Math.max(...a.y), 1e6);
     assert.equal(Math.min(...a.y), 0);
+  });
+
+  it('rebuilds a run whose log became shorter than what was folded', async () => {
+    // A hand-made source: the log is an array we can replace.
+    const runDir = path.join(tmp, 'fake-run');
+    await fs.promises.mkdir(runDir);
+    let log: RunRecord[] = [1, 2, 3].map((v, i) => ({ runId: RUN, offset: i, event: metrics([{ key: 'k', step: i, time: T0 + i, value: v }]).event }));
+    const source: SeriesSource = {
+      runDir: () => runDir,
+      listRuns: () => [{ runId: RUN, project: 'p', name: 'n', status: 'finished', startTime: T0, params: {}, tags: {}, context: {} }],
+      read: async (_id, from, max) => log.slice(from, from + max),
+      recordCount: () => log.length,
+      onDidAppend: () => ({ dispose: () => undefined }),
+    };
+    let s = SeriesStore.open(source);
+    await s.whenIdle();
+    assert.equal((await s.query({ runId: RUN, key: 'k', x: 'step', maxPoints: 10 })).total, 3);
+    await s.dispose();
+    log = [{ runId: RUN, offset: 0, event: metrics([{ key: 'k', step: 0, time: T0, value: 9 }]).event }];
+    s = SeriesStore.open(source);
+    await s.whenIdle();
+    const q = await s.query({ runId: RUN, key: 'k', x: 'step', maxPoints: 10 });
+    assert.deepEqual([...q.y], [9]);
+    await s.dispose();
   });
 
   it('forgets a deleted run', async () => {
