@@ -1,0 +1,147 @@
+// A companion extension in the real VS Code: the example companion is packed as a
+// .vsix and installed beside the packaged Runwatch, chosen in the "Select Backends"
+// QuickPick (which activates it), and a run streamed from the Python client must
+// land in its folder exactly: every point once, the params, the final status.
+import * as assert from 'assert';
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT, VsCode, waitFor } from './harness';
+
+const COMPANION = path.join(ROOT, 'examples', 'companion-backend');
+const STEPS = 50;
+
+interface Line {
+  runId: string;
+  offset: number;
+  type: string;
+  params?: Record<string, unknown>;
+  points?: { key: string; value: number; step: number }[];
+  status?: string;
+}
+
+function readLines(file: string): Line[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.endsWith('}'))
+    .map((l) => JSON.parse(l) as Line);
+}
+
+function python(): string {
+  const venv = path.join(ROOT, '.vscode-test', 'venv-test', 'bin', 'python');
+  return fs.existsSync(venv) ? venv : 'python3';
+}
+
+/** The client finds the collector through the workspace's discovery file, not through anything inherited. */
+function pythonEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(ROOT, 'clients', 'python') };
+  for (const k of Object.keys(env)) if (k.startsWith('RUNWATCH_')) delete env[k];
+  return env;
+}
+
+describe('backends (e2e): a companion backend chosen in the picker receives a streamed run', () => {
+  let vs: VsCode | undefined;
+  let tmp: string;
+  let workspace: string;
+  let outDir: string;
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-e2e-backends-'));
+    workspace = path.join(tmp, 'workspace');
+    outDir = path.join(tmp, 'jsonl-out');
+    fs.mkdirSync(workspace, { recursive: true });
+    // "Built" the way its README says: packed with vsce, so the test installs what a user would.
+    const vsix = path.join(tmp, 'runwatch-jsonl-backend.vsix');
+    execFileSync(path.join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--out', vsix], { cwd: COMPANION, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+    vs = await VsCode.start({
+      name: 'backends',
+      workspace,
+      extensions: [vsix],
+      settings: { 'runwatch.backendConfig': { jsonl: { folder: outDir } } },
+    });
+  });
+
+  after(async () => {
+    await vs?.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('choose "JSON Lines Folder" in Select Backends, stream from Python, and the folder holds exactly the run', async () => {
+    const page = vs!.page;
+    try {
+      // Runwatch is up once its discovery file exists.
+      await vs!.waitForFile(path.join(workspace, '.runwatch', 'collector.json'), undefined, 180_000);
+
+      await vs!.runCommand('Runwatch: Select Backends');
+      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'JSON Lines Folder' }).first();
+      await row.waitFor({ state: 'visible', timeout: 60_000 });
+      // Listed before the companion runs (it has no activation events of its own).
+      assert.match((await row.textContent()) ?? '', /starts when chosen/);
+      await row.click();
+      await waitFor('the row to be checked', async () => (await row.getAttribute('aria-checked')) === 'true', 10_000);
+      await page.locator('.quick-input-widget input.input').first().focus();
+      await page.keyboard.press('Enter');
+      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30_000 });
+
+      // Saved in the workspace settings.
+      const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+      await vs!.waitForFile(settingsFile, (t) => /"runwatch\.backends"\s*:\s*\[\s*"jsonl"\s*\]/.test(t), 60_000);
+
+      const script = [
+        'import runwatch',
+        "run = runwatch.init(project='e2e', name='companion', config={'lr': 0.01, 'layers': 3, 'api_key': 'sk-e2e-secret'})",
+        `for step in range(${STEPS}):`,
+        "    run.log({'loss': 1.0 / (step + 1), 'acc': step / 100.0}, step=step)",
+        "run.log_params({'batch_size': 32})",
+        "run.finish()",
+        'print(run.id)',
+      ].join('\n');
+      const py = spawnSync(python(), ['-c', script], {
+        cwd: workspace,
+        env: pythonEnv(),
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      assert.strictEqual(py.status, 0, `python failed: ${py.stderr}`);
+      const runId = py.stdout.trim().split('\n').pop()!;
+      const file = path.join(outDir, `${runId}.jsonl`);
+
+      const lines = await waitFor('the run to reach the companion, up to run.end', () => {
+        const l = readLines(file);
+        return l.some((x) => x.type === 'run.end') ? l : undefined;
+      }, 180_000);
+
+      assert.deepStrictEqual(lines.map((l) => l.offset), lines.map((_, i) => i), 'each record once, in log order');
+      assert.ok(lines.every((l) => l.runId === runId));
+      const start = lines[0];
+      assert.strictEqual(start.type, 'run.start');
+      assert.strictEqual(start.params?.lr, 0.01);
+      assert.strictEqual(start.params?.layers, 3);
+      assert.strictEqual(start.params?.api_key, '***', 'secret-looking params are masked on the way to backends');
+      const points = lines.flatMap((l) => (l.type === 'metrics' ? l.points ?? [] : []));
+      assert.strictEqual(points.length, STEPS * 2, 'exactly the streamed points');
+      const seen = new Set(points.map((p) => `${p.key}@${p.step}`));
+      assert.strictEqual(seen.size, STEPS * 2);
+      for (let s = 0; s < STEPS; s++) {
+        assert.ok(seen.has(`loss@${s}`) && seen.has(`acc@${s}`), `step ${s}`);
+      }
+      assert.strictEqual(points.find((p) => p.key === 'loss' && p.step === 3)?.value, 0.25);
+      assert.ok(lines.some((l) => l.type === 'params' && l.params?.batch_size === 32));
+      const end = lines[lines.length - 1];
+      assert.strictEqual(end.type, 'run.end');
+      assert.strictEqual(end.status, 'finished');
+
+      // The Backends view shows it, healthy and caught up.
+      const icon = page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]');
+      await icon.click();
+      const backendRow = page.locator('.part.sidebar .monaco-list-row', { hasText: 'JSON Lines Folder' }).first();
+      await backendRow.waitFor({ state: 'visible', timeout: 60_000 });
+      await waitFor('the Backends view to show lag 0', async () => /lag 0 · queue 0/.test((await backendRow.textContent()) ?? ''), 60_000);
+    } finally {
+      await vs!.screenshot('backends-companion');
+    }
+  });
+});
