@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { ConfigSchema } from '../api/types';
 import { parseInput } from '../core/configSchema';
 import { secretKey, type Hub } from '../core/hub';
-import { pickBackends } from './backendPicker';
+import { backendPickItems, pickBackends } from './backendPicker';
 import { BackendsTreeProvider } from './backendsTree';
 
 type Configs = Record<string, Record<string, unknown>>;
@@ -75,6 +75,8 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
       return results;
     }),
     vscode.commands.registerCommand('runwatch.refreshBackends', () => tree.refresh()),
+    // Not in the palette: what Select Backends would list, for tests and companions.
+    vscode.commands.registerCommand('runwatch.listBackendChoices', () => backendPickItems(hub.listPlugins('backend'))),
   );
   // Not awaited: a chosen companion backend activates its extension, which waits for ours.
   void apply();

@@ -80,7 +80,7 @@ export type HostMessage =
    * update is a fresh, bounded slice per changed key, never the whole history).
    * `requestId` echoes a `query` when this answers one.
    */
-  | { type: 'series'; series: SeriesData[]; requestId?: number }
+  | { type: 'series'; series: SeriesData[]; requestId?: number; /** Host wall clock (ms) at posting: splits latency into host and webview parts. */ sentAt?: number }
   | { type: 'compare'; table: CompareTable };
 
 export interface CompareTable {

@@ -4,8 +4,8 @@
 //
 // For tests and benchmarks each chart container carries `data-key`, `data-points`
 // (JSON: run id → points drawn), `data-last-step` (JSON: run id → latest step),
-// `data-nonfinite` (JSON: run id → markers drawn) and `data-drawn-at` (ms epoch of the
-// last draw); `window.runwatchDraws` keeps the recent draws for the latency benchmark.
+// `data-nonfinite` (JSON: run id → markers drawn), `data-x-range` ("min,max" of the
+// x scale), `data-zoomed` and `data-drawn-at` (ms epoch of the last draw); `window.runwatchDraws` keeps the recent draws for the latency benchmark.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
@@ -31,6 +31,8 @@ const CHART_HEIGHT = 220;
 interface DrawRecord {
   key: string;
   drawnAt: number;
+  /** When the host posted the data drawn (host clock; same machine in the benchmark). */
+  sentAt?: number;
   lastStep: Record<string, number>;
 }
 declare global {
@@ -50,6 +52,7 @@ const charts = new Map<string, Chart>();
 let nextRequestId = 1;
 const readyPostedAt = performance.now();
 let firstDrawDone = false;
+let lastSentAt: number | undefined;
 
 const root = document.getElementById('root') as HTMLElement;
 const toolbar = el('div', 'toolbar');
@@ -91,6 +94,7 @@ function onHostMessage(msg: HostMessage): void {
         if (!byRun) data.set(s.key, (byRun = new Map()));
         byRun.set(s.runId, s);
       }
+      lastSentAt = msg.sentAt;
       render(new Set(msg.series.map((s) => s.key)));
       if (!firstDrawDone && msg.series.length > 0) {
         document.body.dataset.firstSeriesMs = String(performance.now() - readyPostedAt);
@@ -464,10 +468,12 @@ class Chart {
     ctx.restore();
     const drawnAt = Date.now();
     this.box.dataset.drawnAt = String(drawnAt);
+    this.box.dataset.xRange = `${u.scales.x.min},${u.scales.x.max}`;
+    this.box.dataset.zoomed = String(this.zoom !== undefined);
     const lastStep: Record<string, number> = {};
     for (const s of this.series) if (s.latest) lastStep[s.runId] = s.latest.step;
     const draws = window.runwatchDraws;
-    draws.push({ key: this.key, drawnAt, lastStep });
+    draws.push({ key: this.key, drawnAt, lastStep, sentAt: lastSentAt });
     if (draws.length > 20000) draws.splice(0, draws.length - 10000);
     if (!firstDrawDone && this.series.length > 0) {
       firstDrawDone = true;

@@ -172,6 +172,47 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
     }
   });
 
+  it('zooms by dragging, pans with Shift+drag and resets on double-click', async () => {
+    const v = vs!;
+    try {
+      const frame = await dashboard(v);
+      const chart = frame.locator('.chart[data-key="train/loss"]');
+      const range = async () => ((await chart.getAttribute('data-x-range')) ?? '').split(',').map(Number);
+      const [fullMin, fullMax] = await range();
+      const over = chart.locator('.u-over');
+      const box = (await over.boundingBox())!;
+      const page = v.page;
+      // hover() moves the one mouse of the page to a point of the element, through the iframes.
+      await over.hover({ position: { x: box.width * 0.3, y: box.height / 2 } });
+      await page.mouse.down();
+      await over.hover({ position: { x: box.width * 0.6, y: box.height / 2 } });
+      await page.mouse.up();
+      const zoomed = await waitFor('the chart to zoom', async () => {
+        const [a, b] = await range();
+        return (await chart.getAttribute('data-zoomed')) === 'true' && b - a < (fullMax - fullMin) * 0.5 ? [a, b] : undefined;
+      }, 30_000);
+      await v.screenshot('dashboard-zoomed');
+      await page.keyboard.down('Shift');
+      await over.hover({ position: { x: box.width * 0.5, y: box.height / 2 } });
+      await page.mouse.down();
+      await over.hover({ position: { x: box.width * 0.2, y: box.height / 2 } });
+      await page.mouse.up();
+      await page.keyboard.up('Shift');
+      await waitFor('the chart to pan right', async () => {
+        const [a, b] = await range();
+        const span = zoomed[1] - zoomed[0];
+        return a > zoomed[0] && Math.abs(b - a - span) < 0.01 * span ? true : undefined;
+      }, 30_000);
+      await over.dblclick();
+      await waitFor('the chart to reset', async () => {
+        const [a, b] = await range();
+        return (await chart.getAttribute('data-zoomed')) === 'false' && a <= fullMin && b >= fullMax ? true : undefined;
+      }, 30_000);
+    } finally {
+      await v.screenshot('dashboard-zoom-reset');
+    }
+  });
+
   it('the Runs tree shows the run live, then finished', async () => {
     const v = vs!;
     try {

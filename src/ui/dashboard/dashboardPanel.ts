@@ -229,7 +229,7 @@ export class DashboardPanel {
       }),
     );
     if (out.length || requestId !== undefined) {
-      this.post({ type: 'series', series: out, requestId });
+      this.post({ type: 'series', series: out, requestId, sentAt: Date.now() });
     }
   }
 
