@@ -8,6 +8,8 @@ import { spoolDir } from './store/paths';
 import { Collector } from './collector/collector';
 import { removeDiscovery, writeDiscovery } from './collector/discovery';
 import { applyTerminalEnv } from './ui/terminalEnv';
+import { SpoolImporter } from './sources/spoolImporter';
+import * as os from 'os';
 import { SeriesStore } from './store/series';
 import { registerViews } from './ui/views';
 import { coalescedRunChanges, createExports } from './api/api';
@@ -64,7 +66,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
     log.error(msg);
     void vscode.window.showWarningMessage(msg);
   }
+  // Runs that Python clients spooled while no collector was reachable: this store's spool
+  // folder (from the discovery file and terminal env) and the client's default one.
+  const homeSpool = path.join(os.homedir(), '.runwatch', 'spool');
+  const importers = [...new Set([spoolDir(storeDir), homeSpool])].map((dir) => new SpoolImporter(store, dir, { logger: storeLogger, create: dir !== homeSpool }));
+  for (const imp of importers) void imp.start().catch((err: Error) => log.warn(`cannot watch the spool folder ${imp.spoolDir}: ${err.message}`));
   shutdownIngest = async () => {
+    await Promise.all(importers.map((imp) => imp.dispose().catch(() => undefined)));
     await collector.stop().catch((err: Error) => log.error(`stopping the collector: ${err.message}`));
     for (const dir of discoveryDirs) removeDiscovery(dir);
     await store.close().catch((err: Error) => log.error(`closing the run store: ${err.message}`));

@@ -31,6 +31,8 @@ export interface SpoolImporterOptions {
   recheckMs?: number;
   /** Watch with polling (network file systems, some containers). */
   usePolling?: boolean;
+  /** Create the spool folder when it is missing (default true); when false, a missing folder is not watched. */
+  create?: boolean;
 }
 
 export const IMPORTED_DIR = 'imported';
@@ -77,6 +79,7 @@ export class SpoolImporter {
 
   /** Starts watching the spool folder (creating it if needed); existing files are imported first. */
   async start(): Promise<void> {
+    if (this.options.create === false && !fs.existsSync(this.spoolDir)) return;
     await fs.promises.mkdir(this.spoolDir, { recursive: true, mode: 0o700 });
     const watcher = watch(this.spoolDir, {
       depth: 0,
