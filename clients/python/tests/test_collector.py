@@ -204,3 +204,20 @@ def test_the_demo_script_streams_a_complete_run(collector: Collector, tmp_path) 
     assert [p["step"] for p in points_of(events, "val/acc")] == [0, 10, 20, 30, 40, 50, 59]
     assert events[0]["params"]["optimizer.name"] == "adamw"
     assert final_status(events) == "finished"
+
+
+def test_an_idle_run_stays_alive_through_heartbeats(collector: Collector) -> None:
+    collector.heartbeat_timeout = 1.0
+    collector.start()
+    run = runwatch.init(project="p", url=collector.url, token=collector.token)
+    run.log({"x": 1.0}, step=0)
+    wait_for(lambda: run.acked_points >= 1, "the first point to be acknowledged")
+    # Idle for several heartbeat timeouts: only heartbeats keep the run from being marked crashed.
+    import time
+
+    time.sleep(4.0)
+    run.log({"x": 2.0}, step=1)
+    run.finish()
+    events = read_log(collector.store, run.id)
+    assert [e.get("status") for e in events if e["type"] == "run.end"] == ["finished"], events
+    assert [p["value"] for p in points_of(events, "x")] == [1.0, 2.0]
