@@ -20,6 +20,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
         if k.startswith("RUNWATCH_"):
             monkeypatch.delenv(k)
     monkeypatch.setenv("RUNWATCH_SPOOL_DIR", str(tmp_path / "spool"))
+    # A loaded CI machine may take more than the default 5 s to acknowledge at exit.
+    monkeypatch.setenv("RUNWATCH_FLUSH_TIMEOUT", "60")
     # No discovery file above a temp dir.
     monkeypatch.chdir(tmp_path)
 

@@ -159,6 +159,7 @@ def client_env(**extra: str) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNWATCH_")}
     env["PYTHONPATH"] = CLIENT_DIR + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONUNBUFFERED"] = "1"
+    env["RUNWATCH_FLUSH_TIMEOUT"] = "60"  # loaded CI machines: do not spool for slowness
     env.update(extra)
     return env
 
