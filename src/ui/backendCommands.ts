@@ -62,7 +62,10 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
       await apply();
       return chosen;
     }),
-    vscode.commands.registerCommand('runwatch.configureBackend', (id?: string) => configureBackend(context, hub, apply, id)),
+    // From the palette (no argument), or from a row of the Backends view (its node).
+    vscode.commands.registerCommand('runwatch.configureBackend', (arg?: unknown) =>
+      configureBackend(context, hub, apply, typeof arg === 'string' ? arg : (arg as { status?: { id?: string } } | undefined)?.status?.id),
+    ),
     vscode.commands.registerCommand('runwatch.checkBackendHealth', async () => {
       const results = await hub.checkHealth();
       if (!results.length) {
@@ -78,12 +81,17 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
     // Not in the palette: what Select Backends would list, for tests and companions.
     vscode.commands.registerCommand('runwatch.listBackendChoices', () => backendPickItems(hub.listPlugins('backend'))),
   );
+  // Health can change without any write (a server going down between runs): look now and then.
+  const healthTimer = setInterval(() => {
+    if (hub.selectedIds().length) void hub.checkHealth();
+  }, 60_000);
+  context.subscriptions.push({ dispose: () => clearInterval(healthTimer) });
   // Not awaited: a chosen companion backend activates its extension, which waits for ours.
   void apply();
 }
 
 async function configureBackend(context: vscode.ExtensionContext, hub: Hub, apply: () => Promise<void>, preselected?: string): Promise<void> {
-  let id = typeof preselected === 'string' ? preselected : undefined;
+  let id = preselected;
   if (!id) {
     const items = hub.listPlugins('backend').map((e) => ({ label: e.displayName, description: e.id, id: e.id }));
     const pick = await vscode.window.showQuickPick(items, { title: 'Runwatch: Configure Backend…', placeHolder: 'Which backend?' });

@@ -1,7 +1,8 @@
 // A companion extension in the real VS Code: the example companion is packed as a
 // .vsix and installed beside the packaged Runwatch, chosen in the "Select Backends"
-// QuickPick (which activates it), and a run streamed from the Python client must
-// land in its folder exactly: every point once, the params, the final status.
+// QuickPick (which activates it; its missing setting is refused, naming the field),
+// configured with "Configure Backend…", and a run streamed from the Python client
+// must land in its folder exactly: every point once, the params, the final status.
 import * as assert from 'assert';
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -60,7 +61,6 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       name: 'backends',
       workspace,
       extensions: [vsix],
-      settings: { 'runwatch.backendConfig': { jsonl: { folder: outDir } } },
     });
   });
 
@@ -89,6 +89,21 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       // Saved in the workspace settings.
       const settingsFile = path.join(workspace, '.vscode', 'settings.json');
       await vs!.waitForFile(settingsFile, (t) => /"runwatch\.backends"\s*:\s*\[\s*"jsonl"\s*\]/.test(t), 60_000);
+
+      // Its required "folder" is not set yet: refused, with a message naming the field.
+      const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: '"folder" (backend "jsonl") is required' }).first();
+      await toast.waitFor({ state: 'visible', timeout: 120_000 });
+
+      // "Configure Backend…": pick the backend, type its folder.
+      await vs!.runCommand('Runwatch: Configure Backend…');
+      const pick = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'JSON Lines Folder' }).first();
+      await pick.waitFor({ state: 'visible', timeout: 60_000 });
+      await pick.click();
+      const input = page.locator('.quick-input-widget input.input').first();
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'jsonl: folder' }).waitFor({ state: 'visible', timeout: 60_000 });
+      await input.fill(outDir);
+      await page.keyboard.press('Enter');
+      await vs!.waitForFile(settingsFile, (t) => t.includes('"runwatch.backendConfig"') && t.includes(JSON.stringify(outDir)), 60_000);
 
       const script = [
         'import runwatch',
