@@ -310,6 +310,9 @@ class Run:
     # ------------------------------------------------------------------
     # Helpers used on both threads
 
+    def _append_in_child(self, item: Tuple[Any, Any, float]) -> None:
+        self._warn("forked", "values logged in a forked child process (e.g. a DataLoader worker) are ignored; log from the process that called runwatch.init().")
+
     def _append_after_finish(self, item: Tuple[Any, Any, float]) -> None:
         self._warn("after-finish", "this run has finished; values logged after finish() are ignored. Call runwatch.init() for a new run.")
 
@@ -749,6 +752,19 @@ def _finish_all(status: str, reason: Optional[str]) -> None:
             run.finish(status, reason=reason)
         except Exception:  # noqa: BLE001
             pass
+
+
+def _after_fork_in_child() -> None:
+    # The sender thread did not survive the fork: the child must neither queue data nobody
+    # sends nor wait for that thread at exit. The run stays the parent's.
+    for run in _active:
+        run._append = run._append_in_child
+        run.status = "forked"
+    _active.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _atexit() -> None:

@@ -221,3 +221,34 @@ def test_an_idle_run_stays_alive_through_heartbeats(collector: Collector) -> Non
     events = read_log(collector.store, run.id)
     assert [e.get("status") for e in events if e["type"] == "run.end"] == ["finished"], events
     assert [p["value"] for p in points_of(events, "x")] == [1.0, 2.0]
+
+
+def test_a_forked_child_neither_logs_nor_ends_the_parents_run(collector: Collector, tmp_path) -> None:
+    collector.start()
+    code = textwrap.dedent(
+        """
+        import os, sys, runwatch
+        run = runwatch.init(project="p")
+        print(run.id, flush=True)
+        run.log({"x": 1.0}, step=0)
+        pid = os.fork()
+        if pid == 0:
+            run.log({"x": 99.0}, step=1)  # ignored, warned
+            runwatch.finish()  # a no-op in the child
+            print("child status", run.status, flush=True)
+            sys.exit(0)  # runs atexit in the child: it must not end the parent's run
+        _, status = os.waitpid(pid, 0)
+        print("child exit", os.waitstatus_to_exitcode(status), flush=True)
+        run.log({"x": 2.0}, step=1)
+        """
+    )
+    env = client_env(RUNWATCH_URL=collector.url, RUNWATCH_TOKEN=collector.token)
+    res = run_script(code, env, str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    run_id = lines[0]
+    assert "child status forked" in lines and "child exit 0" in lines, res.stdout
+    assert "forked child process" in res.stderr
+    events = read_log(collector.store, run_id)
+    assert [(p["step"], p["value"]) for p in points_of(events, "x")] == [(0, 1.0), (1, 2.0)]
+    assert [e["status"] for e in events if e["type"] == "run.end"] == ["finished"]
