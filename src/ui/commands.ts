@@ -113,7 +113,8 @@ export function registerRunCommands(
     cmd('runwatch.showDashboard', () => DashboardPanel.show(deps, uri)),
     cmd('runwatch.openInDashboard', async (arg: RunArg, selected: unknown) => {
       const ids = await resolve(arg, selected, 'Open in dashboard', true);
-      return DashboardPanel.show(deps, uri, ids);
+      // From a tree click, keep focus in the tree so Ctrl/Shift-clicking on (to compare) still works.
+      return DashboardPanel.show(deps, uri, ids, arg !== undefined && typeof arg === 'object' && 'kind' in arg);
     }),
     cmd('runwatch.compareRuns', (arg: RunArg, selected: unknown) => compare(arg, selected)),
     cmd('runwatch.compareWithSelected', (arg: RunArg, selected: unknown) => compare(arg, selected)),

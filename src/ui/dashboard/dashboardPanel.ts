@@ -53,14 +53,19 @@ export class DashboardPanel {
   }
 
   /** Shows the dashboard, creating it if needed; `runIds` are added to what it shows. */
-  static show(deps: ViewsDeps, extensionUri: vscode.Uri, runIds: string[] = []): DashboardPanel {
+  static show(deps: ViewsDeps, extensionUri: vscode.Uri, runIds: string[] = [], preserveFocus = false): DashboardPanel {
     const existing = DashboardPanel.current;
     if (existing) {
-      existing.panel.reveal();
+      existing.panel.reveal(undefined, preserveFocus);
       if (runIds.length) existing.addRuns(runIds);
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'Runwatch Dashboard', vscode.ViewColumn.Active, webviewOptions(extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      DASHBOARD_VIEW_TYPE,
+      'Runwatch Dashboard',
+      { viewColumn: vscode.ViewColumn.Active, preserveFocus },
+      webviewOptions(extensionUri),
+    );
     return new DashboardPanel(panel, deps, extensionUri, { ...defaultDashboardState, runIds });
   }
 
