@@ -93,6 +93,9 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       // Its required "folder" is not set yet: refused, with a message naming the field.
       const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: '"folder" (backend "jsonl") is required' }).first();
       await toast.waitFor({ state: 'visible', timeout: 120_000 });
+      // …and the status bar warns while a chosen backend is unhealthy.
+      const warning = page.locator('.part.statusbar .statusbar-item', { hasText: 'JSON Lines Folder unhealthy' }).first();
+      await warning.waitFor({ state: 'visible', timeout: 60_000 });
 
       // "Configure Backend…": pick the backend, type its folder.
       await vs!.runCommand('Runwatch: Configure Backend…');
@@ -155,6 +158,7 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       const backendRow = page.locator('.part.sidebar .monaco-list-row', { hasText: 'JSON Lines Folder' }).first();
       await backendRow.waitFor({ state: 'visible', timeout: 60_000 });
       await waitFor('the Backends view to show lag 0', async () => /lag 0 · queue 0/.test((await backendRow.textContent()) ?? ''), 60_000);
+      await warning.waitFor({ state: 'hidden', timeout: 60_000 });
     } finally {
       await vs!.screenshot('backends-companion');
     }

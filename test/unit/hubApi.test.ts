@@ -111,3 +111,21 @@ describe('exported API and discovery', function () {
     assert.deepEqual(api.listRuns().map((r) => r.runId).sort(), ['a', 'b']);
   });
 });
+
+describe('contributes.runwatch JSON schema', () => {
+  it('is valid JSON and allows every field the example companion and ContributedPlugin use', () => {
+    const root = path.resolve(__dirname, '../..');
+    const schema = JSON.parse(fs.readFileSync(path.join(root, 'src/api/contributes.schema.json'), 'utf8'));
+    const plugin = schema.definitions.plugin;
+    const example = JSON.parse(fs.readFileSync(path.join(root, 'examples/companion-backend/package.json'), 'utf8'));
+    for (const p of example.contributes.runwatch.plugins) {
+      for (const field of Object.keys(p)) assert.ok(field in plugin.properties, `schema allows "${field}"`);
+      for (const req of plugin.required) assert.ok(req in p);
+      assert.match(p.id, new RegExp(plugin.properties.id.pattern));
+      for (const prop of Object.values(p.configSchema.properties) as Record<string, unknown>[])
+        for (const k of Object.keys(prop)) assert.ok(k in schema.definitions.configSchema.properties.properties.additionalProperties.properties, `config property field "${k}"`);
+    }
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    assert.ok(pkg.contributes.jsonValidation.some((j: { url: string }) => j.url === './src/api/contributes.schema.json'));
+  });
+});
