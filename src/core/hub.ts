@@ -283,7 +283,7 @@ export class Hub implements Disposable {
       if (prop.secret && (await this.opts.secrets?.get(secretKey(s.id, name)))) present.add(name);
     }
     const validation = validateConfig(schema, s.config, { pluginId: s.id, presentSecrets: present });
-    const procErrors = validateProcessors(s.config.processors).map((e) => `${e.slice(0, 1)}${e.slice(1)} (backend "${s.id}")`);
+    const procErrors = validateProcessors(s.config.processors).map((e) => `${e} (backend "${s.id}")`);
     if (!validation.ok || procErrors.length) {
       s.error = `Settings refused: ${[...validation.errors, ...procErrors].join(' ')}`;
       return;
