@@ -252,3 +252,20 @@ def test_a_forked_child_neither_logs_nor_ends_the_parents_run(collector: Collect
     events = read_log(collector.store, run_id)
     assert [(p["step"], p["value"]) for p in points_of(events, "x")] == [(0, 1.0), (1, 2.0)]
     assert [e["status"] for e in events if e["type"] == "run.end"] == ["finished"]
+
+
+def test_collector_errors_are_warned_once_per_code_and_the_run_goes_on(collector: Collector, capfd: pytest.CaptureFixture) -> None:
+    collector.start()
+    run = runwatch.init(project="p", url=collector.url, token=collector.token)
+    run.log({"x": 1.0}, step=0)
+    # Messages the collector rejects (a list is not a param value); the client never builds these itself.
+    run._control({"type": "params", "runId": run.id, "params": {"bad": [1, 2]}})
+    run._control({"type": "params", "runId": run.id, "params": {"bad": [3]}})
+    run.log({"x": 2.0}, step=1)
+    run.finish()
+    err = capfd.readouterr().err
+    assert err.count("the collector reported bad_message") == 1, err
+    events = read_log(collector.store, run.id)
+    assert [p["value"] for p in points_of(events, "x")] == [1.0, 2.0]
+    assert final_status(events) == "finished"
+    assert run.spool_path is None
