@@ -58,6 +58,8 @@ interface Batch {
   records: RunRecord[];
   /** Cursor value once this batch is delivered: last offset + 1. */
   next: number;
+  /** The records after this backend's processors, computed on the first attempt. */
+  processed?: RunRecord[];
 }
 
 class Aborted extends Error {}
@@ -176,6 +178,15 @@ export class SinkRunner {
     }
   }
 
+  private process(records: RunRecord[], run: RunSummary): RunRecord[] {
+    const out: RunRecord[] = [];
+    for (const r of records) {
+      const event = this.pipeline.event(r.event, run);
+      if (event) out.push(event === r.event ? r : { ...r, event });
+    }
+    return out;
+  }
+
   /** Writes one batch until it succeeds; false when the runner was disposed first. */
   private async deliver(batch: Batch): Promise<boolean> {
     let attempt = 0;
@@ -187,11 +198,9 @@ export class SinkRunner {
       }
       try {
         const run = this.log.getRun(batch.runId) ?? placeholderRun(batch.runId);
-        const records: RunRecord[] = [];
-        for (const r of batch.records) {
-          const event = this.pipeline.event(r.event, run);
-          if (event) records.push(event === r.event ? r : { ...r, event });
-        }
+        // Processed once per batch: a retry must send exactly what the first try sent,
+        // and stateful processors (minimum interval) must not see the records twice.
+        const records = (batch.processed ??= this.process(batch.records, run));
         // A batch the processors emptied is still "delivered": the cursor moves past it.
         if (records.length > 0) {
           const write = withTimeout(Promise.resolve().then(() => this.backend.write({ run: this.pipeline.summary(run), records })), this.opts.writeTimeoutMs, `backend ${this.id} write`);

@@ -186,6 +186,23 @@ describe('sink runner', function () {
     assert.equal(remoteA.duplicatesOffered + remoteB.duplicatesOffered, 0);
   });
 
+  it('a retried batch carries exactly what the first attempt carried (stateful processors included)', async () => {
+    const h = hub();
+    let failures = 2;
+    const b = recordingBackend('retry', new Remote(), { failing: () => failures-- > 0 });
+    h.registerPlugin(b.plugin);
+    await h.selectBackends(['retry'], { retry: { processors: [{ type: 'downsample', minIntervalSeconds: 10 }] } });
+    // Times 1000..1004: one 10-second bucket, so one point survives.
+    await store.append('run-r', [{ event: start() }, ...Array.from({ length: 4 }, (_, i) => ({ event: metrics(i) }))]);
+    await waitFor('delivery after two failures', () => st(h, 'retry').lag === 0);
+    assert.equal(b.calls.length, 3);
+    const sent = b.calls.map((c) => JSON.stringify(c.records));
+    assert.equal(sent[0], sent[1]);
+    assert.equal(sent[1], sent[2]);
+    const points = b.calls[2].records.flatMap((r) => (r.event.type === 'metrics' ? r.event.points : []));
+    assert.deepEqual(points.map((p) => p.step), [0]);
+  });
+
   it('applies processors per backend: one downsampled, the other complete, secrets masked for both', async () => {
     const h = hub();
     const full = recordingBackend('full', new Remote());
