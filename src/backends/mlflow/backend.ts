@@ -207,12 +207,6 @@ export class MlflowBackend implements BackendPlugin {
     }
     this.version = version;
     this.limits = limitsForVersion(version);
-    if (this.limits.paramValueLength < 6000) {
-      this.tellOnce(
-        'old-server',
-        `server version ${version ?? 'unknown'}: param values longer than ${this.limits.paramValueLength} characters will be truncated.`,
-      );
-    }
     return this.limits;
   }
 
@@ -342,7 +336,10 @@ export class MlflowBackend implements BackendPlugin {
     const param = (k: string, v: string | number | boolean | null): Op => {
       let value = paramString(v);
       if (value.length > limits.paramValueLength) {
-        this.tellOnce('param-trunc', `param values longer than ${limits.paramValueLength} characters are truncated (first: "${k}").`);
+        this.tellOnce(
+          'param-trunc',
+          `MLflow ${this.version ?? '(version unknown)'} keeps param values up to ${limits.paramValueLength} characters; longer ones are truncated (first: "${k}").`,
+        );
         value = value.slice(0, limits.paramValueLength);
       }
       return { kind: 'param', entry: { key: this.key(k, limits), value } };
