@@ -40,7 +40,7 @@ def _env_float(name: str, default: float) -> float:
 
 
 def _dumps(msg: Mapping[str, Any]) -> str:
-    return json.dumps(msg, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str)
+    return json.dumps(msg, separators=(",", ":"), allow_nan=False, default=str)
 
 
 def _param_value(v: Any) -> ParamValue:
@@ -512,7 +512,7 @@ class Run:
     def _key(self, k: Any) -> Optional[str]:
         enc: Optional[str] = None
         if isinstance(k, str) and 0 < len(k) <= 250:
-            enc = json.dumps(k, ensure_ascii=False)
+            enc = json.dumps(k)  # ASCII escapes: a lone surrogate cannot break the UTF-8 encoding later
         else:
             self._warn("key", f"metric names are strings of 1 to 250 characters; {k!r} was skipped.")
         if len(self._keys) < 100000:

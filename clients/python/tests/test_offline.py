@@ -38,6 +38,7 @@ def test_log_never_raises_on_bad_input_and_keeps_exactly_the_valid_points(capfd:
     run.log({"ok": 9.0}, step="seven")  # type: ignore[arg-type]
     run.log({"ok": 9.0}, step=1.5)  # type: ignore[arg-type]
     run.log({"ok": Decimal("4.25"), "flag": True, "nan": math.nan, "inf": math.inf, "ninf": -math.inf}, step=3)
+    run.log({"ünï": 6.0, "\ud800": 7.0}, step=5)  # non-ASCII names travel escaped; a lone surrogate too
     run.log({"ok": 5.0})  # auto step: the last good step + 1 (bad steps do not move it)
     run.log_params("nope")  # type: ignore[arg-type]
     run.set_tags(42)
@@ -58,7 +59,9 @@ def test_log_never_raises_on_bad_input_and_keeps_exactly_the_valid_points(capfd:
         ("nan", "NaN", 3),
         ("inf", "Infinity", 3),
         ("ninf", "-Infinity", 3),
-        ("ok", 5.0, 4),
+        ("ünï", 6.0, 5),
+        ("\ud800", 7.0, 5),
+        ("ok", 5.0, 6),
     ]
     err = capfd.readouterr().err
     for expected in ("not a number", "1 to 250 characters", "step must be an integer", "takes a dict", "after finish", "no Runwatch collector found"):

@@ -34,6 +34,15 @@ def test_frames_round_trip_masked_with_every_length_encoding(size: int) -> None:
             assert parse_frame(bytearray(frame[:cut])) is None
 
 
+@pytest.mark.parametrize("size", [1, 3, 4, 5, 255, 256, 257, 1000, 4099])
+def test_masking_matches_the_rfc_definition(size: int) -> None:
+    from runwatch._ws import _mask
+
+    payload = os.urandom(size)
+    key = os.urandom(4)
+    assert _mask(payload, key) == bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
 def _server_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
     n = len(payload)
     b0 = (0x80 if fin else 0) | opcode
