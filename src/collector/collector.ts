@@ -251,7 +251,7 @@ export class Collector {
       case 'hello':
         return this.sendError(session, { code: 'bad_message', message: 'already authenticated: hello is only sent once, as the first message' });
       case 'run':
-        return this.onRunMessage(session, frame.runId, frame.seq, frame.event, text.length);
+        return this.onRunMessage(session, frame.runId, frame.seq, frame.event, text);
     }
   }
 
@@ -287,7 +287,8 @@ export class Collector {
     this.emitState();
   }
 
-  private onRunMessage(session: Session, runId: string, seq: number, event: RunEvent, bytes: number): void {
+  private onRunMessage(session: Session, runId: string, seq: number, event: RunEvent, text: string): void {
+    const bytes = text.length;
     if (!this.store.hasRun(runId) && event.type !== 'run.start') {
       return this.sendError(session, { code: 'unknown_run', runId, seq, message: `run "${runId}" was never started: send run.start (with its seq) before its data` });
     }
@@ -305,7 +306,8 @@ export class Collector {
       session.paused = true;
       session.socket.pause();
     }
-    const p = this.store.append(runId, [{ seq, event }]).then(
+    // A metrics frame is stored as received (it was just validated), saving a second serialisation.
+    const p = this.store.append(runId, [{ seq, event, ...(event.type === 'metrics' ? { wireJson: text } : {}) }]).then(
       () => {
         // Ended (or a resend for a run already over): nothing left to watch.
         if (this.store.getRun(runId)?.status !== 'running' && this.watches.delete(runId)) this.emitState();

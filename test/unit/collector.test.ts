@@ -176,6 +176,27 @@ describe('collector', function () {
     c.conn!.close();
   });
 
+  it('stores metrics frames as received but reads back clean events (extra fields dropped, NaN decoded), the same as onDidAppend saw', async () => {
+    await startCollector();
+    const seen: RunRecord[] = [];
+    store.onDidAppend((_id, recs) => seen.push(...recs));
+    const c = new ReliableClient('wire', TOKEN);
+    await c.connect(url);
+    c.send(runStart());
+    const s = c.send({ type: 'metrics', note: 'ignored', points: [{ key: 'a', value: 'NaN', step: 3, time: 5, junk: [1, 2] }, { key: 'b', value: -2.5, step: 4, time: 6 }] });
+    await c.waitAcked(s);
+    const [rec] = await store.read('wire', 1, 1);
+    assert.equal(rec.event.type, 'metrics');
+    const pts = rec.event.type === 'metrics' ? rec.event.points : [];
+    assert.equal(pts.length, 2);
+    assert.ok(Number.isNaN(pts[0].value));
+    assert.deepEqual({ ...pts[0], value: 0 }, { key: 'a', value: 0, step: 3, time: 5 });
+    assert.deepEqual(pts[1], { key: 'b', value: -2.5, step: 4, time: 6 });
+    assert.deepEqual(Object.keys(rec.event), ['type', 'points']);
+    assert.deepEqual(seen[1], rec);
+    c.conn!.close();
+  });
+
   it('marks a run crashed after the heartbeat timeout when its client vanishes, keeping every acked point', async () => {
     await startCollector({ heartbeatTimeoutMs: 500 });
     const c = new ReliableClient('doomed', TOKEN);
