@@ -448,7 +448,9 @@ class Run:
         max_points = self._max_points
         max_bytes = self._max_bytes
         keys = self._keys
-        while q:
+        # Only what is queued now: a training thread that logs faster than this encodes must not
+        # keep the sender here forever (nothing would be sent until the loop ends).
+        for _ in range(len(q) // 3):
             data = popleft()
             step = popleft()
             t = popleft()
@@ -548,11 +550,13 @@ class Run:
 
     def _try_connect(self) -> None:
         assert self.url is not None
-        ws = WebSocket(self.url, timeout=5.0)
+        # While finishing, an attempt must not outlast finish()'s deadline (the spool comes after it).
+        budget = 10.0 if self._finish_deadline is None else max(0.2, self._finish_deadline - _monotonic())
+        ws = WebSocket(self.url, timeout=min(5.0, budget))
         try:
             ws.connect()
             ws.send_text(_dumps({"type": "hello", "client": "runwatch-python", "version": __version__, "protocol": PROTOCOL_VERSION, "token": self._token}))
-            deadline = _monotonic() + 10.0
+            deadline = _monotonic() + budget
             welcome = None
             while welcome is None:
                 if _monotonic() > deadline:
