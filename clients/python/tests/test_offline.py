@@ -171,3 +171,24 @@ def test_discovery_order(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     assert t.url is None and t.spool_dir == str(root / "sp")
 
     assert _discovery.resolve(cwd=str(tmp_path)).spool_dir == os.path.join(os.path.expanduser("~"), ".runwatch", "spool")
+
+
+def test_the_sender_encodes_only_what_was_queued_when_it_started() -> None:
+    """A training thread that queues faster than the sender encodes must not keep it from sending."""
+    run = runwatch.init(project="p")
+    run.finish()  # stop the sender thread; drive the encoder by hand
+    produced = []
+
+    class Producer(dict):
+        # Queues one more item while being encoded, like a training thread logging meanwhile.
+        def items(self):  # type: ignore[override]
+            if len(produced) < 1000:
+                item = Producer(x=float(len(produced)))
+                produced.append(item)
+                run._queue.extend((item, len(produced), 1.0))
+            return super().items()
+
+    run._queue.extend((Producer(x=-1.0), 0, 1.0))
+    out = run._encode_pending()
+    assert sum(u.points for u in out) == 1, "only the item queued before encoding started"
+    assert len(run._queue) == 3, "the item queued meanwhile waits for the next cycle"
