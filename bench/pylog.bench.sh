@@ -17,4 +17,4 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 read -r URL TOKEN < <("$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(d["url"], d["token"])' "$TMP/collector.out")
-"$PY" bench/pylog_bench.py --url "$URL" --token "$TOKEN"
+RUNWATCH_SPOOL_DIR="$TMP/spool" "$PY" bench/pylog_bench.py --url "$URL" --token "$TOKEN"

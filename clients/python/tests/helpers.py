@@ -155,8 +155,12 @@ def list_runs(store: str) -> List[str]:
 
 
 def client_env(**extra: str) -> Dict[str, str]:
-    """A child environment with this client importable and no Runwatch settings leaking in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNWATCH_")}
+    """A child environment with this client importable.
+
+    The autouse fixture has already removed outside RUNWATCH_* settings and pointed
+    RUNWATCH_SPOOL_DIR at the test's temp dir; children inherit that, so nothing lands in ~/.runwatch.
+    """
+    env = dict(os.environ)
     env["PYTHONPATH"] = CLIENT_DIR + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONUNBUFFERED"] = "1"
     env["RUNWATCH_FLUSH_TIMEOUT"] = "60"  # loaded CI machines: do not spool for slowness
