@@ -19,7 +19,7 @@
  * .vsix files or extension folders, e.g. a companion extension), settings (user
  * settings), env (extra environment for code-server and so the extension host).
  * Run `npm run package` first (scripts/test.sh does): the harness installs
- * dist-vsix/runwatch-<version>.vsix, never the source folder.
+ * dist-vsix/runwatch-<version>.vsix (or $RUNWATCH_VSIX), never the source folder.
  * Logs: test-output/code-server-<name>-<n>.log and, after stop(), VS Code's own logs
  * (extension host included) under test-output/vscode-logs/<name>-<n>/.
  */
@@ -67,8 +67,9 @@ export interface StartOptions {
   startTimeoutMs?: number;
 }
 
-/** The packaged Runwatch, as `npm run package` writes it. */
+/** The packaged Runwatch, as `npm run package` writes it (RUNWATCH_VSIX overrides, e.g. to test a deliberately broken build). */
 export function runwatchVsix(): string {
+  if (process.env.RUNWATCH_VSIX) return path.resolve(process.env.RUNWATCH_VSIX);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
   const file = path.join(ROOT, 'dist-vsix', `${pkg.name}-${pkg.version}.vsix`);
   if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`npm run package\` first`);
