@@ -38,6 +38,8 @@ export interface RunStoreOptions {
   logger?: StoreLogger;
   /** fdatasync each group commit (default true). Only benchmarks turn this off. */
   sync?: boolean;
+  /** Told how long each group commit (write + fdatasync) took, for benchmarks and diagnostics. */
+  onFlush?: (ms: number, bytes: number) => void;
 }
 
 export interface Disposable {
@@ -110,10 +112,12 @@ export class RunStore {
   private closed = false;
   private readonly logger: StoreLogger;
   private readonly sync: boolean;
+  private readonly onFlush?: (ms: number, bytes: number) => void;
 
   private constructor(readonly dir: string, options: RunStoreOptions) {
     this.logger = options.logger ?? { info: () => undefined, warn: () => undefined, error: () => undefined };
     this.sync = options.sync ?? true;
+    this.onFlush = options.onFlush;
     const onError = (err: unknown) => this.logger.error(`a run store listener failed: ${errText(err)}`);
     this.appended = new Emitter(onError);
     this.changed = new Emitter(onError);
@@ -178,6 +182,7 @@ export class RunStore {
     let lastSeq = 0;
     const log = await RunLog.open(logFile, {
       sync: this.sync,
+      onFlush: this.onFlush,
       onScanRecord: (payload) => {
         const { seq, event } = decodePayload(payload);
         if (seq !== undefined && seq > lastSeq) lastSeq = seq;
@@ -281,7 +286,7 @@ export class RunStore {
     const dir = this.runDir(runId);
     entry.log = (async () => {
       await fs.promises.mkdir(path.join(dir, ARTIFACTS_DIR), { recursive: true });
-      const log = await RunLog.open(path.join(dir, LOG_FILE), { sync: this.sync });
+      const log = await RunLog.open(path.join(dir, LOG_FILE), { sync: this.sync, onFlush: this.onFlush });
       // Make the new folder's entry durable too, or a crash could lose the whole run.
       if (this.sync) await fsyncDir(runsDir(this.dir));
       return log;
@@ -292,7 +297,7 @@ export class RunStore {
 
   private logOf(e: RunEntry): Promise<RunLog> {
     if (!e.log) {
-      e.log = RunLog.open(path.join(this.runDir(e.runId), LOG_FILE), { sync: this.sync });
+      e.log = RunLog.open(path.join(this.runDir(e.runId), LOG_FILE), { sync: this.sync, onFlush: this.onFlush });
       const p = e.log;
       p.then(
         (log) => {
