@@ -560,7 +560,7 @@ class Run:
             welcome = None
             while welcome is None:
                 if _monotonic() > deadline:
-                    raise WebSocketError("no welcome from the collector within 10 s of hello")
+                    raise WebSocketError(f"no welcome from the collector within {budget:g} s of hello")
                 for text in ws.poll(0.1):
                     msg = _parse(text)
                     if msg.get("type") == "welcome":
@@ -590,7 +590,7 @@ class Run:
         ws.sock.settimeout(10.0)
         self._ws = ws
         if self._disconnected_since is not None and self.acked_seq > 0:
-            _warn(f"runwatch: reconnected to the collector at {self.url}; resending {len(self._unacked)} unacknowledged messages.")
+            self._warn("reconnected", f"runwatch: reconnected to the collector at {self.url}; resending {len(self._unacked)} unacknowledged messages (shown once).")
         self._disconnected_since = None
         self._backoff = 0.1
         # The run.start always goes first on a new connection, so the collector knows the run even
