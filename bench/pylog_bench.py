@@ -132,6 +132,7 @@ def versions() -> Dict[str, str]:
 
 def drive(url: str, token: str) -> None:
     results: Dict[str, Dict[str, object]] = {}
+    load_before = os.getloadavg()[0]
     for name, _, n, repeats in PEERS:
         t0 = time.monotonic()
         proc = subprocess.run(
@@ -159,7 +160,8 @@ def drive(url: str, token: str) -> None:
         "Each tracker runs in its own process on this machine, in the same bench run; a repeat times a loop of n calls "
         "(loop overhead included, see the empty loop). runwatch is connected to a headless collector (durability on); "
         "between repeats it waits until the collector has acknowledged every point. "
-        f"Versions: tensorboardX {v['tensorboardX']}, torch {v['torch']}, mlflow {v['mlflow']}, wandb {v['wandb']}."
+        f"Versions: tensorboardX {v['tensorboardX']}, torch {v['torch']}, mlflow {v['mlflow']}, wandb {v['wandb']}. "
+        f"Load average (1 min) {load_before:.1f} before and {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores."
     )
     print()
     print("| call | calls × repeats | median ns/call | min–max ns/call | × run.log |")
