@@ -60,7 +60,7 @@ interface MetaFile {
   /** Highest durable client seq. */
   lastSeq: number;
   recordCount: number;
-  /** Log size when this meta was written; a different size means the meta is stale. */
+  /** Log size covered by this summary and lastSeq; a log of another size means the meta is stale. */
   logBytes: number;
   /** A name given by renameRun, which the log does not record. */
   renamed?: string;
@@ -80,6 +80,8 @@ interface RunEntry {
   metaTimer?: NodeJS.Timeout;
   changeTimer?: NodeJS.Timeout;
   deleted: boolean;
+  /** Appends not yet landed; close() waits for them so meta.json matches the log. */
+  inflight: Set<Promise<unknown>>;
 }
 
 const META_DEBOUNCE_MS = 1000;
@@ -203,7 +205,7 @@ export class RunStore {
   }
 
   private newEntry(runId: string, summary: RunSummary, lastSeq: number, recordCount: number, logBytes: number, renamed?: string): RunEntry {
-    return { runId, summary, acceptedSeq: lastSeq, durableSeq: lastSeq, recordCount, logBytes, renamed, metaWrite: Promise.resolve(), deleted: false };
+    return { runId, summary, acceptedSeq: lastSeq, durableSeq: lastSeq, recordCount, logBytes, renamed, metaWrite: Promise.resolve(), deleted: false, inflight: new Set() };
   }
 
   runDir(runId: string): string {
@@ -268,15 +270,21 @@ export class RunStore {
     }
     if (!e) return Promise.resolve([]);
     const entry = e;
+    let bytes = 0;
+    for (const p of payloads) bytes += 8 + p.length;
     const log = this.logOf(entry);
-    return log.then((l) => l.append(payloads)).then(
-      (first) => this.landed(entry, first, events, maxSeq),
+    const done = log.then((l) => l.append(payloads)).then(
+      (first) => this.landed(entry, first, events, maxSeq, bytes),
       (err: unknown) => {
         // Nothing of this call is durable: let a resend of these seqs be accepted.
         entry.acceptedSeq = entry.durableSeq;
         throw err instanceof Error ? err : new Error(String(err));
       },
     );
+    entry.inflight.add(done);
+    const untrack = () => void entry.inflight.delete(done);
+    done.then(untrack, untrack);
+    return done;
   }
 
   private createRun(runId: string, start: Extract<RunEvent, { type: 'run.start' }>): RunEntry {
@@ -297,28 +305,42 @@ export class RunStore {
 
   private logOf(e: RunEntry): Promise<RunLog> {
     if (!e.log) {
-      e.log = RunLog.open(path.join(this.runDir(e.runId), LOG_FILE), { sync: this.sync, onFlush: this.onFlush });
-      const p = e.log;
-      p.then(
-        (log) => {
-          if (log.count !== e.recordCount && e.recordCount > 0) {
-            this.logger.warn(`run ${e.runId}: log holds ${log.count} records, meta said ${e.recordCount}; trusting the log`);
+      const metaSeq = e.durableSeq;
+      const p = (async () => {
+        const log = await RunLog.open(path.join(this.runDir(e.runId), LOG_FILE), { sync: this.sync, onFlush: this.onFlush });
+        if (log.count !== e.recordCount || log.bytes !== e.logBytes) {
+          // The file changed under a meta that looked fresh (a corrupt record was cut): re-derive from the log.
+          this.logger.warn(`run ${e.runId}: log holds ${log.count} records, meta said ${e.recordCount}; rebuilding its summary from the log`);
+          let summary: RunSummary | undefined;
+          let lastSeq = 0;
+          for (const payload of await log.read(0, log.count)) {
+            const { seq, event } = decodePayload(payload);
+            if (seq !== undefined && seq > lastSeq) lastSeq = seq;
+            summary = reduce(summary, e.runId, event);
           }
+          if (summary) e.summary = e.renamed !== undefined ? { ...summary, name: e.renamed } : summary;
+          e.durableSeq = lastSeq;
+          // Seqs the log lost may be resent; keep only what was accepted since (it is queued behind this open).
+          if (e.acceptedSeq <= metaSeq) e.acceptedSeq = lastSeq;
           e.recordCount = log.count;
           e.logBytes = log.bytes;
-        },
-        () => {
-          if (e.log === p) e.log = undefined;
-        },
-      );
+        }
+        return log;
+      })();
+      e.log = p;
+      p.catch(() => {
+        if (e.log === p) e.log = undefined;
+      });
     }
     return e.log;
   }
 
   /** After a group commit: update the summary, notify, persist meta. */
-  private landed(e: RunEntry, first: number, events: RunEvent[], maxSeq: number): RunRecord[] {
+  private landed(e: RunEntry, first: number, events: RunEvent[], maxSeq: number, bytes: number): RunRecord[] {
     const records: RunRecord[] = events.map((event, i) => ({ runId: e.runId, offset: first + i, event }));
     if (events.length === 0) return records;
+    // Bytes, seq and summary move together here, so a meta.json written at any moment is consistent.
+    e.logBytes += bytes;
     e.recordCount = Math.max(e.recordCount, first + events.length);
     if (maxSeq > e.durableSeq) e.durableSeq = maxSeq;
     const before = e.summary.status;
@@ -326,7 +348,6 @@ export class RunStore {
     for (const ev of events) summary = reduce(summary, e.runId, ev);
     if (e.renamed !== undefined) summary.name = e.renamed;
     e.summary = summary;
-    void this.logOf(e).then((l) => (e.logBytes = l.bytes));
     if (e.deleted) return records;
     this.appended.fire(e.runId, records);
     const important = before !== summary.status || events.some((ev) => ev.type !== 'metrics' && ev.type !== 'log');
@@ -367,13 +388,12 @@ export class RunStore {
   private writeMeta(e: RunEntry): Promise<void> {
     e.metaWrite = e.metaWrite.then(async () => {
       if (e.deleted) return;
-      const log = e.log ? await e.log.catch(() => undefined) : undefined;
       const meta: MetaFile = {
         version: 1,
         summary: e.summary,
         lastSeq: e.durableSeq,
         recordCount: e.recordCount,
-        logBytes: log ? log.bytes : e.logBytes,
+        logBytes: e.logBytes,
         ...(e.renamed !== undefined ? { renamed: e.renamed } : {}),
       };
       const file = path.join(this.runDir(e.runId), META_FILE);
@@ -444,10 +464,10 @@ export class RunStore {
         if (e.metaTimer) clearTimeout(e.metaTimer);
         if (e.changeTimer) clearTimeout(e.changeTimer);
         e.metaTimer = e.changeTimer = undefined;
+        while (e.inflight.size > 0) await Promise.allSettled([...e.inflight]);
         const log = e.log ? await e.log.catch(() => undefined) : undefined;
         if (log) {
           await log.close();
-          e.logBytes = log.bytes;
           await this.writeMeta(e);
         }
       }),

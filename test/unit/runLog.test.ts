@@ -271,6 +271,27 @@ describe('run store', () => {
     await store4.close();
   });
 
+  it('a record corrupted on disk under a fresh-looking meta is cut when the log is opened, and the summary follows the log', async () => {
+    const store = await RunStore.open(dir);
+    await store.append('r', [{ seq: 1, event: start() }, { seq: 2, event: metrics(0, 4) }]);
+    await store.append('r', [{ seq: 3, event: metrics(4, 4) }]);
+    await store.close();
+    const logFile = path.join(dir, 'runs', 'r', 'log.rwl');
+    const buf = fs.readFileSync(logFile);
+    buf[buf.length - 10] ^= 0x01; // same size, so meta.json still looks fresh
+    fs.writeFileSync(logFile, buf);
+    const again = await RunStore.open(dir, { logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
+    assert.equal(again.recordCount('r'), 3, 'meta is trusted until the log is opened');
+    const recs = await again.read('r', 0, 10);
+    assert.equal(recs.length, 2);
+    assert.equal(again.recordCount('r'), 2);
+    assert.equal(again.lastSeq('r'), 2);
+    assert.equal(again.getRun('r')!.lastStep, 3);
+    // The lost seq 3 is accepted again when resent.
+    assert.equal((await again.append('r', [{ seq: 3, event: metrics(4, 4) }])).length, 1);
+    await again.close();
+  });
+
   it('opens 1,000 runs from their meta files without replaying any log, and lists them newest first', async function () {
     this.timeout(120_000);
     const store = await RunStore.open(dir);
