@@ -354,11 +354,13 @@ export class Collector {
     const now = Date.now();
     let changed = false;
     for (const [runId, w] of this.watches) {
-      const last = w.owner && w.owner.ws.readyState === w.owner.ws.OPEN ? w.owner.lastSeen : w.since;
       if (w.owner && w.owner.ws.readyState !== w.owner.ws.OPEN) {
+        // Closing: from now on the run is unowned, alive as of its client's last message.
+        w.since = w.owner.lastSeen;
         w.owner = undefined;
         changed = true;
       }
+      const last = w.owner ? w.owner.lastSeen : w.since;
       if (now - last <= this.heartbeatTimeoutMs) continue;
       this.watches.delete(runId);
       changed = true;
