@@ -347,7 +347,10 @@ class Chart {
         y: state.logScale ? { distr: 3, log: 10 } : {},
       },
       axes: [
-        state.xMode === 'relative' ? { ...axis, values: (_u, vals) => vals.map(formatDuration) } : axis,
+        state.xMode === 'relative'
+          ? { ...axis, values: (_u, vals) => vals.map(formatDuration) }
+          : // Wall-time ticks take two lines (time, then date).
+            { ...axis, size: state.xMode === 'time' ? 64 : 50 },
         { ...axis, size: 60, values: (_u, vals) => vals.map((v) => formatValue(v)) },
       ],
       cursor: {
