@@ -5,7 +5,8 @@
 // they do not share a core with it. Peers in the same run: the same collector with
 // fdatasync off (the cost of the sync itself) and a bare `ws` server that only
 // parses each frame and acks it (the cost of everything: validation, the log,
-// durability).
+// durability). Last, the time to open a store of 1,000 runs from their meta files,
+// against replaying every log.
 //
 // Rerun: npm run bench -- collector
 import * as fs from 'fs';
@@ -165,6 +166,40 @@ function parseCeiling(): number {
   return (n * BATCH) / ((performance.now() - t0) / 1000);
 }
 
+/** Opening a store of 1,000 runs from their meta files, against replaying every log (metas removed). */
+async function storeOpen(): Promise<{ metaMs: number[]; replayMs: number[] }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-bench-open-'));
+  try {
+    const s = await RunStore.open(dir);
+    const pts = Array.from({ length: 1000 }, (_, k) => ({ key: 'loss', value: k / 3, step: k, time: 1732252800 + k }));
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, i) =>
+        s.append(`run-${i}`, [
+          { seq: 1, event: { type: 'run.start', project: 'bench', name: `run ${i}`, time: 1732252800 + i, params: { lr: 0.001 }, tags: {}, context: {} } },
+          { seq: 2, event: { type: 'metrics', points: pts } },
+          { seq: 3, event: { type: 'run.end', status: 'finished', time: 1732259999 } },
+        ]),
+      ),
+    );
+    await s.close();
+    const metaMs: number[] = [];
+    const replayMs: number[] = [];
+    for (let r = 0; r < REPS; r++) {
+      let t = performance.now();
+      await (await RunStore.open(dir)).close();
+      metaMs.push(performance.now() - t);
+      for (let i = 0; i < 1000; i++) fs.rmSync(path.join(dir, 'runs', `run-${i}`, 'meta.json'));
+      t = performance.now();
+      const replayed = await RunStore.open(dir); // rebuilds (and rewrites) every meta.json
+      replayMs.push(performance.now() - t);
+      await replayed.close();
+    }
+    return { metaMs, replayMs };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -242,6 +277,14 @@ async function main(): Promise<void> {
   out.push('|---|---:|---:|---:|---|');
   out.push(`| collector, durable | ${fmt(median(paced))} | ${median(p50s).toFixed(1)} | ${median(p99s).toFixed(1)} | p99 < 100 |`);
   out.push(`| bare ws (peer) | | ${median(rawP50s).toFixed(1)} | ${median(rawP99s).toFixed(1)} | |`);
+  const open = await storeOpen();
+  out.push('');
+  out.push(`Opening a store of 1,000 finished runs (1,000 points each), median of ${REPS}: from their meta.json files, against replaying every log (the peer: all meta.json removed).`);
+  out.push('');
+  out.push('| open | median (ms) | min–max | target | × replay |');
+  out.push('|---|---:|---:|---|---:|');
+  out.push(`| from meta.json | ${median(open.metaMs).toFixed(0)} | ${Math.min(...open.metaMs).toFixed(0)}–${Math.max(...open.metaMs).toFixed(0)} | < 500 | ${(median(open.metaMs) / median(open.replayMs)).toFixed(2)}× |`);
+  out.push(`| replaying every log (peer) | ${median(open.replayMs).toFixed(0)} | ${Math.min(...open.replayMs).toFixed(0)}–${Math.max(...open.replayMs).toFixed(0)} | | 1.00× |`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -16,6 +16,7 @@ import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { RunEvent } from '../api/types';
 import * as v1 from '../protocol/v1';
 import { UnknownRunError, type RunStore } from '../store/runStore';
+import { readDiscovery } from './discovery';
 import { parseFrame, type FrameError } from './frames';
 
 export interface CollectorLogger {
@@ -151,9 +152,16 @@ export class Collector {
     const port = typeof addr === 'object' && addr ? addr.port : this.port;
     const hostForUrl = this.host.includes(':') ? `[${this.host}]` : this.host;
     this.info = { url: `ws://${hostForUrl}:${port}`, port, token: this.token };
-    // Runs left `running` by a previous process get one timeout to be resumed.
-    const now = Date.now();
-    for (const run of this.store.listRuns()) if (run.status === 'running') this.watches.set(run.runId, { since: now });
+    // Runs left `running` by a previous process get one timeout to be resumed. Not
+    // when another live collector (another VS Code window, a CLI) writes into this
+    // store: those runs are its to end, and two writers on one log would corrupt it.
+    const other = readDiscovery(this.store.dir);
+    if (other && other.pid !== process.pid && pidAlive(other.pid)) {
+      this.logger.warn(`another collector (pid ${other.pid}, ${other.url}) also writes into ${this.store.dir}; runs it left running are not timed out here`);
+    } else {
+      const now = Date.now();
+      for (const run of this.store.listRuns()) if (run.status === 'running') this.watches.set(run.runId, { since: now });
+    }
     const every = Math.max(50, Math.min(1000, Math.floor(this.heartbeatTimeoutMs / 4)));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref?.();
@@ -415,4 +423,14 @@ function tokensEqual(a: string, b: string): boolean {
   const ha = crypto.createHash('sha256').update(a).digest();
   const hb = crypto.createHash('sha256').update(b).digest();
   return crypto.timingSafeEqual(ha, hb);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -5,7 +5,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { RunRecord } from '../../src/api/types';
+import { spawn } from 'child_process';
 import { Collector } from '../../src/collector/collector';
+import { writeDiscovery } from '../../src/collector/discovery';
 import { RunStore } from '../../src/store/runStore';
 import { ReliableClient, TestConnection, waitUntil } from './collectorTestClient';
 
@@ -243,6 +245,25 @@ describe('collector', function () {
     await s0.close();
     await startCollector({ heartbeatTimeoutMs: 300 });
     await waitUntil(() => store.getRun('orphan')?.status === 'crashed', 'orphan crashed');
+  });
+
+  it('leaves running runs alone when another live collector writes into the same store', async () => {
+    const s0 = await RunStore.open(dir);
+    await s0.append('theirs', [{ seq: 1, event: { type: 'run.start', project: 'p', name: 'o', time: 1, params: {}, tags: {}, context: {} } }]);
+    await s0.close();
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' });
+    try {
+      await writeDiscovery(dir, { url: 'ws://127.0.0.1:1', token: 'x', pid: other.pid!, version: '0', spoolDir: path.join(dir, 'spool') });
+      const warnings: string[] = [];
+      store = await RunStore.open(dir);
+      collector = new Collector({ store, token: TOKEN, heartbeatTimeoutMs: 200, logger: { info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined } });
+      await collector.start();
+      assert.ok(warnings.some((w) => w.includes(`another collector (pid ${other.pid}`)), warnings.join('\n'));
+      await new Promise((r) => setTimeout(r, 1500)); // several timeouts and sweeps
+      assert.equal(store.getRun('theirs')!.status, 'running');
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 
   it('reports its state: clients and live runs', async () => {
