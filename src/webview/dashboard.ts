@@ -15,6 +15,7 @@ import {
   type RunInfo,
   type SeriesData,
   type XMode,
+  NonFiniteKind,
   decodeNumber,
   defaultDashboardState,
   groupOf,
@@ -452,11 +453,11 @@ class Chart {
         if (px < left - 1 || px > left + width + 1) continue;
         const kind = s.nonFiniteKind[i];
         ctx.beginPath();
-        if (kind === 1) {
+        if (kind === NonFiniteKind.PosInf) {
           ctx.moveTo(px, top);
           ctx.lineTo(px - r, top + 2 * r);
           ctx.lineTo(px + r, top + 2 * r);
-        } else if (kind === 2) {
+        } else if (kind === NonFiniteKind.NegInf) {
           ctx.moveTo(px, top + height);
           ctx.lineTo(px - r, top + height - 2 * r);
           ctx.lineTo(px + r, top + height - 2 * r);
