@@ -221,14 +221,15 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       if (!((await item.getAttribute('class')) ?? '').includes('checked')) await item.locator('a').click();
       const live = await waitFor('the run row, live', async () => {
         const t = await runRowText(v, 'live-run');
-        return t.includes('live') ? t : undefined;
+        // The description, not the name ("live-run" contains "live" too).
+        return /live · /.test(t) ? t : undefined;
       }, 60_000);
       assert.match(live, /live-run/);
       await v.screenshot('dashboard-tree-live');
       fs.writeFileSync(flagFile, 'go');
       const finished = await waitFor('the run row, finished', async () => {
         const t = await runRowText(v, 'live-run');
-        return t.includes('finished') ? t : undefined;
+        return /finished · /.test(t) ? t : undefined;
       }, 120_000);
       assert.match(finished, /step 199/);
       await waitFor('the script to exit', () => script!.exitCode !== null, 60_000);
