@@ -62,13 +62,17 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 /** WebSocket close codes the collector uses (docs/protocol.md lists them). */
 export const CloseCode = { normal: 1000, goingAway: 1001, policy: 1008, tooBig: 1009 } as const;
 
-/** A connection paused above this many bytes waiting for the disk, resumed below half. */
-const MAX_INFLIGHT_BYTES = 64 * 1024 * 1024;
+/**
+ * Reading stops above this many bytes of frames waiting for the disk (on one
+ * connection, or over all of them) and resumes below half. Frames waiting hold
+ * their parsed points in memory; beyond this, more of them only adds GC work and
+ * bigger, slower commits, while TCP backpressure costs the clients nothing.
+ */
+const MAX_INFLIGHT_BYTES = 32 * 1024 * 1024;
 
 interface Session {
   id: number;
   ws: WebSocket;
-  socket: Duplex;
   authed: boolean;
   lastSeen: number;
   inflightBytes: number;
@@ -101,6 +105,7 @@ export class Collector {
   private readonly sessions = new Set<Session>();
   private readonly watches = new Map<string, Watch>();
   private readonly inflight = new Set<Promise<unknown>>();
+  private inflightBytes = 0;
   private sweepTimer?: NodeJS.Timeout;
   private nextSessionId = 1;
   private info?: CollectorInfo;
@@ -135,7 +140,7 @@ export class Collector {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nbrowser origins may not connect to the Runwatch collector\n');
         return;
       }
-      wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, socket));
+      wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
     });
     server.on('clientError', (_err, socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
@@ -199,11 +204,10 @@ export class Collector {
     }
   }
 
-  private onConnection(ws: WebSocket, socket: Duplex): void {
+  private onConnection(ws: WebSocket): void {
     const session: Session = {
       id: this.nextSessionId++,
       ws,
-      socket,
       authed: false,
       lastSeen: Date.now(),
       inflightBytes: 0,
@@ -310,9 +314,10 @@ export class Collector {
       }
     }
     session.inflightBytes += bytes;
-    if (!session.paused && session.inflightBytes > MAX_INFLIGHT_BYTES) {
+    this.inflightBytes += bytes;
+    if (!session.paused && (session.inflightBytes > MAX_INFLIGHT_BYTES || this.inflightBytes > MAX_INFLIGHT_BYTES)) {
       session.paused = true;
-      session.socket.pause();
+      session.ws.pause();
     }
     // A metrics frame is stored as received (it was just validated), saving a second serialisation.
     const p = this.store.append(runId, [{ seq, event, ...(event.type === 'metrics' ? { wireJson: text } : {}) }]).then(
@@ -334,9 +339,14 @@ export class Collector {
     const tracked = p.finally(() => {
       this.inflight.delete(tracked);
       session.inflightBytes -= bytes;
-      if (session.paused && session.inflightBytes < MAX_INFLIGHT_BYTES / 2) {
-        session.paused = false;
-        session.socket.resume();
+      this.inflightBytes -= bytes;
+      if (this.inflightBytes < MAX_INFLIGHT_BYTES / 2) {
+        for (const other of this.sessions) {
+          if (other.paused && other.inflightBytes < MAX_INFLIGHT_BYTES / 2) {
+            other.paused = false;
+            other.ws.resume();
+          }
+        }
       }
     });
     this.inflight.add(tracked);
