@@ -18,9 +18,10 @@ import { Collector } from '../src/collector/collector';
 import { RunStore } from '../src/store/runStore';
 
 const SECONDS = Number(process.env.COLLECTOR_BENCH_SECONDS ?? 3);
-const REPS = Number(process.env.COLLECTOR_BENCH_REPS ?? 3);
+const REPS = Number(process.env.COLLECTOR_BENCH_REPS ?? 5);
 const BATCH = 1000;
-const WINDOW = 128; // unacked batches per client
+/** Unacknowledged frames in flight over all clients (split evenly), as a client library would bound them. */
+const WINDOW = 128;
 const PACED_RATE = 100_000;
 const TOKEN = 'bench-token';
 
@@ -104,7 +105,7 @@ function runClients(url: string, clients: number, rate: number, runPrefix: strin
   return new Promise((resolve, reject) => {
     const w = new Worker(CLIENT, {
       eval: true,
-      workerData: { wsPath: require.resolve('ws'), url, token: TOKEN, clients, seconds: SECONDS, batch: BATCH, window: WINDOW, rate, warmup: 0.5, runPrefix },
+      workerData: { wsPath: require.resolve('ws'), url, token: TOKEN, clients, seconds: SECONDS, batch: BATCH, window: Math.max(1, Math.floor(WINDOW / clients)), rate, warmup: 0.5, runPrefix },
     });
     w.once('message', (m: ClientResult & { error?: string }) => {
       void w.terminate();
@@ -249,7 +250,7 @@ async function main(): Promise<void> {
   out.push('Rerun: `npm run bench -- collector` (or `npx tsx bench/collector.bench.ts`).');
   out.push('');
   out.push(
-    `The collector runs in the bench process as in the extension host (RunStore, group commit, fdatasync before every ack); the clients run in a worker thread, each streaming \`metrics\` frames of ${BATCH.toLocaleString('en-US')} points with up to ${WINDOW} unacknowledged frames, counting only acknowledged points over ${SECONDS} s after a 0.5 s warm-up. Median of ${REPS} interleaved repeats. Peers in the same run: the same collector with fdatasync off, and a bare \`ws\` server that only JSON-parses each frame and acks it.`,
+    `The collector runs in the bench process as in the extension host (RunStore, group commit, fdatasync before every ack); the clients run in a worker thread, each streaming \`metrics\` frames of ${BATCH.toLocaleString('en-US')} points with up to ${WINDOW} unacknowledged frames in all (${WINDOW} for one client, ${WINDOW / 8} each for eight), counting only acknowledged points over ${SECONDS} s after a 0.5 s warm-up. Median of ${REPS} interleaved repeats. Peers in the same run: the same collector with fdatasync off, and a bare \`ws\` server that only JSON-parses each frame and acks it.`,
   );
   out.push('');
   out.push('| server | clients | points/s (median) | min–max | target | × bare ws, 1 client |');
