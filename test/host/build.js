@@ -1,4 +1,5 @@
-// Builds the host-test runner extension into .vscode-test/host-runner/: the runner
+// Builds the host-test runner extension (into .vscode-test/host-runner/ unless told
+// otherwise): the runner
 // (test/host/runner-extension/src) and every test/host/**/*.test.ts, each bundled with
 // esbuild so a test may import src/ modules directly. `vscode` and mocha stay external.
 // Adding a host test needs nothing more than a new test/host/<name>.test.ts.
@@ -34,15 +35,15 @@ const keepSourceDirname = {
   },
 };
 
-async function buildHostTests() {
-  fs.rmSync(OUT, { recursive: true, force: true });
-  fs.mkdirSync(path.join(OUT, 'dist', 'tests'), { recursive: true });
-  fs.copyFileSync(path.join(__dirname, 'runner-extension', 'package.json'), path.join(OUT, 'package.json'));
+async function buildHostTests(out = OUT) {
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(path.join(out, 'dist', 'tests'), { recursive: true });
+  fs.copyFileSync(path.join(__dirname, 'runner-extension', 'package.json'), path.join(out, 'package.json'));
   const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: 'inline', external: ['vscode', 'mocha'], logLevel: 'warning' };
   await esbuild.build({
     ...common,
     entryPoints: { extension: path.join(__dirname, 'runner-extension', 'src', 'extension.ts'), suite: path.join(__dirname, 'runner-extension', 'src', 'suite.ts') },
-    outdir: path.join(OUT, 'dist'),
+    outdir: path.join(out, 'dist'),
   });
   const tests = findTests(__dirname);
   const entryPoints = {};
@@ -51,13 +52,13 @@ async function buildHostTests() {
     await esbuild.build({
       ...common,
       entryPoints,
-      outdir: path.join(OUT, 'dist', 'tests'),
+      outdir: path.join(out, 'dist', 'tests'),
       plugins: [keepSourceDirname],
       // Same defines as the extension bundle, for tests that import the collector.
       define: { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
     });
   }
-  return { extensionDir: OUT, tests };
+  return { extensionDir: out, tests };
 }
 
 module.exports = { buildHostTests, HOST_RUNNER_DIR: OUT };

@@ -13,10 +13,11 @@ const { VsCode, waitFor } = require('../e2e/harness');
 const ROOT = path.resolve(__dirname, '..', '..');
 
 async function main() {
-  const { extensionDir, tests } = await buildHostTests();
+  // A build of our own: teammates may run the host tier at the same time.
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-host-run-'));
+  const { extensionDir, tests } = await buildHostTests(path.join(workDir, 'runner'));
   console.log(`host: ${tests.length} test file(s): ${tests.map((t) => path.relative(ROOT, t)).join(', ')}`);
-  const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-host-results-'));
-  const resultsFile = path.join(resultsDir, 'results.json');
+  const resultsFile = path.join(workDir, 'results.json');
   let vs;
   try {
     vs = await VsCode.start({
@@ -45,7 +46,7 @@ async function main() {
     return 1;
   } finally {
     if (vs) await vs.stop();
-    fs.rmSync(resultsDir, { recursive: true, force: true });
+    fs.rmSync(workDir, { recursive: true, force: true });
   }
 }
 
