@@ -35,11 +35,18 @@ PEERS: List[Tuple[str, str, int, int]] = [
 ]
 
 
-def _time_loop(call: Callable[[float, int], None], n: int) -> float:
+CPU: List[float] = []  # per repeat: the calling thread's CPU ns/call (time.thread_time)
+
+
+def _time_loop(call: Callable[[float, int], None], n: int, record: bool = True) -> float:
+    c0 = time.thread_time()
     t0 = time.perf_counter()
     for i in range(n):
         call(i * 0.001, i)
-    return (time.perf_counter() - t0) / n * 1e9
+    wall = (time.perf_counter() - t0) / n * 1e9
+    if record:
+        CPU.append((time.thread_time() - c0) / n * 1e9)
+    return wall
 
 
 def run_peer(name: str, n: int, repeats: int, url: str, token: str) -> Dict[str, object]:
@@ -48,23 +55,33 @@ def run_peer(name: str, n: int, repeats: int, url: str, token: str) -> Dict[str,
     extra: Dict[str, object] = {}
     if name == "empty":
         for _ in range(repeats):
+            c0 = time.thread_time()
             t0 = time.perf_counter()
             for i in range(n):
                 x = i * 0.001  # noqa: F841
             samples.append((time.perf_counter() - t0) / n * 1e9)
+            CPU.append((time.thread_time() - c0) / n * 1e9)
     elif name == "runwatch":
         sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
         import runwatch
 
         run = runwatch.init(project="bench", name="pylog", url=url, token=token, flush_timeout=120)
         log = run.log
-        logged = 0
+        # Warm-up, like the peers get: the run is started, connected and its first batch acknowledged.
+        warm = 20_000
+        for i in range(warm):
+            log({"loss": i * 0.001}, step=i)
+        while run.acked_points < warm:
+            time.sleep(0.005)
+        logged = warm
         drain: List[float] = []
         for _ in range(repeats):
+            c0 = time.thread_time()
             t0 = time.perf_counter()
             for i in range(logged, logged + n):
                 log({"loss": i * 0.001}, step=i)
             t1 = time.perf_counter()
+            CPU.append((time.thread_time() - c0) / n * 1e9)
             samples.append((t1 - t0) / n * 1e9)
             logged += n
             # Each repeat starts with nothing in flight: wait until the collector holds every point.
@@ -81,7 +98,7 @@ def run_peer(name: str, n: int, repeats: int, url: str, token: str) -> Dict[str,
             from torch.utils.tensorboard import SummaryWriter
         w = SummaryWriter(tmp)
         add = w.add_scalar
-        _time_loop(lambda x, i: add("loss", x, i), min(n, 1000))  # warm-up
+        _time_loop(lambda x, i: add("loss", x, i), min(n, 1000), record=False)  # warm-up
         for r in range(repeats):
             samples.append(_time_loop(lambda x, i: add("loss", x, i), n))
         w.close()
@@ -94,7 +111,7 @@ def run_peer(name: str, n: int, repeats: int, url: str, token: str) -> Dict[str,
         mlflow.start_run()
         sync = name == "mlflow_sync"
         lm = mlflow.log_metric
-        _time_loop(lambda x, i: lm("loss", x, step=i, synchronous=sync), min(n, 50))
+        _time_loop(lambda x, i: lm("loss", x, step=i, synchronous=sync), min(n, 50), record=False)
         for r in range(repeats):
             samples.append(_time_loop(lambda x, i: lm("loss", x, step=i, synchronous=sync), n))
         mlflow.end_run()
@@ -106,7 +123,7 @@ def run_peer(name: str, n: int, repeats: int, url: str, token: str) -> Dict[str,
         wrun = wandb.init(project="bench", dir=tmp, mode="offline")
         wl = wrun.log
         step = 0
-        _time_loop(lambda x, i: wl({"loss": x}, step=i), min(n, 200))
+        _time_loop(lambda x, i: wl({"loss": x}, step=i), min(n, 200), record=False)
         step = min(n, 200)
         for r in range(repeats):
             base = step
@@ -115,7 +132,7 @@ def run_peer(name: str, n: int, repeats: int, url: str, token: str) -> Dict[str,
         wrun.finish()
     else:
         raise SystemExit(f"unknown peer {name}")
-    return {"peer": name, "n": n, "samples_ns": samples, **extra}
+    return {"peer": name, "n": n, "samples_ns": samples, "cpu_ns": CPU, **extra}
 
 
 def versions() -> Dict[str, str]:
@@ -158,21 +175,26 @@ def drive(url: str, token: str) -> None:
     print()
     print(
         "Each tracker runs in its own process on this machine, in the same bench run; a repeat times a loop of n calls "
-        "(loop overhead included, see the empty loop). runwatch is connected to a headless collector (durability on); "
+        "(loop overhead included, see the empty loop), timed by the wall clock and by the calling thread's CPU time "
+        "(which leaves out time the OS gave to other processes on a loaded machine, and background threads' work). "
+        "runwatch is connected to a headless collector (durability on); "
         "between repeats it waits until the collector has acknowledged every point. "
         f"Versions: tensorboardX {v['tensorboardX']}, torch {v['torch']}, mlflow {v['mlflow']}, wandb {v['wandb']}. "
         f"Load average (1 min) {load_before:.1f} before and {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores."
     )
     print()
-    print("| call | calls × repeats | median ns/call | min–max ns/call | × run.log |")
-    print("|---|---:|---:|---:|---:|")
+    cpu = {k: statistics.median(v["cpu_ns"]) for k, v in results.items()}  # type: ignore[arg-type]
+    print("| call | calls × repeats | median ns/call (wall) | min–max ns/call | × run.log | median CPU ns/call (calling thread) | × run.log (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, label, _, _ in PEERS:
         if name not in results:
-            print(f"| {label} | – | failed | – | – |")
+            print(f"| {label} | – | failed | – | – | – | – |")
             continue
         s = results[name]["samples_ns"]  # type: ignore[index]
         ratio = f"{med[name] / ref:.1f}×" if ref else "–"
-        print(f"| {label} | {results[name]['n']:,} × {len(s)} | {med[name]:,.0f} | {min(s):,.0f}–{max(s):,.0f} | {ratio} |")  # type: ignore[arg-type]
+        cref = cpu.get("runwatch")
+        cratio = f"{cpu[name] / cref:.1f}×" if cref else "–"
+        print(f"| {label} | {results[name]['n']:,} × {len(s)} | {med[name]:,.0f} | {min(s):,.0f}–{max(s):,.0f} | {ratio} | {cpu[name]:,.0f} | {cratio} |")  # type: ignore[arg-type]
     print()
     if ref is not None:
         rw = results["runwatch"]
