@@ -95,7 +95,11 @@ export class DashboardPanel {
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'dashboard', 'Runwatch Dashboard');
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-      panel.onDidChangeViewState(() => this.coalescer.setPaused(!panel.visible)),
+      panel.onDidChangeViewState(() => {
+        // A hidden webview is torn down (no retainContextWhenHidden): wait for the new page's `ready`.
+        if (!panel.visible) this.ready = false;
+        this.coalescer.setPaused(!panel.visible);
+      }),
       panel.onDidDispose(() => this.dispose()),
       deps.series.onDidChange((runId, keys) => this.onSeriesChange(runId, keys)),
       deps.store.onDidChangeRun((run) => this.onRunChange(run)),
