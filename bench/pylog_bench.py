@@ -199,11 +199,12 @@ def drive(url: str, token: str) -> None:
     if ref is not None:
         rw = results["runwatch"]
         print(f"runwatch end to end (log → durable in the collector → acknowledged): median {float(rw['end_to_end_points_per_s']):,.0f} points/s per repeat.")  # type: ignore[arg-type]
-        t1 = "met" if ref <= 1000 else "NOT met"
+        cref = cpu["runwatch"]
+        t1 = f"wall {ref:,.0f} ns ({'met' if ref <= 1000 else 'NOT met'}), calling-thread CPU {cref:,.0f} ns ({'met' if cref <= 1000 else 'NOT met'})"
         tbx = med.get("tensorboardX")
-        t2 = ("met" if tbx / ref >= 10 else "NOT met") + f" ({tbx / ref:.1f}×)" if tbx else "not measured"
+        t2 = ("met" if tbx / ref >= 10 else "NOT met") + f" ({tbx / ref:.1f}× wall, {cpu['tensorboardX'] / cref:.1f}× CPU)" if tbx else "not measured"
         print()
-        print(f"Targets: run.log median ≤ 1 µs: {t1} ({ref:,.0f} ns); ≥ 10× cheaper than tensorboardX add_scalar: {t2}.")
+        print(f"Targets: run.log median ≤ 1 µs: {t1}; ≥ 10× cheaper than tensorboardX add_scalar: {t2}.")
 
 
 def main() -> None:
