@@ -107,6 +107,8 @@ export class Collector {
   private readonly inflight = new Set<Promise<unknown>>();
   private inflightBytes = 0;
   private sweepTimer?: NodeJS.Timeout;
+  private sweepEveryMs = 1000;
+  private lastSweep = 0;
   private nextSessionId = 1;
   private info?: CollectorInfo;
   private readonly stateListeners = new Set<(s: CollectorState) => void>();
@@ -167,8 +169,9 @@ export class Collector {
       const now = Date.now();
       for (const run of this.store.listRuns()) if (run.status === 'running') this.watches.set(run.runId, { since: now });
     }
-    const every = Math.max(50, Math.min(1000, Math.floor(this.heartbeatTimeoutMs / 4)));
-    this.sweepTimer = setInterval(() => this.sweep(), every);
+    this.sweepEveryMs = Math.max(50, Math.min(1000, Math.floor(this.heartbeatTimeoutMs / 4)));
+    this.lastSweep = Date.now();
+    this.sweepTimer = setInterval(() => this.sweep(), this.sweepEveryMs);
     this.sweepTimer.unref?.();
     this.logger.info(`collector listening on ${this.info.url} (heartbeat timeout ${this.heartbeatTimeoutMs / 1000}s, largest frame ${this.maxFrameBytes} bytes)`);
     this.emitState();
@@ -370,6 +373,15 @@ export class Collector {
 
   private sweep(): void {
     const now = Date.now();
+    // If this process was stalled (busy, or the machine slept), messages sent meanwhile
+    // are still unread: do not count the stalled time against the clients.
+    const stalled = now - this.lastSweep - this.sweepEveryMs;
+    this.lastSweep = now;
+    if (stalled > this.sweepEveryMs) {
+      for (const s of this.sessions) s.lastSeen += stalled;
+      for (const w of this.watches.values()) w.since += stalled;
+      return;
+    }
     let changed = false;
     for (const [runId, w] of this.watches) {
       if (w.owner && w.owner.ws.readyState !== w.owner.ws.OPEN) {

@@ -239,6 +239,28 @@ describe('collector', function () {
     c.conn!.close();
   });
 
+  it('does not count time its own process was stalled against a client (busy event loop, machine asleep)', async () => {
+    await startCollector({ heartbeatTimeoutMs: 400 });
+    const c = new ReliableClient('stalled', TOKEN);
+    await c.connect(url);
+    c.send(runStart());
+    await c.waitAcked(1);
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      // Block the event loop (collector and client share this process) for far longer than the timeout.
+    }
+    c.conn!.send({ type: 'heartbeat' });
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      c.conn!.send({ type: 'heartbeat' });
+    }
+    const end = c.send({ type: 'run.end', status: 'finished', time: 2 });
+    await c.waitAcked(end);
+    const recs = await store.read('stalled', 0, 100);
+    assert.ok(!recs.some((r) => r.event.type === 'run.end' && r.event.status === 'crashed'), 'never marked crashed');
+    c.conn!.close();
+  });
+
   it('gives runs left running by a previous collector one timeout, then marks them crashed', async () => {
     const s0 = await RunStore.open(dir);
     await s0.append('orphan', [{ seq: 1, event: { type: 'run.start', project: 'p', name: 'o', time: 1, params: {}, tags: {}, context: {} } }]);
