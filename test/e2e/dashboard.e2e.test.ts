@@ -239,6 +239,28 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
     }
   });
 
+  it('a hidden dashboard comes back with its data when shown again', async () => {
+    const v = vs!;
+    try {
+      const before = (await charts(await dashboard(v))).filter((c) => c.points[runId]).sort((a, b) => a.key.localeCompare(b.key));
+      // Another editor in the same group hides the panel; its page is torn down (no retainContextWhenHidden).
+      await v.runCommand('File: New Untitled Text File');
+      await waitFor('the dashboard page to go away', async () => {
+        for (const f of v.page.frames()) if (!f.isDetached() && (await f.$('#root .toolbar').catch(() => null))) return undefined;
+        return true;
+      }, 60_000);
+      await v.runCommand('Runwatch: Show Dashboard');
+      const after = await waitFor('the dashboard charts again', async () => {
+        const f = await dashboard(v, 5_000).catch(() => undefined);
+        const cs = f ? (await charts(f).catch(() => [])).filter((c) => c.points[runId]).sort((a, b) => a.key.localeCompare(b.key)) : [];
+        return cs.length === before.length ? cs : undefined;
+      }, 120_000);
+      assert.deepStrictEqual(after.map((c) => [c.key, c.points, c.lastStep]), before.map((c) => [c.key, c.points, c.lastStep]));
+    } finally {
+      await v.screenshot('dashboard-shown-again');
+    }
+  });
+
   it('after a window reload the dashboard is restored with the same data and settings', async () => {
     const v = vs!;
     try {
