@@ -28,7 +28,10 @@ export class CollectorStatusBar implements vscode.Disposable {
       return;
     }
     const live = state.liveRuns;
-    this.item.text = `$(${live > 0 ? 'sync~spin' : 'pulse'}) Runwatch :${state.port}${live > 0 ? ` · ${live} live` : ''}`;
+    const parts = [`$(${live > 0 ? 'sync~spin' : 'pulse'}) Runwatch :${state.port}`];
+    if (state.clients > 0) parts.push(`${state.clients} client${state.clients === 1 ? '' : 's'}`);
+    if (live > 0) parts.push(`${live} live`);
+    this.item.text = parts.join(' · ');
     this.item.backgroundColor = undefined;
     this.item.tooltip = new vscode.MarkdownString(
       `**Runwatch collector** on port ${state.port}  \n` +
