@@ -136,7 +136,7 @@ class Run:
             if config is not None:
                 params = flatten_params(dict(config) if not isinstance(config, Mapping) else config)
         except Exception as e:  # noqa: BLE001
-            self._warn("config", f"config={config!r} is not a mapping ({e}); it was ignored. Pass a dict of parameters.")
+            self._warn("config", f"config={_r(config)} is not a mapping ({e}); it was ignored. Pass a dict of parameters.")
         self._start_msg: Dict[str, Any] = {
             "type": "run.start",
             "runId": self.id,
@@ -258,7 +258,7 @@ class Run:
                 }
             )
         except Exception as e:  # noqa: BLE001
-            self._warn("artifact", f"log_artifact({path!r}) failed: {e}; it was skipped.")
+            self._warn("artifact", f"log_artifact({_r(path)}) failed: {e}; it was skipped.")
 
     def log_output(self, lines: Union[str, Iterable[str]], stream: str = "stdout") -> None:
         """Records lines of console output (stream "stdout" or "stderr")."""
@@ -279,7 +279,7 @@ class Run:
         if self.status is not None:
             return
         if status not in FINAL_STATUSES:
-            self._warn("status", f"finish(status={status!r}): the status is one of {', '.join(FINAL_STATUSES)}; using 'finished'.")
+            self._warn("status", f"finish(status={_r(status)}): the status is one of {', '.join(FINAL_STATUSES)}; using 'finished'.")
             status = "finished"
         self.status = status
         self._append = self._append_after_finish
@@ -323,7 +323,7 @@ class Run:
         try:
             return normalize_tags(tags)
         except Exception as e:  # noqa: BLE001
-            self._warn("tags", f"tags={tags!r} is neither a dict nor a list of names ({e}); they were ignored.")
+            self._warn("tags", f"tags={_r(tags)} is neither a dict nor a list of names ({e}); they were ignored.")
             return {}
 
     def _warn(self, code: str, message: str) -> None:
@@ -516,7 +516,7 @@ class Run:
         if isinstance(k, str) and 0 < len(k) <= 250:
             enc = json.dumps(k)  # ASCII escapes: a lone surrogate cannot break the UTF-8 encoding later
         else:
-            self._warn("key", f"metric names are strings of 1 to 250 characters; {k!r} was skipped.")
+            self._warn("key", f"metric names are strings of 1 to 250 characters; {_r(k)} was skipped.")
         if len(self._keys) < 100000:
             self._keys[k] = enc
         return enc
@@ -529,7 +529,7 @@ class Run:
                     return s
             except TypeError:
                 pass
-        self._warn("step", f"step must be an integer 0 or more, got {step!r}; those values were skipped.")
+        self._warn("step", f"step must be an integer 0 or more, got {_r(step)}; those values were skipped.")
         return None
 
     def _slow_value(self, k: Any, v: Any) -> Optional[str]:
@@ -543,7 +543,7 @@ class Run:
                 pass
             except Exception:  # noqa: BLE001 - a user's __float__ may raise anything
                 pass
-        self._warn("value:" + str(k)[:100], f"metric {k!r}: {type(v).__name__} value {v!r:.60} is not a number; skipped (this warning is shown once per metric).")
+        self._warn("value:" + _r(k), f"metric {_r(k)}: {type(v).__name__} value {_r(v)} is not a number; skipped (this warning is shown once per metric).")
         return None
 
     # -- connection
@@ -700,6 +700,15 @@ class Run:
             os.fsync(f.fileno())
         except OSError as e:
             self._warn("spool-write", f"runwatch: writing the spool {self.spool_path} failed ({e}); some data may be lost.")
+
+
+def _r(v: Any) -> str:
+    """repr() for messages: short, and safe from objects whose __repr__ raises."""
+    try:
+        text = repr(v)
+    except Exception:  # noqa: BLE001
+        return f"<{type(v).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _parse(text: str) -> Dict[str, Any]:

@@ -29,6 +29,9 @@ def test_log_never_raises_on_bad_input_and_keeps_exactly_the_valid_points(capfd:
         def __float__(self) -> float:
             raise RuntimeError("no")
 
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr either")
+
     run.log({"ok": 1.5}, step=0)
     run.log({"s": "text", "n": None, "boom": Boom(), "ok": 2}, step=1)  # only ok survives
     run.log(None)  # type: ignore[arg-type]
@@ -40,6 +43,7 @@ def test_log_never_raises_on_bad_input_and_keeps_exactly_the_valid_points(capfd:
     run.log({"ok": Decimal("4.25"), "flag": True, "nan": math.nan, "inf": math.inf, "ninf": -math.inf}, step=3)
     run.log({"ünï": 6.0, "\ud800": 7.0}, step=5)  # non-ASCII names travel escaped; a lone surrogate too
     run.log({"ok": 5.0})  # auto step: the last good step + 1 (bad steps do not move it)
+    run.log({Boom(): 1.0, "ok": 5.5}, step=6)  # a key that cannot even be printed
     run.log_params("nope")  # type: ignore[arg-type]
     run.set_tags(42)
     run.finish()
@@ -62,6 +66,7 @@ def test_log_never_raises_on_bad_input_and_keeps_exactly_the_valid_points(capfd:
         ("ünï", 6.0, 5),
         ("\ud800", 7.0, 5),
         ("ok", 5.0, 6),
+        ("ok", 5.5, 6),
     ]
     err = capfd.readouterr().err
     for expected in ("not a number", "1 to 250 characters", "step must be an integer", "takes a dict", "after finish", "no Runwatch collector found"):
