@@ -482,7 +482,7 @@ export class MlflowBackend implements BackendPlugin {
         } else {
           await flush();
           if (op.kind === 'artifact') await this.uploadArtifact(batch.run, st, op.name, op.path);
-          else await this.http.call('POST', 'runs/update', { run_id: st.mlflowRunId, status: op.status, end_time: Math.round(op.time * 1000) });
+          else await this.endRun(runId, st, op.status, op.time);
           markDone(pos);
           this.saveState(runId, st);
         }
@@ -494,6 +494,16 @@ export class MlflowBackend implements BackendPlugin {
       before = rec.offset;
     }
     await flush();
+  }
+
+  private async endRun(runId: string, st: RunState, status: string, time: number): Promise<void> {
+    try {
+      await this.http.call('POST', 'runs/update', { run_id: st.mlflowRunId, status, end_time: Math.round(time * 1000) });
+    } catch (err) {
+      // E.g. the run was deleted in MLflow meanwhile: retrying cannot help, so say it and move on.
+      if (!(err instanceof MlflowError) || !err.permanent) throw err;
+      this.ctx.logger.error(`MLflow refused to end run ${runId} as ${status}; skipped: ${err.message}`);
+    }
   }
 
   /**
