@@ -205,6 +205,22 @@ describe('mlflow: backend against a fake server', () => {
     assert.ok(fake.requests.every((r) => r.url === '/version' || r.auth === `Basic ${Buffer.from('u:p').toString('base64')}`));
   });
 
+  it('reports health from /health and /version, with credentials checked, and a down server as unhealthy', async () => {
+    const b = new MlflowBackend();
+    await b.initialize(ctx({ token: 'tok' }));
+    const h = await b.healthCheck();
+    assert.equal(h.healthy, true);
+    assert.match(h.details, /MLflow 2\.7\.0/);
+    assert.ok(fake.requests.some((r) => r.url === '/health'));
+    assert.ok(fake.requests.some((r) => r.url.includes('experiments/search') && r.auth === 'Bearer tok'));
+    await fake.stop();
+    const down = await b.healthCheck();
+    assert.equal(down.healthy, false);
+    assert.match(down.details, /unreachable|ECONNREFUSED/);
+    b.dispose();
+    fake = await new FakeMlflow().start(); // afterEach stops it
+  });
+
   it('drops only the items the server refuses as invalid, and ends the run', async () => {
     fake.refuse = (body) => body.metrics.some((m: { key: string }) => m.key === 'poison');
     const b = new MlflowBackend();

@@ -191,7 +191,8 @@ export class MlflowBackend implements BackendPlugin {
       const v = version.status === 200 ? version.body.trim() : 'unknown version';
       return { healthy: true, details: `MLflow ${v} at ${this.trackingUri}` };
     } catch (err) {
-      return { healthy: false, details: (err as Error).message };
+      const m = (err as Error).message;
+      return { healthy: false, details: err instanceof MlflowError ? m : `MLflow at ${this.trackingUri} unreachable: ${m}` };
     }
   }
 
