@@ -225,6 +225,8 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
         return /live · /.test(t) ? t : undefined;
       }, 60_000);
       assert.match(live, /live-run/);
+      // The status bar counts the connected client and its live run.
+      await v.page.locator('.part.statusbar', { hasText: /Runwatch :\d+ · 1 client · 1 live/ }).first().waitFor({ state: 'visible', timeout: 60_000 });
       await v.screenshot('dashboard-tree-live');
       fs.writeFileSync(flagFile, 'go');
       const finished = await waitFor('the run row, finished', async () => {
@@ -234,6 +236,10 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       assert.match(finished, /step 199/);
       await waitFor('the script to exit', () => script!.exitCode !== null, 60_000);
       assert.strictEqual(script!.exitCode, 0);
+      await waitFor('the status bar to show no live run', async () => {
+        const t = (await v.page.locator('.part.statusbar').first().textContent()) ?? '';
+        return /Runwatch :\d+/.test(t) && !/ live/.test(t) ? t : undefined;
+      }, 60_000);
     } finally {
       await v.screenshot('dashboard-tree-finished');
     }
