@@ -139,6 +139,7 @@ def test_run_streamed_through_runwatch_reads_back_exactly(server: MlflowServer, 
     assert tags["mlflow.parentRunId"] == parent.info.run_id
     assert tags["mlflow.source.git.commit"] == commit
     assert tags["mlflow.source.name"]
+    assert tags["mlflow.user"]
     assert tags["stage"] == "dev"
     assert child.data.params == {"seed": "7", "epochs": "3"}
 

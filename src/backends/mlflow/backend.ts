@@ -8,6 +8,7 @@
 // an outage or a restart resumes where the last one stopped.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type {
   BackendPlugin,
@@ -110,6 +111,15 @@ function listFiles(root: string): { file: string; rel: string }[] {
   };
   walk(root, '');
   return out;
+}
+
+/** The collector runs where training runs (extensionKind workspace), so its user is the run's user. */
+function localUser(): string | undefined {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return undefined;
+  }
 }
 
 export class MlflowBackend implements BackendPlugin {
@@ -320,6 +330,8 @@ export class MlflowBackend implements BackendPlugin {
       'mlflow.source.type': 'LOCAL',
       'mlflow.source.name': info.context.argv?.[0] ?? 'runwatch',
     };
+    const user = typeof info.context.user === 'string' ? info.context.user : localUser();
+    if (user) tags['mlflow.user'] = user;
     const git = info.context.git;
     if (git?.commit) tags['mlflow.source.git.commit'] = git.commit;
     if (git?.branch) tags['mlflow.source.git.branch'] = git.branch;
