@@ -106,13 +106,20 @@ function onHostMessage(msg: HostMessage): void {
   }
 }
 
+/** What the charts draw of the shown runs; a status or last-step change alone needs no redraw. */
+let chartedRuns = '';
+
 function setRuns(list: RunInfo[], all: RunInfo[]): void {
   runs = new Map(list.map((r) => [r.runId, r]));
   allRuns = all;
   // Forget series of runs no longer shown.
   for (const byRun of data.values()) for (const id of [...byRun.keys()]) if (!runs.has(id)) byRun.delete(id);
   renderRunsPicker();
-  render(new Set(charts.keys()));
+  const charted = JSON.stringify(list.map((r) => [r.runId, r.name, r.color]));
+  if (charted !== chartedRuns) {
+    chartedRuns = charted;
+    render(new Set(charts.keys()));
+  }
 }
 
 function changeState(patch: Partial<DashboardState>): void {

@@ -76,6 +76,8 @@ describe('Coalescer', () => {
     c.schedule();
     await tick();
     assert.strictEqual(flushes, 1, 'changes inside the interval wait');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.strictEqual(flushes, 2, 'the burst is flushed once, at the end of the interval');
     c.dispose();
   });
 
