@@ -91,9 +91,14 @@ class FakeMlflow {
   private logBatches = 0;
   refuse: (body: any) => boolean = () => false;
   private runs = 0;
+  /** TCP connections accepted, and the requests each carried (by the connection's ordinal). */
+  connections = 0;
+  requestsPerConnection: number[] = [];
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => {
+      const conn = (req.socket as { rwOrdinal?: number }).rwOrdinal ?? -1;
+      if (conn >= 0) this.requestsPerConnection[conn]++;
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -123,6 +128,10 @@ class FakeMlflow {
         if (url.includes('log-batch') && this.refuse(body)) return send(400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'bad item' });
         return send(200, {});
       });
+    });
+    this.server.on('connection', (socket) => {
+      (socket as { rwOrdinal?: number }).rwOrdinal = this.connections++;
+      this.requestsPerConnection.push(0);
     });
     await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
     this.uri = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -183,6 +192,22 @@ describe('mlflow: backend against a fake server', () => {
     assert.ok(fake.requests.every((r) => r.url === '/version' || r.auth === 'Bearer tok'));
     assert.deepEqual(steps(), Array.from({ length: 2500 }, (_, i) => i));
     b.dispose();
+  });
+
+  it('sends many requests over one keep-alive TCP connection', async () => {
+    const b = new MlflowBackend();
+    await b.initialize(ctx());
+    const all = records(60);
+    // One write per record: each is its own log-batch request, sent one after another as the hub does.
+    for (let i = 0; i < all.length; i++) await b.write({ run, records: all.slice(0, i + 1) });
+    await b.write({ run, records: [...all, { runId: 'run-1', offset: all.length, event: { type: 'run.end', status: 'finished', time: 1700000100 } }] });
+    await b.healthCheck();
+    b.dispose();
+    const logBatches = fake.requests.filter((r) => r.url.includes('log-batch')).length;
+    assert.equal(logBatches, 61, 'one log-batch per write');
+    assert.ok(fake.requests.length >= 65, `${fake.requests.length} requests`);
+    assert.deepEqual(fake.requestsPerConnection, [fake.requests.length], 'every request on the first connection');
+    assert.equal(steps().length, 6000);
   });
 
   it('resumes after a failed request without resending what was accepted, also after a restart', async () => {
