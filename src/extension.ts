@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import type { RunwatchExports } from './api/types';
 import * as path from 'path';
 import { RunStore } from './store/runStore';
-import { spoolDir } from './store/paths';
+import { resolveStoreDir, spoolDir } from './store/paths';
 import { Collector } from './collector/collector';
 import { removeDiscovery, writeDiscovery } from './collector/discovery';
 import { applyTerminalEnv } from './ui/terminalEnv';
@@ -27,7 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   log.info(`Runwatch ${context.extension.packageJSON.version} activating`);
 
   // --- store (issue 3/4) ---
-  const storeDir = resolveStoreDir(context);
+  const storeDir = resolveStoreDirFor(context);
   const storeLogger = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
   let store: RunStore;
   try {
@@ -121,12 +121,11 @@ export async function deactivate(): Promise<void> {
   await shutdown?.();
 }
 
-/** runwatch.store.path if set (relative to the first workspace folder); else .runwatch/ there; else global storage. */
-function resolveStoreDir(context: vscode.ExtensionContext): string {
-  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  let configured = vscode.workspace.getConfiguration('runwatch.store').get<string>('path', '').trim();
-  if (configured.startsWith('~')) configured = path.join(process.env.HOME ?? process.env.USERPROFILE ?? '', configured.slice(1));
-  if (configured) return path.resolve(folder ?? context.globalStorageUri.fsPath, configured);
-  if (folder) return path.join(folder, '.runwatch');
-  return context.globalStorageUri.fsPath;
+function resolveStoreDirFor(context: vscode.ExtensionContext): string {
+  return resolveStoreDir({
+    workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
+    globalStorage: context.globalStorageUri.fsPath,
+    configured: vscode.workspace.getConfiguration('runwatch.store').get<string>('path', ''),
+    home: os.homedir(),
+  });
 }

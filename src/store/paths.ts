@@ -25,3 +25,16 @@ export function spoolDir(storeDir: string): string {
 export function isSafeRunId(runId: string): boolean {
   return /^[A-Za-z0-9._-]{1,128}$/.test(runId) && runId !== '.' && runId !== '..';
 }
+
+/**
+ * The store folder: `configured` (runwatch.store.path; `~` is the home folder, a relative
+ * path is taken from the workspace folder) if set; else `.runwatch/` in the workspace
+ * folder; else the extension's global storage (no folder open).
+ */
+export function resolveStoreDir(opts: { workspaceFolder?: string; globalStorage: string; configured?: string; home?: string }): string {
+  let configured = (opts.configured ?? '').trim();
+  if (configured === '~' || configured.startsWith('~/') || configured.startsWith('~\\')) configured = path.join(opts.home ?? '', configured.slice(1));
+  if (configured) return path.resolve(opts.workspaceFolder ?? opts.globalStorage, configured);
+  if (opts.workspaceFolder) return path.join(opts.workspaceFolder, '.runwatch');
+  return opts.globalStorage;
+}
