@@ -16,7 +16,7 @@ import { coalescedRunChanges, createExports } from './api/api';
 import { watchContributions } from './api/discovery';
 import { builtinBackends } from './backends';
 import { Hub } from './core/hub';
-import { registerBackendUi } from './ui/backendCommands';
+import { pluginSettings, registerBackendUi } from './ui/backendCommands';
 
 /** Stops the collector and closes the store; deactivate awaits it so accepted data is flushed. */
 let shutdownIngest: (() => Promise<void>) | undefined;
@@ -93,8 +93,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   // --- plugins, sink runner, backends (issue 5/6) ---
   // Cursors live beside the runs they point into (the store keeps runs under runs/).
   const hub = new Hub({ store, stateDir: path.join(storeDir, 'backends'), logger: log, secrets: { get: async (key) => context.secrets.get(key) } });
+  // Settings before any plugin appears, so a source turned off never starts; errors are shown by registerBackendUi.
+  void hub.configurePlugins(pluginSettings()).catch(() => undefined);
   for (const backend of builtinBackends()) hub.registerPlugin(backend, 'builtin');
-  context.subscriptions.push(watchContributions(hub, log, context.extension.id));
+  context.subscriptions.push(watchContributions(hub, log, context.extension.id, vscode.extensions));
   registerBackendUi(context, hub, log);
   const stopIngest = shutdownIngest;
   shutdownIngest = async () => {

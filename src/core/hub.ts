@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type {
   BackendPlugin,
+  ConfigSchema,
   ContributedPlugin,
   Disposable,
   HealthStatus,
@@ -45,6 +46,30 @@ export interface BackendStatus {
   delivered: number;
 }
 
+/** A source or processor plugin as the Backends view shows it. */
+export interface PluginStatus {
+  id: string;
+  kind: 'source' | 'processor';
+  displayName: string;
+  /**
+   * running: initialized (and, for a source, started); off: a source turned off in
+   * settings; idle: a processor no chosen backend names; starting; failed.
+   */
+  state: 'running' | 'off' | 'idle' | 'starting' | 'failed';
+  healthy: boolean;
+  details: string;
+  lastError?: string;
+  /** Processors: the chosen backends whose `processors` name it. */
+  usedBy?: string[];
+}
+
+/** Per-plugin settings, keyed by plugin id (from `runwatch.sources` / `runwatch.processorConfig`). */
+export interface PluginSettings {
+  /** A source's settings; `enabled: false` turns it off, the other keys go to its config schema. */
+  sources?: Record<string, Record<string, unknown>>;
+  processors?: Record<string, Record<string, unknown>>;
+}
+
 /** The store as the hub uses it: the run log, plus `append` for source plugins. */
 export interface HubStore extends RunLog {
   append?(runId: string, items: { seq?: number; event: RunEvent }[]): Promise<unknown>;
@@ -79,11 +104,28 @@ interface Selected {
   lock: Promise<void>;
 }
 
+/** A source or processor the hub runs: the instance it initialized, and with which settings. */
+interface Running<P extends SourcePlugin | ProcessorPlugin> {
+  id: string;
+  kind: P['metadata']['kind'];
+  /** Initialized (a source: also started) and not yet disposed. */
+  plugin?: P;
+  configKey?: string;
+  error?: string;
+  health?: HealthStatus;
+  /** Serializes start/stop of this plugin. */
+  lock: Promise<void>;
+  /** Sources: stops it and waits for its last appends. */
+  stopSink?: () => Promise<void>;
+}
+
 export class Hub implements Disposable {
   readonly registry = new PluginRegistry();
   private readonly selected = new Map<string, Selected>();
   private readonly statusChanged = new Emitter<void>();
-  private readonly sources = new Map<string, SourcePlugin>();
+  private readonly sources = new Map<string, Running<SourcePlugin>>();
+  private readonly processors = new Map<string, Running<ProcessorPlugin>>();
+  private settings: Required<PluginSettings> = { sources: {}, processors: {} };
   private readonly subscriptions: Disposable[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
   private disposed = false;
@@ -105,25 +147,21 @@ export class Hub implements Disposable {
       }),
       this.registry.onDidChange((id) => {
         if (this.selected.has(id)) void this.reconcile(id);
+        const kind = this.registry.get(id)?.metadata.kind ?? this.registry.contribution(id)?.kind;
+        if (kind === 'source' || this.sources.has(id)) void this.reconcileSource(id);
+        if (this.processors.has(id)) void this.processorChanged(id);
         this.fireStatus();
       }),
     );
   }
 
-  /** Registers a built-in or API plugin. Sources start at once; backends when selected. */
+  /**
+   * Registers a built-in or API plugin. A source starts at once (unless turned off in
+   * its settings); a backend when selected; a processor when a chosen backend names it.
+   */
   registerPlugin(plugin: Plugin, origin: 'builtin' | 'api' = 'api'): Disposable {
-    const reg = this.registry.register(plugin, origin);
-    if (plugin.metadata.kind === 'source') void this.startSource(plugin as SourcePlugin);
-    return {
-      dispose: () => {
-        reg.dispose();
-        const src = this.sources.get(plugin.metadata.id);
-        if (src === plugin) {
-          this.sources.delete(plugin.metadata.id);
-          void Promise.resolve(src.stop()).catch(() => undefined);
-        }
-      },
-    };
+    // The registry's change event starts a source; unregistering stops and disposes it.
+    return this.registry.register(plugin, origin);
   }
 
   /** Lists a plugin a companion declared in its manifest; `activate` starts that extension. */
@@ -133,6 +171,24 @@ export class Hub implements Disposable {
 
   listPlugins(kind?: PluginEntry['kind']): PluginEntry[] {
     return this.registry.list(kind);
+  }
+
+  /**
+   * Sets the sources' and processors' settings: sources turned off stop, the others
+   * (re)start with the new settings (contributed ones are activated), and processors
+   * in use are initialized again when theirs changed. Rejects with one line per
+   * problem, naming the plugin and the field; everything else runs regardless.
+   */
+  async configurePlugins(settings: PluginSettings): Promise<void> {
+    this.settings = { sources: { ...settings.sources }, processors: { ...settings.processors } };
+    const sourceIds = new Set([...this.sources.keys(), ...this.registry.list('source').map((e) => e.id)]);
+    await Promise.all([...sourceIds].map((id) => this.reconcileSource(id)));
+    await Promise.all([...this.processors.keys()].filter((id) => this.processorUsers(id).length).map((id) => this.readyProcessor(id).catch(() => undefined)));
+    this.fireStatus();
+    // A processor whose backend could not start is reported with that backend instead.
+    const running = [...this.processors.values()].filter((r) => this.processorUsers(r.id).some((b) => this.selected.get(b)?.runner));
+    const errors = [...this.sources.values(), ...running].map((r) => r.error).filter((e): e is string => !!e);
+    if (errors.length) throw new Error(errors.join('\n'));
   }
 
   selectedIds(): string[] {
@@ -171,6 +227,7 @@ export class Hub implements Disposable {
       starts.push(this.reconcile(id, true));
     }
     await Promise.all(starts);
+    await this.releaseUnusedProcessors();
     this.fireStatus();
     const errors = ids.map((id) => this.selected.get(id)?.error).filter((e): e is string => !!e);
     if (errors.length) throw new Error(errors.join('\n'));
@@ -213,20 +270,48 @@ export class Hub implements Disposable {
     });
   }
 
-  /** Runs every chosen backend's `healthCheck` (with a time limit) and returns the new status. */
+  /**
+   * Runs the `healthCheck` (with a time limit) of every chosen backend, running source
+   * and processor in use, and returns the backends' new status (`pluginStatus()` has
+   * the others').
+   */
   async checkHealth(): Promise<BackendStatus[]> {
-    await Promise.all(
-      [...this.selected.values()].map(async (s) => {
+    await Promise.all([
+      ...[...this.selected.values()].map(async (s) => {
         if (!s.plugin || !s.runner) return;
-        try {
-          s.health = await withTimeout(Promise.resolve().then(() => s.plugin!.healthCheck()), this.callTimeoutMs, `${s.id} health check`);
-        } catch (e) {
-          s.health = { healthy: false, details: `health check failed: ${msg(e)}` };
-        }
+        s.health = await this.health(s.id, s.plugin);
       }),
-    );
+      ...[...this.sources.values(), ...this.processors.values()].map((r) => this.checkRunning(r)),
+    ]);
     this.fireStatus();
     return this.status();
+  }
+
+  /** Every known source and every processor a chosen backend names or that is registered. */
+  pluginStatus(): PluginStatus[] {
+    const out: PluginStatus[] = [];
+    const known = new Map(this.registry.list().map((e) => [e.id, e]));
+    const sourceIds = new Set([...this.registry.list('source').map((e) => e.id), ...this.sources.keys()]);
+    for (const id of sourceIds) {
+      const r = this.sources.get(id);
+      const displayName = known.get(id)?.displayName ?? id;
+      const base = { id, kind: 'source' as const, displayName, lastError: r?.error };
+      if (!this.sourceEnabled(id)) out.push({ ...base, state: 'off', healthy: true, details: 'turned off in runwatch.sources' });
+      else if (r?.error) out.push({ ...base, state: 'failed', healthy: false, details: r.error });
+      else if (r?.plugin) out.push({ ...base, state: 'running', healthy: r.health?.healthy ?? true, details: r.health?.details ?? 'running' });
+      else out.push({ ...base, state: 'starting', healthy: true, details: 'starting…' });
+    }
+    const processorIds = new Set([...this.registry.list('processor').map((e) => e.id), ...this.processors.keys()]);
+    for (const id of processorIds) {
+      const r = this.processors.get(id);
+      const usedBy = this.processorUsers(id);
+      const base = { id, kind: 'processor' as const, displayName: known.get(id)?.displayName ?? id, lastError: r?.error, usedBy };
+      if (!usedBy.length) out.push({ ...base, state: 'idle', healthy: true, details: 'not used by a chosen backend' });
+      else if (r?.error) out.push({ ...base, state: 'failed', healthy: false, details: r.error });
+      else if (r?.plugin) out.push({ ...base, state: 'running', healthy: r.health?.healthy ?? true, details: r.health?.details ?? 'running' });
+      else out.push({ ...base, state: 'starting', healthy: true, details: 'starting…' });
+    }
+    return out.sort((a, b) => a.kind.localeCompare(b.kind) || a.displayName.localeCompare(b.displayName));
   }
 
   async dispose(): Promise<void> {
@@ -234,10 +319,13 @@ export class Hub implements Disposable {
     this.disposed = true;
     for (const d of this.subscriptions) d.dispose();
     if (this.statusTimer) clearTimeout(this.statusTimer);
+    // Sources first, so what they produced is in the log before the backends save their cursors.
+    await Promise.all([...this.sources.values()].map((r) => (r.lock = r.lock.then(() => this.stopRunning(r)))));
+    this.sources.clear();
     await Promise.all([...this.selected.values()].map((s) => (s.lock = s.lock.then(() => this.stop(s)))));
     this.selected.clear();
-    await Promise.all([...this.sources.values()].map((p) => Promise.resolve(p.stop()).catch(() => undefined)));
-    this.sources.clear();
+    await Promise.all([...this.processors.values()].map((r) => (r.lock = r.lock.then(() => this.stopRunning(r)))));
+    this.processors.clear();
     this.statusChanged.dispose();
     this.registry.dispose();
   }
@@ -257,7 +345,7 @@ export class Hub implements Disposable {
       let plugin: Plugin | undefined = current;
       if (!plugin && activate) {
         try {
-          plugin = await this.registry.ensureActive(id);
+          plugin = await this.registry.ensureActive(id, undefined, 'backend');
         } catch (e) {
           s.error = msg(e);
           return;
@@ -277,18 +365,23 @@ export class Hub implements Disposable {
   }
 
   private async start(s: Selected, plugin: BackendPlugin): Promise<void> {
-    const schema = plugin.metadata.configSchema;
-    const present = new Set<string>();
-    for (const [name, prop] of Object.entries(schema?.properties ?? {})) {
-      if (prop.secret && (await this.opts.secrets?.get(secretKey(s.id, name)))) present.add(name);
-    }
-    const validation = validateConfig(schema, s.config, { pluginId: s.id, presentSecrets: present });
+    const validation = await this.validate(s.id, plugin.metadata.configSchema, s.config, s.id);
     const procErrors = validateProcessors(s.config.processors).map((e) => `${e} (backend "${s.id}")`);
     if (!validation.ok || procErrors.length) {
       s.error = `Settings refused: ${[...validation.errors, ...procErrors].join(' ')}`;
       return;
     }
     const specs = (s.config.processors as ProcessorSpec[] | undefined) ?? DEFAULT_PROCESSORS;
+    // Processor plugins it names are activated and initialized first: a backend never
+    // starts with a step that can only fail.
+    for (const pid of pluginSteps(specs)) {
+      try {
+        await this.readyProcessor(pid);
+      } catch (e) {
+        s.error = `processor "${pid}" (in backend "${s.id}"'s processors): ${msg(e)}`;
+        return;
+      }
+    }
     try {
       await withTimeout(Promise.resolve().then(() => plugin.initialize(this.context(s.id, validation.value))), this.callTimeoutMs, `${s.id} initialize`);
     } catch (e) {
@@ -298,13 +391,24 @@ export class Hub implements Disposable {
     s.plugin = plugin;
     s.health = undefined;
     const pipeline = buildPipeline(specs, (pid) => {
-      const p = this.registry.get(pid);
-      return p?.metadata.kind === 'processor' ? (p as ProcessorPlugin) : undefined;
+      const r = this.processors.get(pid);
+      // Only the instance that was initialized, and only while it is still the registered one.
+      if (r?.plugin && r.plugin === this.registry.get(pid)) return r.plugin;
+      throw new Error(`processor plugin "${pid}" is not ready: ${r?.error ?? (this.registry.get(pid) ? 'starting' : 'not registered')}`);
     });
     const cursors = new CursorStore(this.opts.stateDir, s.id);
     s.runner = new SinkRunner(plugin, this.opts.store, cursors, pipeline, this.sinkOptions, prefixed(this.opts.logger, s.id), () => this.fireStatus());
     s.runner.start();
     this.opts.logger.info(`backend ${s.id} started`);
+  }
+
+  /** Checks a config against a schema, with the secrets SecretStorage holds for that plugin. */
+  private async validate(id: string, schema: ConfigSchema | undefined, config: Record<string, unknown>, backendId?: string) {
+    const present = new Set<string>();
+    for (const [name, prop] of Object.entries(schema?.properties ?? {})) {
+      if (prop.secret && (await this.opts.secrets?.get(secretKey(id, name)))) present.add(name);
+    }
+    return validateConfig(schema, config, { pluginId: backendId, presentSecrets: present });
   }
 
   private async stop(s: Selected): Promise<void> {
@@ -333,13 +437,78 @@ export class Hub implements Disposable {
     };
   }
 
-  private async startSource(plugin: SourcePlugin): Promise<void> {
-    const id = plugin.metadata.id;
+  private sourceEnabled(id: string): boolean {
+    return this.settings.sources[id]?.enabled !== false;
+  }
+
+  /** Brings one source to "running with its current settings", or stopped when it is off or gone. */
+  private reconcileSource(id: string): Promise<void> {
+    let r = this.sources.get(id);
+    if (!r) {
+      r = { id, kind: 'source', lock: Promise.resolve() };
+      this.sources.set(id, r);
+    }
+    const state = r;
+    state.lock = state.lock.then(async () => {
+      if (this.disposed || this.sources.get(id) !== state) return;
+      const { enabled, ...config } = this.settings.sources[id] ?? {};
+      const configKey = JSON.stringify(config);
+      let current = this.registry.get(id);
+      if (state.plugin && (state.plugin !== current || enabled === false || state.configKey !== configKey)) await this.stopRunning(state);
+      if (enabled === false) {
+        state.error = undefined;
+        return;
+      }
+      if (state.plugin) return;
+      if (!current) {
+        const declared = this.registry.contribution(id);
+        if (!declared) {
+          // Unregistered and no longer declared: forget it.
+          if (this.sources.get(id) === state) this.sources.delete(id);
+          return;
+        }
+        if (declared.kind !== 'source') return;
+        try {
+          // Its extension registers it; that change comes back here, queued behind this.
+          current = await this.registry.ensureActive(id, undefined, 'source');
+        } catch (e) {
+          state.error = msg(e);
+          return;
+        }
+        if (this.disposed) return;
+      }
+      if (current.metadata.kind !== 'source') {
+        state.error = `"${id}" is declared as a source but registered as a ${current.metadata.kind} plugin`;
+        return;
+      }
+      await this.startSource(state, current as SourcePlugin, config, configKey);
+    }).catch((e: unknown) => {
+      // A rejected lock would block every later start and stop of this source.
+      state.error = `source "${id}": ${msg(e)}`;
+    });
+    return state.lock.then(() => this.fireStatus());
+  }
+
+  private async startSource(state: Running<SourcePlugin>, plugin: SourcePlugin, config: Record<string, unknown>, configKey: string): Promise<void> {
+    const id = state.id;
+    state.error = undefined;
+    state.health = undefined;
     const append = this.opts.store.append?.bind(this.opts.store);
-    if (!append) return this.opts.logger.warn(`source ${id}: this store cannot take appends; not started`);
+    if (!append) {
+      state.error = `source "${id}": this store cannot take appends; not started`;
+      return this.opts.logger.warn(state.error);
+    }
+    if (!(await this.initializePlugin(state, plugin, config))) return;
     // Appends for one run are chained so its events keep their order.
     const chains = new Map<string, Promise<unknown>>();
+    let open = true;
+    let warnedClosed = false;
     const push = (runId: string, event: RunEvent) => {
+      if (!open) {
+        if (!warnedClosed) this.opts.logger.warn(`source ${id}: events emitted after stop() are dropped`);
+        warnedClosed = true;
+        return;
+      }
       const next = (chains.get(runId) ?? Promise.resolve())
         .then(() => append(runId, [{ event }]))
         .catch((e: unknown) => this.opts.logger.error(`source ${id}: append to ${runId} failed: ${msg(e)}`));
@@ -353,13 +522,170 @@ export class Hub implements Disposable {
       },
       emit: push,
     };
+    state.stopSink = async () => {
+      try {
+        await withTimeout(Promise.resolve().then(() => plugin.stop()), this.callTimeoutMs, `${id} stop`);
+      } catch (e) {
+        this.opts.logger.warn(`source ${id}: stop failed: ${msg(e)}`);
+      }
+      open = false;
+      await Promise.all(chains.values());
+    };
     try {
-      await plugin.initialize(this.context(id, {}));
-      await plugin.start(sink);
-      this.sources.set(id, plugin);
+      await withTimeout(Promise.resolve().then(() => plugin.start(sink)), this.callTimeoutMs, `${id} start`);
     } catch (e) {
-      this.opts.logger.error(`source ${id} failed to start: ${msg(e)}`);
+      state.error = `source "${id}": start failed: ${msg(e)}`;
+      this.opts.logger.error(state.error);
+      await this.stopRunning(state, state.error);
+      return;
     }
+    state.configKey = configKey;
+    this.opts.logger.info(`source ${id} started`);
+    // Not awaited: a slow health check must not hold up the next start or stop.
+    void this.checkRunning(state);
+  }
+
+  /** Validates the settings and calls `initialize`; on failure records why and returns false. */
+  private async initializePlugin<P extends SourcePlugin | ProcessorPlugin>(state: Running<P>, plugin: P, config: Record<string, unknown>): Promise<boolean> {
+    const where = `${state.kind} "${state.id}"`;
+    const validation = await this.validate(state.id, plugin.metadata.configSchema, config);
+    // `processors` is reserved for backends; validateConfig lets it through for everyone.
+    if ('processors' in config) validation.errors.push('"processors" is a backend setting, not one of this plugin.');
+    if (validation.errors.length) {
+      state.error = `Settings refused for ${where}: ${validation.errors.join(' ')}`;
+      this.opts.logger.warn(state.error);
+      return false;
+    }
+    try {
+      await withTimeout(Promise.resolve().then(() => plugin.initialize(this.context(state.id, validation.value))), this.callTimeoutMs, `${state.id} initialize`);
+    } catch (e) {
+      state.error = `${where}: initialize failed: ${msg(e)}`;
+      this.opts.logger.error(state.error);
+      // A half-initialized plugin may hold resources.
+      await this.disposePlugin(state.id, plugin);
+      return false;
+    }
+    state.plugin = plugin;
+    return true;
+  }
+
+  /** Stops (a source) and disposes a running source or processor; keeps `error` when given. */
+  private async stopRunning(state: Running<SourcePlugin> | Running<ProcessorPlugin>, error?: string): Promise<void> {
+    const { plugin, stopSink } = state;
+    state.plugin = undefined;
+    state.stopSink = undefined;
+    state.configKey = undefined;
+    state.health = undefined;
+    state.error = error;
+    if (stopSink) await stopSink();
+    if (plugin) {
+      await this.disposePlugin(state.id, plugin);
+      this.opts.logger.info(`${state.kind} ${state.id} stopped`);
+    }
+  }
+
+  private async disposePlugin(id: string, plugin: Plugin): Promise<void> {
+    try {
+      await withTimeout(Promise.resolve().then(() => plugin.dispose()), this.callTimeoutMs, `${id} dispose`);
+    } catch (e) {
+      this.opts.logger.warn(`${plugin.metadata.kind} ${id}: dispose failed: ${msg(e)}`);
+    }
+  }
+
+  private async health(id: string, plugin: Plugin): Promise<HealthStatus> {
+    try {
+      return await withTimeout(Promise.resolve().then(() => plugin.healthCheck()), this.callTimeoutMs, `${id} health check`);
+    } catch (e) {
+      return { healthy: false, details: `health check failed: ${msg(e)}` };
+    }
+  }
+
+  private async checkRunning(state: Running<SourcePlugin> | Running<ProcessorPlugin>): Promise<void> {
+    const plugin = state.plugin;
+    if (!plugin) return;
+    const h = await this.health(state.id, plugin);
+    // Dropped when the plugin was stopped or replaced meanwhile.
+    if (state.plugin === plugin) state.health = h;
+    this.fireStatus();
+  }
+
+  /** The chosen backends whose processors name processor `id`. */
+  private processorUsers(id: string): string[] {
+    return [...this.selected.values()].filter((s) => pluginSteps(configuredSpecs(s.config)).includes(id)).map((s) => s.id);
+  }
+
+  /**
+   * The processor, activated (when only contributed), initialized with its current
+   * settings; re-initialized when those changed or another instance was registered.
+   * Throws why it cannot be.
+   */
+  private readyProcessor(id: string): Promise<ProcessorPlugin> {
+    let r = this.processors.get(id);
+    if (!r) {
+      r = { id, kind: 'processor', lock: Promise.resolve() };
+      this.processors.set(id, r);
+    }
+    const state = r;
+    const ready = state.lock.then(async (): Promise<ProcessorPlugin> => {
+      if (this.disposed) throw new Error('Runwatch is shutting down');
+      const config = this.settings.processors[id] ?? {};
+      const configKey = JSON.stringify(config);
+      let plugin: Plugin;
+      try {
+        plugin = await this.registry.ensureActive(id, undefined, 'processor');
+      } catch (e) {
+        await this.stopRunning(state, msg(e));
+        throw e;
+      }
+      if (plugin.metadata.kind !== 'processor') {
+        await this.stopRunning(state, `"${id}" is a ${plugin.metadata.kind} plugin, not a processor`);
+        throw new Error(state.error);
+      }
+      if (state.plugin === plugin && state.configKey === configKey) return plugin as ProcessorPlugin;
+      await this.stopRunning(state);
+      if (!(await this.initializePlugin(state, plugin as ProcessorPlugin, config))) throw new Error(state.error);
+      state.configKey = configKey;
+      this.opts.logger.info(`processor ${id} started`);
+      void this.checkRunning(state);
+      return plugin as ProcessorPlugin;
+    });
+    state.lock = ready.then(
+      () => this.fireStatus(),
+      () => this.fireStatus(),
+    );
+    return ready;
+  }
+
+  /** A processor in our table was registered, replaced or unregistered. */
+  private async processorChanged(id: string): Promise<void> {
+    const state = this.processors.get(id);
+    if (!state) return;
+    const current = this.registry.get(id);
+    if (state.plugin && state.plugin !== current) {
+      // The instance we initialized is gone (its extension stopped): dispose it.
+      state.lock = state.lock.then(() => this.stopRunning(state, current ? undefined : `processor "${id}" was unregistered`));
+      await state.lock;
+    }
+    if (!current || !this.processorUsers(id).length) return;
+    await this.readyProcessor(id).catch(() => undefined);
+    // Backends that could not start for want of this processor try again.
+    for (const bid of this.processorUsers(id)) {
+      const s = this.selected.get(bid);
+      if (s && !s.runner && s.error) void this.reconcile(bid);
+    }
+  }
+
+  /** Disposes processors no chosen backend names any more. */
+  private async releaseUnusedProcessors(): Promise<void> {
+    await Promise.all(
+      [...this.processors.values()]
+        .filter((r) => !this.processorUsers(r.id).length)
+        .map(async (r) => {
+          r.lock = r.lock.then(() => this.stopRunning(r));
+          await r.lock;
+          if (!this.processorUsers(r.id).length && !r.plugin) this.processors.delete(r.id);
+        }),
+    );
   }
 
   private fireStatus(): void {
@@ -370,6 +696,15 @@ export class Hub implements Disposable {
       this.statusChanged.fire();
     }, 250);
   }
+}
+
+function configuredSpecs(config: Record<string, unknown>): ProcessorSpec[] {
+  return Array.isArray(config.processors) ? (config.processors as ProcessorSpec[]) : DEFAULT_PROCESSORS;
+}
+
+/** The processor plugin ids a pipeline names, in order, once each. */
+function pluginSteps(specs: readonly ProcessorSpec[]): string[] {
+  return [...new Set(specs.flatMap((p) => (p && p.type === 'plugin' && typeof p.id === 'string' ? [p.id] : [])))];
 }
 
 function prefixed(logger: PluginLogger, id: string): PluginLogger {

@@ -52,8 +52,21 @@ export class PluginRegistry {
     };
   }
 
-  /** Lists a declared plugin; `activate` starts the extension that will register it. */
+  /**
+   * Lists a declared plugin; `activate` starts the extension that will register it.
+   * Throws when another extension already declares the same id (or a built-in has
+   * it): one would otherwise silently replace the other.
+   */
   contribute(meta: ContributedPlugin, activate: () => Promise<void>, extensionId?: string): Disposable {
+    const existing = this.contributions.get(meta.id);
+    if (existing && existing.extensionId !== extensionId)
+      throw new Error(
+        `Runwatch: plugin id "${meta.id}" is contributed by both ${extensionId ?? 'an unnamed extension'} and ${existing.extensionId ?? 'an unnamed extension'}; ` +
+          `only ${existing.extensionId ?? 'the first'} is used. Uninstall one of them, or ask its author to choose another id.`,
+      );
+    const builtin = this.plugins.get(meta.id);
+    if (builtin?.origin === 'builtin')
+      throw new Error(`Runwatch: ${extensionId ?? 'an extension'} contributes plugin id "${meta.id}", which is a built-in Runwatch plugin; the contribution is ignored.`);
     const c: Contribution = { meta, activate, extensionId };
     this.contributions.set(meta.id, c);
     this.changed.fire(meta.id);
@@ -110,11 +123,11 @@ export class PluginRegistry {
    * The plugin, registered; activates its extension first when it is only declared,
    * and waits (up to `timeoutMs`) for the extension to register it.
    */
-  async ensureActive(id: string, timeoutMs = 30_000): Promise<Plugin> {
+  async ensureActive(id: string, timeoutMs = 30_000, noun: PluginKind | 'plugin' = 'plugin'): Promise<Plugin> {
     const have = this.get(id);
     if (have) return have;
     const c = this.contributions.get(id);
-    if (!c) throw new Error(`Runwatch: no backend with id "${id}" is installed (known: ${this.list().map((e) => e.id).join(', ') || 'none'}).`);
+    if (!c) throw new Error(`Runwatch: no ${noun} with id "${id}" is installed (known: ${this.list().map((e) => e.id).join(', ') || 'none'}).`);
     const registered = new Promise<Plugin>((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.dispose();

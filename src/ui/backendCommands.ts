@@ -1,11 +1,12 @@
 // Backend commands and settings: keeps the hub's chosen backends in step with
-// `runwatch.backends` / `runwatch.backendConfig`, and provides Select Backends,
+// `runwatch.backends` / `runwatch.backendConfig` (and sources and processor plugins
+// with `runwatch.sources` / `runwatch.processorConfig`), and provides Select Backends,
 // Configure Backend…, Check Backend Health, the Backends view and the status bar
 // warning.
 import * as vscode from 'vscode';
 import type { ConfigSchema } from '../api/types';
 import { parseInput } from '../core/configSchema';
-import { secretKey, type Hub } from '../core/hub';
+import { secretKey, type Hub, type PluginSettings } from '../core/hub';
 import { backendPickItems, pickBackends } from './backendPicker';
 import { BackendsTreeProvider } from './backendsTree';
 
@@ -16,6 +17,12 @@ function target(): vscode.ConfigurationTarget {
   return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
 }
 
+/** Sources' and processor plugins' settings, as the hub takes them. */
+export function pluginSettings(): PluginSettings {
+  const settings = vscode.workspace.getConfiguration('runwatch');
+  return { sources: settings.get<Configs>('sources', {}), processors: settings.get<Configs>('processorConfig', {}) };
+}
+
 export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, log: vscode.LogOutputChannel): void {
   const settings = () => vscode.workspace.getConfiguration('runwatch');
   let applying: Promise<void> = Promise.resolve();
@@ -24,6 +31,12 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
     (applying = applying.then(async () => {
       const ids = settings().get<string[]>('backends', []);
       const configs = settings().get<Configs>('backendConfig', {});
+      // Takes the settings at once (backends initialize the processors they name with
+      // them), but is not awaited first: a slow source activation must not delay backends.
+      const plugins = hub.configurePlugins(pluginSettings()).catch((e: Error) => {
+        log.warn(`sources and processors: ${e.message}`);
+        void vscode.window.showWarningMessage(`Runwatch: ${e.message}`);
+      });
       try {
         await hub.selectBackends(ids, configs);
       } catch (e) {
@@ -31,6 +44,7 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
         log.warn(`backends: ${m}`);
         void vscode.window.showWarningMessage(`Runwatch: ${m}`, 'Configure Backend…').then((a) => a && vscode.commands.executeCommand('runwatch.configureBackend'));
       }
+      await plugins;
       if (ids.length) await hub.checkHealth();
     }));
 
@@ -53,7 +67,7 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
     vscode.window.registerTreeDataProvider('runwatch.backends', tree),
     hub.onDidChangeStatus(updateStatus),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('runwatch.backends') || e.affectsConfiguration('runwatch.backendConfig')) void apply();
+      if (['backends', 'backendConfig', 'sources', 'processorConfig'].some((k) => e.affectsConfiguration(`runwatch.${k}`))) void apply();
     }),
     vscode.commands.registerCommand('runwatch.selectBackends', async () => {
       const chosen = await pickBackends(hub.listPlugins('backend'), settings().get<string[]>('backends', []));

@@ -1,9 +1,14 @@
 // The Backends view: one row per chosen backend with a health icon, lag and queue
-// depth; its children show the details and the last error.
+// depth; its children show the details and the last error. Below them, one row per
+// source and processor plugin with its state and health.
 import * as vscode from 'vscode';
-import type { BackendStatus, Hub } from '../core/hub';
+import type { BackendStatus, Hub, PluginStatus } from '../core/hub';
 
-type Node = { kind: 'backend'; status: BackendStatus } | { kind: 'detail'; label: string; tooltip?: string; icon?: string } | { kind: 'empty' };
+type Node =
+  | { kind: 'backend'; status: BackendStatus }
+  | { kind: 'plugin'; status: PluginStatus }
+  | { kind: 'detail'; label: string; tooltip?: string; icon?: string }
+  | { kind: 'empty' };
 
 export class BackendsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
@@ -21,7 +26,15 @@ export class BackendsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
   getChildren(node?: Node): Node[] {
     if (!node) {
       const all = this.hub.status();
-      return all.length ? all.map((status) => ({ kind: 'backend', status })) : [{ kind: 'empty' }];
+      const backends: Node[] = all.length ? all.map((status) => ({ kind: 'backend', status })) : [{ kind: 'empty' }];
+      return [...backends, ...this.hub.pluginStatus().map((status): Node => ({ kind: 'plugin', status }))];
+    }
+    if (node.kind === 'plugin') {
+      const p = node.status;
+      const rows: Node[] = [{ kind: 'detail', label: `health: ${p.healthy ? 'ok' : 'unhealthy'}: ${p.details}`, tooltip: p.details, icon: p.healthy ? 'pass' : 'warning' }];
+      if (p.usedBy?.length) rows.push({ kind: 'detail', label: `used by: ${p.usedBy.join(', ')}`, icon: 'references' });
+      if (p.lastError && p.lastError !== p.details) rows.push({ kind: 'detail', label: `last error: ${p.lastError}`, tooltip: p.lastError, icon: 'error' });
+      return rows;
     }
     if (node.kind !== 'backend') return [];
     const s = node.status;
@@ -48,6 +61,7 @@ export class BackendsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
       if (node.icon) item.iconPath = new vscode.ThemeIcon(node.icon);
       return item;
     }
+    if (node.kind === 'plugin') return pluginItem(node.status);
     const s = node.status;
     const item = new vscode.TreeItem(s.displayName, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `backend:${s.id}`;
@@ -68,4 +82,22 @@ export class BackendsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
     this.sub.dispose();
     this.changed.dispose();
   }
+}
+
+function pluginItem(p: PluginStatus): vscode.TreeItem {
+  const item = new vscode.TreeItem(p.displayName, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = `${p.kind}:${p.id}`;
+  item.description = `${p.kind} · ${p.healthy ? p.state : 'unhealthy'}`;
+  const quiet = p.state === 'off' || p.state === 'idle';
+  item.iconPath = !p.healthy
+    ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
+    : new vscode.ThemeIcon(quiet ? 'circle-slash' : p.kind === 'source' ? 'radio-tower' : 'filter');
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${p.displayName}** (\`${p.id}\`, ${p.kind})\n\n`);
+  md.appendText(`${p.healthy ? 'Healthy' : 'Unhealthy'} (${p.state}): ${p.details}`);
+  if (p.usedBy?.length) md.appendText(`\nUsed by: ${p.usedBy.join(', ')}`);
+  item.tooltip = md;
+  // Not "backend…": the Configure Backend… menu applies to backends only.
+  item.contextValue = `${p.kind}${p.healthy ? '' : '.unhealthy'}`;
+  return item;
 }
