@@ -99,6 +99,22 @@ describe('exported API and discovery', function () {
     assert.equal(hub.listPlugins().length, 0);
   });
 
+  it('refuses a second extension contributing an id already contributed, or a built-in id, naming the extensions', () => {
+    const first = hub.registerContributed({ id: 'dup', displayName: 'First', kind: 'backend' }, async () => undefined, 'one.ext');
+    assert.throws(
+      () => hub.registerContributed({ id: 'dup', displayName: 'Second', kind: 'source' }, async () => undefined, 'two.ext'),
+      /plugin id "dup" is contributed by both two\.ext and one\.ext; only one\.ext is used/,
+    );
+    assert.deepEqual(hub.listPlugins().map((e) => [e.displayName, e.extensionId]), [['First', 'one.ext']]);
+    // Once the first is gone the id is free.
+    first.dispose();
+    hub.registerContributed({ id: 'dup', displayName: 'Second', kind: 'backend' }, async () => undefined, 'two.ext');
+    assert.deepEqual(hub.listPlugins().map((e) => e.extensionId), ['two.ext']);
+
+    hub.registerPlugin(backend('mlflow'), 'builtin');
+    assert.throws(() => hub.registerContributed({ id: 'mlflow', displayName: 'Fake', kind: 'backend' }, async () => undefined, 'evil.ext'), /evil\.ext contributes plugin id "mlflow", which is a built-in/);
+  });
+
   it('onDidChangeRuns hands over the ids of runs that changed, coalesced', async () => {
     const seen: string[][] = [];
     const sub = api.onDidChangeRuns((ids) => seen.push(ids));
