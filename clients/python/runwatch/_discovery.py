@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 DISCOVERY_RELPATH = os.path.join(".runwatch", "collector.json")
 
@@ -17,6 +17,9 @@ class Target:
     spool_dir: str
     # How the URL was found, for messages a person reads: "argument", "environment", a file path, or None.
     source: Optional[str]
+    # The discovery file that names this same collector (its URL was found there, or the environment's
+    # URL matched it), so a client can follow the collector when it restarts elsewhere; else None.
+    follow: Optional[str] = None
 
 
 def _pid_alive(pid: Any) -> bool:
@@ -72,6 +75,7 @@ def resolve(url: Optional[str] = None, token: Optional[str] = None, cwd: Optiona
     file_spool: Optional[str] = None
     path = find_discovery_file(cwd)
     info = read_discovery_file(path) if path else None
+    follow: Optional[str] = None
     if info is not None:
         if isinstance(info.get("spoolDir"), str) and info["spoolDir"]:
             file_spool = info["spoolDir"]
@@ -79,9 +83,26 @@ def resolve(url: Optional[str] = None, token: Optional[str] = None, cwd: Optiona
         if not url and isinstance(info.get("url"), str) and _pid_alive(info.get("pid")):
             url = info["url"]
             source = path
+            follow = path
             if token is None and isinstance(info.get("token"), str):
                 token = info["token"]
+        elif source == "environment" and info.get("url") == url:
+            follow = path  # a VS Code terminal's variables and the workspace's file name the same collector
     if token is None and source == "argument" and os.environ.get("RUNWATCH_TOKEN") is not None:
         token = os.environ["RUNWATCH_TOKEN"]
     spool_dir = env_spool or file_spool or default_spool_dir()
-    return Target(url=url, token=token, spool_dir=spool_dir, source=source)
+    return Target(url=url, token=token, spool_dir=spool_dir, source=source, follow=follow)
+
+
+def moved(path: str, url: Optional[str], token: Optional[str]) -> Optional[Tuple[str, str]]:
+    """The (url, token) that the discovery file at `path` names now, if its collector is alive and
+    differs from `url`/`token` (VS Code restarted: a new port and a new token); else None."""
+    info = read_discovery_file(path)
+    if info is None or not isinstance(info.get("url"), str) or not info["url"]:
+        return None
+    if not _pid_alive(info.get("pid")):
+        return None
+    new_token = info["token"] if isinstance(info.get("token"), str) else ""
+    if info["url"] == url and new_token == (token or ""):
+        return None
+    return info["url"], new_token

@@ -155,6 +155,8 @@ class Run:
         self.url: Optional[str] = target.url
         self._token: str = target.token or ""
         self._url_source = target.source
+        # A discovery file naming this collector: when it is gone, look there for where it came back.
+        self._follow: Optional[str] = target.follow
         self.spool_dir: str = target.spool_dir
         self.spool_path: Optional[str] = None
 
@@ -601,9 +603,30 @@ class Run:
     def _schedule_retry(self, why: str) -> None:
         if self._disconnected_since is None:
             self._disconnected_since = _monotonic()
+        if self._rediscover():
+            self._next_attempt = _monotonic()
+            return
         self._warn("connect", f"runwatch: cannot reach the collector at {self.url} ({why}); retrying and keeping data in memory.")
         self._next_attempt = _monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, 2.0)
+
+    def _rediscover(self) -> bool:
+        """After VS Code restarts, its collector listens on a new port with a new token and rewrites
+        the discovery file: switch to it (the run goes on there; the collector drops seqs it holds)."""
+        if self._follow is None:
+            return False
+        try:
+            found = _discovery.moved(self._follow, self.url, self._token)
+        except Exception:  # noqa: BLE001 - never let a bad file stop the sender
+            return False
+        if found is None:
+            return False
+        old = self.url
+        self.url, self._token = found
+        self._url_source = self._follow
+        self._backoff = 0.1
+        self._warn("moved", f"runwatch: the collector moved from {old} to {self.url} ({self._follow}); reconnecting there (shown once).")
+        return True
 
     def _on_lost(self, why: str) -> None:
         if self._ws is not None:
@@ -619,6 +642,11 @@ class Run:
             self._ws.abort()
         self._ws = None
         if e.code == 1008:
+            if self._rediscover():  # a collector restarted on the same port has a new token
+                if self._disconnected_since is None:
+                    self._disconnected_since = _monotonic()
+                self._next_attempt = _monotonic()
+                return
             src = f" (found through {self._url_source})" if self._url_source else ""
             self._enter_spool(
                 f"the collector at {self.url}{src} refused the token ({e.reason or 'policy violation'}): "
