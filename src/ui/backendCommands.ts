@@ -97,7 +97,7 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
   );
   // Health can change without any write (a server going down between runs): look now and then.
   const healthTimer = setInterval(() => {
-    if (hub.selectedIds().length) void hub.checkHealth();
+    if (hub.selectedIds().length || hub.pluginStatus().some((p) => p.state === 'running')) void hub.checkHealth();
   }, 60_000);
   context.subscriptions.push({ dispose: () => clearInterval(healthTimer) });
   // Not awaited: a chosen companion backend activates its extension, which waits for ours.
