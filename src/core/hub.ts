@@ -726,6 +726,10 @@ export interface BackendsFile {
   config?: Record<string, Record<string, unknown>>;
   /** Sink runner tuning (batch size, timeouts, breaker); tests use it to make batches small. */
   sink?: Partial<SinkOptions>;
+  /** As the `runwatch.sources` setting: per source id, its settings and `enabled`. */
+  sources?: Record<string, Record<string, unknown>>;
+  /** As the `runwatch.processorConfig` setting. */
+  processorConfig?: Record<string, Record<string, unknown>>;
 }
 
 export interface HeadlessHubOptions {
@@ -761,6 +765,8 @@ export function readBackendsFile(file: string): BackendsFile {
   if (typeof raw !== 'object' || raw === null || !Array.isArray(f.selected) || !f.selected.every((s) => typeof s === 'string'))
     throw new Error(`${file}: "selected" must be a list of backend ids`);
   if (f.config !== undefined && (typeof f.config !== 'object' || f.config === null)) throw new Error(`${file}: "config" must be an object keyed by backend id`);
+  for (const k of ['sources', 'processorConfig'] as const)
+    if (f[k] !== undefined && (typeof f[k] !== 'object' || f[k] === null)) throw new Error(`${file}: "${k}" must be an object keyed by plugin id`);
   return f;
 }
 
@@ -780,6 +786,8 @@ export async function startHeadlessHub(o: HeadlessHubOptions): Promise<Hub> {
   const logger = o.logger ?? consoleLogger();
   const file = o.backendsFile ? readBackendsFile(o.backendsFile) : undefined;
   const hub = new Hub({ store: o.store, stateDir: o.stateDir, logger, secrets: envSecrets(o.env ?? process.env), sink: { ...file?.sink, ...o.sink } });
+  // Before any plugin is registered, so a source turned off never starts.
+  void hub.configurePlugins({ sources: file?.sources, processors: file?.processorConfig }).catch(() => undefined);
   for (const p of o.builtins ?? []) hub.registerPlugin(p, 'builtin');
   for (const m of o.pluginModules ?? []) for (const p of loadPluginModule(m)) hub.registerPlugin(p, 'api');
   if (file) {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendPlugin, PluginContext, ProcessorPlugin, RunBatch, RunEvent, SourcePlugin, SourceSink } from '../../src/api/types';
-import { Hub, secretKey } from '../../src/core/hub';
+import { Hub, secretKey, startHeadlessHub } from '../../src/core/hub';
 import { RunStore } from '../../src/store/runStore';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
@@ -232,6 +232,22 @@ describe('hub: source and processor plugins', function () {
       await hub.configurePlugins({ sources: { on: { project: 'p' }, off: { project: 'p' } } });
       assert.deepEqual(activated, ['on', 'off']);
       assert.ok(off.calls.includes('start'));
+    });
+
+    it('headless: the backends file gives sources their settings', async () => {
+      const on = metricSource('on');
+      const off = metricSource('off');
+      const file = path.join(dir, 'backends.json');
+      fs.writeFileSync(file, JSON.stringify({ selected: [], sources: { on: { project: 'cli', points: 1 }, off: { enabled: false } } }));
+      const headless = await startHeadlessHub({ store, stateDir: path.join(dir, 'headless'), backendsFile: file, builtins: [on.plugin, off.plugin], logger: quiet });
+      try {
+        await until('the source to start', () => on.calls.includes('start'));
+        assert.equal(on.contexts[0].config.project, 'cli');
+        assert.equal(off.calls.length, 0);
+      } finally {
+        await headless.dispose();
+      }
+      assert.ok(on.calls.includes('dispose'));
     });
 
     it('a source whose initialize or start throws is reported, and disposed', async () => {
