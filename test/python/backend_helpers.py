@@ -1,8 +1,11 @@
-"""Helpers for the backend tests: a real MLflow server, a headless Runwatch collector
-with backends chosen, the Python client in a child process, reading the run store."""
+"""Helpers for the backend tests: a real MLflow server, a counting reverse proxy in
+front of it, a headless Runwatch collector with backends chosen, the Python client in
+a child process, reading the run store."""
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import json
 import math
 import os
@@ -10,9 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CLIENT_DIR = os.path.join(ROOT, "clients", "python")
@@ -106,6 +110,139 @@ class MlflowServer:
                 return s.connect_ex(("127.0.0.1", self.port)) != 0
 
         wait_for(port_free, "the MLflow port to close", timeout=60)
+
+
+# Headers that belong to one hop of a connection, not to the request or response.
+_HOP_HEADERS = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
+
+
+class CountingProxy:
+    """A reverse proxy on 127.0.0.1 between Runwatch and the MLflow server that forwards
+    every request and records what the server accepted.
+
+    MLflow's SQL store silently drops a metric row identical (key, timestamp, step,
+    value) to one it holds, so a batch sent twice never shows in `get_metric_history`.
+    Here every metric of every `runs/log-batch` the server answered with 2xx is kept in
+    `accepted`, so a point accepted twice is seen. The proxy keeps listening while the
+    server is down; a request it cannot forward loses its connection without an answer,
+    as it would talking to the server directly.
+
+    `kill_during_log_batch(n, kill)` makes the n-th log-batch that carries metrics (from
+    now on) go out to the server only in part: the headers and half the body, then
+    `kill()` stops the server, so the request is in flight when the server dies."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.lock = threading.Lock()
+        # (MLflow run id, key, step, timestamp, value) of each metric in an accepted log-batch.
+        self.accepted: List[Tuple[str, str, int, int, Any]] = []
+        # (method, path, status); status 0: the server could not be reached or went away mid-request.
+        self.requests: List[Tuple[str, str, int]] = []
+        self.connections = 0
+        self.metric_batches = 0
+        # Metrics carried by each log-batch that a kill cut off mid-request.
+        self.killed_in_flight: List[int] = []
+        self._kill: Optional[Tuple[int, Callable[[], None]]] = None
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Runwatch's agent uses it
+
+            def setup(self) -> None:
+                super().setup()
+                with proxy.lock:
+                    proxy.connections += 1
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy._forward(self)
+
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="counting-proxy", daemon=True)
+        self.thread.start()
+
+    def kill_during_log_batch(self, n: int, kill: Callable[[], None]) -> None:
+        with self.lock:
+            self._kill = (self.metric_batches + n, kill)
+
+    def _forward(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        path = h.path
+        metrics: List[Dict[str, Any]] = []
+        run_id = ""
+        if h.command == "POST" and path.split("?")[0].endswith("/runs/log-batch"):
+            try:
+                parsed = json.loads(body)
+                metrics, run_id = parsed.get("metrics") or [], parsed.get("run_id", "")
+            except ValueError:
+                pass
+        kill = None
+        with self.lock:
+            if metrics:
+                self.metric_batches += 1
+                if self._kill is not None and self._kill[0] == self.metric_batches:
+                    kill, self._kill = self._kill[1], None
+        headers = [(k, v) for k, v in h.headers.items() if k.lower() not in _HOP_HEADERS]
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=120)
+            try:
+                conn.putrequest(h.command, path, skip_host=True, skip_accept_encoding=True)
+                for k, v in headers:
+                    conn.putheader(k, v)
+                conn.endheaders()
+                if kill is not None:
+                    conn.send(body[: len(body) // 2])
+                    kill()
+                    with self.lock:
+                        self.killed_in_flight.append(len(metrics))
+                    conn.send(body[len(body) // 2 :])
+                elif body:
+                    conn.send(body)
+                res = conn.getresponse()
+                data = res.read()
+                status, res_headers = res.status, res.getheaders()
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException):
+            with self.lock:
+                self.requests.append((h.command, path, 0))
+            # No answer: the client's request fails just as it would without the proxy.
+            h.close_connection = True
+            return
+        with self.lock:
+            self.requests.append((h.command, path, status))
+            if metrics and 200 <= status < 300:
+                self.accepted.extend((run_id, m["key"], int(m.get("step", 0)), int(m["timestamp"]), m["value"]) for m in metrics)
+        h.send_response(status)
+        for k, v in res_headers:
+            if k.lower() not in _HOP_HEADERS and k.lower() not in ("content-length", "server", "date"):
+                h.send_header(k, v)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(data)
+
+    def accepted_points(self, mlflow_run_id: str) -> List[Tuple[str, int, int, Any]]:
+        """(key, step, timestamp, value) of every metric point the server accepted for the run, repeats included."""
+        with self.lock:
+            return [p[1:] for p in self.accepted if p[0] == mlflow_run_id]
+
+    def log_batches(self) -> List[int]:
+        """Statuses of the log-batch requests, in order (0: no answer)."""
+        with self.lock:
+            return [s for m, p, s in self.requests if p.split("?")[0].endswith("/runs/log-batch")]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 class Runwatch:

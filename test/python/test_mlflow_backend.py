@@ -1,20 +1,27 @@
 """The MLflow backend against a real `mlflow server` (SQLite store, served artifacts):
 a run streamed by the real Python client through a headless Runwatch collector is read
 back with MLflow's own client, every point, param, tag, status and artifact once, also
-across an MLflow outage and a collector restart."""
+across an MLflow outage (between requests and in the middle of one) and a collector
+restart.
+
+MLflow's SQL store drops a metric row identical to one it holds, so reading back alone
+cannot show a point sent twice: Runwatch talks to the server through a counting proxy
+(backend_helpers.CountingProxy) that records every metric of every log-batch the
+server accepted, and each point must be there exactly once."""
 
 from __future__ import annotations
 
 import collections
 import math
 import os
+import signal
 import subprocess
 import tempfile
-from typing import Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from backend_helpers import MlflowServer, Runwatch, WAIT_TIMEOUT, ms, points_of, read_log, same_float, wait_for
+from backend_helpers import CountingProxy, MlflowServer, Runwatch, WAIT_TIMEOUT, ms, points_of, read_log, same_float, wait_for
 
 mlflow = pytest.importorskip("mlflow")
 from mlflow.tracking import MlflowClient  # noqa: E402
@@ -29,6 +36,15 @@ def server(tmp_path_factory) -> Iterator[MlflowServer]:
         yield s.start()
     finally:
         s.stop()
+
+
+@pytest.fixture
+def proxy(server: MlflowServer) -> Iterator[CountingProxy]:
+    p = CountingProxy(server.port)
+    try:
+        yield p
+    finally:
+        p.close()
 
 
 def mlflow_backends(uri: str, experiment: str = "") -> dict:
@@ -70,6 +86,25 @@ def assert_history(client: MlflowClient, mlflow_run_id: str, key: str, expected)
     assert norm(got) == norm(expected), f"{key}: points differ"
 
 
+def _norm(v) -> object:
+    if isinstance(v, str):  # protobuf JSON: "NaN", "Infinity", "-Infinity"
+        v = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[v]
+    return "nan" if math.isnan(v) else float(v)
+
+
+def assert_accepted_once(proxy: CountingProxy, mlflow_run_id: str, events, keys: Optional[Dict[str, str]] = None) -> int:
+    """Every metric point of the run log went through a log-batch the server accepted, exactly once.
+
+    `keys` maps Runwatch keys to the names they have in MLflow when they differ. Returns the point count."""
+    keys = keys or {}
+    expected = collections.Counter((keys.get(p["key"], p["key"]), p["step"], ms(p["time"]), _norm(p["value"])) for p in points_of(events))
+    got = collections.Counter((k, s, t, _norm(v)) for k, s, t, v in proxy.accepted_points(mlflow_run_id))
+    repeated = {p: n for p, n in got.items() if n > 1}
+    assert not repeated, f"{sum(n - 1 for n in repeated.values())} points accepted more than once, e.g. {sorted(repeated.items())[:3]}"
+    assert got == expected, f"accepted {sum(got.values())} points, logged {sum(expected.values())}; missing {list((expected - got).items())[:3]}, extra {list((got - expected).items())[:3]}"
+    return sum(got.values())
+
+
 def read_run_id(path: str) -> str:
     return wait_for(lambda: open(path).read().strip() if os.path.exists(path) and open(path).read().endswith("\n") else None, f"{path}")
 
@@ -102,7 +137,7 @@ parent.finish(status="failed")
 '''
 
 
-def test_run_streamed_through_runwatch_reads_back_exactly(server: MlflowServer, tmp_path) -> None:
+def test_run_streamed_through_runwatch_reads_back_exactly(server: MlflowServer, proxy: CountingProxy, tmp_path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
     git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
@@ -112,7 +147,7 @@ def test_run_streamed_through_runwatch_reads_back_exactly(server: MlflowServer, 
     subprocess.run(git + ["commit", "-qm", "init"], cwd=repo, check=True)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
 
-    rw = Runwatch(str(tmp_path), mlflow_backends(server.uri)).start()
+    rw = Runwatch(str(tmp_path), mlflow_backends(proxy.uri)).start()
     try:
         p = rw.script(TRAIN, cwd=str(repo), OUT=str(tmp_path))
         assert p.wait(timeout=WAIT_TIMEOUT) == 0, rw.script_output()
@@ -147,6 +182,10 @@ def test_run_streamed_through_runwatch_reads_back_exactly(server: MlflowServer, 
     assert_history(client, child.info.run_id, "acc", expected_history(events, "acc"))
     # "bad:key" has a colon, which MLflow refuses on some platforms: it arrives as "bad_key".
     assert_history(client, child.info.run_id, "bad_key", expected_history(events, "bad:key"))
+    assert assert_accepted_once(proxy, child.info.run_id, events, {"bad:key": "bad_key"}) == 3 * 1200
+    assert assert_accepted_once(proxy, parent.info.run_id, read_log(rw.store, parent_id)) == 1
+    # Keep-alive: the requests share a few connections (the agent keeps at most 4).
+    assert proxy.connections <= 4 and len(proxy.requests) >= 10, f"{len(proxy.requests)} requests over {proxy.connections} connections"
     loss = {m.step: m.value for m in client.get_metric_history(child.info.run_id, "train/loss")}
     assert math.isnan(loss[5]) and loss[6] == MAX and loss[7] == -MAX
     assert loss[1200 - 1] == 1.0 / 1200 + 1e-12 * 1199  # float64 exactly
@@ -182,9 +221,9 @@ run.finish()
 '''
 
 
-def test_mlflow_outage_and_collector_restart_end_complete_without_duplicates(server: MlflowServer, tmp_path) -> None:
+def test_mlflow_outage_and_collector_restart_end_complete_without_duplicates(server: MlflowServer, proxy: CountingProxy, tmp_path) -> None:
     client = MlflowClient(server.uri)
-    rw = Runwatch(str(tmp_path), mlflow_backends(server.uri, experiment="rw-outage-exp")).start()
+    rw = Runwatch(str(tmp_path), mlflow_backends(proxy.uri, experiment="rw-outage-exp")).start()
     try:
         p = rw.script(PHASED, cwd=str(tmp_path), OUT=str(tmp_path))
         run_id = read_run_id(str(tmp_path / "run.id"))
@@ -214,3 +253,96 @@ def test_mlflow_outage_and_collector_restart_end_complete_without_duplicates(ser
     assert_history(client, run.info.run_id, "loss", expected_history(events, "loss"))
     assert_history(client, run.info.run_id, "lr", expected_history(events, "lr"))
     assert run.data.params == {"lr": "0.5"}
+    assert assert_accepted_once(proxy, run.info.run_id, events) == 2 * 900
+    assert 0 in proxy.log_batches(), "no log-batch was attempted while the server was down"
+
+
+STREAM = r'''
+import os, time
+import runwatch
+out = os.environ["OUT"]
+run = runwatch.init(project="rw-inflight", name="stream", config={"lr": 0.1})
+with open(os.path.join(out, "run.id"), "w") as f:
+    f.write(run.id + "\n")
+step = 0
+def log(n):
+    global step
+    for _ in range(n):
+        run.log({"loss": 1.0 / (step + 1), "lr": 0.1 * 0.999 ** step}, step=step)
+        step += 1
+# A long stream: still logging when the server is killed, and on through the outage.
+while not os.path.exists(os.path.join(out, "killed")) and step < 40000:
+    log(50)
+    time.sleep(0.05)
+log(2000)
+run.finish()
+'''
+
+
+def test_mlflow_killed_during_a_request_ends_complete_without_duplicates(server: MlflowServer, proxy: CountingProxy, tmp_path) -> None:
+    """The server is killed (SIGKILL) while a log-batch is half sent to it, then started
+    again on the same port and store: the request failed, nothing it carried is lost
+    and nothing is accepted twice."""
+    client = MlflowClient(server.uri)
+    # The third log-batch with metrics goes out half-way, then the server dies.
+    proxy.kill_during_log_batch(3, server.stop)
+    rw = Runwatch(str(tmp_path), mlflow_backends(proxy.uri, experiment="rw-inflight-exp")).start()
+    try:
+        p = rw.script(STREAM, cwd=str(tmp_path), OUT=str(tmp_path))
+        run_id = read_run_id(str(tmp_path / "run.id"))
+        wait_for(lambda: proxy.killed_in_flight, "the server to be killed during a log-batch")
+        (tmp_path / "killed").touch()
+        assert p.wait(timeout=WAIT_TIMEOUT) == 0, rw.script_output()
+        wait_for(lambda: "runwatch.mlflow" in rw.stderr() and "failed" in rw.stderr(), "the backend to report the failed write")
+        server.start()
+        run = wait_finished(client, "rw-inflight-exp", run_id, rw)
+    finally:
+        rw.stop()
+
+    assert proxy.killed_in_flight[0] > 0
+    assert len(find_run(client, "rw-inflight-exp", run_id)) == 1
+    events = read_log(rw.store, run_id)
+    n = len(points_of(events, "loss"))
+    assert n >= 2000 + 50
+    assert_history(client, run.info.run_id, "loss", expected_history(events, "loss"))
+    assert_history(client, run.info.run_id, "lr", expected_history(events, "lr"))
+    assert assert_accepted_once(proxy, run.info.run_id, events) == 2 * n
+    assert run.data.params == {"lr": "0.1"}
+
+
+KILLED = r'''
+import os, time
+import runwatch
+out = os.environ["OUT"]
+run = runwatch.init(project="rw-killed", name="victim")
+with open(os.path.join(out, "run.id"), "w") as f:
+    f.write(run.id + "\n")
+for step in range(50):
+    run.log({"loss": 1.0 / (step + 1)}, step=step)
+open(os.path.join(out, "ready"), "w").close()
+while True:
+    time.sleep(0.1)
+'''
+
+
+def test_run_killed_by_sigterm_becomes_killed_with_end_time(server: MlflowServer, proxy: CountingProxy, tmp_path) -> None:
+    client = MlflowClient(server.uri)
+    rw = Runwatch(str(tmp_path), mlflow_backends(proxy.uri)).start()
+    try:
+        p = rw.script(KILLED, cwd=str(tmp_path), OUT=str(tmp_path))
+        run_id = read_run_id(str(tmp_path / "run.id"))
+        wait_for(lambda: (tmp_path / "ready").exists(), "the script to log")
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=WAIT_TIMEOUT) == -signal.SIGTERM, rw.script_output()
+        run = wait_finished(client, "rw-killed", run_id, rw, status="KILLED")
+    finally:
+        rw.stop()
+
+    events = read_log(rw.store, run_id)
+    end = next(e for e in events if e["type"] == "run.end")
+    assert end["status"] == "killed"
+    assert run.info.end_time == ms(end["time"])
+    assert run.data.tags["runwatch.endReason"] == "SIGTERM"
+    assert "runwatch.status" not in run.data.tags  # only a crash is marked there
+    assert_history(client, run.info.run_id, "loss", expected_history(events, "loss"))
+    assert assert_accepted_once(proxy, run.info.run_id, events) == 50
