@@ -1,47 +1,21 @@
 // A companion extension in the real VS Code: the example companion is packed as a
 // .vsix and installed beside the packaged Runwatch, chosen in the "Select Backends"
 // QuickPick (which activates it; its missing setting is refused, naming the field),
-// configured with "Configure Backend…", and a run streamed from the Python client
-// must land in its folder exactly: every point once, the params, the final status.
+// configured with "Configure Backend…" (its folder, and a secret typed into a password
+// box that the companion must receive from SecretStorage: it records a fingerprint),
+// and a run streamed from the Python client must land in its folder exactly: every
+// point once, the params, the final status.
 import * as assert from 'assert';
-import { execFileSync, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT, VsCode, waitFor } from './harness';
+import { VsCode, packCompanion, python, pythonEnv, readJsonl, waitFor } from './harness';
 
-const COMPANION = path.join(ROOT, 'examples', 'companion-backend');
 const STEPS = 50;
-
-interface Line {
-  runId: string;
-  offset: number;
-  type: string;
-  params?: Record<string, unknown>;
-  points?: { key: string; value: number; step: number }[];
-  status?: string;
-}
-
-function readLines(file: string): Line[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.endsWith('}'))
-    .map((l) => JSON.parse(l) as Line);
-}
-
-function python(): string {
-  const venv = path.join(ROOT, '.vscode-test', 'venv-test', 'bin', 'python');
-  return fs.existsSync(venv) ? venv : 'python3';
-}
-
-/** The client finds the collector through the workspace's discovery file, not through anything inherited. */
-function pythonEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(ROOT, 'clients', 'python') };
-  for (const k of Object.keys(env)) if (k.startsWith('RUNWATCH_')) delete env[k];
-  return env;
-}
+// Typed into the password box of "Configure Backend…"; the companion must get it from SecretStorage.
+const SECRET = `sk-e2e-${crypto.randomBytes(6).toString('hex')}`;
 
 describe('backends (e2e): a companion backend chosen in the picker receives a streamed run', () => {
   let vs: VsCode | undefined;
@@ -55,8 +29,7 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
     outDir = path.join(tmp, 'jsonl-out');
     fs.mkdirSync(workspace, { recursive: true });
     // "Built" the way its README says: packed with vsce, so the test installs what a user would.
-    const vsix = path.join(tmp, 'runwatch-jsonl-backend.vsix');
-    execFileSync(path.join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--out', vsix], { cwd: COMPANION, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+    const vsix = packCompanion(tmp);
     vs = await VsCode.start({
       name: 'backends',
       workspace,
@@ -106,7 +79,14 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       await page.locator('.quick-input-widget .quick-input-title', { hasText: 'jsonl: folder' }).waitFor({ state: 'visible', timeout: 60_000 });
       await input.fill(outDir);
       await page.keyboard.press('Enter');
-      await vs!.waitForFile(settingsFile, (t) => t.includes('"runwatch.backendConfig"') && t.includes(JSON.stringify(outDir)), 60_000);
+      // Then its secret, in a password box: kept in SecretStorage, never in settings.
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'jsonl: apiToken (optional)' }).waitFor({ state: 'visible', timeout: 60_000 });
+      assert.strictEqual(await input.getAttribute('type'), 'password', 'the secret is typed into a password box');
+      await input.fill(SECRET);
+      await page.keyboard.press('Enter');
+      await page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'Runwatch: jsonl configured.' }).first().waitFor({ state: 'visible', timeout: 60_000 });
+      const settingsText = await vs!.waitForFile(settingsFile, (t) => t.includes('"runwatch.backendConfig"') && t.includes(JSON.stringify(outDir)), 60_000);
+      assert.ok(!settingsText.includes(SECRET), 'the secret is not in the settings');
 
       const script = [
         'import runwatch',
@@ -128,7 +108,7 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       const file = path.join(outDir, `${runId}.jsonl`);
 
       const lines = await waitFor('the run to reach the companion, up to run.end', () => {
-        const l = readLines(file);
+        const l = readJsonl(file);
         return l.some((x) => x.type === 'run.end') ? l : undefined;
       }, 180_000);
 
@@ -151,6 +131,15 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       const end = lines[lines.length - 1];
       assert.strictEqual(end.type, 'run.end');
       assert.strictEqual(end.status, 'finished');
+
+      // The companion got the secret from SecretStorage: its meta holds the fingerprint, not the secret.
+      const meta = JSON.parse(await vs!.waitForFile(path.join(outDir, `${runId}.meta.json`), (t) => t.includes('"finished"'), 60_000)) as {
+        status: string;
+        apiToken: { sha256: string; length: number } | null;
+      };
+      assert.strictEqual(meta.status, 'finished');
+      assert.deepStrictEqual(meta.apiToken, { sha256: crypto.createHash('sha256').update(SECRET).digest('hex').slice(0, 16), length: SECRET.length });
+      for (const f of fs.readdirSync(outDir)) assert.ok(!fs.readFileSync(path.join(outDir, f), 'utf8').includes(SECRET), `${f} does not hold the secret`);
 
       // The Backends view shows it, healthy and caught up.
       const icon = page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]');

@@ -20,14 +20,18 @@
  * settings), env (extra environment for code-server and so the extension host).
  * Run `npm run package` first (scripts/test.sh does): the harness installs
  * dist-vsix/runwatch-<version>.vsix (or $RUNWATCH_VSIX), never the source folder.
+ * Also here: vs.extensionHostPids() / vs.killExtensionHost() (SIGKILL it, wait for the
+ * new one), and helpers for the example companion (packCompanion, readJsonl), the
+ * Python client (python, pythonEnv) and the run store (readRunLog).
  * Logs: test-output/code-server-<name>-<n>.log and, after stop(), VS Code's own logs
  * (extension host included) under test-output/vscode-logs/<name>-<n>/.
  */
-import { ChildProcess, execFile, spawn } from 'child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
+import * as zlib from 'zlib';
 import { chromium, Browser, BrowserServer, Frame, Page } from 'playwright-core';
 
 const execFileAsync = promisify(execFile);
@@ -274,6 +278,57 @@ export class VsCode {
     await this.page.waitForSelector('.monaco-workbench', { timeout: timeoutMs });
   }
 
+  /**
+   * The extension host processes of this code-server: Node processes in its process
+   * group (code-server forks them with `bootstrap-fork --type=extensionHost`).
+   */
+  extensionHostPids(): number[] {
+    const group = this.codeServer.pid;
+    if (!group) return [];
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        // Fields after "(comm)": state, ppid, pgrp, ...
+        const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(pgrp) !== group || state === 'Z') continue;
+        const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+        if (cmdline.includes('--type=extensionHost')) pids.push(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return pids;
+  }
+
+  /**
+   * SIGKILLs the extension host (as a crash or an OOM kill would) and waits until a new
+   * one runs. code-server restarts a crashed remote extension host by itself (up to 3
+   * times in 5 minutes); if it has not after `autoRestartMs`, the page is reloaded.
+   * Returns the old and new pids and how it came back.
+   */
+  async killExtensionHost(autoRestartMs = 30_000): Promise<{ killed: number[]; restarted: number[]; how: 'auto' | 'reload' }> {
+    const killed = await waitFor('an extension host process', () => {
+      const p = this.extensionHostPids();
+      return p.length ? p : undefined;
+    }, 30_000);
+    for (const pid of killed) killPid(pid, 'SIGKILL');
+    await waitFor('the killed extension host to be gone', () => killed.every((pid) => !this.extensionHostPids().includes(pid)), 15_000);
+    const fresh = () => {
+      const p = this.extensionHostPids().filter((pid) => !killed.includes(pid));
+      return p.length ? p : undefined;
+    };
+    let how: 'auto' | 'reload' = 'auto';
+    let restarted = await waitFor('a new extension host', fresh, autoRestartMs).catch(() => undefined);
+    if (!restarted) {
+      how = 'reload';
+      await this.reload();
+      restarted = await waitFor('a new extension host after a reload', fresh, 120_000);
+    }
+    return { killed, restarted, how };
+  }
+
   /** Text of code-server's own log so far. */
   serverLog(): string {
     return fs.readFileSync(this.logFile, 'utf8');
@@ -302,6 +357,76 @@ export class VsCode {
     if (pid) killPid(pid, 'SIGKILL');
     killGroup(this.codeServer, 'SIGKILL');
   }
+}
+
+// ---------------------------------------------------------------------------
+// Shared by the tests that use the example companion and the Python client.
+
+export const COMPANION = path.join(ROOT, 'examples', 'companion-backend');
+
+/** Packs examples/companion-backend with vsce, as its README says, into `dir`; returns the .vsix. */
+export function packCompanion(dir: string): string {
+  const vsix = path.join(dir, 'runwatch-jsonl-backend.vsix');
+  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--out', vsix], { cwd: COMPANION, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+  return vsix;
+}
+
+/** One line of the companion's <folder>/<runId>.jsonl. */
+export interface JsonlLine {
+  runId: string;
+  offset: number;
+  type: string;
+  params?: Record<string, unknown>;
+  points?: { key: string; value: number; step: number }[];
+  status?: string;
+}
+
+/** The complete lines of a companion .jsonl file (none if it does not exist yet). */
+export function readJsonl(file: string): JsonlLine[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.endsWith('}'))
+    .map((l) => JSON.parse(l) as JsonlLine);
+}
+
+/** The test venv's Python (scripts/test.sh makes it), else python3. */
+export function python(): string {
+  const venv = path.join(ROOT, '.vscode-test', 'venv-test', 'bin', 'python');
+  return fs.existsSync(venv) ? venv : 'python3';
+}
+
+/**
+ * An environment for a training script: the repository's client on PYTHONPATH and no
+ * inherited RUNWATCH_* variables, so it finds the collector through the workspace's
+ * discovery file (.runwatch/collector.json), as a script started outside VS Code does.
+ */
+export function pythonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(ROOT, 'clients', 'python') };
+  for (const k of Object.keys(env)) if (k.startsWith('RUNWATCH_')) delete env[k];
+  return { ...env, PYTHONUNBUFFERED: '1', ...extra };
+}
+
+/**
+ * The events of a run, read straight from the store's log (<store>/runs/<id>/log.rwl:
+ * u32 length, u32 CRC-32, payload), read-only, stopping at a partial tail.
+ */
+export function readRunLog(storeDir: string, runId: string): { seq?: number; event: { type: string; [k: string]: unknown } }[] {
+  const file = path.join(storeDir, 'runs', runId, 'log.rwl');
+  if (!fs.existsSync(file)) return [];
+  const buf = fs.readFileSync(file);
+  const out: { seq?: number; event: { type: string; [k: string]: unknown } }[] = [];
+  for (let pos = 0; pos + 8 <= buf.length; ) {
+    const len = buf.readUInt32LE(pos);
+    const end = pos + 8 + len;
+    if (end > buf.length) break;
+    const payload = buf.subarray(pos + 8, end);
+    if (zlib.crc32(payload) !== buf.readUInt32LE(pos + 4)) break;
+    out.push(JSON.parse(payload.toString('utf8')));
+    pos = end;
+  }
+  return out;
 }
 
 /**
