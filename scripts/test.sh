@@ -44,6 +44,7 @@ npm run --silent build || exit 1
 
 run_tier typecheck 'error|Found [0-9]+ error|passed' bash -c 'npx tsc -p . --noEmit && echo "typecheck: 1 passed, 0 failed"'
 run_tier unit '[0-9]+ (passing|failing|pending)' npx mocha --config test/unit/.mocharc.json
+run_tier companion '^# (pass|fail) [0-9]+' node --test examples/companion-backend/
 run_tier python '[0-9]+ (passed|failed|error)' "$PY" -m pytest -q -p no:cacheprovider clients/python/tests test/python
 
 if [ -f scripts/setup-vscode.sh ]; then
