@@ -115,6 +115,20 @@ describe('Runs tree (temporary store)', function () {
     assert.deepStrictEqual(tree.getParent(metrics), run);
   });
 
+  it('shows a crashed run with the crashed icon', async () => {
+    // What the collector appends when a client goes silent past the heartbeat timeout.
+    await store.append('run-d', [
+      { event: { type: 'run.start', project: 'rl', name: 'ppo', time: 1_700_000_000, params: {}, tags: {}, context: {} } },
+      { event: { type: 'run.end', status: 'crashed', time: 1_700_000_030, reason: 'no message from the client for 30s (heartbeat timeout)' } },
+    ]);
+    const ppo = tree.getTreeItem({ kind: 'run', runId: 'run-d' });
+    assert.strictEqual(label(ppo), 'ppo');
+    assert.strictEqual((ppo.iconPath as vscode.ThemeIcon).id, 'flame');
+    assert.strictEqual(((ppo.iconPath as vscode.ThemeIcon).color as vscode.ThemeColor | undefined)?.id, 'charts.orange');
+    assert.strictEqual(ppo.contextValue, 'run.crashed');
+    assert.match(String(ppo.description), /^crashed · 30s$/);
+  });
+
   it('refreshes when a run changes', async () => {
     let fired = 0;
     const sub = tree.onDidChangeTreeData(() => fired++);
@@ -193,6 +207,53 @@ describe('run commands (workspace store, real collector)', function () {
     const loss = t.metrics.find((m) => m.name === 'loss')!;
     assert.ok(loss.differs);
     assert.strictEqual(loss.values.length, 2);
+  });
+
+  it('Compare with Selected, from the context menu of a multi-selection, compares exactly the selected runs', async () => {
+    // A third run, so that "exactly" means something, and a pair unlike the previous test's.
+    const third = await streamRun('cmd-c', 0.3);
+    // VS Code calls a tree item's context-menu command with (clicked item, selected items).
+    const clicked: RunsNode = { kind: 'run', runId: third };
+    const selection: RunsNode[] = [{ kind: 'run', runId: ids[0] }, clicked];
+    const panel = await vscode.commands.executeCommand<{ runIds: string[]; panel: vscode.WebviewPanel; table(): { runs: { runId: string }[] } }>(
+      'runwatch.compareWithSelected',
+      clicked,
+      selection,
+    );
+    assert.ok(panel, 'the command returns the compare panel');
+    assert.strictEqual(panel.panel.viewType, 'runwatch.compare');
+    assert.ok(panel.panel.visible, 'the compare panel is showing');
+    assert.deepStrictEqual([...panel.runIds].sort(), [ids[0], third].sort());
+    assert.deepStrictEqual(panel.table().runs.map((r) => r.runId).sort(), [ids[0], third].sort());
+  });
+
+  it('Reveal Run Folder selects the run\'s folder in the Explorer (code-server has no OS file manager)', async () => {
+    assert.strictEqual(vscode.env.uiKind, vscode.UIKind.Web, 'code-server is a web UI');
+    const runDir = path.join(workspace, '.runwatch', 'runs', ids[0]);
+    const revealed = await vscode.commands.executeCommand<string>('runwatch.revealRunFolder', { kind: 'run', runId: ids[0] });
+    assert.strictEqual(revealed, runDir);
+    assert.ok(fs.existsSync(path.join(runDir, 'log.rwl')), 'it is the folder that holds the run\'s log');
+    // What a person sees is the Explorer with that folder selected. An extension cannot
+    // read the Explorer's selection, but "Open in Integrated Terminal" with no argument
+    // opens a terminal in whatever the Explorer has selected: its cwd tells.
+    const opened = new Promise<vscode.Terminal>((resolve) => {
+      const sub = vscode.window.onDidOpenTerminal((t) => {
+        sub.dispose();
+        resolve(t);
+      });
+    });
+    await vscode.commands.executeCommand('openInTerminal');
+    const terminal = await Promise.race([
+      opened,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no terminal opened: nothing is selected in the Explorer')), 30_000)),
+    ]);
+    try {
+      const cwd = (terminal.creationOptions as vscode.TerminalOptions).cwd;
+      assert.ok(cwd, 'the terminal has a cwd');
+      assert.strictEqual(typeof cwd === 'string' ? cwd : cwd.fsPath, runDir, 'the Explorer\'s selection is the run folder');
+    } finally {
+      terminal.dispose();
+    }
   });
 
   it('Copy Connection Snippet copies Python lines that connect from outside VS Code', async () => {
