@@ -113,6 +113,7 @@ export class Collector {
   private info?: CollectorInfo;
   private readonly stateListeners = new Set<(s: CollectorState) => void>();
   private stopping = false;
+  private deletedSub?: { dispose(): void };
 
   constructor(options: CollectorOptions) {
     this.store = options.store;
@@ -173,6 +174,10 @@ export class Collector {
     this.lastSweep = Date.now();
     this.sweepTimer = setInterval(() => this.sweep(), this.sweepEveryMs);
     this.sweepTimer.unref?.();
+    // A run deleted while its client still streams is no longer live (its data now gets unknown_run).
+    this.deletedSub = this.store.onDidDeleteRun((runId) => {
+      if (this.watches.delete(runId)) this.emitState();
+    });
     this.logger.info(`collector listening on ${this.info.url} (heartbeat timeout ${this.heartbeatTimeoutMs / 1000}s, largest frame ${this.maxFrameBytes} bytes)`);
     this.emitState();
     return this.info;
@@ -421,6 +426,7 @@ export class Collector {
     if (this.stopping || !this.server) return;
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.deletedSub?.dispose();
     const server = this.server;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);

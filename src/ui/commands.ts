@@ -123,9 +123,11 @@ export function registerRunCommands(
       if (ids.length === 0) return false;
       const names = ids.map((id) => store.getRun(id)?.name ?? id);
       const what = ids.length === 1 ? `run "${names[0]}"` : `${ids.length} runs (${names.join(', ')})`;
+      const live = ids.filter((id) => store.getRun(id)?.status === 'running').length;
+      const liveNote = live === 0 ? '' : ` ${live === ids.length && live === 1 ? 'It is' : `${live} of them are`} still running: what the training script logs from now on is refused, not stored.`;
       const confirmed =
         answers?.confirmed ??
-        (await vscode.window.showWarningMessage(`Delete ${what}? Its metrics and logs are removed from the local store; this cannot be undone.`, { modal: true }, 'Delete')) === 'Delete';
+        (await vscode.window.showWarningMessage(`Delete ${what}? Its metrics and logs are removed from the local store; this cannot be undone.${liveNote}`, { modal: true }, 'Delete')) === 'Delete';
       if (!confirmed) return false;
       for (const id of ids) await store.deleteRun(id);
       log.info(`deleted ${what}`);

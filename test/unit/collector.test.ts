@@ -305,4 +305,19 @@ describe('collector', function () {
     await waitUntil(() => collector.state.clients === 0, 'no clients');
     assert.ok(seen.some((s) => s.clients === 1 && s.liveRuns === 1));
   });
+
+  it('a run deleted while its client streams is no longer live, and its further data is refused with unknown_run', async () => {
+    await startCollector();
+    const c = new ReliableClient('deleted-live', TOKEN);
+    await c.connect(url);
+    c.send(runStart());
+    await c.waitAcked(1);
+    assert.equal(collector.state.liveRuns, 1);
+    await store.deleteRun('deleted-live');
+    assert.equal(collector.state.liveRuns, 0, 'deleting the run ends its watch at once');
+    c.send({ type: 'metrics', points: [{ key: 'k', value: 1, step: 0, time: 1 }] });
+    await waitUntil(() => c.conn!.messages.some((m) => m.type === 'error' && m.code === 'unknown_run'), 'unknown_run for the deleted run');
+    assert.equal(store.hasRun('deleted-live'), false);
+    c.conn!.close();
+  });
 });
