@@ -39,10 +39,24 @@ export function registerViews(context: vscode.ExtensionContext, deps: ViewsDeps)
       },
     }),
     ...registerRunCommands(context, deps, tree, treeView),
+    openOnRunStart(deps, uri),
     new vscode.Disposable(() => {
       DashboardPanel.instance?.dispose();
       ComparePanel.instance?.dispose();
     }),
   );
   return { tree, treeView, statusBar };
+}
+
+/** With runwatch.dashboard.openOnRunStart, the first new live run opens the dashboard (focus stays where it is). */
+function openOnRunStart(deps: ViewsDeps, uri: vscode.Uri): vscode.Disposable {
+  const seen = new Set(deps.store.listRuns().map((r) => r.runId));
+  return deps.store.onDidChangeRun((run) => {
+    if (seen.has(run.runId)) return;
+    seen.add(run.runId);
+    if (run.status !== 'running' || DashboardPanel.instance) return;
+    if (!vscode.workspace.getConfiguration('runwatch.dashboard').get<boolean>('openOnRunStart', false)) return;
+    deps.log.info(`run ${run.runId} started: opening the dashboard (runwatch.dashboard.openOnRunStart)`);
+    DashboardPanel.show(deps, uri, [run.runId], true);
+  });
 }
