@@ -118,6 +118,7 @@ async function runwatch(uri: string, tmp: string, rep: number): Promise<number> 
     config: { trackingUri: uri, experimentName: '' },
     secrets: { get: async () => undefined },
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string | Error) => process.stderr.write(`${String(m)}\n`) },
+    notify: (m: string) => process.stderr.write(`${m}\n`),
     storageDir: path.join(tmp, 'state'),
   };
   await b.initialize(ctx);

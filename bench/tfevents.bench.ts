@@ -37,6 +37,7 @@ async function runwatch(tmp: string, rep: number, steps: number, keys: number): 
     config: { logDir: path.join(tmp, 'rw') },
     secrets: { get: async () => undefined },
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    notify() {},
     storageDir: path.join(tmp, 'state'),
   };
   await b.initialize(ctx);

@@ -92,7 +92,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
 
   // --- plugins, sink runner, backends (issue 5/6) ---
   // Cursors live beside the runs they point into (the store keeps runs under runs/).
-  const hub = new Hub({ store, stateDir: path.join(storeDir, 'backends'), logger: log, secrets: { get: async (key) => context.secrets.get(key) } });
+  const hub = new Hub({
+    store,
+    stateDir: path.join(storeDir, 'backends'),
+    logger: log,
+    secrets: { get: async (key) => context.secrets.get(key) },
+    notify: (pluginId, message) => void vscode.window.showWarningMessage(`Runwatch (${pluginId}): ${message}`),
+  });
   // Settings before any plugin appears, so a source turned off never starts; errors are shown by registerBackendUi.
   void hub.configurePlugins(pluginSettings()).catch(() => undefined);
   for (const backend of builtinBackends()) hub.registerPlugin(backend, 'builtin');

@@ -138,6 +138,12 @@ export interface PluginContext {
   readonly config: Readonly<Record<string, unknown>>;
   readonly secrets: PluginSecrets;
   readonly logger: PluginLogger;
+  /**
+   * Tells the person something they should act on (a limit hit, data changed on the way):
+   * a warning notification in VS Code, once per distinct message while the window lives;
+   * logged as a warning too (headless: logged only).
+   */
+  notify(message: string): void;
   /** A folder the plugin may write to; it persists across restarts. */
   readonly storageDir: string;
 }

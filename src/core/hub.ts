@@ -85,6 +85,8 @@ export interface HubOptions {
   sink?: Partial<SinkOptions>;
   /** How long `initialize` and `healthCheck` may take. */
   pluginCallTimeoutMs?: number;
+  /** Shows a plugin's `notify` message to the person (the extension: a warning notification). */
+  notify?: (pluginId: string, message: string) => void;
 }
 
 /** The key under which a plugin's secret property is stored. */
@@ -124,6 +126,8 @@ export class Hub implements Disposable {
   private readonly selected = new Map<string, Selected>();
   private readonly statusChanged = new Emitter<void>();
   private readonly sources = new Map<string, Running<SourcePlugin>>();
+  /** Plugin messages already shown (notify shows each once while the hub lives). */
+  private readonly notified = new Set<string>();
   private readonly processors = new Map<string, Running<ProcessorPlugin>>();
   private settings: Required<PluginSettings> = { sources: {}, processors: {} };
   private readonly subscriptions: Disposable[] = [];
@@ -429,10 +433,17 @@ export class Hub implements Disposable {
     const storageDir = path.join(this.opts.stateDir, 'plugins', encodeURIComponent(pluginId));
     fs.mkdirSync(storageDir, { recursive: true });
     const secrets = this.opts.secrets;
+    const logger = prefixed(this.opts.logger, pluginId);
     return {
       config: Object.freeze({ ...config }),
       secrets: { get: async (key) => secrets?.get(secretKey(pluginId, key)) },
-      logger: prefixed(this.opts.logger, pluginId),
+      logger,
+      notify: (message) => {
+        if (this.notified.has(`${pluginId}\0${message}`)) return;
+        this.notified.add(`${pluginId}\0${message}`);
+        logger.warn(message);
+        this.opts.notify?.(pluginId, message);
+      },
       storageDir,
     };
   }

@@ -92,6 +92,23 @@ describe('exported API and discovery', function () {
     assert.deepEqual(writes, [0]);
   });
 
+  it('notify shows a plugin message to the person once (and logs it), per distinct message', async () => {
+    const shown: string[] = [];
+    const logged: string[] = [];
+    const h = new Hub({ store, stateDir: path.join(dir, 'state2'), logger: { ...quiet, warn: (m: string) => void logged.push(m) }, notify: (id, m) => void shown.push(`${id}: ${m}`) });
+    const b = backend('noisy');
+    b.initialize = async (ctx) => {
+      ctx.notify('a limit was hit');
+      ctx.notify('a limit was hit');
+      ctx.notify('something else');
+    };
+    h.registerPlugin(b, 'api');
+    await h.selectBackends(['noisy']);
+    assert.deepEqual(shown, ['noisy: a limit was hit', 'noisy: something else']);
+    assert.equal(logged.filter((m) => m.includes('a limit was hit')).length, 1);
+    await h.dispose();
+  });
+
   it('a contribution that is withdrawn (extension removed) leaves the list', () => {
     const d = hub.registerContributed({ id: 'gone', displayName: 'Gone', kind: 'backend' }, async () => undefined);
     assert.equal(hub.listPlugins().length, 1);

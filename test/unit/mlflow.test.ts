@@ -153,10 +153,12 @@ describe('mlflow: backend against a fake server', () => {
   let tmp: string;
   let fake: FakeMlflow;
   const warnings: string[] = [];
+  const notices: string[] = [];
   beforeEach(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-mlf-'));
     fake = await new FakeMlflow().start();
     warnings.length = 0;
+    notices.length = 0;
   });
   afterEach(async () => {
     await fake.stop();
@@ -167,6 +169,7 @@ describe('mlflow: backend against a fake server', () => {
     config: { trackingUri: fake.uri, experimentName: '' },
     secrets: { get: async (k) => secrets[k] },
     logger: { trace() {}, debug() {}, info() {}, warn: (m: string) => warnings.push(m), error: (m: string | Error) => warnings.push(String(m)) },
+    notify: (m: string) => void notices.push(m),
     storageDir: tmp,
   });
   const run: RunSummary = { runId: 'run-1', project: 'proj', name: 'n', status: 'running', startTime: 1700000000, params: {}, tags: {}, context: {} };
@@ -187,8 +190,9 @@ describe('mlflow: backend against a fake server', () => {
     const batches = fake.batches();
     assert.deepEqual(batches.map((x) => x.metrics.length), [999, 1000, 501]);
     assert.equal(batches[0].params[0].value.length, 500);
-    assert.equal(warnings.filter((w) => w.includes('truncated')).length, 1);
-    assert.match(warnings.find((w) => w.includes('truncated')) ?? '', /2\.7\.0.*500/);
+    // Said once, to the person (notify), naming the server version, the limit and what to do.
+    assert.equal(notices.filter((w) => w.includes('truncated')).length, 1);
+    assert.match(notices.find((w) => w.includes('truncated')) ?? '', /2\.7\.0.*500.*artifact/);
     assert.ok(fake.requests.every((r) => r.url === '/version' || r.auth === 'Bearer tok'));
     assert.deepEqual(steps(), Array.from({ length: 2500 }, (_, i) => i));
     b.dispose();

@@ -143,6 +143,7 @@ describe('tensorboard: backend', () => {
     config: { logDir: path.join(tmp, 'logs') },
     secrets: { get: async () => undefined },
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    notify() {},
     storageDir: path.join(tmp, 'state'),
   });
   const run: RunSummary = {

@@ -187,7 +187,7 @@ export class MlflowBackend implements BackendPlugin {
   private tellOnce(key: string, message: string): void {
     if (this.told.has(key)) return;
     this.told.add(key);
-    this.ctx.logger.warn(`MLflow: ${message}`);
+    this.ctx.notify(`MLflow: ${message}`);
   }
 
   async healthCheck(): Promise<HealthStatus> {
@@ -351,7 +351,7 @@ export class MlflowBackend implements BackendPlugin {
       if (value.length > limits.paramValueLength) {
         this.tellOnce(
           'param-trunc',
-          `MLflow ${this.version ?? '(version unknown)'} keeps param values up to ${limits.paramValueLength} characters; longer ones are truncated (first: "${k}").`,
+          `MLflow ${this.version ?? '(version unknown)'} keeps param values up to ${limits.paramValueLength} characters; longer ones are truncated (first: "${k}"). To keep a long value whole, log it as an artifact (run.log_artifact).`,
         );
         value = value.slice(0, limits.paramValueLength);
       }
@@ -360,7 +360,7 @@ export class MlflowBackend implements BackendPlugin {
     const tag = (k: string, v: string): Op => {
       let value = String(v);
       if (value.length > limits.tagValueLength) {
-        this.tellOnce('tag-trunc', `tag values longer than ${limits.tagValueLength} characters are truncated (first: "${k}").`);
+        this.tellOnce('tag-trunc', `tag values longer than ${limits.tagValueLength} characters are truncated (first: "${k}"). To keep a long value whole, log it as an artifact (run.log_artifact).`);
         value = value.slice(0, limits.tagValueLength);
       }
       return { kind: 'tag', entry: { key: this.key(k, limits), value } };
