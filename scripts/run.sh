@@ -48,10 +48,14 @@ CS_ARGS=(--config "$STATE/config.yaml" --user-data-dir "$STATE/data" --extension
 
 if [ ! -d "$WS" ]; then
   say "create the demo workspace $WS"
-  mkdir -p "$WS"
-  [ -f examples/train_demo.py ] && cp examples/train_demo.py "$WS/"
+  mkdir -p "$WS/.vscode"
   printf '# Runwatch demo workspace\n\nRun `python3 train_demo.py` in a terminal here, or watch the demo loop that `npm start` runs.\n' > "$WS/README.md"
+  # The dashboard opens by itself when the demo's first run starts.
+  printf '{\n  "runwatch.dashboard.openOnRunStart": true\n}\n' > "$WS/.vscode/settings.json"
 fi
+# The current demo script, even in a workspace made by an older checkout.
+[ -f examples/train_demo.py ] && cp examples/train_demo.py "$WS/"
+
 # A discovery file left by an earlier session names a collector that is gone: wait for a fresh one.
 rm -f "$WS/.runwatch/collector.json"
 
