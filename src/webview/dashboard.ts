@@ -5,7 +5,8 @@
 // For tests and benchmarks each chart container carries `data-key`, `data-points`
 // (JSON: run id → points drawn), `data-last-step` (JSON: run id → latest step),
 // `data-nonfinite` (JSON: run id → markers drawn), `data-x-range` ("min,max" of the
-// x scale), `data-zoomed` and `data-drawn-at` (ms epoch of the last draw); `window.runwatchDraws` keeps the recent draws for the latency benchmark.
+// x scale), `data-zoomed` and `data-drawn-at` (ms epoch of the last draw); the body carries `data-first-draw-ms` (from
+// the script's start) and `data-first-draw-at` (ms epoch); `window.runwatchDraws` keeps the recent draws for the latency benchmark.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
@@ -489,6 +490,7 @@ class Chart {
     if (!firstDrawDone && this.series.length > 0) {
       firstDrawDone = true;
       document.body.dataset.firstDrawMs = String(performance.now() - readyPostedAt);
+      document.body.dataset.firstDrawAt = String(drawnAt);
     }
   }
 
