@@ -215,11 +215,18 @@ describe('run commands (workspace store, real collector)', function () {
     // VS Code calls a tree item's context-menu command with (clicked item, selected items).
     const clicked: RunsNode = { kind: 'run', runId: third };
     const selection: RunsNode[] = [{ kind: 'run', runId: ids[0] }, clicked];
-    const panel = await vscode.commands.executeCommand<{ runIds: string[]; panel: vscode.WebviewPanel; table(): { runs: { runId: string }[] } }>(
-      'runwatch.compareWithSelected',
-      clicked,
-      selection,
-    );
+    type Compare = { runIds: string[]; panel: vscode.WebviewPanel; table(): { runs: { runId: string }[] } };
+    // Had it not used the selection, it would ask for more runs in a quick pick and wait there.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const panel = await Promise.race([
+      vscode.commands.executeCommand<Compare>('runwatch.compareWithSelected', clicked, selection),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          void vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+          reject(new Error('Compare with Selected did not open within 30 s (is it asking for runs instead of using the selection?)'));
+        }, 30_000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     assert.ok(panel, 'the command returns the compare panel');
     assert.strictEqual(panel.panel.viewType, 'runwatch.compare');
     assert.ok(panel.panel.visible, 'the compare panel is showing');
