@@ -161,7 +161,9 @@ export class VsCode {
     fs.writeFileSync(path.join(dataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
 
     const baseArgs = ['--config', path.join(tmpDir, 'config.yaml'), '--user-data-dir', dataDir, '--extensions-dir', extDir];
-    const env = { ...process.env, ...options.env };
+    // The tester's own PYTHONPATH or RUNWATCH_* must not reach VS Code's terminals: Runwatch sets those.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PYTHONPATH' && !/^RUNWATCH_(URL|TOKEN|SPOOL)/.test(k)));
+    const env = { ...inherited, ...options.env };
     const vsixes = [...(options.installRunwatch === false ? [] : [runwatchVsix()])];
     const folders: string[] = [];
     for (const e of options.extensions ?? []) (e.endsWith('.vsix') ? vsixes : folders).push(path.resolve(e));
