@@ -12,26 +12,10 @@ import * as zlib from 'zlib';
 import * as vscode from 'vscode';
 import WebSocket from 'ws';
 import type { RunwatchApiV1, RunwatchExports } from '../../src/api/types';
+import { waitFor } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-function waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      let v: T | undefined | false | null;
-      try {
-        v = check();
-      } catch (err) {
-        return reject(err);
-      }
-      if (v) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      setTimeout(tick, 200);
-    };
-    tick();
-  });
-}
 
 /** The metric points in a run's durable log (<store>/runs/<id>/log.rwl: u32 length, u32 CRC-32, JSON). */
 function loggedPoints(storeDir: string, runId: string): { key: string; value: number; step: number }[] {

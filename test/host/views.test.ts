@@ -12,27 +12,11 @@ import type { RunSummary, RunwatchExports } from '../../src/api/types';
 import { RunStore } from '../../src/store/runStore';
 import { SeriesStore } from '../../src/store/series';
 import { RunsTreeProvider, type RunsNode } from '../../src/ui/runsTree';
+import { waitFor } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PYTHON = process.env.RUNWATCH_PYTHON ?? 'python3';
 
-function waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      let v: T | undefined | false | null;
-      try {
-        v = check();
-      } catch (err) {
-        return reject(err);
-      }
-      if (v) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      setTimeout(tick, 100);
-    };
-    tick();
-  });
-}
 
 function runPython(code: string, cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const clean: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(ROOT, 'clients', 'python'), ...env };
