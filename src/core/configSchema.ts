@@ -17,26 +17,29 @@ export const RESERVED_CONFIG_KEYS = new Set(['processors']);
 export function validateConfig(
   schema: ConfigSchema | undefined,
   config: Record<string, unknown>,
-  opts: { pluginId?: string; presentSecrets?: ReadonlySet<string> } = {},
+  opts: { pluginId?: string; kind?: 'backend' | 'source' | 'processor'; presentSecrets?: ReadonlySet<string> } = {},
 ): ConfigValidation {
   const errors: string[] = [];
   const value: Record<string, unknown> = {};
-  const where = opts.pluginId ? ` (backend "${opts.pluginId}")` : '';
+  const kind = opts.kind ?? 'backend';
+  const where = opts.pluginId ? ` (${kind} "${opts.pluginId}")` : '';
+  // Only backends have a configuration command; sources and processors are set in settings.
+  const setWith = kind === 'backend' ? '"Runwatch: Configure Backend…"' : `settings (${kind === 'source' ? 'runwatch.sources' : 'runwatch.processorConfig'})`;
   const props = schema?.properties ?? {};
   const required = new Set(schema?.required ?? []);
 
   for (const [name, prop] of Object.entries(props)) {
     if (prop.secret) {
       // Secrets never live in settings: they come from SecretStorage.
-      if (config[name] !== undefined) errors.push(`"${name}"${where} is a secret: store it with "Runwatch: Configure Backend…", not in settings.`);
+      if (config[name] !== undefined) errors.push(`"${name}"${where} is a secret: ${kind === 'backend' ? `store it with ${setWith}` : 'store it in SecretStorage'}, not in settings.`);
       if (required.has(name) && opts.presentSecrets && !opts.presentSecrets.has(name))
-        errors.push(`"${name}"${where} is required: set it with "Runwatch: Configure Backend…".`);
+        errors.push(`"${name}"${where} is required: set it with ${setWith}.`);
       continue;
     }
     const raw = config[name];
     if (raw === undefined || raw === null || raw === '') {
       if (prop.default !== undefined) value[name] = prop.default;
-      else if (required.has(name)) errors.push(`"${name}"${where} is required${prop.description ? `: ${prop.description}` : '.'}`);
+      else if (required.has(name)) errors.push(`"${name}"${where} is required${prop.description ? `: ${prop.description.replace(/\.?$/, '.')}` : '.'} Set it with ${setWith}.`);
       continue;
     }
     const problem = checkValue(prop, raw);
@@ -46,7 +49,7 @@ export function validateConfig(
   for (const name of Object.keys(config)) {
     if (!(name in props) && !RESERVED_CONFIG_KEYS.has(name)) {
       // Unknown keys are refused: a typo would otherwise silently fall back to a default.
-      errors.push(`"${name}"${where} is not a setting of this backend; known: ${Object.keys(props).join(', ') || '(none)'}.`);
+      errors.push(`"${name}"${where} is not a setting of this ${kind}; known: ${Object.keys(props).join(', ') || '(none)'}.`);
     }
   }
   return { ok: errors.length === 0, value, errors };

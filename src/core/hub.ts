@@ -369,7 +369,7 @@ export class Hub implements Disposable {
   }
 
   private async start(s: Selected, plugin: BackendPlugin): Promise<void> {
-    const validation = await this.validate(s.id, plugin.metadata.configSchema, s.config, s.id);
+    const validation = await this.validate(s.id, 'backend', plugin.metadata.configSchema, s.config, true);
     const procErrors = validateProcessors(s.config.processors).map((e) => `${e} (backend "${s.id}")`);
     if (!validation.ok || procErrors.length) {
       s.error = `Settings refused: ${[...validation.errors, ...procErrors].join(' ')}`;
@@ -407,12 +407,12 @@ export class Hub implements Disposable {
   }
 
   /** Checks a config against a schema, with the secrets SecretStorage holds for that plugin. */
-  private async validate(id: string, schema: ConfigSchema | undefined, config: Record<string, unknown>, backendId?: string) {
+  private async validate(id: string, kind: 'backend' | 'source' | 'processor', schema: ConfigSchema | undefined, config: Record<string, unknown>, named = false) {
     const present = new Set<string>();
     for (const [name, prop] of Object.entries(schema?.properties ?? {})) {
       if (prop.secret && (await this.opts.secrets?.get(secretKey(id, name)))) present.add(name);
     }
-    return validateConfig(schema, config, { pluginId: backendId, presentSecrets: present });
+    return validateConfig(schema, config, { pluginId: named ? id : undefined, kind, presentSecrets: present });
   }
 
   private async stop(s: Selected): Promise<void> {
@@ -559,7 +559,7 @@ export class Hub implements Disposable {
   /** Validates the settings and calls `initialize`; on failure records why and returns false. */
   private async initializePlugin<P extends SourcePlugin | ProcessorPlugin>(state: Running<P>, plugin: P, config: Record<string, unknown>): Promise<boolean> {
     const where = `${state.kind} "${state.id}"`;
-    const validation = await this.validate(state.id, plugin.metadata.configSchema, config);
+    const validation = await this.validate(state.id, state.kind, plugin.metadata.configSchema, config);
     // `processors` is reserved for backends; validateConfig lets it through for everyone.
     if ('processors' in config) validation.errors.push('"processors" is a backend setting, not one of this plugin.');
     if (validation.errors.length) {
