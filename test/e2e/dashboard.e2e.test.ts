@@ -149,7 +149,10 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
         runId,
       );
       const latencyMs = (firstDraw ?? seen.drawnAt) - first.time! * 1000;
-      console.log(`      first log → first draw: ${latencyMs.toFixed(0)} ms (issue 4 asks ≤ 2000 ms; timing is measured by bench/live-latency, not asserted here)`);
+      console.log(`      first log → first draw: ${latencyMs.toFixed(0)} ms`);
+      // Not a performance test (bench/live-latency measures that): a bound on "live", far above the
+      // ~100-200 ms seen here, that only a stalled path (a missed update, a reload-only refresh) breaks.
+      assert.ok(latencyMs <= 2000, `the chart held the run's points ${latencyMs.toFixed(0)} ms after its first log; issue 4 asks within 2 s`);
       fs.writeFileSync(path.join(OUTPUT_DIR, 'dashboard-e2e-first-draw.txt'), `${latencyMs.toFixed(0)} ms\n`);
 
       // All steps arrive; the NaN is a marker, not a break in the chart.
