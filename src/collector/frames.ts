@@ -79,7 +79,7 @@ function toEvent(m: v1.RunMessage): RunEvent {
         context: m.context ?? {},
       };
     case 'metrics':
-      return { type: 'metrics', points: m.points.map((p) => ({ key: p.key, value: v1.decodeNumber(p.value), step: p.step, time: p.time })) };
+      return { type: 'metrics', points: v1.metricsPoints(m) };
     case 'params':
       return { type: 'params', params: m.params };
     case 'tags':
@@ -93,7 +93,7 @@ function toEvent(m: v1.RunMessage): RunEvent {
   }
 }
 
-/** The hand-written twin of `v1.Metrics` (same rules; unknown keys are dropped, like zod does). */
+/** The hand-written twin of `v1.Metrics`, both forms (same rules; unknown keys are dropped, like zod does). */
 function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq: number | undefined, limits: FrameLimits): ParsedFrame {
   const bad = (message: string) => fail('bad_message', `metrics: ${message}`, runId, seq);
   const rid = o.runId;
@@ -104,7 +104,11 @@ function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq
   const s = o.seq;
   if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1) return bad(`"seq" must be an integer from 1 up, got ${kind(s)}`);
   const pts = o.points;
-  if (!Array.isArray(pts)) return bad(`"points" must be an array of {key, value, step, time}, got ${kind(pts)}`);
+  if (o.cols !== undefined) {
+    if (pts !== undefined) return bad('send exactly one of "points" and "cols", not both');
+    return parseColumns(o.cols, rid, s, limits, bad);
+  }
+  if (!Array.isArray(pts)) return bad(`"points" must be an array of {key, value, step, time} (or send "cols"), got ${kind(pts)}`);
   if (pts.length < 1) return bad('"points" is empty; send at least one point');
   if (pts.length > limits.maxBatchPoints) {
     return fail('too_many_points', `metrics: ${pts.length} points in one frame, more than the limit of ${limits.maxBatchPoints}; split the batch`, rid, s);
@@ -130,6 +134,57 @@ function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq
     points[i] = { key, value: v, step, time };
   }
   return { kind: 'run', runId: rid, seq: s, event: { type: 'metrics', points }, points: points.length };
+}
+
+/** The columnar form: point i is (keys[k[i]], v[i], s[i], t[i]). Same rules as `v1.MetricColumns`. */
+function parseColumns(cols: unknown, rid: string, seq: number, limits: FrameLimits, bad: (message: string) => ParsedFrame): ParsedFrame {
+  if (typeof cols !== 'object' || cols === null || Array.isArray(cols)) return bad(`"cols" must be an object {keys, k, v, s, t}, got ${kind(cols)}`);
+  const { keys, k, v, s, t } = cols as Record<string, unknown>;
+  if (!Array.isArray(keys)) return bad(`cols.keys must be an array of metric names, got ${kind(keys)}`);
+  if (keys.length < 1) return bad('cols.keys is empty; name at least one metric');
+  const seen = new Set<string>();
+  for (let i = 0; i < keys.length; i++) {
+    const key: unknown = keys[i];
+    if (typeof key !== 'string' || key.length < 1 || key.length > 250) return bad(`cols.keys[${i}] must be a string of 1 to 250 characters, got ${kind(key)}`);
+    if (seen.has(key)) return bad(`cols.keys[${i}] ${kind(key)} appears twice; keys must be distinct`);
+    seen.add(key);
+  }
+  if (!Array.isArray(k)) return bad(`cols.k must be an array of indexes into cols.keys, got ${kind(k)}`);
+  if (!Array.isArray(v)) return bad(`cols.v must be an array of values, got ${kind(v)}`);
+  if (!Array.isArray(s)) return bad(`cols.s must be an array of steps, got ${kind(s)}`);
+  if (!Array.isArray(t)) return bad(`cols.t must be an array of times, got ${kind(t)}`);
+  const n = k.length;
+  if (n < 1) return bad('cols.k is empty; send at least one point');
+  if (v.length !== n || s.length !== n || t.length !== n) {
+    return bad(`cols.k, v, s and t must have the same length; got ${n}, ${v.length}, ${s.length} and ${t.length}`);
+  }
+  if (n > limits.maxBatchPoints) {
+    return fail('too_many_points', `metrics: ${n} points in one frame, more than the limit of ${limits.maxBatchPoints}; split the batch`, rid, seq);
+  }
+  const nk = keys.length;
+  const names = keys as string[];
+  const points = new Array<{ key: string; value: number; step: number; time: number }>(n);
+  for (let i = 0; i < n; i++) {
+    const ki: unknown = k[i];
+    if (typeof ki !== 'number' || !Number.isInteger(ki) || ki < 0 || ki >= nk) {
+      return bad(`cols.k[${i}] must be an integer index into cols.keys (0 to ${nk - 1}), got ${kind(ki)}`);
+    }
+    const value: unknown = v[i];
+    let val: number;
+    if (typeof value === 'number') val = value;
+    else if (value === 'NaN') val = NaN;
+    else if (value === 'Infinity') val = Infinity;
+    else if (value === '-Infinity') val = -Infinity;
+    else return bad(`cols.v[${i}] must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`);
+    const step: unknown = s[i];
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) return bad(`cols.s[${i}] must be an integer step 0 or more, got ${kind(step)}`);
+    const time: unknown = t[i];
+    if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) {
+      return bad(`cols.t[${i}] must be seconds since the Unix epoch (a number 0 or more), got ${kind(time)}`);
+    }
+    points[i] = { key: names[ki], value: val, step, time };
+  }
+  return { kind: 'run', runId: rid, seq, event: { type: 'metrics', points }, points: n };
 }
 
 function kind(v: unknown): string {

@@ -69,12 +69,55 @@ export const Point = z.object({
   time: Time,
 });
 
-export const Metrics = z.object({
-  type: z.literal('metrics'),
-  runId: RunId,
-  seq: Seq,
-  points: z.array(Point).min(1),
-});
+/**
+ * The columnar form of a batch: point i is (keys[k[i]], v[i], s[i], t[i]). Half the
+ * bytes of the object form and much cheaper to parse; the Python client sends it.
+ */
+export const MetricColumns = z
+  .object({
+    keys: z.array(Key).min(1),
+    k: z.array(z.number().int().nonnegative()).min(1),
+    v: z.array(WireNumber).min(1),
+    s: z.array(z.number().int().nonnegative()).min(1),
+    t: z.array(Time).min(1),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.keys.forEach((key, i) => {
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['keys', i], message: 'keys must be distinct' });
+      seen.add(key);
+    });
+    const n = c.k.length;
+    for (const col of ['v', 's', 't'] as const) {
+      if (c[col].length !== n) ctx.addIssue({ code: 'custom', path: [col], message: `must have as many entries as k (${n})` });
+    }
+    c.k.forEach((ki, i) => {
+      if (ki >= c.keys.length) ctx.addIssue({ code: 'custom', path: ['k', i], message: `must index keys (0 to ${c.keys.length - 1})` });
+    });
+  });
+
+const MetricsBase = { type: z.literal('metrics'), runId: RunId, seq: Seq };
+
+/**
+ * `metrics` carries exactly one of `points` (objects) or `cols` (columns). The loose
+ * object in front gives the discriminated unions below their `type`; the union then
+ * checks (and strips) the rest, so the inferred type is one form or the other.
+ */
+export const Metrics = z.looseObject(MetricsBase).pipe(
+  z.union([
+    z.object({ ...MetricsBase, points: z.array(Point).min(1), cols: z.never().optional() }),
+    z.object({ ...MetricsBase, cols: MetricColumns, points: z.never().optional() }),
+  ]),
+);
+
+/** The points of a checked `metrics` message, in order, whichever form it came in. */
+export function metricsPoints(m: Metrics): { key: string; value: number; step: number; time: number }[] {
+  if (m.cols) {
+    const { keys, k, v, s, t } = m.cols;
+    return k.map((ki, i) => ({ key: keys[ki], value: decodeNumber(v[i]), step: s[i], time: t[i] }));
+  }
+  return m.points.map((p) => ({ key: p.key, value: decodeNumber(p.value), step: p.step, time: p.time }));
+}
 
 export const Params = z.object({
   type: z.literal('params'),
@@ -151,6 +194,7 @@ export type Hello = z.infer<typeof Hello>;
 export type Welcome = z.infer<typeof Welcome>;
 export type RunStart = z.infer<typeof RunStart>;
 export type Point = z.infer<typeof Point>;
+export type MetricColumns = z.infer<typeof MetricColumns>;
 export type Metrics = z.infer<typeof Metrics>;
 export type Params = z.infer<typeof Params>;
 export type Tags = z.infer<typeof Tags>;

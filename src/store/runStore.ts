@@ -21,7 +21,8 @@ export interface AppendItem {
   event: RunEvent;
   /**
    * For `metrics` only: the JSON text of an already validated wire message whose
-   * points are exactly `event.points` (NaN/±Infinity as strings). It is stored as
+   * points are exactly `event.points` (NaN/±Infinity as strings), in either the
+   * object (`points`) or the columnar (`cols`) form. It is stored as
    * the record's event instead of serialising the points again, which at a
    * million points a second is most of the cost; reading normalises it back.
    */
@@ -508,18 +509,42 @@ function encodeNonFinite(v: number): string {
 export function decodePayload(payload: Buffer): { seq?: number; event: RunEvent } {
   const rec = JSON.parse(payload.toString('utf8')) as { seq?: number; event: RunEvent };
   if (rec.event.type === 'metrics') {
-    // Rebuilt point by point: a stored wire message carries extra fields (runId, seq, unknown keys).
-    const pts = rec.event.points as (Omit<MetricPoint, 'value'> & { value: number | string })[];
-    const points = new Array<MetricPoint>(pts.length);
-    for (let i = 0; i < pts.length; i++) {
-      const p = pts[i];
-      const v = p.value;
-      const value = typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : Number(v);
-      points[i] = { key: p.key, value, step: p.step, time: p.time };
-    }
+    // Rebuilt point by point: a stored wire message carries extra fields (runId, seq, unknown keys),
+    // and may be in the columnar form (`cols`, protocol v1), which is read back as the same points.
+    const stored = rec.event as { points?: StoredPoint[]; cols?: StoredColumns };
+    const points = stored.cols !== undefined && stored.points === undefined ? columnsToPoints(stored.cols) : objectsToPoints(stored.points ?? []);
     return rec.seq === undefined ? { event: { type: 'metrics', points } } : { seq: rec.seq, event: { type: 'metrics', points } };
   }
   return rec;
+}
+
+type StoredPoint = Omit<MetricPoint, 'value'> & { value: number | string };
+interface StoredColumns {
+  keys: string[];
+  k: number[];
+  v: (number | string)[];
+  s: number[];
+  t: number[];
+}
+
+function storedNumber(v: number | string): number {
+  return typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : Number(v);
+}
+
+function objectsToPoints(pts: StoredPoint[]): MetricPoint[] {
+  const points = new Array<MetricPoint>(pts.length);
+  for (let i = 0; i < pts.length; i++) {
+    const p = pts[i];
+    points[i] = { key: p.key, value: storedNumber(p.value), step: p.step, time: p.time };
+  }
+  return points;
+}
+
+function columnsToPoints(c: StoredColumns): MetricPoint[] {
+  const { keys, k, v, s, t } = c;
+  const points = new Array<MetricPoint>(k.length);
+  for (let i = 0; i < k.length; i++) points[i] = { key: keys[k[i]], value: storedNumber(v[i]), step: s[i], time: t[i] };
+  return points;
 }
 
 /** Folds one event into a run's summary (pure: returns a new object when anything changes). */

@@ -425,7 +425,13 @@ export function readRunLog(storeDir: string, runId: string): { seq?: number; eve
     if (end > buf.length) break;
     const payload = buf.subarray(pos + 8, end);
     if (zlib.crc32(payload) !== buf.readUInt32LE(pos + 4)) break;
-    out.push(JSON.parse(payload.toString('utf8')));
+    const rec = JSON.parse(payload.toString('utf8')) as { seq?: number; event: { type: string; [k: string]: unknown } };
+    // A columnar metrics frame (what the Python client sends, stored as received) reads as its points.
+    const cols = rec.event.cols as { keys: string[]; k: number[]; v: unknown[]; s: number[]; t: number[] } | undefined;
+    if (rec.event.type === 'metrics' && cols) {
+      rec.event = { type: 'metrics', points: cols.k.map((ki, i) => ({ key: cols.keys[ki], value: cols.v[i], step: cols.s[i], time: cols.t[i] })) };
+    }
+    out.push(rec);
     pos = end;
   }
   return out;

@@ -26,8 +26,11 @@ function loggedPoints(storeDir: string, runId: string): { key: string; value: nu
     if (end > buf.length) break;
     const payload = buf.subarray(pos + 8, end);
     if (zlib.crc32(payload) !== buf.readUInt32LE(pos + 4)) break;
-    const rec = JSON.parse(payload.toString('utf8')) as { event: { type: string; points?: { key: string; value: number; step: number }[] } };
-    if (rec.event.type === 'metrics') points.push(...(rec.event.points ?? []));
+    type Cols = { keys: string[]; k: number[]; v: number[]; s: number[] };
+    const rec = JSON.parse(payload.toString('utf8')) as { event: { type: string; points?: { key: string; value: number; step: number }[]; cols?: Cols } };
+    // The Python client sends the columnar form (`cols`), stored as received.
+    const c = rec.event.cols;
+    if (rec.event.type === 'metrics') points.push(...(c ? c.k.map((ki, i) => ({ key: c.keys[ki], value: c.v[i], step: c.s[i] })) : (rec.event.points ?? [])));
     pos = end;
   }
   return points;

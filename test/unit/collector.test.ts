@@ -199,6 +199,52 @@ describe('collector', function () {
     c.conn!.close();
   });
 
+  it('a columnar (cols) metrics frame gives the same points as the object form: through onDidAppend, a read, and a read after reopening the store', async () => {
+    await startCollector();
+    const seen = new Map<string, RunRecord[]>();
+    store.onDidAppend((id, recs) => seen.set(id, [...(seen.get(id) ?? []), ...recs]));
+    const objects = [
+      { key: 'train/loss', value: 0.5, step: 0, time: 1732252800.1 },
+      { key: 'train/acc', value: 'NaN', step: 0, time: 1732252800.1 },
+      { key: 'train/loss', value: 'Infinity', step: 1, time: 1732252800.2 },
+      { key: 'train/acc', value: '-Infinity', step: 1, time: 1732252800.2 },
+      { key: 'lr', value: 3e-4, step: 7, time: 0 },
+    ];
+    const cols = { keys: ['train/loss', 'train/acc', 'lr'], k: [0, 1, 0, 1, 2], v: [0.5, 'NaN', 'Infinity', '-Infinity', 3e-4], s: [0, 0, 1, 1, 7], t: [1732252800.1, 1732252800.1, 1732252800.2, 1732252800.2, 0] };
+    for (const [runId, body] of [['as-objects', { points: objects }], ['as-cols', { cols, note: 'ignored' }]] as const) {
+      const c = new ReliableClient(runId, TOKEN);
+      await c.connect(url);
+      c.send(runStart());
+      await c.waitAcked(c.send({ type: 'metrics', ...body }));
+      c.conn!.close();
+    }
+    const expected = objects.map((p) => ({ ...p, value: typeof p.value === 'number' ? p.value : Number(p.value) }));
+    const pointsAt = (recs: RunRecord[]) => recs.flatMap((r) => (r.event.type === 'metrics' ? r.event.points : []));
+    for (const runId of ['as-objects', 'as-cols']) {
+      assert.deepEqual(pointsAt(seen.get(runId) ?? []), expected, `${runId}: onDidAppend`);
+      assert.deepEqual(pointsAt(await store.read(runId, 0, 10)), expected, `${runId}: read`);
+    }
+    // Stored as received: the log holds the columns themselves.
+    const raw = fs.readFileSync(path.join(dir, 'runs', 'as-cols', 'log.rwl'), 'utf8');
+    assert.ok(raw.includes('"cols":{"keys":["train/loss","train/acc","lr"]'), 'the cols frame is stored as received');
+    await collector.stop();
+    await store.close();
+    // Reopened, and again with meta.json gone, so the summary is rebuilt by replaying the log.
+    for (const dropMeta of [false, true]) {
+      if (dropMeta) for (const runId of ['as-objects', 'as-cols']) fs.rmSync(path.join(dir, 'runs', runId, 'meta.json'));
+      store = await RunStore.open(dir);
+      for (const runId of ['as-objects', 'as-cols']) {
+        const recs = await store.read(runId, 0, 10);
+        assert.deepEqual(pointsAt(recs), expected, `${runId}: read after reopening${dropMeta ? ' without meta.json' : ''}`);
+        assert.deepEqual(Object.keys(recs[1].event), ['type', 'points']);
+        assert.equal(store.getRun(runId)?.lastStep, 7);
+        assert.equal(store.lastSeq(runId), 2);
+      }
+      await store.close();
+    }
+    await startCollector(); // for afterEach
+  });
+
   it('marks a run crashed after the heartbeat timeout when its client vanishes, keeping every acked point', async () => {
     await startCollector({ heartbeatTimeoutMs: 500 });
     const c = new ReliableClient('doomed', TOKEN);

@@ -32,6 +32,7 @@ function templates(): Record<string, unknown>[] {
   return [
     { type: 'run.start', runId: RUN, seq: 1, project: 'p', name: 'n', time: 1700000000, params: { lr: 0.1, opt: 'adam', b: true, z: null }, tags: { a: 'b' }, context: { pid: 3 } },
     { type: 'metrics', runId: RUN, seq: 2, points: [{ key: 'loss', value: 0.5, step: 0, time: 1700000000.5 }, { key: 'acc', value: 'NaN', step: 1, time: 1 }, { key: 'x', value: '-Infinity', step: 2, time: 0 }] },
+    { type: 'metrics', runId: RUN, seq: 8, cols: { keys: ['loss', 'acc', 'x'], k: [0, 1, 2, 0], v: [0.5, 'NaN', '-Infinity', 'Infinity'], s: [0, 1, 2, 3], t: [1700000000.5, 1, 0, 2] } },
     { type: 'params', runId: RUN, seq: 3, params: { a: 1 } },
     { type: 'tags', runId: RUN, seq: 4, tags: { k: 'v' } },
     { type: 'artifact', runId: RUN, seq: 5, name: 'model.pt', path: '/tmp/model.pt', kind: 'model', metadata: { size: 3 } },
@@ -61,6 +62,23 @@ function mutateObject(obj: unknown, r: () => number, depth = 0): unknown {
   if (roll < 0.25 && !Array.isArray(copy)) delete copy[k];
   else (copy as Record<string, unknown>)[k] = mutateObject((copy as Record<string, unknown>)[k], r, depth + 1);
   return copy;
+}
+
+/** A columnar metrics frame drawn at random: mostly well-formed, with odd lengths, indexes and values mixed in. */
+function randomCols(r: () => number): unknown {
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const odd = () => r() < 0.03;
+  const nk = Math.floor(r() * 4);
+  const keys: unknown[] = Array.from({ length: nk }, (_, i) => (odd() ? randomValue(r) : r() < 0.05 ? 'k0' : `k${i}`));
+  const n = Math.floor(r() * 6);
+  const len = () => (r() < 0.05 ? Math.max(0, n + pick([-1, 1])) : n);
+  const k = Array.from({ length: len() }, () => (odd() ? pick([-1, nk, 0.5, '0', null]) : Math.floor(r() * Math.max(1, nk))));
+  const v = Array.from({ length: len() }, () => (odd() ? randomValue(r) : pick([0, -1.5, 1e300, 'NaN', 'Infinity', '-Infinity', r()])));
+  const s = Array.from({ length: len() }, () => (odd() ? pick([-1, 0.5, 2 ** 53, '1', null]) : Math.floor(r() * 1000)));
+  const t = Array.from({ length: len() }, () => (odd() ? pick([-1, 'NaN', '1', null]) : 1700000000 + r()));
+  const cols: Record<string, unknown> = { keys, k, v, s, t };
+  if (r() < 0.02) delete cols[pick(['keys', 'k', 'v', 's', 't'])];
+  return { type: 'metrics', runId: 'rc', seq: 1 + Math.floor(r() * 10), cols, ...(r() < 0.01 ? { points: [] } : {}) };
 }
 
 const CHARS = '{}[]",:0123456789.-eE tnfaulrsNIy\\\u00e9\u20ac\ud83d\ude00';
@@ -121,13 +139,14 @@ function expectedReply(text: string): string {
 describe('fuzz: frames', function () {
   this.timeout(300_000);
 
-  it('the hand-written metrics check accepts and rejects exactly what the zod schema does, with the same result', () => {
+  it('the hand-written metrics check accepts and rejects exactly what the zod schema does, with the same result (both forms)', () => {
     const r = rng(1234);
-    const base = templates()[1];
-    let accepted = 0;
-    let rejected = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const mutated = i % 3 === 0 ? mutateText(JSON.stringify(base), r) : JSON.stringify(mutateObject(base, r));
+    const bases = { points: templates()[1], cols: templates()[2] };
+    const stats = { points: { accepted: 0, rejected: 0 }, cols: { accepted: 0, rejected: 0 }, random: { accepted: 0, rejected: 0 } };
+    for (let i = 0; i < 60_000; i++) {
+      // Mutations of each form, and random column frames (lengths, indexes and values drawn at random).
+      const form = i % 3 === 0 ? 'points' : i % 3 === 1 ? 'cols' : 'random';
+      const mutated = form === 'random' ? JSON.stringify(randomCols(r)) : i % 9 < 3 ? mutateText(JSON.stringify(bases[form]), r) : JSON.stringify(mutateObject(bases[form], r));
       let obj: unknown;
       try {
         obj = JSON.parse(mutated);
@@ -139,17 +158,52 @@ describe('fuzz: frames', function () {
       const got = parseFrame(mutated, { maxBatchPoints: 1_000_000 });
       assert.equal(got.kind === 'run', ref.success, `disagree on ${mutated}: ${JSON.stringify(got)}`);
       if (ref.success && got.kind === 'run') {
-        accepted++;
+        stats[form].accepted++;
         assert.equal(got.runId, ref.data.runId);
         assert.equal(got.seq, ref.data.seq);
-        assert.deepEqual(got.event, { type: 'metrics', points: ref.data.points.map((p) => ({ ...p, value: v1.decodeNumber(p.value) })) });
+        assert.deepEqual(got.event, { type: 'metrics', points: v1.metricsPoints(ref.data) });
+        assert.equal(got.points, v1.metricsPoints(ref.data).length);
       } else {
-        rejected++;
+        stats[form].rejected++;
         assert.equal(got.kind === 'error' && got.error.code, 'bad_message');
       }
     }
-    // The mutations must exercise both sides.
-    assert.ok(accepted > 500 && rejected > 5000, `accepted ${accepted}, rejected ${rejected}`);
+    // The mutations must exercise both sides, for each form.
+    for (const [form, st] of Object.entries(stats)) assert.ok(st.accepted > 500 && st.rejected > 3000, `${form}: accepted ${st.accepted}, rejected ${st.rejected}`);
+  });
+
+  it('cols frames: each rule refused with a bad_message naming the field and index; the limit counts points', () => {
+    const frame = (cols: Record<string, unknown>, extra: Record<string, unknown> = {}) => JSON.stringify({ type: 'metrics', runId: 'r', seq: 2, cols, ...extra });
+    const good = { keys: ['a', 'b'], k: [0, 1, 1], v: [1, 'NaN', -2.5], s: [0, 0, 1], t: [1, 1, 2] };
+    const ok = parseFrame(frame(good), { maxBatchPoints: 3 });
+    assert.deepEqual(ok.kind === 'run' && ok.event, { type: 'metrics', points: [{ key: 'a', value: 1, step: 0, time: 1 }, { key: 'b', value: NaN, step: 0, time: 1 }, { key: 'b', value: -2.5, step: 1, time: 2 }] });
+    const cases: [string, RegExp][] = [
+      [frame({ ...good, keys: ['a', 'a'] }), /cols\.keys\[1\] "a" appears twice/],
+      [frame({ ...good, keys: [] }), /cols\.keys is empty/],
+      [frame({ ...good, keys: ['a', 'x'.repeat(251)] }), /cols\.keys\[1\] must be a string of 1 to 250/],
+      [frame({ ...good, k: [0, 2, 1] }), /cols\.k\[1\] must be an integer index into cols\.keys \(0 to 1\), got 2/],
+      [frame({ ...good, k: [0, 1, 0.5] }), /cols\.k\[2\]/],
+      [frame({ ...good, v: [1, 'nan', 2] }), /cols\.v\[1\] must be a number or one of/],
+      [frame({ ...good, s: [0, -1, 1] }), /cols\.s\[1\] must be an integer step 0 or more, got -1/],
+      [frame({ ...good, s: [0, 0, 2 ** 53] }), /cols\.s\[2\]/],
+      [frame({ ...good, t: [1, 1, 'Infinity'] }), /cols\.t\[2\] must be seconds/],
+      [frame({ ...good, t: [1, 1] }), /cols\.k, v, s and t must have the same length; got 3, 3, 3 and 2/],
+      [frame({ ...good, k: [], v: [], s: [], t: [] }), /cols\.k is empty/],
+      [frame({ ...good, v: 'x' }), /cols\.v must be an array/],
+      [JSON.stringify({ type: 'metrics', runId: 'r', seq: 2, cols: [1] }), /"cols" must be an object/],
+      [frame(good, { points: [{ key: 'a', value: 1, step: 0, time: 1 }] }), /exactly one of "points" and "cols"/],
+      [JSON.stringify({ type: 'metrics', runId: 'r', seq: 2 }), /"points" must be an array .* \(or send "cols"\)/],
+    ];
+    for (const [text, re] of cases) {
+      const got = parseFrame(text, { maxBatchPoints: 100 });
+      assert.equal(got.kind, 'error', text);
+      assert.equal(got.kind === 'error' && got.error.code, 'bad_message', text);
+      assert.match(got.kind === 'error' ? got.error.message : '', re, text);
+      assert.equal(got.kind === 'error' && got.error.seq, 2);
+      assert.equal(v1.Metrics.safeParse(JSON.parse(text)).success, false, `zod refuses it too: ${text}`);
+    }
+    const over = parseFrame(frame(good), { maxBatchPoints: 2 });
+    assert.deepEqual(over.kind === 'error' && [over.error.code, over.error.seq], ['too_many_points', 2]);
   });
 
   it('12,000 random and mutated frames each get the predicted error; the connection stays, a good client is served, memory stays flat', async () => {

@@ -115,6 +115,30 @@ describe('SpoolImporter', () => {
     assert.ok(warnings.some((w) => w.includes('torn')), warnings.join('\n'));
   });
 
+  it('imports columnar (cols) metrics lines, mixed with object lines, as the same points', async () => {
+    const file = path.join(spool, `${RUN}.jsonl`);
+    fs.writeFileSync(
+      file,
+      start() +
+        line({ type: 'metrics', runId: RUN, seq: 2, cols: { keys: ['loss', 'acc'], k: [0, 1, 0], v: [0.5, 'NaN', '-Infinity'], s: [0, 0, 1], t: [1700000001, 1700000001, 1700000002] } }) +
+        metrics(3, [{ key: 'acc', value: 0.75, step: 1 }]) +
+        line({ type: 'metrics', runId: RUN, seq: 4, cols: { keys: ['loss'], k: [0, 0], v: [1], s: [2], t: [1] } }) + // lengths differ: skipped
+        end(5),
+    );
+    importer = new SpoolImporter(store, spool, { logger });
+    const res = await importer.importFile(file);
+    assert.ok(res.moved);
+    assert.equal(res.badLines, 1);
+    assert.ok(warnings.some((w) => w.includes('line 4') && w.includes('cols.k, v, s and t must have the same length')), warnings.join('\n'));
+    const points = (await readAll(store, RUN)).flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => [p.key, p.step, p.value, p.time]) : []));
+    assert.deepStrictEqual(points, [
+      ['loss', 0, 0.5, 1700000001],
+      ['acc', 0, NaN, 1700000001],
+      ['loss', 1, -Infinity, 1700000002],
+      ['acc', 1, 0.75, 1700000002],
+    ]);
+  });
+
   it('drops seqs the store already holds (a run that reached the collector in part, lines repeated)', async () => {
     // The collector got seq 1-2 before it went away.
     await store.append(RUN, [
