@@ -62,6 +62,13 @@ export function maskNonPositive(values: readonly (number | null)[]): (number | n
 }
 
 /** Short, stable number formatting for legends and tables. */
+/** An axis tick: like formatValue, but exponents without trailing zeros (3e-4, not 3.000e-4). */
+export function formatTick(v: number): string {
+  const a = Math.abs(v);
+  if (a !== 0 && Number.isFinite(v) && (a >= 1e6 || a < 1e-3)) return v.toExponential(3).replace(/\.?0+e/, 'e');
+  return formatValue(v);
+}
+
 export function formatValue(v: number | null | undefined): string {
   if (v === null || v === undefined) return '–';
   if (Number.isNaN(v)) return 'NaN';

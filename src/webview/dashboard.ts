@@ -23,7 +23,7 @@ import {
   isDashboardState,
   isHostMessage,
 } from './contract';
-import { alignRuns, ema, formatValue, maskNonPositive } from './chartData';
+import { alignRuns, ema, formatTick, formatValue, maskNonPositive } from './chartData';
 import { vscodeApi } from './vscodeApi';
 
 const vscode = vscodeApi<DashboardState>();
@@ -360,7 +360,8 @@ class Chart {
           ? { ...axis, values: (_u, vals) => vals.map(formatDuration) }
           : // Wall-time ticks take two lines (time, then date).
             { ...axis, size: state.xMode === 'time' ? 64 : 50 },
-        { ...axis, size: 60, values: (_u, vals) => vals.map((v) => formatValue(v)) },
+        // As wide as the widest label needs (uPlot lays out again when this changes).
+        { ...axis, size: (_u, labels) => yAxisWidth(labels), values: (_u, vals) => vals.map(formatTick) },
       ],
       cursor: {
         drag: { x: true, y: false, setScale: false },
@@ -545,6 +546,17 @@ function checkbox(id: string, name: string, onChange: (v: boolean) => void): HTM
   c.addEventListener('change', () => onChange(c.checked));
   l.append(c, text(name));
   return l;
+}
+
+const measureCtx = document.createElement('canvas').getContext('2d');
+
+/** Room for the y tick labels: their widest, in the axis font, plus the tick and a gap. */
+function yAxisWidth(labels: string[] | null): number {
+  if (!labels || !measureCtx) return 60;
+  measureCtx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif';
+  let w = 0;
+  for (const l of labels) if (l) w = Math.max(w, measureCtx.measureText(l).width);
+  return Math.max(40, Math.ceil(w) + 18);
 }
 
 function cssVar(name: string, fallback: string): string {

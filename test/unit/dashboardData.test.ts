@@ -1,7 +1,7 @@
 // The dashboard's pure parts: overlaying runs, EMA, log masking, the webview
 // contract's guards and the update coalescer (no vscode, no DOM).
 import * as assert from 'assert';
-import { alignRuns, ema, formatValue, maskNonPositive } from '../../src/webview/chartData';
+import { alignRuns, ema, formatTick, formatValue, maskNonPositive } from '../../src/webview/chartData';
 import { defaultDashboardState, isDashboardState, isWebviewMessage, runColor, groupOf } from '../../src/webview/contract';
 import { Coalescer } from '../../src/ui/dashboard/coalescer';
 
@@ -28,6 +28,14 @@ describe('dashboard data', () => {
 
   it('maskNonPositive turns values a log axis cannot show into gaps', () => {
     assert.deepStrictEqual(maskNonPositive([1, 0, -2, null, 3]), [1, null, null, null, 3]);
+  });
+
+  it('formatTick writes small and large ticks as short exponents', () => {
+    assert.strictEqual(formatTick(0.0003), '3e-4');
+    assert.strictEqual(formatTick(0.00025), '2.5e-4');
+    assert.strictEqual(formatTick(2e7), '2e+7');
+    assert.strictEqual(formatTick(0.5), '0.5');
+    assert.strictEqual(formatTick(0), '0');
   });
 
   it('formatValue names non-finite values', () => {
