@@ -335,6 +335,9 @@ def read_log(store: str, run_id: str) -> List[Dict[str, Any]]:
             break
         ev = json.loads(data[pos + 8 : end].decode("utf-8"))["event"]
         if ev["type"] == "metrics":
+            cols = ev.get("cols")  # the columnar form the Python client sends, stored as received
+            if cols is not None:
+                ev["points"] = [{"key": cols["keys"][k], "value": v, "step": s, "time": t} for k, v, s, t in zip(cols["k"], cols["v"], cols["s"], cols["t"])]
             for p in ev["points"]:
                 v = p["value"]
                 p["value"] = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[v] if isinstance(v, str) else float(v)

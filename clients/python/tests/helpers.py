@@ -131,11 +131,23 @@ def read_log(store: str, run_id: str) -> List[Dict[str, Any]]:
         rec = json.loads(payload.decode("utf-8"))
         ev = rec["event"]
         if ev["type"] == "metrics":
+            ev["points"] = frame_points(ev)
             for p in ev["points"]:
                 p["value"] = _decode_value(p["value"])
         events.append(ev)
         pos = end
     return events
+
+
+def frame_points(msg: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The points of a metrics message as {key, value, step, time} (values as on the wire), either form:
+    `points`, or the columnar `cols` the client sends (keys once; columns k, v, s, t)."""
+    cols = msg.get("cols")
+    if cols is None:
+        return list(msg["points"])
+    keys = cols["keys"]
+    assert len(cols["k"]) == len(cols["v"]) == len(cols["s"]) == len(cols["t"]), f"columns of one length: {cols}"
+    return [{"key": keys[k], "value": v, "step": s, "time": t} for k, v, s, t in zip(cols["k"], cols["v"], cols["s"], cols["t"])]
 
 
 def points_of(events: List[Dict[str, Any]], key: Optional[str] = None) -> List[Dict[str, Any]]:

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 import runwatch
-from helpers import Collector, client_env, final_status, list_runs, points_of, read_log, run_script, wait_for
+from helpers import Collector, client_env, final_status, frame_points, list_runs, points_of, read_log, run_script, wait_for
 
 
 def test_round_trip_exact_points_params_tags_nan_and_status(collector: Collector) -> None:
@@ -172,7 +172,7 @@ def test_wrong_token_warns_does_not_raise_and_spools(collector: Collector, tmp_p
     assert run.spool_path and os.path.isfile(run.spool_path)
     with open(run.spool_path) as f:
         msgs = [json.loads(line) for line in f]
-    assert [p["value"] for m in msgs if m["type"] == "metrics" for p in m["points"]] == [float(i) for i in range(10)]
+    assert [p["value"] for m in msgs if m["type"] == "metrics" for p in frame_points(m)] == [float(i) for i in range(10)]
 
 
 def test_finds_the_collector_through_the_discovery_file(collector: Collector, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any, Dict, List, Tuple
 
-from helpers import client_env
+from helpers import client_env, frame_points
 from runwatch._ws import OP_CLOSE, OP_TEXT, parse_frame
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -170,7 +170,7 @@ def _spooled(spool_dir: str, run_id: str) -> List[Dict[str, Any]]:
 def _assert_whole_run(msgs: List[Dict[str, Any]], run_id: str) -> None:
     assert msgs[0]["type"] == "run.start" and msgs[0]["runId"] == run_id and msgs[0]["params"] == {"lr": 0.1}
     assert msgs[-1]["type"] == "run.end" and msgs[-1]["status"] == "finished"
-    points = [(p["key"], p["step"], p["value"]) for m in msgs if m["type"] == "metrics" for p in m["points"]]
+    points = [(p["key"], p["step"], p["value"]) for m in msgs if m["type"] == "metrics" for p in frame_points(m)]
     assert points == [("loss", s, 1.0 / (s + 1)) for s in range(POINTS)], "every point, once, in order"
     seqs = [m["seq"] for m in msgs]
     assert seqs == sorted(set(seqs)), f"no seq twice: {seqs}"
@@ -191,7 +191,7 @@ def test_a_collector_that_never_acknowledges_delays_exit_by_the_flush_timeout_on
 
     # It really waited for acknowledgements (the data went out, none came back), then stopped waiting.
     assert srv.welcomed.is_set() and srv.connections == 1, err
-    sent_points = sum(len(m["points"]) for m in srv.received("metrics"))
+    sent_points = sum(len(frame_points(m)) for m in srv.received("metrics"))
     assert srv.received("run.start") and sent_points == POINTS and srv.received("run.end"), f"the client sent everything: {srv.messages}\n{err}"
     # finish() waits flush_timeout + 3 s for the sender thread as a last resort: 2 s of margin tells them apart.
     assert flush_timeout - 0.5 <= after_main <= flush_timeout + 2.0, f"exited {after_main:.2f} s after its code ended (flush timeout {flush_timeout:g} s)\n{err}"

@@ -11,6 +11,7 @@ from typing import Any, Dict, List
 import pytest
 
 import runwatch
+from helpers import frame_points
 from runwatch import _discovery
 
 
@@ -53,7 +54,7 @@ def test_log_never_raises_on_bad_input_and_keeps_exactly_the_valid_points(capfd:
     msgs = spool_messages(run)
     assert [m["seq"] for m in msgs] == list(range(1, len(msgs) + 1))
     assert msgs[0]["type"] == "run.start" and msgs[-1]["type"] == "run.end" and msgs[-1]["status"] == "finished"
-    points = [(p["key"], p["value"], p["step"]) for m in msgs if m["type"] == "metrics" for p in m["points"]]
+    points = [(p["key"], p["value"], p["step"]) for m in msgs if m["type"] == "metrics" for p in frame_points(m)]
     assert points == [
         ("ok", 1.5, 0),
         ("ok", 2, 1),
@@ -98,7 +99,7 @@ def test_auto_step_context_params_and_tags_in_run_start() -> None:
     assert start["tags"] == {"baseline": "", "v2": ""}
     ctx = start["context"]
     assert ctx["pid"] == os.getpid() and ctx["cwd"] == os.getcwd() and ctx["python"] and ctx["host"]
-    steps = [(p["key"], p["step"]) for m in msgs if m["type"] == "metrics" for p in m["points"]]
+    steps = [(p["key"], p["step"]) for m in msgs if m["type"] == "metrics" for p in frame_points(m)]
     assert steps == [("x", 0), ("x", 1), ("x", 2), ("y", 10), ("y", 11)]
     by_type = {m["type"]: m for m in msgs}
     assert by_type["params"]["params"] == {"batch": 32, "nested.a": None}
@@ -197,3 +198,42 @@ def test_the_sender_encodes_only_what_was_queued_when_it_started() -> None:
     out = run._encode_pending()
     assert sum(u.points for u in out) == 1, "only the item queued before encoding started"
     assert len(run._queue) == 3, "the item queued meanwhile waits for the next cycle"
+
+
+def test_metrics_go_out_in_the_columnar_form_split_by_the_points_and_bytes_limits() -> None:
+    run = runwatch.init(project="p")
+    run.finish()  # stop the sender thread; drive the encoder by hand
+
+    def frames() -> List[Dict[str, Any]]:
+        out = run._encode_pending()
+        msgs = [json.loads(u.text) for u in out]
+        for u, m in zip(out, msgs):
+            assert m["type"] == "metrics" and "points" not in m and u.points == len(m["cols"]["k"])
+            assert len(set(m["cols"]["keys"])) == len(m["cols"]["keys"]), "keys are distinct"
+            assert sorted(set(m["cols"]["k"])) == list(range(len(m["cols"]["keys"]))), "only the keys the frame uses"
+        return msgs
+
+    # The points limit: 12 points in frames of at most 5, in order, a call split across frames.
+    run._max_points = 5
+    for step in range(3):
+        run._queue.extend(({"a": 1.0 * step, "b": step, "c": math.nan, "d": -math.inf}, step, 100.5 + step))
+    msgs = frames()
+    assert [len(m["cols"]["k"]) for m in msgs] == [5, 5, 2]
+    assert msgs[1]["cols"] == {"keys": ["b", "c", "d", "a"], "k": [0, 1, 2, 3, 0], "v": [1, "NaN", "-Infinity", 2.0, 2], "s": [1, 1, 1, 2, 2], "t": [101.5, 101.5, 101.5, 102.5, 102.5]}
+    got = [(p["key"], p["value"], p["step"], p["time"]) for m in msgs for p in frame_points(m)]
+    want = [(k, v, s, 100.5 + s) for s in range(3) for k, v in (("a", 1.0 * s), ("b", s), ("c", "NaN"), ("d", "-Infinity"))]
+    assert got == want
+
+    # The bytes limit: long names and values split frames at about max_bytes each.
+    run._max_points = 10000
+    run._max_bytes = 2000
+    for step in range(50):
+        run._queue.extend(({f"metric/{'x' * 100}/{i}": 1.0 / 3 + i for i in range(4)}, step, 1732252800.123456))
+    out = run._encode_pending()
+    assert len(out) > 3 and sum(u.points for u in out) == 200
+    assert all(len(u.text) <= 2000 + 300 for u in out), [len(u.text) for u in out]
+
+    # Names that encode alike (a surrogate pair written out, and the character itself) share one key.
+    run._queue.extend(({"\ud83d\ude00": 1.0, "\U0001f600": 2.0}, 0, 1.0))
+    (m,) = frames()
+    assert m["cols"]["keys"] == ["\U0001f600"] and m["cols"]["k"] == [0, 0]
