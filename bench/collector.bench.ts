@@ -5,8 +5,10 @@
 // they do not share a core with it. Peers in the same run: the same collector with
 // fdatasync off (the cost of the sync itself) and a bare `ws` server that only
 // parses each frame and acks it (the cost of everything: validation, the log,
-// durability). Last, the time to open a store of 1,000 runs from their meta files,
-// against replaying every log.
+// durability). Clients send the columnar form of `metrics` (`cols`, what the Python
+// client sends); one row sends the same points in the object form (`points`) to the
+// same collector, so the difference shows. Last, the time to open a store of 1,000
+// runs from their meta files, against replaying every log.
 //
 // Rerun: npm run bench -- collector
 import * as fs from 'fs';
@@ -34,12 +36,14 @@ interface ClientResult {
 const CLIENT = `
 const { parentPort, workerData } = require('worker_threads');
 const WebSocket = require(workerData.wsPath);
-const { url, token, clients, seconds, batch, window, rate, warmup, runPrefix } = workerData;
+const { url, token, clients, seconds, batch, window, rate, warmup, runPrefix, form } = workerData;
+// The body of each frame after its seq: ',"points":[...]}' or ',"cols":{...}}', the same points either way.
 const variants = [];
 for (let k = 0; k < 16; k++) {
   const pts = [];
   for (let i = 0; i < batch; i++) pts.push({ key: i % 2 ? 'train/acc' : 'train/loss', value: Math.sin(k * batch + i) * 3.7, step: k * batch + i, time: 1732252800 + i / 1000 });
-  variants.push(JSON.stringify(pts));
+  const cols = { keys: ['train/loss', 'train/acc'], k: pts.map((p) => (p.key === 'train/loss' ? 0 : 1)), v: pts.map((p) => p.value), s: pts.map((p) => p.step), t: pts.map((p) => p.time) };
+  variants.push(form === 'points' ? ',"points":' + JSON.stringify(pts) + '}' : ',"cols":' + JSON.stringify(cols) + '}');
 }
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 let measuring = false, stopped = false, ackedPoints = 0;
@@ -50,7 +54,7 @@ function client(idx) {
     const runId = runPrefix + idx;
     let seq = 1, acked = 0, welcomed = false, sentBatches = 0;
     const sentAt = new Map();
-    const frame = (s) => '{"type":"metrics","runId":"' + runId + '","seq":' + s + ',"points":' + variants[s % 16] + '}';
+    const frame = (s) => '{"type":"metrics","runId":"' + runId + '","seq":' + s + variants[s % 16];
     const sendOne = () => { seq++; sentAt.set(seq, now()); ws.send(frame(seq)); sentBatches++; };
     const pump = () => { if (!stopped && welcomed && !rate) while (seq - acked < window) sendOne(); };
     ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', client: 'bench', version: '0', protocol: 1, token })));
@@ -101,11 +105,13 @@ function client(idx) {
 })().catch((e) => { parentPort.postMessage({ error: String(e && e.stack || e) }); });
 `;
 
-function runClients(url: string, clients: number, rate: number, runPrefix: string): Promise<ClientResult> {
+type Form = 'cols' | 'points';
+
+function runClients(url: string, clients: number, rate: number, runPrefix: string, form: Form = 'cols'): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const w = new Worker(CLIENT, {
       eval: true,
-      workerData: { wsPath: require.resolve('ws'), url, token: TOKEN, clients, seconds: SECONDS, batch: BATCH, window: Math.max(1, Math.floor(WINDOW / clients)), rate, warmup: 0.5, runPrefix },
+      workerData: { wsPath: require.resolve('ws'), url, token: TOKEN, clients, seconds: SECONDS, batch: BATCH, window: Math.max(1, Math.floor(WINDOW / clients)), rate, warmup: 0.5, runPrefix, form },
     });
     w.once('message', (m: ClientResult & { error?: string }) => {
       void w.terminate();
@@ -155,9 +161,10 @@ async function withRawWs<T>(f: (url: string) => Promise<T>): Promise<T> {
 }
 
 /** The floor under any JSON collector: JSON.parse of the same frames, one thread, no sockets, no I/O. */
-function parseCeiling(): number {
+function parseCeiling(form: Form): number {
   const pts = Array.from({ length: BATCH }, (_, i) => ({ key: i % 2 ? 'train/acc' : 'train/loss', value: Math.sin(i) * 3.7, step: i, time: 1732252800 + i / 1000 }));
-  const text = JSON.stringify({ type: 'metrics', runId: 'bench-x', seq: 2, points: pts });
+  const cols = { keys: ['train/loss', 'train/acc'], k: pts.map((_, i) => i % 2), v: pts.map((p) => p.value), s: pts.map((p) => p.step), t: pts.map((p) => p.time) };
+  const text = JSON.stringify(form === 'points' ? { type: 'metrics', runId: 'bench-x', seq: 2, points: pts } : { type: 'metrics', runId: 'bench-x', seq: 2, cols });
   const t0 = performance.now();
   let n = 0;
   while (performance.now() - t0 < 1000) {
@@ -216,6 +223,7 @@ async function main(): Promise<void> {
   const prefix = () => `bench-${runCounter++}-`;
   const rows: { name: string; clients: number; rates: number[] }[] = [
     { name: 'collector, durable (fdatasync)', clients: 1, rates: [] },
+    { name: 'collector, durable (fdatasync), object form `points` (peer)', clients: 1, rates: [] },
     { name: 'collector, durable (fdatasync)', clients: 8, rates: [] },
     { name: 'collector, fdatasync off (peer)', clients: 1, rates: [] },
     { name: 'bare ws: parse + ack, no checks, no log (peer)', clients: 1, rates: [] },
@@ -227,14 +235,17 @@ async function main(): Promise<void> {
   const rawP99s: number[] = [];
   const paced: number[] = [];
   const ceilings: number[] = [];
+  const objectCeilings: number[] = [];
   for (let rep = 0; rep < REPS; rep++) {
-    ceilings.push(parseCeiling());
+    ceilings.push(parseCeiling('cols'));
+    objectCeilings.push(parseCeiling('points'));
     // Interleaved, so drift in the machine's load hits every row alike.
     rows[0].rates.push((await withCollector(true, (u) => runClients(u, 1, 0, prefix()))).pointsPerSec);
-    rows[1].rates.push((await withCollector(true, (u) => runClients(u, 8, 0, prefix()))).pointsPerSec);
-    rows[2].rates.push((await withCollector(false, (u) => runClients(u, 1, 0, prefix()))).pointsPerSec);
-    rows[3].rates.push((await withRawWs((u) => runClients(u, 1, 0, prefix()))).pointsPerSec);
-    rows[4].rates.push((await withRawWs((u) => runClients(u, 8, 0, prefix()))).pointsPerSec);
+    rows[1].rates.push((await withCollector(true, (u) => runClients(u, 1, 0, prefix(), 'points'))).pointsPerSec);
+    rows[2].rates.push((await withCollector(true, (u) => runClients(u, 8, 0, prefix()))).pointsPerSec);
+    rows[3].rates.push((await withCollector(false, (u) => runClients(u, 1, 0, prefix()))).pointsPerSec);
+    rows[4].rates.push((await withRawWs((u) => runClients(u, 1, 0, prefix()))).pointsPerSec);
+    rows[5].rates.push((await withRawWs((u) => runClients(u, 8, 0, prefix()))).pointsPerSec);
     const lat = await withCollector(true, (u) => runClients(u, 1, PACED_RATE, prefix()));
     p50s.push(pct(lat.latenciesMs, 50));
     p99s.push(pct(lat.latenciesMs, 99));
@@ -243,14 +254,14 @@ async function main(): Promise<void> {
     rawP50s.push(pct(raw.latenciesMs, 50));
     rawP99s.push(pct(raw.latenciesMs, 99));
   }
-  const rawOne = median(rows[3].rates);
+  const rawOne = median(rows[4].rates);
   const out: string[] = [];
   out.push('## Collector: sustained ingest and ack latency');
   out.push('');
   out.push('Rerun: `npm run bench -- collector` (or `npx tsx bench/collector.bench.ts`).');
   out.push('');
   out.push(
-    `The collector runs in the bench process as in the extension host (RunStore, group commit, fdatasync before every ack); the clients run in a worker thread, each streaming \`metrics\` frames of ${BATCH.toLocaleString('en-US')} points with up to ${WINDOW} unacknowledged frames in all (${WINDOW} for one client, ${WINDOW / 8} each for eight), counting only acknowledged points over ${SECONDS} s after a 0.5 s warm-up. Median of ${REPS} interleaved repeats. Peers in the same run: the same collector with fdatasync off, and a bare \`ws\` server that only JSON-parses each frame and acks it.`,
+    `The collector runs in the bench process as in the extension host (RunStore, group commit, fdatasync before every ack); the clients run in a worker thread, each streaming \`metrics\` frames of ${BATCH.toLocaleString('en-US')} points in the columnar form (\`cols\`, as the Python client sends them; one row sends the object form \`points\` instead) with up to ${WINDOW} unacknowledged frames in all (${WINDOW} for one client, ${WINDOW / 8} each for eight), counting only acknowledged points over ${SECONDS} s after a 0.5 s warm-up. Median of ${REPS} interleaved repeats. Peers in the same run: the same durable collector fed the object form, the same collector with fdatasync off, and a bare \`ws\` server that only JSON-parses each (columnar) frame and acks it.`,
   );
   out.push('');
   out.push('| server | clients | points/s (median) | min–max | target | × bare ws, 1 client |');
@@ -261,13 +272,15 @@ async function main(): Promise<void> {
   }
   const ceiling = median(ceilings);
   out.push(`| JSON.parse of the same frames alone, one thread, no sockets (ceiling) | | ${fmt(ceiling)} | ${fmt(Math.min(...ceilings))}–${fmt(Math.max(...ceilings))} | | ${(ceiling / rawOne).toFixed(2)}× |`);
+  const objCeiling = median(objectCeilings);
+  out.push(`| JSON.parse of the object-form frames alone (ceiling of the \`points\` row) | | ${fmt(objCeiling)} | ${fmt(Math.min(...objectCeilings))}–${fmt(Math.max(...objectCeilings))} | | ${(objCeiling / rawOne).toFixed(2)}× |`);
   out.push('');
   out.push(
     `Group commits in the durable runs (write + fdatasync, per run log): ${flushMs.length.toLocaleString('en-US')} commits, p50 ${pct(flushMs, 50).toFixed(1)} ms, p99 ${pct(flushMs, 99).toFixed(1)} ms, max ${Math.max(...flushMs).toFixed(0)} ms. The disk is shared with other processes; an fdatasync also waits for their dirty data, so the durable rows move with it.`,
   );
   out.push('');
   out.push(
-    `Durable single-client ingest reaches ${((median(rows[0].rates) / ceiling) * 100).toFixed(0)}% of what JSON.parse alone allows on this machine in this run (load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores at the end).`,
+    `Durable single-client ingest reaches ${((median(rows[0].rates) / ceiling) * 100).toFixed(0)}% of what JSON.parse alone allows on this machine in this run; the columnar form takes ${(median(rows[0].rates) / median(rows[1].rates)).toFixed(2)}× the points per second of the object form (load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores at the end).`,
   );
   out.push('');
   out.push(
