@@ -3,12 +3,14 @@
 // prints mocha's spec report and exits non-zero when a test fails or none ran.
 // Needs `npm run package` and scripts/setup-vscode.sh first (scripts/test.sh does both).
 // RUNWATCH_HOST_GREP=<pattern> runs only matching tests.
+// The example companion is packed (not installed) and its .vsix passed as
+// RUNWATCH_HOST_COMPANION_VSIX, for tests that install it while VS Code runs.
 require('tsx/cjs/api').register();
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { buildHostTests } = require('./build');
-const { VsCode, waitFor } = require('../e2e/harness');
+const { VsCode, waitFor, packCompanion } = require('../e2e/harness');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -20,10 +22,11 @@ async function main() {
   const resultsFile = path.join(workDir, 'results.json');
   let vs;
   try {
+    const companionVsix = packCompanion(workDir);
     vs = await VsCode.start({
       name: 'host',
       extensions: [extensionDir],
-      env: { RUNWATCH_HOST_TESTS: resultsFile, RUNWATCH_HOST_ROOT: ROOT, ...(process.env.RUNWATCH_HOST_GREP ? { RUNWATCH_HOST_GREP: process.env.RUNWATCH_HOST_GREP } : {}) },
+      env: { RUNWATCH_HOST_TESTS: resultsFile, RUNWATCH_HOST_ROOT: ROOT, RUNWATCH_HOST_COMPANION_VSIX: companionVsix, ...(process.env.RUNWATCH_HOST_GREP ? { RUNWATCH_HOST_GREP: process.env.RUNWATCH_HOST_GREP } : {}) },
     });
     // The suite runs as soon as the extension host starts (the browser opening the workbench did that).
     const timeoutMs = Number(process.env.RUNWATCH_HOST_TIMEOUT_MS ?? 30 * 60_000);
