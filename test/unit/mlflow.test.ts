@@ -91,6 +91,10 @@ class FakeMlflow {
   private logBatches = 0;
   refuse: (body: any) => boolean = () => false;
   private runs = 0;
+  /** Runs created, by their runwatch.runId tag, for runs/search. */
+  private byTag = new Map<string, unknown>();
+  /** Create the next run, then drop the connection without answering (a reset after the server acted). */
+  dropNextCreateReply = false;
   /** TCP connections accepted, and the requests each carried (by the connection's ordinal). */
   connections = 0;
   requestsPerConnection: number[] = [];
@@ -120,10 +124,21 @@ class FakeMlflow {
         }
         if (url.startsWith('/api/2.0/mlflow/experiments/get-by-name')) return send(404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no' });
         if (url.startsWith('/api/2.0/mlflow/experiments/create')) return send(200, { experiment_id: '7' });
-        if (url.startsWith('/api/2.0/mlflow/runs/search')) return send(200, {});
+        if (url.startsWith('/api/2.0/mlflow/runs/search')) {
+          const id = /= '([^']*)'/.exec(String(body?.filter ?? ''))?.[1];
+          const found = id !== undefined ? this.byTag.get(id) : undefined;
+          return send(200, found ? { runs: [found] } : {});
+        }
         if (url.startsWith('/api/2.0/mlflow/runs/create')) {
           this.runs++;
-          return send(200, { run: { info: { run_id: `mlrun${this.runs}`, artifact_uri: `mlflow-artifacts:/7/mlrun${this.runs}/artifacts` } } });
+          const info = { run_id: `mlrun${this.runs}`, artifact_uri: `mlflow-artifacts:/7/mlrun${this.runs}/artifacts` };
+          const tag = (body?.tags as { key: string; value: string }[] | undefined)?.find((t) => t.key === 'runwatch.runId');
+          if (tag) this.byTag.set(tag.value, { info });
+          if (this.dropNextCreateReply) {
+            this.dropNextCreateReply = false;
+            return void req.socket.destroy();
+          }
+          return send(200, { run: { info } });
         }
         if (url.includes('log-batch') && this.refuse(body)) return send(400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'bad item' });
         return send(200, {});
@@ -232,6 +247,19 @@ describe('mlflow: backend against a fake server', () => {
     assert.deepEqual(steps(), Array.from({ length: 2500 }, (_, i) => i), 'every point once, in order');
     assert.equal(fake.requests.filter((r) => r.url.includes('runs/create')).length, 1);
     assert.ok(fake.requests.every((r) => r.url === '/version' || r.auth === `Basic ${Buffer.from('u:p').toString('base64')}`));
+  });
+
+  it('does not create a second MLflow run when the connection resets after the server created one', async () => {
+    fake.dropNextCreateReply = true;
+    const b = new MlflowBackend();
+    await b.initialize(ctx());
+    const batch: RunBatch = { run, records: records(3) };
+    await assert.rejects(b.write(batch), /unreachable/);
+    await b.write(batch); // the sink runner's retry
+    b.dispose();
+    assert.equal(fake.requests.filter((r) => r.url.includes('runs/create')).length, 1, 'one runs/create');
+    assert.deepEqual(steps(), Array.from({ length: steps().length }, (_, i) => i), 'every point once, in order');
+    assert.ok(steps().length > 0);
   });
 
   it('reports health from /health and /version, with credentials checked, and a down server as unhealthy', async () => {

@@ -61,11 +61,12 @@ export class MlflowHttp {
     method: string,
     relative: string,
     body?: { json?: unknown; file?: string; size?: number },
+    retryOnStaleSocket = true,
   ): Promise<HttpResponse> {
     try {
       return await this.once(method, relative, body);
     } catch (err) {
-      if ((err as { reusedSocket?: boolean }).reusedSocket) return this.once(method, relative, body);
+      if (retryOnStaleSocket && (err as { reusedSocket?: boolean }).reusedSocket) return this.once(method, relative, body);
       throw err;
     }
   }
@@ -115,7 +116,9 @@ export class MlflowHttp {
     }
     let res: HttpResponse;
     try {
-      res = await this.request(method, relative, method === 'POST' ? { json: payload ?? {} } : undefined);
+      // A run created just before the reset would be created twice by a blind resend; the
+      // backend's own retry looks the run up by its runwatch.runId tag first instead.
+      res = await this.request(method, relative, method === 'POST' ? { json: payload ?? {} } : undefined, endpoint !== 'runs/create');
     } catch (err) {
       throw new MlflowError(`MLflow at ${this.base.origin} unreachable: ${(err as Error).message}`, 0);
     }
