@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runTests } from '@vscode/test-electron';
+import { packCompanion } from '../e2e/harness';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { buildHostTests } = require('./build') as { buildHostTests(): Promise<{ extensionDir: string; tests: string[] }> };
 
@@ -15,12 +16,14 @@ const ROOT = path.resolve(__dirname, '..', '..');
 async function main(): Promise<number> {
   const { extensionDir } = await buildHostTests();
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-electron-ws-'));
+  // As test/host/run.js does: the companion packed, for the test that installs it while VS Code runs.
+  const companionVsix = packCompanion(fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-electron-companion-')));
   try {
     await runTests({
       version: process.env.RUNWATCH_VSCODE_VERSION ?? '1.100.3',
       extensionDevelopmentPath: ROOT,
       extensionTestsPath: path.join(extensionDir, 'dist', 'suite.js'),
-      extensionTestsEnv: { RUNWATCH_HOST_ROOT: ROOT, ...(process.env.RUNWATCH_HOST_GREP ? { RUNWATCH_HOST_GREP: process.env.RUNWATCH_HOST_GREP } : {}) },
+      extensionTestsEnv: { RUNWATCH_HOST_ROOT: ROOT, RUNWATCH_HOST_COMPANION_VSIX: companionVsix, ...(process.env.RUNWATCH_HOST_GREP ? { RUNWATCH_HOST_GREP: process.env.RUNWATCH_HOST_GREP } : {}) },
       launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome'],
     });
     return 0;
