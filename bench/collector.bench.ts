@@ -16,8 +16,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { WebSocketServer } from 'ws';
+import type { Plugin } from '../src/api/types';
 import { Collector } from '../src/collector/collector';
+import { Hub } from '../src/core/hub';
 import { RunStore } from '../src/store/runStore';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { createPlugins } = require('../test/fixtures/backends/fileBackends') as { createPlugins(): Plugin[] };
 
 const SECONDS = Number(process.env.COLLECTOR_BENCH_SECONDS ?? 3);
 const REPS = Number(process.env.COLLECTOR_BENCH_REPS ?? 5);
@@ -125,15 +129,28 @@ function runClients(url: string, clients: number, rate: number, runPrefix: strin
 /** Every group commit's write + fdatasync time in durable runs: on a shared disk this is what moves. */
 const flushMs: number[] = [];
 
-async function withCollector<T>(sync: boolean, f: (url: string) => Promise<T>): Promise<T> {
+/**
+ * A durable (or not) collector; with `faulty`, the hub also runs three chosen backends that
+ * fail in the ways issue 5 names (one throws on every batch, one never answers, one takes
+ * a second a batch), as they would in the extension host.
+ */
+async function withCollector<T>(sync: boolean, f: (url: string) => Promise<T>, faulty = false): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-bench-coll-'));
   const store = await RunStore.open(dir, { sync, onFlush: sync ? (ms) => flushMs.push(ms) : undefined });
   const collector = new Collector({ store, token: TOKEN, heartbeatTimeoutMs: 60_000 });
+  let hub: Hub | undefined;
   try {
+    if (faulty) {
+      const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+      hub = new Hub({ store, stateDir: path.join(dir, 'backends'), logger: quiet });
+      for (const p of createPlugins()) if (['broken', 'hanging', 'slow'].includes(p.metadata.id)) hub.registerPlugin(p, 'api');
+      await hub.selectBackends(['broken', 'hanging', 'slow'], { slow: { folder: path.join(dir, 'slow-out') } });
+    }
     const { url } = await collector.start();
     return await f(url);
   } finally {
     await collector.stop();
+    await hub?.dispose();
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -228,6 +245,7 @@ async function main(): Promise<void> {
     { name: 'collector, fdatasync off (peer)', clients: 1, rates: [] },
     { name: 'bare ws: parse + ack, no checks, no log (peer)', clients: 1, rates: [] },
     { name: 'bare ws: parse + ack, no checks, no log (peer)', clients: 8, rates: [] },
+    { name: 'collector, durable, with a throwing, a hanging and a 1 s-a-batch backend chosen', clients: 1, rates: [] },
   ];
   const p50s: number[] = [];
   const p99s: number[] = [];
@@ -246,6 +264,7 @@ async function main(): Promise<void> {
     rows[3].rates.push((await withCollector(false, (u) => runClients(u, 1, 0, prefix()))).pointsPerSec);
     rows[4].rates.push((await withRawWs((u) => runClients(u, 1, 0, prefix()))).pointsPerSec);
     rows[5].rates.push((await withRawWs((u) => runClients(u, 8, 0, prefix()))).pointsPerSec);
+    rows[6].rates.push((await withCollector(true, (u) => runClients(u, 1, 0, prefix()), true)).pointsPerSec);
     const lat = await withCollector(true, (u) => runClients(u, 1, PACED_RATE, prefix()));
     p50s.push(pct(lat.latenciesMs, 50));
     p99s.push(pct(lat.latenciesMs, 99));
@@ -281,6 +300,10 @@ async function main(): Promise<void> {
   out.push('');
   out.push(
     `Durable single-client ingest reaches ${((median(rows[0].rates) / ceiling) * 100).toFixed(0)}% of what JSON.parse alone allows on this machine in this run; the columnar form takes ${(median(rows[0].rates) / median(rows[1].rates)).toFixed(2)}× the points per second of the object form (load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores at the end).`,
+  );
+  out.push('');
+  out.push(
+    `Faulty backends cost ingest ${(((median(rows[0].rates) - median(rows[6].rates)) / median(rows[0].rates)) * 100).toFixed(0)}% in this run (${fmt(median(rows[6].rates))} against ${fmt(median(rows[0].rates))} points/s with none; ${(median(rows[6].rates) / median(rows[0].rates)).toFixed(2)}×): each backend reads the log from its own cursor with its own bounded queue, retry and breaker, never on the ack path.`,
   );
   out.push('');
   out.push(

@@ -22,6 +22,11 @@ export interface RunLog {
 export interface SinkOptions {
   /** Most records of one run per `write` call. */
   batchSize: number;
+  /**
+   * About the most metric points per `write` call (a record can hold thousands): bounds
+   * the memory a queue holds and the decoding a slow or failing backend costs the host.
+   */
+  maxBatchPoints: number;
   /** Most batches read ahead and held in memory per backend. */
   maxQueueBatches: number;
   /** A `write` that takes longer counts as failed (and is retried). */
@@ -33,6 +38,7 @@ export interface SinkOptions {
 
 export const DEFAULT_SINK_OPTIONS: SinkOptions = {
   batchSize: 500,
+  maxBatchPoints: 10_000,
   maxQueueBatches: 4,
   writeTimeoutMs: 30_000,
   backoff: { baseMs: 250, maxMs: 30_000 },
@@ -73,6 +79,8 @@ export class SinkRunner {
   /** Runs notified since their last read began: an empty read must not drop them. */
   private readonly touched = new Set<string>();
   private readonly readPos = new Map<string, number>();
+  /** Metric points per record in each run's last read: sizes the next read to maxBatchPoints. */
+  private readonly pointsPerRecord = new Map<string, number>();
   private readonly queue: Batch[] = [];
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
@@ -155,9 +163,12 @@ export class SinkRunner {
       const runId = this.pending.values().next().value as string;
       this.touched.delete(runId);
       const from = this.readPos.get(runId) ?? this.cursors.get(runId);
+      // A run's first read is small: its records may be large frames of points.
+      const perRecord = this.pointsPerRecord.get(runId) ?? this.opts.maxBatchPoints / 8;
+      const count = Math.max(1, Math.min(this.opts.batchSize, Math.floor(this.opts.maxBatchPoints / Math.max(1, perRecord))));
       let records: RunRecord[];
       try {
-        records = await this.log.read(runId, from, this.opts.batchSize);
+        records = await this.log.read(runId, from, count);
       } catch (e) {
         // A run deleted or unreadable: skip it until it is appended to again.
         this.logger.warn(`backend ${this.id}: cannot read run ${runId}: ${msg(e)}`);
@@ -171,6 +182,9 @@ export class SinkRunner {
         continue;
       }
       this.pending.add(runId);
+      let points = 0;
+      for (const r of records) points += r.event.type === 'metrics' ? r.event.points.length : 1;
+      this.pointsPerRecord.set(runId, points / records.length);
       const next = records[records.length - 1].offset + 1;
       this.readPos.set(runId, next);
       this.queue.push({ runId, records, next });

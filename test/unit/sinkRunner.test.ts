@@ -130,6 +130,31 @@ describe('sink runner', function () {
     assert.ok(st(h, 'slow').queueDepth <= FAST.maxQueueBatches * FAST.batchSize);
   });
 
+  it('sizes batches by metric points too: large frames do not make a slow or failing backend hold (and decode) thousands of points', async () => {
+    const h = new Hub({ store, stateDir: path.join(dir, 'state'), logger: quiet, sink: { ...FAST, batchSize: 500, maxBatchPoints: 3_000 }, pluginCallTimeoutMs: 5_000 });
+    hubs.push(h);
+    const remote = new Remote();
+    const b = recordingBackend('big', remote);
+    h.registerPlugin(b.plugin);
+    h.registerPlugin(recordingBackend('broken', new Remote(), { failing: () => true }).plugin);
+    // The run is in the log before the backends start (as after an outage): they read it in batches.
+    const runId = 'run-big-frames';
+    await store.append(runId, [{ seq: 1, event: start() }]);
+    const frame = (i: number): RunEvent => ({ type: 'metrics', points: Array.from({ length: 1000 }, (_, j) => ({ key: 'loss', value: j, step: i * 1000 + j, time: 1000 + i })) });
+    for (let i = 0; i < 40; i++) await store.append(runId, [{ seq: i + 2, event: frame(i) }]);
+    const total = store.recordCount(runId);
+    await h.selectBackends(['big', 'broken']);
+    await waitFor('every record delivered', () => remote.count() === total);
+    assert.equal(remote.duplicatesOffered, 0);
+    const points = (batch: RunBatch) => batch.records.reduce((n, r) => n + (r.event.type === 'metrics' ? r.event.points.length : 1), 0);
+    // The first read of a run is small; after it every batch stays within the budget.
+    assert.ok(b.calls.length >= 12, `${b.calls.length} writes for 40,001 points`);
+    for (const batch of b.calls) assert.ok(points(batch) <= 8_001, `a batch of ${points(batch)} points`);
+    for (const batch of b.calls.slice(1)) assert.ok(points(batch) <= 3_000, `a batch of ${points(batch)} points after the first`);
+    // The failing backend holds at most maxQueueBatches batches of that size, not 2 × 500 records.
+    assert.ok(st(h, 'broken').queueDepth <= FAST.maxQueueBatches * 3, `broken holds ${st(h, 'broken').queueDepth} records`);
+  });
+
   it('the breaker opens after consecutive failures and closes when the backend recovers, with every record once', async () => {
     const h = hub();
     const remote = new Remote();
