@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PluginContext, RunRecord, RunSummary } from '../src/api/types';
 import { MlflowBackend } from '../src/backends/mlflow/backend';
+import { DEFAULT_SINK_OPTIONS } from '../src/core/sinkRunner';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, '.vscode-test/venv-bench/bin');
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
       '',
       'Command: `npm run bench -- mlflow` (bench/mlflow.bench.ts; peer: bench/mlflow.bench.py)',
       '',
-      `One \`mlflow server\` (SQLite store, 1 worker) on 127.0.0.1 serves every writer in the same run; median of ${REPS} runs each. Runwatch: the MLflow backend writes records as the hub delivers them (500 records a batch, 100 points a record), from creating the experiment and run to the last accepted request. MLflow's client: timed after \`start_run\`, until every point is accepted (\`flush_async_logging\` for the asynchronous mode); each run checks that every point arrived.`,
+      `One \`mlflow server\` (SQLite store, 1 worker) on 127.0.0.1 serves every writer in the same run; median of ${REPS} runs each. Runwatch: the MLflow backend writes records as the hub delivers them (batches of up to 10,000 points as the hub sends them, 100 points a record: here one batch), from creating the experiment and run to the last accepted request. MLflow's client: timed after \`start_run\`, until every point is accepted (\`flush_async_logging\` for the asynchronous mode); each run checks that every point arrived.`,
       '',
       '| writer | points | points/s | Runwatch is |',
       '| --- | ---: | ---: | ---: |',
@@ -124,7 +125,8 @@ async function runwatch(uri: string, tmp: string, rep: number): Promise<number> 
   await b.initialize(ctx);
   const run: RunSummary = { runId, project: 'bench-runwatch', name: runId, status: 'running', startTime: base, params: {}, tags: {}, context: {} };
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < records.length; i += 500) await b.write({ run, records: records.slice(i, i + 500) });
+  const per = Math.max(1, Math.min(DEFAULT_SINK_OPTIONS.batchSize, Math.floor(DEFAULT_SINK_OPTIONS.maxBatchPoints / 100)));
+  for (let i = 0; i < records.length; i += per) await b.write({ run, records: records.slice(i, i + per) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   b.dispose();
   // Outside the timing: every point must be there, as the peers check for theirs.
