@@ -110,9 +110,7 @@ function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq
   }
   if (!Array.isArray(pts)) return bad(`"points" must be an array of {key, value, step, time} (or send "cols"), got ${kind(pts)}`);
   if (pts.length < 1) return bad('"points" is empty; send at least one point');
-  if (pts.length > limits.maxBatchPoints) {
-    return fail('too_many_points', `metrics: ${pts.length} points in one frame, more than the limit of ${limits.maxBatchPoints}; split the batch`, rid, s);
-  }
+  if (pts.length > limits.maxBatchPoints) return tooManyPoints(pts.length, limits, rid, s);
   const points = new Array<{ key: string; value: number; step: number; time: number }>(pts.length);
   for (let i = 0; i < pts.length; i++) {
     const p: unknown = pts[i];
@@ -121,12 +119,8 @@ function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq
     if (typeof key !== 'string' || key.length < 1 || key.length > 250) {
       return bad(`points[${i}].key must be a string of 1 to 250 characters, got ${kind(key)}`);
     }
-    let v: number;
-    if (typeof value === 'number') v = value;
-    else if (value === 'NaN') v = NaN;
-    else if (value === 'Infinity') v = Infinity;
-    else if (value === '-Infinity') v = -Infinity;
-    else return bad(`points[${i}].value must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`);
+    const v = wireValue(value);
+    if (v === undefined) return bad(`points[${i}].value must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`);
     if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) return bad(`points[${i}].step must be an integer 0 or more, got ${kind(step)}`);
     if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) {
       return bad(`points[${i}].time must be seconds since the Unix epoch (a number 0 or more), got ${kind(time)}`);
@@ -158,9 +152,7 @@ function parseColumns(cols: unknown, rid: string, seq: number, limits: FrameLimi
   if (v.length !== n || s.length !== n || t.length !== n) {
     return bad(`cols.k, v, s and t must have the same length; got ${n}, ${v.length}, ${s.length} and ${t.length}`);
   }
-  if (n > limits.maxBatchPoints) {
-    return fail('too_many_points', `metrics: ${n} points in one frame, more than the limit of ${limits.maxBatchPoints}; split the batch`, rid, seq);
-  }
+  if (n > limits.maxBatchPoints) return tooManyPoints(n, limits, rid, seq);
   const nk = keys.length;
   const names = keys as string[];
   const points = new Array<{ key: string; value: number; step: number; time: number }>(n);
@@ -170,12 +162,8 @@ function parseColumns(cols: unknown, rid: string, seq: number, limits: FrameLimi
       return bad(`cols.k[${i}] must be an integer index into cols.keys (0 to ${nk - 1}), got ${kind(ki)}`);
     }
     const value: unknown = v[i];
-    let val: number;
-    if (typeof value === 'number') val = value;
-    else if (value === 'NaN') val = NaN;
-    else if (value === 'Infinity') val = Infinity;
-    else if (value === '-Infinity') val = -Infinity;
-    else return bad(`cols.v[${i}] must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`);
+    const val = wireValue(value);
+    if (val === undefined) return bad(`cols.v[${i}] must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`);
     const step: unknown = s[i];
     if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) return bad(`cols.s[${i}] must be an integer step 0 or more, got ${kind(step)}`);
     const time: unknown = t[i];
@@ -185,6 +173,19 @@ function parseColumns(cols: unknown, rid: string, seq: number, limits: FrameLimi
     points[i] = { key: names[ki], value: val, step, time };
   }
   return { kind: 'run', runId: rid, seq, event: { type: 'metrics', points }, points: n };
+}
+
+/** A wire value as a number (NaN and ±Infinity travel as strings), or undefined if it is neither. */
+function wireValue(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (value === 'NaN') return NaN;
+  if (value === 'Infinity') return Infinity;
+  if (value === '-Infinity') return -Infinity;
+  return undefined;
+}
+
+function tooManyPoints(n: number, limits: FrameLimits, runId: string, seq: number): ParsedFrame {
+  return fail('too_many_points', `metrics: ${n} points in one frame, more than the limit of ${limits.maxBatchPoints}; split the batch`, runId, seq);
 }
 
 function kind(v: unknown): string {
