@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test tier: type checking, unit (Node), Python client (pytest),
+# Runs every test tier: type checking, lint (ESLint layer rules, Prettier), unit (Node), Python client (pytest),
 # host (mocha inside a real VS Code extension host) and e2e (Chromium driving a
 # real VS Code with the packaged .vsix). Set-up is idempotent and cached under
 # .vscode-test/. Every tier runs even when an earlier one fails; the exit code
@@ -43,6 +43,7 @@ step "build"
 npm run --silent build || exit 1
 
 run_tier typecheck 'error|Found [0-9]+ error|passed' bash -c 'npx tsc -p . --noEmit && echo "typecheck: 1 passed, 0 failed"'
+run_tier lint '(problems|All matched files|error|passed)' bash -c 'npx eslint . --max-warnings 0 && npx prettier --check . && echo "lint: 1 passed, 0 failed"'
 run_tier unit '[0-9]+ (passing|failing|pending)' npx mocha --config test/unit/.mocharc.json
 run_tier companion '^# (pass|fail) [0-9]+' node --test examples/companion-backend/
 run_tier python '[0-9]+ (passed|failed|error)' "$PY" -m pytest -q -p no:cacheprovider clients/python/tests test/python
