@@ -24,14 +24,20 @@ export function validateConfig(
   const kind = opts.kind ?? 'backend';
   const where = opts.pluginId ? ` (${kind} "${opts.pluginId}")` : '';
   // Only backends have a configuration command; sources and processors are set in settings.
-  const setWith = kind === 'backend' ? '"Runwatch: Configure Backend…"' : `settings (${kind === 'source' ? 'runwatch.sources' : 'runwatch.processorConfig'})`;
+  const setWith =
+    kind === 'backend'
+      ? '"Runwatch: Configure Backend…"'
+      : `settings (${kind === 'source' ? 'runwatch.sources' : 'runwatch.processorConfig'})`;
   const props = schema?.properties ?? {};
   const required = new Set(schema?.required ?? []);
 
   for (const [name, prop] of Object.entries(props)) {
     if (prop.secret) {
       // Secrets never live in settings: they come from SecretStorage.
-      if (config[name] !== undefined) errors.push(`"${name}"${where} is a secret: ${kind === 'backend' ? `store it with ${setWith}` : 'store it in SecretStorage'}, not in settings.`);
+      if (config[name] !== undefined)
+        errors.push(
+          `"${name}"${where} is a secret: ${kind === 'backend' ? `store it with ${setWith}` : 'store it in SecretStorage'}, not in settings.`,
+        );
       if (required.has(name) && opts.presentSecrets && !opts.presentSecrets.has(name))
         errors.push(`"${name}"${where} is required: set it with ${setWith}.`);
       continue;
@@ -39,7 +45,10 @@ export function validateConfig(
     const raw = config[name];
     if (raw === undefined || raw === null || raw === '') {
       if (prop.default !== undefined) value[name] = prop.default;
-      else if (required.has(name)) errors.push(`"${name}"${where} is required${prop.description ? `: ${prop.description.replace(/\.?$/, '.')}` : '.'} Set it with ${setWith}.`);
+      else if (required.has(name))
+        errors.push(
+          `"${name}"${where} is required${prop.description ? `: ${prop.description.replace(/\.?$/, '.')}` : '.'} Set it with ${setWith}.`,
+        );
       continue;
     }
     const problem = checkValue(prop, raw);
@@ -49,7 +58,9 @@ export function validateConfig(
   for (const name of Object.keys(config)) {
     if (!(name in props) && !RESERVED_CONFIG_KEYS.has(name)) {
       // Unknown keys are refused: a typo would otherwise silently fall back to a default.
-      errors.push(`"${name}"${where} is not a setting of this ${kind}; known: ${Object.keys(props).join(', ') || '(none)'}.`);
+      errors.push(
+        `"${name}"${where} is not a setting of this ${kind}; known: ${Object.keys(props).join(', ') || '(none)'}.`,
+      );
     }
   }
   return { ok: errors.length === 0, value, errors };
@@ -79,7 +90,8 @@ export function checkValue(prop: ConfigProperty, v: unknown): string | undefined
       }
       break;
   }
-  if (prop.enum && !prop.enum.includes(v as string | number)) return `must be one of ${prop.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(v)}.`;
+  if (prop.enum && !prop.enum.includes(v as string | number))
+    return `must be one of ${prop.enum.map((e) => JSON.stringify(e)).join(', ')}, got ${JSON.stringify(v)}.`;
   return undefined;
 }
 
@@ -88,7 +100,12 @@ export function parseInput(prop: ConfigProperty, text: string): { value?: unknow
   let v: unknown = text;
   if (prop.type === 'number' || prop.type === 'integer') v = text.trim() === '' ? NaN : Number(text);
   else if (prop.type === 'boolean') v = text === 'true' ? true : text === 'false' ? false : text;
-  else if (prop.type === 'array') v = text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => (prop.items?.type === 'number' ? Number(s) : s));
+  else if (prop.type === 'array')
+    v = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => (prop.items?.type === 'number' ? Number(s) : s));
   const problem = checkValue(prop, v);
   return problem ? { error: problem } : { value: v };
 }

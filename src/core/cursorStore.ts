@@ -1,11 +1,11 @@
 // Each backend's read position in each run's log: the offset of the next record to
-// deliver. Persisted per backend in one small JSON file, replaced atomically
-// (write a temp file, fsync, rename) so a crash leaves the old or the new cursor,
-// never a torn one. Written only after the backend's `write` resolved.
+// deliver. Persisted per backend in one small JSON file, replaced atomically and
+// durably (fsync before and after the rename): a cursor that went back after a power
+// cut would send records twice, one that went forward would lose them. Written only
+// after the backend's `write` resolved.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-
-let tmpCounter = 0;
+import { writeFileAtomic } from '../common/atomicWrite';
 
 export class CursorStore {
   private readonly file: string;
@@ -46,15 +46,7 @@ export class CursorStore {
   private async save(): Promise<void> {
     const snapshot = JSON.stringify(Object.fromEntries(this.cursors));
     await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.${++tmpCounter}.tmp`;
-    const fh = await fs.promises.open(tmp, 'w');
-    try {
-      await fh.writeFile(snapshot);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(tmp, this.file);
+    await writeFileAtomic(this.file, snapshot, { durable: true });
   }
 
   flush(): Promise<void> {

@@ -52,7 +52,10 @@ export function looksSecret(key: string, extraWords: readonly string[] = []): bo
 }
 
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -72,24 +75,33 @@ export function validateProcessors(specs: unknown): string[] {
         if (!strings(spec.keys)) errors.push(`${at}.keys must be a list of glob patterns.`);
         break;
       case 'rename':
-        if (typeof spec.map !== 'object' || spec.map === null || !Object.values(spec.map).every((v) => typeof v === 'string'))
+        if (
+          typeof spec.map !== 'object' ||
+          spec.map === null ||
+          !Object.values(spec.map).every((v) => typeof v === 'string')
+        )
           errors.push(`${at}.map must be an object of old name → new name.`);
         break;
       case 'mask':
         if (spec.words !== undefined && !strings(spec.words)) errors.push(`${at}.words must be a list of words.`);
         break;
       case 'downsample': {
-        const every = spec.every, min = spec.minIntervalSeconds;
+        const every = spec.every,
+          min = spec.minIntervalSeconds;
         if (every === undefined && min === undefined) errors.push(`${at} needs "every" or "minIntervalSeconds".`);
-        if (every !== undefined && !(Number.isInteger(every) && (every as number) >= 1)) errors.push(`${at}.every must be a whole number ≥ 1.`);
-        if (min !== undefined && !(typeof min === 'number' && min > 0)) errors.push(`${at}.minIntervalSeconds must be a number > 0.`);
+        if (every !== undefined && !(Number.isInteger(every) && (every as number) >= 1))
+          errors.push(`${at}.every must be a whole number ≥ 1.`);
+        if (min !== undefined && !(typeof min === 'number' && min > 0))
+          errors.push(`${at}.minIntervalSeconds must be a number > 0.`);
         break;
       }
       case 'plugin':
         if (typeof spec.id !== 'string') errors.push(`${at}.id must be a processor plugin id.`);
         break;
       default:
-        errors.push(`${at}.type must be one of include, exclude, rename, mask, downsample, plugin; got ${JSON.stringify(spec.type)}.`);
+        errors.push(
+          `${at}.type must be one of include, exclude, rename, mask, downsample, plugin; got ${JSON.stringify(spec.type)}.`,
+        );
     }
     return undefined;
   });
@@ -106,7 +118,10 @@ type Step = {
  * Builds one backend's pipeline. State (for `minIntervalSeconds`) lives in the
  * pipeline, so each backend's thinning is its own.
  */
-export function buildPipeline(specs: readonly ProcessorSpec[], lookupPlugin: (id: string) => ProcessorPlugin | undefined = () => undefined): Pipeline {
+export function buildPipeline(
+  specs: readonly ProcessorSpec[],
+  lookupPlugin: (id: string) => ProcessorPlugin | undefined = () => undefined,
+): Pipeline {
   const steps: Step[] = specs.map((spec) => makeStep(spec, lookupPlugin));
   const maskValues = <T>(values: Record<string, T>): Record<string, T | string> => {
     let out: Record<string, T | string> = values;
@@ -123,7 +138,8 @@ export function buildPipeline(specs: readonly ProcessorSpec[], lookupPlugin: (id
           const points = s.points(e.points);
           e = points.length ? { ...e, points } : undefined;
         } else if (s.values) {
-          if (e.type === 'run.start') e = { ...e, params: s.values(e.params) as typeof e.params, tags: s.values(e.tags) as typeof e.tags };
+          if (e.type === 'run.start')
+            e = { ...e, params: s.values(e.params) as typeof e.params, tags: s.values(e.tags) as typeof e.tags };
           else if (e.type === 'params') e = { ...e, params: s.values(e.params) as typeof e.params };
           else if (e.type === 'tags') e = { ...e, tags: s.values(e.tags) as typeof e.tags };
         }
@@ -131,7 +147,11 @@ export function buildPipeline(specs: readonly ProcessorSpec[], lookupPlugin: (id
       return e;
     },
     summary(run) {
-      return { ...run, params: maskValues(run.params) as RunSummary['params'], tags: maskValues(run.tags) as RunSummary['tags'] };
+      return {
+        ...run,
+        params: maskValues(run.params) as RunSummary['params'],
+        tags: maskValues(run.tags) as RunSummary['tags'],
+      };
     },
   };
 }
@@ -153,7 +173,8 @@ function makeStep(spec: ProcessorSpec, lookupPlugin: (id: string) => ProcessorPl
       return {
         values: <T>(values: Record<string, T>) => {
           const out: Record<string, T | string> = {};
-          for (const [k, v] of Object.entries(values)) out[k] = looksSecret(k, extra) && v !== null && v !== '' ? MASK : v;
+          for (const [k, v] of Object.entries(values))
+            out[k] = looksSecret(k, extra) && v !== null && v !== '' ? MASK : v;
           return out;
         },
       };

@@ -2,7 +2,7 @@
 // companion extension only declared in its package.json (listed before it is
 // active; activated when chosen).
 import type { ContributedPlugin, Disposable, Plugin, PluginKind } from '../api/types';
-import { Emitter } from './emitter';
+import { Emitter } from '../common/emitter';
 
 export type PluginOrigin = 'builtin' | 'api' | 'contributed';
 
@@ -29,7 +29,7 @@ interface Contribution {
 export class PluginRegistry {
   private readonly plugins = new Map<string, { plugin: Plugin; origin: PluginOrigin }>();
   private readonly contributions = new Map<string, Contribution>();
-  private readonly changed = new Emitter<string>();
+  private readonly changed = new Emitter<string>({ name: 'plugin registry' });
   /** Fires with a plugin id when it is registered, unregistered, contributed or withdrawn. */
   readonly onDidChange = this.changed.event;
 
@@ -38,7 +38,9 @@ export class PluginRegistry {
     if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id))
       throw new Error(`Runwatch: a plugin id must be letters, digits, ".", "_" or "-"; got ${JSON.stringify(id)}.`);
     if (!['backend', 'source', 'processor'].includes(plugin.metadata.kind))
-      throw new Error(`Runwatch: plugin "${id}" has kind ${JSON.stringify(plugin.metadata.kind)}; expected backend, source or processor.`);
+      throw new Error(
+        `Runwatch: plugin "${id}" has kind ${JSON.stringify(plugin.metadata.kind)}; expected backend, source or processor.`,
+      );
     if (this.plugins.has(id)) throw new Error(`Runwatch: a plugin with id "${id}" is already registered.`);
     this.plugins.set(id, { plugin, origin });
     this.changed.fire(id);
@@ -66,7 +68,9 @@ export class PluginRegistry {
       );
     const builtin = this.plugins.get(meta.id);
     if (builtin?.origin === 'builtin')
-      throw new Error(`Runwatch: ${extensionId ?? 'an extension'} contributes plugin id "${meta.id}", which is a built-in Runwatch plugin; the contribution is ignored.`);
+      throw new Error(
+        `Runwatch: ${extensionId ?? 'an extension'} contributes plugin id "${meta.id}", which is a built-in Runwatch plugin; the contribution is ignored.`,
+      );
     const c: Contribution = { meta, activate, extensionId };
     this.contributions.set(meta.id, c);
     this.changed.fire(meta.id);
@@ -116,7 +120,9 @@ export class PluginRegistry {
         active: true,
       });
     }
-    return [...out.values()].filter((e) => !kind || e.kind === kind).sort((a, b) => a.displayName.localeCompare(b.displayName));
+    return [...out.values()]
+      .filter((e) => !kind || e.kind === kind)
+      .sort((a, b) => a.displayName.localeCompare(b.displayName));
   }
 
   /**
@@ -127,11 +133,22 @@ export class PluginRegistry {
     const have = this.get(id);
     if (have) return have;
     const c = this.contributions.get(id);
-    if (!c) throw new Error(`Runwatch: no ${noun} with id "${id}" is installed (known: ${this.list().map((e) => e.id).join(', ') || 'none'}).`);
+    if (!c)
+      throw new Error(
+        `Runwatch: no ${noun} with id "${id}" is installed (known: ${
+          this.list()
+            .map((e) => e.id)
+            .join(', ') || 'none'
+        }).`,
+      );
     const registered = new Promise<Plugin>((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.dispose();
-        reject(new Error(`Runwatch: extension ${c.extensionId ?? ''} declares plugin "${id}" but did not register it within ${Math.round(timeoutMs / 1000)} s of activation.`));
+        reject(
+          new Error(
+            `Runwatch: extension ${c.extensionId ?? ''} declares plugin "${id}" but did not register it within ${Math.round(timeoutMs / 1000)} s of activation.`,
+          ),
+        );
       }, timeoutMs);
       timer.unref?.();
       const sub = this.onDidChange((changed) => {
@@ -149,7 +166,9 @@ export class PluginRegistry {
       await c.activating;
     } catch (e) {
       c.activating = undefined;
-      throw new Error(`Runwatch: activating the extension for "${id}" failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(
+        `Runwatch: activating the extension for "${id}" failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     return this.get(id) ?? registered;
   }

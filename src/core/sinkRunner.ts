@@ -4,14 +4,25 @@
 // per-write timeout, retry with exponential backoff and jitter, and a circuit
 // breaker. Each backend has its own runner, so a slow, hanging or throwing backend
 // only ever delays itself; ingest never waits on any of this.
-import type { BackendPlugin, Disposable, PluginLogger, RunRecord, RunSummary } from '../api/types';
-import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker';
+import type { BackendPlugin, RunRecord, RunSummary } from '../api/types';
+import type { Disposable } from '../common/disposable';
+import { errorText } from '../common/errors';
+import type { Logger } from '../common/logger';
 import type { CursorStore } from './cursorStore';
 import type { Pipeline } from './processors';
-import { backoffDelay, sleep, withTimeout, type BackoffOptions } from './retry';
+import {
+  BrokenCircuitError,
+  exponentialBackoff,
+  sleep,
+  withTimeout,
+  WriteBreaker,
+  type BackoffOptions,
+  type BreakerOptions,
+  type BreakerState,
+} from './resilience';
 
-/** What the runner needs from the run store (`RunStore` satisfies it). */
-export interface RunLog {
+/** Where the runner reads records from, each backend from its own cursor (`RunStore` is one). */
+export interface RecordSource {
   listRuns(): RunSummary[];
   getRun(runId: string): RunSummary | undefined;
   read(runId: string, fromOffset: number, maxRecords: number): Promise<RunRecord[]>;
@@ -68,12 +79,9 @@ interface Batch {
   processed?: RunRecord[];
 }
 
-class Aborted extends Error {}
-
 export class SinkRunner {
-  private readonly breaker: CircuitBreaker;
+  private readonly breaker: WriteBreaker;
   private readonly abort = new AbortController();
-  private readonly aborted: Promise<never>;
   /** Runs that may have records past the read position, in round-robin order. */
   private readonly pending = new Set<string>();
   /** Runs notified since their last read began: an empty read must not drop them. */
@@ -90,16 +98,14 @@ export class SinkRunner {
 
   constructor(
     readonly backend: BackendPlugin,
-    private readonly log: RunLog,
+    private readonly log: RecordSource,
     private readonly cursors: CursorStore,
     private readonly pipeline: Pipeline,
     private readonly opts: SinkOptions,
-    private readonly logger: PluginLogger,
+    private readonly logger: Logger,
     private readonly onChange: () => void,
   ) {
-    this.breaker = new CircuitBreaker(opts.breaker);
-    this.aborted = new Promise<never>((_, reject) => this.abort.signal.addEventListener('abort', () => reject(new Aborted())));
-    this.aborted.catch(() => undefined);
+    this.breaker = new WriteBreaker(opts.breaker);
   }
 
   get id(): string {
@@ -109,7 +115,9 @@ export class SinkRunner {
   start(): void {
     if (this.loopDone) return;
     for (const run of this.log.listRuns()) this.pending.add(run.runId);
-    this.loopDone = this.loop().catch((e: unknown) => this.logger.error(`backend ${this.id}: delivery loop stopped: ${msg(e)}`));
+    this.loopDone = this.loop().catch((e: unknown) =>
+      this.logger.error(`backend ${this.id}: delivery loop stopped: ${errorText(e)}`),
+    );
   }
 
   /** A wake-up: the run has new records in the log. Never carries data. */
@@ -121,7 +129,8 @@ export class SinkRunner {
 
   stats(): SinkStats {
     let lag = 0;
-    for (const run of this.log.listRuns()) lag += Math.max(0, this.log.recordCount(run.runId) - this.cursors.get(run.runId));
+    for (const run of this.log.listRuns())
+      lag += Math.max(0, this.log.recordCount(run.runId) - this.cursors.get(run.runId));
     return {
       lag,
       queueDepth: this.queue.reduce((n, b) => n + b.records.length, 0),
@@ -165,13 +174,16 @@ export class SinkRunner {
       const from = this.readPos.get(runId) ?? this.cursors.get(runId);
       // A run's first read is small: its records may be large frames of points.
       const perRecord = this.pointsPerRecord.get(runId) ?? this.opts.maxBatchPoints / 8;
-      const count = Math.max(1, Math.min(this.opts.batchSize, Math.floor(this.opts.maxBatchPoints / Math.max(1, perRecord))));
+      const count = Math.max(
+        1,
+        Math.min(this.opts.batchSize, Math.floor(this.opts.maxBatchPoints / Math.max(1, perRecord))),
+      );
       let records: RunRecord[];
       try {
         records = await this.log.read(runId, from, count);
       } catch (e) {
         // A run deleted or unreadable: skip it until it is appended to again.
-        this.logger.warn(`backend ${this.id}: cannot read run ${runId}: ${msg(e)}`);
+        this.logger.warn(`backend ${this.id}: cannot read run ${runId}: ${errorText(e)}`);
         this.pending.delete(runId);
         continue;
       }
@@ -203,48 +215,61 @@ export class SinkRunner {
 
   /** Writes one batch until it succeeds; false when the runner was disposed first. */
   private async deliver(batch: Batch): Promise<boolean> {
+    const signal = this.abort.signal;
+    const backoff = exponentialBackoff(this.opts.backoff, this.opts.random);
+    let delay = backoff.next();
     let attempt = 0;
-    while (!this.abort.signal.aborted) {
+    while (!signal.aborted) {
       const wait = this.breaker.waitMs();
       if (wait > 0) {
-        await sleep(wait, this.abort.signal);
+        await sleep(wait, signal);
         continue;
       }
       try {
-        const run = this.log.getRun(batch.runId) ?? placeholderRun(batch.runId);
-        // Processed once per batch: a retry must send exactly what the first try sent,
-        // and stateful processors (minimum interval) must not see the records twice.
-        const records = (batch.processed ??= this.process(batch.records, run));
-        // A batch the processors emptied is still "delivered": the cursor moves past it.
-        if (records.length > 0) {
-          const write = withTimeout(Promise.resolve().then(() => this.backend.write({ run: this.pipeline.summary(run), records })), this.opts.writeTimeoutMs, `backend ${this.id} write`);
-          await Promise.race([write, this.aborted]);
-        }
-        await this.cursors.advance(batch.runId, batch.next);
-        this.breaker.recordSuccess();
+        // The cursor is saved inside the breaker's call: a cursor that cannot be
+        // saved fails the delivery like a failed write (the batch is sent again).
+        await this.breaker.execute(() => this.writeAndAdvance(batch, signal), signal);
         this.lastError = undefined;
         this.delivered += batch.records.length;
         this.onChange();
         return true;
       } catch (e) {
-        if (e instanceof Aborted || this.abort.signal.aborted) return false;
+        if (signal.aborted) return false;
+        // Refused while open (the cool-down had not quite passed): wait, without counting a write.
+        if (e instanceof BrokenCircuitError) {
+          await sleep(Math.max(1, this.breaker.waitMs()), signal);
+          continue;
+        }
         attempt++;
         this.failedWrites++;
-        this.lastError = msg(e);
-        this.breaker.recordFailure();
-        this.logger.warn(`backend ${this.id}: write of run ${batch.runId} [${batch.records[0].offset}..${batch.next - 1}] failed (attempt ${attempt}, breaker ${this.breaker.state}): ${this.lastError}`);
+        this.lastError = errorText(e);
+        const range = `[${batch.records[0].offset}..${batch.next - 1}]`;
+        this.logger.warn(
+          `backend ${this.id}: write of run ${batch.runId} ${range} failed ` +
+            `(attempt ${attempt}, breaker ${this.breaker.state}): ${this.lastError}`,
+        );
         this.onChange();
-        if (this.breaker.state !== 'open') await sleep(backoffDelay(attempt, this.opts.backoff, this.opts.random), this.abort.signal);
+        if (this.breaker.state !== 'open') await sleep(delay.duration, signal);
+        delay = delay.next(undefined);
       }
     }
     return false;
+  }
+
+  private async writeAndAdvance(batch: Batch, signal: AbortSignal): Promise<void> {
+    const run = this.log.getRun(batch.runId) ?? placeholderRun(batch.runId);
+    // Processed once per batch: a retry must send exactly what the first try sent,
+    // and stateful processors (minimum interval) must not see the records twice.
+    const records = (batch.processed ??= this.process(batch.records, run));
+    // A batch the processors emptied is still "delivered": the cursor moves past it.
+    if (records.length > 0) {
+      const write = () => this.backend.write({ run: this.pipeline.summary(run), records });
+      await withTimeout(write, this.opts.writeTimeoutMs, `backend ${this.id} write`, signal);
+    }
+    await this.cursors.advance(batch.runId, batch.next);
   }
 }
 
 function placeholderRun(runId: string): RunSummary {
   return { runId, project: '', name: runId, status: 'running', startTime: 0, params: {}, tags: {}, context: {} };
-}
-
-export function msg(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

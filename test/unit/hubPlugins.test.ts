@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendPlugin, PluginContext, ProcessorPlugin, RunBatch, RunEvent, SourcePlugin, SourceSink } from '../../src/api/types';
-import { Hub, secretKey, startHeadlessHub } from '../../src/core/hub';
+import { startHeadlessHub } from '../../src/core/headless';
+import { Hub, secretKey } from '../../src/core/hub';
 import { RunStore } from '../../src/store/runStore';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
