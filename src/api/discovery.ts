@@ -9,7 +9,7 @@ import { checkValue } from '../core/configSchema';
 const KINDS: readonly PluginKind[] = ['backend', 'source', 'processor'];
 const PROPERTY_TYPES: readonly ConfigProperty['type'][] = ['string', 'number', 'integer', 'boolean', 'array'];
 const PLUGIN_FIELDS = new Set(['id', 'displayName', 'kind', 'description', 'capabilities', 'configSchema']);
-const PROPERTY_FIELDS = new Set(['type', 'description', 'default', 'enum', 'minimum', 'maximum', 'items', 'secret']);
+const PROPERTY_FIELDS = new Set(['type', 'description', 'default', 'enum', 'minimum', 'maximum', 'items', 'secret', 'format']);
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
@@ -87,6 +87,7 @@ function configSchemaProblems(value: unknown, at: string): string[] {
       errors.push(`${pat}.enum must be a list of strings or numbers`);
     for (const k of ['minimum', 'maximum'] as const) if (prop[k] !== undefined && typeof prop[k] !== 'number') errors.push(`${pat}.${k} must be a number`);
     if (prop.secret !== undefined && typeof prop.secret !== 'boolean') errors.push(`${pat}.secret must be true or false`);
+    if (prop.format !== undefined && (prop.format !== 'folder' || prop.type !== 'string')) errors.push(`${pat}.format must be "folder", on a string`);
     const items = prop.items === undefined ? undefined : asObject(prop.items);
     if (prop.items !== undefined && (!items || (items.type !== undefined && items.type !== 'string' && items.type !== 'number')))
       errors.push(`${pat}.items must be { "type": "string" } or { "type": "number" }`);

@@ -108,6 +108,8 @@ export interface ConfigProperty {
   items?: { type: 'string' | 'number' };
   /** Kept in SecretStorage and given through `PluginContext.secrets`, never in settings. */
   secret?: boolean;
+  /** A string that names a folder: "Configure Backend…" offers a folder picker (and a text box). */
+  format?: 'folder';
 }
 
 export interface PluginMetadata {

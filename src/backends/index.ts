@@ -2,11 +2,12 @@
 // per-host state (connections, open files), so two hubs must not share one.
 import type { BackendPlugin } from '../api/types';
 import { MlflowBackend } from './mlflow/backend';
-import { TensorBoardBackend } from './tensorboard/backend';
+import { TensorBoardBackend, type TensorBoardOptions } from './tensorboard/backend';
 
 export { MlflowBackend, MLFLOW_BACKEND_ID } from './mlflow/backend';
 export { TensorBoardBackend, TENSORBOARD_BACKEND_ID } from './tensorboard/backend';
 
-export function builtinBackends(): BackendPlugin[] {
-  return [new MlflowBackend(), new TensorBoardBackend()];
+/** `storeDir` gives TensorBoard its default folder; `baseDir`, what a relative folder is under. */
+export function builtinBackends(opts: TensorBoardOptions = {}): BackendPlugin[] {
+  return [new MlflowBackend(), new TensorBoardBackend(opts)];
 }

@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   if (args.backends || args.plugins.length) {
     const pluginLog = { trace: () => undefined, debug: () => undefined, ...logger, error: (m: string | Error) => logger.error(m instanceof Error ? m.message : m) };
     try {
-      hub = await startHeadlessHub({ store, stateDir: args.stateDir ?? path.join(args.store, 'backends'), backendsFile: args.backends, builtins: builtinBackends(), pluginModules: args.plugins, logger: pluginLog });
+      hub = await startHeadlessHub({ store, stateDir: args.stateDir ?? path.join(args.store, 'backends'), backendsFile: args.backends, builtins: builtinBackends({ storeDir: args.store }), pluginModules: args.plugins, logger: pluginLog });
     } catch (err) {
       // Backends that could start do run; the others are reported and ingest goes on.
       logger.error(`backends: ${(err as Error).message}`);

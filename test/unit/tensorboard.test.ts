@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import type { PluginContext, RunBatch, RunRecord, RunSummary } from '../../src/api/types';
 import { crc32c, maskCrc } from '../../src/backends/tensorboard/crc32c';
 import { ByteWriter, ScalarEventEncoder, readRecords } from '../../src/backends/tensorboard/proto';
-import { TensorBoardBackend, runFolder } from '../../src/backends/tensorboard/backend';
+import { TensorBoardBackend, resolveLogDir, runFolder } from '../../src/backends/tensorboard/backend';
+import { validateConfig } from '../../src/core/configSchema';
 
 // A tiny protobuf reader, so the tests check the bytes independently of the encoder.
 type Fields = Map<number, Array<number | bigint | Buffer>>;
@@ -106,8 +107,31 @@ describe('tensorboard: protobuf and TFRecord encoding', () => {
     assert.equal(readRecords(bad).records.length, 1);
   });
 
-  it('encodes a scalar as a DT_DOUBLE tensor with scalars plugin metadata, keeping float64 exactly', () => {
+  it('encodes a scalar by default as a DT_FLOAT scalar tensor (what the fast data server reads)', () => {
     const enc = new ScalarEventEncoder();
+    enc.scalars(7, 1700000002.5, [
+      { tag: 'loss', value: 0.1 },
+      { tag: 'nan', value: NaN },
+      { tag: 'big', value: 1e39 },
+    ]);
+    const [rec] = readRecords(Buffer.from(enc.take())).records;
+    const ev = decode(rec);
+    assert.equal(ev.get(2)![0], 7n);
+    const values = decode(ev.get(5)![0] as Buffer).get(1)!.map((b) => decode(b as Buffer));
+    const tensors = values.map((x) => decode(x.get(8)![0] as Buffer));
+    assert.equal(tensors[0].get(1)![0], 1n); // DT_FLOAT
+    assert.equal((tensors[0].get(2)![0] as Buffer).length, 0); // tensor_shape {}: a scalar
+    assert.equal((tensors[0].get(5)![0] as Buffer).readFloatLE(0), Math.fround(0.1));
+    assert.ok(Number.isNaN((tensors[1].get(5)![0] as Buffer).readFloatLE(0)));
+    assert.equal((tensors[2].get(5)![0] as Buffer).readFloatLE(0), Infinity); // past float32's range
+    assert.equal(tensors[0].get(6), undefined);
+    const meta = decode(values[0].get(9)![0] as Buffer);
+    assert.equal((decode(meta.get(1)![0] as Buffer).get(1)![0] as Buffer).toString(), 'scalars');
+    assert.equal(meta.get(4)![0], 1n); // DATA_CLASS_SCALAR
+  });
+
+  it('encodes a scalar as a DT_DOUBLE tensor with scalars plugin metadata when asked, keeping float64 exactly', () => {
+    const enc = new ScalarEventEncoder({ float64: true });
     const v = 0.1 + 0.2; // not representable as float32
     enc.scalars(2 ** 40, 1700000002.123456, [
       { tag: 'a/b', value: v },
@@ -201,5 +225,31 @@ describe('tensorboard: backend', () => {
     const { validBytes } = readRecords(fs.readFileSync(file));
     assert.equal(validBytes, fs.statSync(file).size);
     assert.deepEqual(steps(), [0, 1]);
+  });
+
+  it('needs no setting: the default folder is tensorboard/ in the run store, shown as the schema default', async () => {
+    const store = path.join(tmp, 'ws', '.runwatch');
+    const b = new TensorBoardBackend({ storeDir: store, baseDir: path.join(tmp, 'ws') });
+    const schema = b.metadata.configSchema!;
+    assert.equal(schema.properties.logDir.default, path.join(store, 'tensorboard'));
+    assert.equal(schema.properties.logDir.format, 'folder');
+    assert.deepEqual(schema.required ?? [], []);
+    const checked = validateConfig(schema, {}, { pluginId: b.metadata.id });
+    assert.deepEqual(checked.errors, []);
+    await b.initialize({ ...ctx(), config: checked.value });
+    assert.deepEqual(await b.healthCheck(), { healthy: true, details: `writing event files under ${path.join(store, 'tensorboard')}` });
+    await b.write(batch([rec(0, 0)]));
+    await b.dispose();
+    assert.equal(fs.readdirSync(runFolder(path.join(store, 'tensorboard'), run)).length, 1);
+  });
+
+  it('reads a relative logDir under the workspace and ~ as the home folder', async () => {
+    assert.equal(resolveLogDir('runs', '/ws'), path.resolve('/ws', 'runs'));
+    assert.equal(resolveLogDir(' /abs/tb ', '/ws'), path.resolve('/abs/tb'));
+    assert.equal(resolveLogDir('~/tb', '/ws'), path.join(os.homedir(), 'tb'));
+    const b = new TensorBoardBackend({ storeDir: path.join(tmp, '.runwatch'), baseDir: tmp });
+    await b.initialize({ ...ctx(), config: { logDir: 'runs/tb' } });
+    assert.match((await b.healthCheck()).details, new RegExp(`${path.join(tmp, 'runs', 'tb').replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}$`));
+    await b.dispose();
   });
 });

@@ -1,6 +1,7 @@
 // The built-in TensorBoard backend: writes each run as TensorBoard event files,
-// one folder per run under the configured log directory, appended after every
-// batch so a TensorBoard pointed at the folder shows the run live.
+// one folder per run under the log directory (by default `tensorboard/` in the run
+// store, so it needs no setting to start), appended after every batch so a
+// TensorBoard pointed at the folder shows the run live.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import type {
   RunBatch,
   RunSummary,
 } from '../../api/types';
+import { writeFileAtomicSync } from '../../common/atomicWrite';
 import { ScalarEventEncoder, readRecords } from './proto';
 
 export const TENSORBOARD_BACKEND_ID = 'runwatch.tensorboard';
@@ -51,11 +53,28 @@ function writeAll(fd: number, data: Buffer): void {
   while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
 }
 
-/** Writes JSON by rename so a crash leaves the old state or the new one, never half of one. */
+/** Written by rename so a crash leaves the old state or the new one, never half of one. */
 function saveJson(file: string, value: unknown): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value));
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, JSON.stringify(value), { durable: false });
+}
+
+export interface TensorBoardOptions {
+  /** The run store's folder: the default log directory is `<storeDir>/tensorboard`. */
+  storeDir?: string;
+  /** What a relative `logDir` is relative to (the workspace folder); else the store's parent. */
+  baseDir?: string;
+}
+
+/** The folder written to when `logDir` is not set. */
+export function defaultLogDir(opts: TensorBoardOptions): string | undefined {
+  return opts.storeDir ? path.join(opts.storeDir, 'tensorboard') : undefined;
+}
+
+/** A `logDir` setting as a folder: `~` is the home folder, a relative path is under `base`. */
+export function resolveLogDir(text: string, base: string): string {
+  const t = text.trim();
+  if (t === '~' || t.startsWith('~/') || t.startsWith('~\\')) return path.join(os.homedir(), t.slice(1));
+  return path.resolve(base, t);
 }
 
 function loadJson<T>(file: string): T | undefined {
@@ -67,36 +86,54 @@ function loadJson<T>(file: string): T | undefined {
 }
 
 export class TensorBoardBackend implements BackendPlugin {
-  readonly metadata: PluginMetadata & { kind: 'backend' } = {
-    id: TENSORBOARD_BACKEND_ID,
-    displayName: 'TensorBoard',
-    version: '1.0.0',
-    kind: 'backend',
-    description: 'Writes every run as TensorBoard event files (scalars at float64 precision), one folder per run.',
-    capabilities: ['metrics', 'live'],
-    configSchema: {
-      type: 'object',
-      properties: {
-        logDir: {
-          type: 'string',
-          description: 'Folder to write into; each run goes to <logDir>/<project>/<run name>-<short id>/. Point `tensorboard --logdir` at it.',
-        },
-      },
-      required: ['logDir'],
-    },
-  };
+  readonly metadata: PluginMetadata & { kind: 'backend' };
 
   private ctx: PluginContext | undefined;
   private logDir = '';
   private stateDir = '';
   private readonly runs = new Map<string, OpenRun>();
-  private readonly encoder = new ScalarEventEncoder();
+  private encoder = new ScalarEventEncoder();
+
+  constructor(private readonly opts: TensorBoardOptions = {}) {
+    const fallback = defaultLogDir(opts);
+    this.metadata = {
+      id: TENSORBOARD_BACKEND_ID,
+      displayName: 'TensorBoard',
+      version: '1.0.0',
+      kind: 'backend',
+      description: 'Writes every run as TensorBoard event files, one folder per run, read live by `tensorboard --logdir`.',
+      capabilities: ['metrics', 'live'],
+      configSchema: {
+        type: 'object',
+        properties: {
+          logDir: {
+            type: 'string',
+            format: 'folder',
+            ...(fallback ? { default: fallback } : {}),
+            description:
+              'Folder to write into; each run goes to <logDir>/<project>/<run name>-<short id>/. ' +
+              'Point `tensorboard --logdir` at it. Empty: the tensorboard folder in the run store.',
+          },
+          float64: {
+            type: 'boolean',
+            default: false,
+            description:
+              'Write scalars as float64 (exact) instead of float32. TensorBoard reads float64 only with ' +
+              '--load_fast=false; its default loader shows no float64 scalars.',
+          },
+        },
+      },
+    };
+  }
 
   async initialize(context: PluginContext): Promise<void> {
     this.ctx = context;
     const dir = context.config.logDir;
-    if (typeof dir !== 'string' || dir === '') throw new Error('TensorBoard backend: set "logDir" to the folder TensorBoard should read.');
-    this.logDir = path.resolve(dir);
+    const base = this.opts.baseDir ?? (this.opts.storeDir ? path.dirname(this.opts.storeDir) : context.storageDir);
+    // Without a store folder (a host that passes none), a folder of the plugin's own storage.
+    const fallback = defaultLogDir(this.opts) ?? path.join(context.storageDir, 'event-files');
+    this.logDir = typeof dir === 'string' && dir.trim() !== '' ? resolveLogDir(dir, base) : fallback;
+    this.encoder = new ScalarEventEncoder({ float64: context.config.float64 === true });
     this.stateDir = path.join(context.storageDir, 'tensorboard-runs');
     fs.mkdirSync(this.stateDir, { recursive: true });
     fs.mkdirSync(this.logDir, { recursive: true });

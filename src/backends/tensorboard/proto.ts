@@ -18,8 +18,11 @@ const METADATA_PLUGIN_DATA = (1 << 3) | 2; // PluginData
 const METADATA_DATA_CLASS = (4 << 3) | 0; // enum DataClass
 const PLUGIN_DATA_NAME = (1 << 3) | 2; // string
 const TENSOR_DTYPE = (1 << 3) | 0; // enum DataType
+const TENSOR_SHAPE = (2 << 3) | 2; // TensorShapeProto (empty: a scalar)
+const TENSOR_FLOAT_VAL = (5 << 3) | 2; // packed repeated float
 const TENSOR_DOUBLE_VAL = (6 << 3) | 2; // packed repeated double
 
+export const DT_FLOAT = 1;
 export const DT_DOUBLE = 2;
 export const DATA_CLASS_SCALAR = 1;
 export const FILE_VERSION = 'brain.Event:2';
@@ -124,8 +127,19 @@ const SCALAR_METADATA = encode((w) => {
   w.varint(DATA_CLASS_SCALAR);
 });
 
+// TensorProto { dtype: DT_FLOAT, tensor_shape: {}, float_val: [v] } is 10 bytes; with its key and length, 12.
 // TensorProto { dtype: DT_DOUBLE, double_val: [v] } is 12 bytes; with its key and length, 14.
-const TENSOR_FIELD_SIZE = 14;
+const FLOAT_TENSOR_FIELD_SIZE = 12;
+const DOUBLE_TENSOR_FIELD_SIZE = 14;
+
+export interface ScalarEncoding {
+  /**
+   * Write DT_DOUBLE tensors (exact float64) instead of DT_FLOAT. TensorBoard's default
+   * loader (the Rust tensorboard-data-server) reads only DT_FLOAT scalar tensors and
+   * silently drops the tag otherwise; only `--load_fast=false` reads float64.
+   */
+  float64?: boolean;
+}
 
 interface TagBytes {
   head: Buffer; // the tag field
@@ -140,6 +154,13 @@ interface TagBytes {
 export class ScalarEventEncoder {
   private readonly tags = new Map<string, TagBytes>();
   private readonly w = new ByteWriter(1 << 16);
+  private readonly float64: boolean;
+  private readonly tensorSize: number;
+
+  constructor(encoding: ScalarEncoding = {}) {
+    this.float64 = encoding.float64 === true;
+    this.tensorSize = this.float64 ? DOUBLE_TENSOR_FIELD_SIZE : FLOAT_TENSOR_FIELD_SIZE;
+  }
 
   private tagBytes(tag: string): TagBytes {
     let t = this.tags.get(tag);
@@ -147,7 +168,7 @@ export class ScalarEventEncoder {
       if (this.tags.size > 10_000) this.tags.clear(); // bound memory for pathological key sets
       const head = encode((w) => w.field(VALUE_TAG, Buffer.from(tag, 'utf8')));
       const tail = encode((w) => w.field(VALUE_METADATA, SCALAR_METADATA));
-      t = { head, tail, valueSize: head.length + TENSOR_FIELD_SIZE + tail.length };
+      t = { head, tail, valueSize: head.length + this.tensorSize + tail.length };
       this.tags.set(tag, t);
     }
     return t;
@@ -210,13 +231,23 @@ export class ScalarEventEncoder {
       w.varint(t.valueSize);
       w.bytes(t.head);
       w.buf[w.pos++] = VALUE_TENSOR;
-      w.buf[w.pos++] = 12;
+      w.buf[w.pos++] = this.tensorSize - 2;
       w.buf[w.pos++] = TENSOR_DTYPE;
-      w.buf[w.pos++] = DT_DOUBLE;
-      w.buf[w.pos++] = TENSOR_DOUBLE_VAL;
-      w.buf[w.pos++] = 8;
-      w.buf.writeDoubleLE(values[i].value, w.pos);
-      w.pos += 8;
+      if (this.float64) {
+        w.buf[w.pos++] = DT_DOUBLE;
+        w.buf[w.pos++] = TENSOR_DOUBLE_VAL;
+        w.buf[w.pos++] = 8;
+        w.buf.writeDoubleLE(values[i].value, w.pos);
+        w.pos += 8;
+      } else {
+        w.buf[w.pos++] = DT_FLOAT;
+        w.buf[w.pos++] = TENSOR_SHAPE;
+        w.buf[w.pos++] = 0;
+        w.buf[w.pos++] = TENSOR_FLOAT_VAL;
+        w.buf[w.pos++] = 4;
+        w.buf.writeFloatLE(values[i].value, w.pos); // rounds to nearest; NaN and ±Infinity kept
+        w.pos += 4;
+      }
       w.bytes(t.tail);
     }
     this.endRecord(start);
