@@ -7,8 +7,6 @@
 // storageDir after every request that succeeds, so a batch delivered again after
 // an outage or a restart resumes where the last one stopped.
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type {
   BackendPlugin,
@@ -16,47 +14,20 @@ import type {
   PluginContext,
   PluginMetadata,
   RunBatch,
-  RunContext,
   RunEvent,
   RunSummary,
 } from '../../api/types';
-import { MlflowError, MlflowHttp, parseResponse } from './http';
-import {
-  BatchChunk,
-  BatchItem,
-  MlflowLimits,
-  limitsForVersion,
-  metricValue,
-  paramString,
-  sanitizeKey,
-} from './limits';
+import { errorText } from '../../common/errors';
+import { artifactFiles, proxiedArtifactRoot, uploadFiles } from './artifacts';
+import { MlflowError, MlflowHttp } from './http';
+import { BatchChunk, limitsForVersion, type BatchItem, type MlflowLimits } from './limits';
+import { recordOps, RUNWATCH_ID_TAG, systemTags } from './ops';
+import { RunStates, type RunState } from './state';
+
+export { artifactDest, proxiedArtifactRoot } from './artifacts';
+export { RUNWATCH_ID_TAG } from './ops';
 
 export const MLFLOW_BACKEND_ID = 'runwatch.mlflow';
-
-/** The tag that ties an MLflow run to its Runwatch run, so a lost state file does not mean a second run. */
-export const RUNWATCH_ID_TAG = 'runwatch.runId';
-
-const STATUS: Record<string, string> = { finished: 'FINISHED', failed: 'FAILED', killed: 'KILLED', crashed: 'FAILED' };
-
-interface RunState {
-  trackingUri: string;
-  experimentId: string;
-  mlflowRunId: string;
-  artifactUri: string;
-  /** Highest record offset fully written (-1: none). */
-  offset: number;
-  /** A record written only in part: its offset and how many of its operations are done. */
-  partial?: { offset: number; done: number };
-  /** Params already in MLflow: MLflow refuses to change a param, so a changed value is reported, not sent. */
-  params: Record<string, string>;
-  /** Whether `mlflow.parentRunId` is set (a parent delivered after its child is linked later). */
-  parentLinked?: boolean;
-}
-
-type Op =
-  | BatchItem
-  | { kind: 'artifact'; name: string; path: string }
-  | { kind: 'end'; status: string; time: number };
 
 /** Where an op sits in the log, so progress can be saved after the request that carried it. */
 interface Pos {
@@ -65,61 +36,6 @@ interface Pos {
   before: number;
   done: number;
   total: number;
-}
-
-function writeJson(file: string, value: unknown, durable: boolean): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, JSON.stringify(value));
-    if (durable) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
-function readJson<T>(file: string): T | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Path of the run's artifact root under the mlflow-artifacts proxy, or undefined when the server does not proxy. */
-export function proxiedArtifactRoot(artifactUri: string): string | undefined {
-  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/?(.*)$/.exec(artifactUri);
-  return m ? m[1].replace(/\/+$/, '') : undefined;
-}
-
-/** An artifact's name as a relative path without `..`, so it cannot escape the run's artifact folder. */
-export function artifactDest(name: string): string {
-  const parts = name.split(/[\\/]+/).filter((p) => p !== '' && p !== '.' && p !== '..');
-  return parts.join('/') || 'artifact';
-}
-
-function listFiles(root: string): { file: string; rel: string }[] {
-  const out: { file: string; rel: string }[] = [];
-  const walk = (dir: string, rel: string): void => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(p, r);
-      else if (e.isFile()) out.push({ file: p, rel: r });
-    }
-  };
-  walk(root, '');
-  return out;
-}
-
-/** The collector runs where training runs (extensionKind workspace), so its user is the run's user. */
-function localUser(): string | undefined {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return undefined;
-  }
 }
 
 export class MlflowBackend implements BackendPlugin {
@@ -141,7 +57,11 @@ export class MlflowBackend implements BackendPlugin {
         },
         username: { type: 'string', secret: true, description: 'Basic auth user (with password).' },
         password: { type: 'string', secret: true, description: 'Basic auth password.' },
-        token: { type: 'string', secret: true, description: 'Bearer token; used instead of username and password when set.' },
+        token: {
+          type: 'string',
+          secret: true,
+          description: 'Bearer token; used instead of username and password when set.',
+        },
       },
       required: ['trackingUri'],
     },
@@ -151,17 +71,17 @@ export class MlflowBackend implements BackendPlugin {
   private http!: MlflowHttp;
   private trackingUri = '';
   private experimentName = '';
-  private stateDir = '';
+  private states!: RunStates;
   private limits: MlflowLimits | undefined;
   private version: string | undefined;
-  private readonly states = new Map<string, RunState>();
   private readonly experiments = new Map<string, string>();
   private readonly told = new Set<string>();
 
   async initialize(context: PluginContext): Promise<void> {
     this.ctx = context;
     const uri = context.config.trackingUri;
-    if (typeof uri !== 'string' || uri === '') throw new Error('MLflow backend: set "trackingUri" (e.g. http://127.0.0.1:5000).');
+    if (typeof uri !== 'string' || uri === '')
+      throw new Error('MLflow backend: set "trackingUri" (e.g. http://127.0.0.1:5000).');
     this.trackingUri = uri.replace(/\/+$/, '');
     const exp = context.config.experimentName;
     this.experimentName = typeof exp === 'string' ? exp : '';
@@ -169,8 +89,7 @@ export class MlflowBackend implements BackendPlugin {
     this.http = new MlflowHttp(this.trackingUri, await this.authorization(), 25_000);
     // One state folder per server: pointing the backend at another server starts afresh there.
     const serverKey = crypto.createHash('sha256').update(this.trackingUri).digest('hex').slice(0, 12);
-    this.stateDir = path.join(context.storageDir, 'mlflow-runs', serverKey);
-    fs.mkdirSync(this.stateDir, { recursive: true });
+    this.states = new RunStates(path.join(context.storageDir, 'mlflow-runs', serverKey), this.trackingUri);
   }
 
   private async authorization(): Promise<string | undefined> {
@@ -194,15 +113,19 @@ export class MlflowBackend implements BackendPlugin {
     try {
       this.http.setAuthorization(await this.authorization());
       const health = await this.http.request('GET', 'health');
-      if (health.status !== 200) return { healthy: false, details: `${this.trackingUri}/health answered HTTP ${health.status}` };
+      if (health.status !== 200)
+        return { healthy: false, details: `${this.trackingUri}/health answered HTTP ${health.status}` };
       const version = await this.http.request('GET', 'version');
       // A cheap authenticated call, so wrong credentials show up here rather than on the first run.
       await this.http.call('POST', 'experiments/search', { max_results: 1 });
       const v = version.status === 200 ? version.body.trim() : 'unknown version';
       return { healthy: true, details: `MLflow ${v} at ${this.trackingUri}` };
     } catch (err) {
-      const m = (err as Error).message;
-      return { healthy: false, details: err instanceof MlflowError ? m : `MLflow at ${this.trackingUri} unreachable: ${m}` };
+      const m = errorText(err);
+      return {
+        healthy: false,
+        details: err instanceof MlflowError ? m : `MLflow at ${this.trackingUri} unreachable: ${m}`,
+      };
     }
   }
 
@@ -214,29 +137,11 @@ export class MlflowBackend implements BackendPlugin {
       const res = await this.http.request('GET', 'version');
       if (res.status === 200) version = res.body.trim();
     } catch (err) {
-      throw new MlflowError(`MLflow at ${this.trackingUri} unreachable: ${(err as Error).message}`, 0);
+      throw new MlflowError(`MLflow at ${this.trackingUri} unreachable: ${errorText(err)}`, 0);
     }
     this.version = version;
     this.limits = limitsForVersion(version);
     return this.limits;
-  }
-
-  private stateFile(runId: string): string {
-    return path.join(this.stateDir, `${runId.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
-  }
-
-  private loadState(runId: string): RunState | undefined {
-    let st = this.states.get(runId);
-    if (!st) {
-      st = readJson<RunState>(this.stateFile(runId));
-      if (st && st.trackingUri !== this.trackingUri) st = undefined;
-      if (st) this.states.set(runId, st);
-    }
-    return st;
-  }
-
-  private saveState(runId: string, st: RunState, durable = false): void {
-    writeJson(this.stateFile(runId), st, durable);
   }
 
   private async experimentId(name: string): Promise<string> {
@@ -247,7 +152,11 @@ export class MlflowBackend implements BackendPlugin {
       try {
         const r = await this.http.call<Exp>('GET', 'experiments/get-by-name', { experiment_name: name });
         if (r.experiment.lifecycle_stage === 'deleted') {
-          throw new MlflowError(`MLflow experiment "${name}" is deleted; restore it or choose another experiment name.`, 400, 'DELETED');
+          throw new MlflowError(
+            `MLflow experiment "${name}" is deleted; restore it or choose another experiment name.`,
+            400,
+            'DELETED',
+          );
         }
         return r.experiment.experiment_id;
       } catch (err) {
@@ -273,12 +182,11 @@ export class MlflowBackend implements BackendPlugin {
   /** The MLflow run for a Runwatch run: from the saved state, from the id tag, or created now. */
   private async ensureRun(batch: RunBatch): Promise<RunState> {
     const runId = batch.run.runId;
-    const existing = this.loadState(runId);
+    const existing = this.states.get(runId);
     if (existing) return existing;
     const limits = await this.serverLimits();
     const start = batch.records.find((r) => r.event.type === 'run.start')?.event as
-      | Extract<RunEvent, { type: 'run.start' }>
-      | undefined;
+      Extract<RunEvent, { type: 'run.start' }> | undefined;
     const info = {
       project: start?.project ?? batch.run.project,
       name: start?.name ?? batch.run.name,
@@ -300,7 +208,12 @@ export class MlflowBackend implements BackendPlugin {
         experiment_id: experimentId,
         run_name: info.name,
         start_time: Math.round(info.time * 1000),
-        tags: this.systemTags(runId, info, limits),
+        tags: systemTags(
+          runId,
+          info,
+          limits,
+          info.parentRunId ? this.states.get(info.parentRunId)?.mlflowRunId : undefined,
+        ),
       });
       info2 = created.run.info;
     }
@@ -311,98 +224,11 @@ export class MlflowBackend implements BackendPlugin {
       artifactUri: info2.artifact_uri,
       offset: -1,
       params: {},
-      parentLinked: info.parentRunId ? this.loadState(info.parentRunId) !== undefined : undefined,
+      parentLinked: info.parentRunId ? this.states.get(info.parentRunId) !== undefined : undefined,
     };
-    // Durable: losing this mapping would make the next delivery start a second MLflow run.
-    this.saveState(runId, st, true);
-    this.states.set(runId, st);
+    // Losing this mapping would make the next delivery start a second MLflow run.
+    this.states.save(runId, st);
     return st;
-  }
-
-  private systemTags(
-    runId: string,
-    info: { name: string; parentRunId?: string; context: RunContext },
-    limits: MlflowLimits,
-  ): { key: string; value: string }[] {
-    const tags: Record<string, string> = {
-      [RUNWATCH_ID_TAG]: runId,
-      'mlflow.runName': info.name,
-      'mlflow.source.type': 'LOCAL',
-      'mlflow.source.name': info.context.argv?.[0] ?? 'runwatch',
-    };
-    const user = typeof info.context.user === 'string' ? info.context.user : localUser();
-    if (user) tags['mlflow.user'] = user;
-    const git = info.context.git;
-    if (git?.commit) tags['mlflow.source.git.commit'] = git.commit;
-    if (git?.branch) tags['mlflow.source.git.branch'] = git.branch;
-    if (git?.remote) tags['mlflow.source.git.repoURL'] = git.remote;
-    if (info.parentRunId) {
-      tags['runwatch.parentRunId'] = info.parentRunId;
-      const parent = this.loadState(info.parentRunId);
-      if (parent) tags['mlflow.parentRunId'] = parent.mlflowRunId;
-    }
-    return Object.entries(tags).map(([key, value]) => ({ key, value: value.slice(0, limits.tagValueLength) }));
-  }
-
-  /** A record as a list of operations, always the same for the same record (progress counts them). */
-  private ops(event: RunEvent, limits: MlflowLimits): Op[] {
-    const param = (k: string, v: string | number | boolean | null): Op => {
-      let value = paramString(v);
-      if (value.length > limits.paramValueLength) {
-        this.tellOnce(
-          'param-trunc',
-          `MLflow ${this.version ?? '(version unknown)'} keeps param values up to ${limits.paramValueLength} characters; longer ones are truncated (first: "${k}"). To keep a long value whole, log it as an artifact (run.log_artifact).`,
-        );
-        value = value.slice(0, limits.paramValueLength);
-      }
-      return { kind: 'param', entry: { key: this.key(k, limits), value } };
-    };
-    const tag = (k: string, v: string): Op => {
-      let value = String(v);
-      if (value.length > limits.tagValueLength) {
-        this.tellOnce('tag-trunc', `tag values longer than ${limits.tagValueLength} characters are truncated (first: "${k}"). To keep a long value whole, log it as an artifact (run.log_artifact).`);
-        value = value.slice(0, limits.tagValueLength);
-      }
-      return { kind: 'tag', entry: { key: this.key(k, limits), value } };
-    };
-    switch (event.type) {
-      case 'run.start':
-        return [
-          ...Object.entries(event.params).map(([k, v]) => param(k, v)),
-          ...Object.entries(event.tags).map(([k, v]) => tag(k, v)),
-        ];
-      case 'params':
-        return Object.entries(event.params).map(([k, v]) => param(k, v));
-      case 'tags':
-        return Object.entries(event.tags).map(([k, v]) => tag(k, v));
-      case 'metrics':
-        return event.points.map((p) => ({
-          kind: 'metric' as const,
-          entry: {
-            key: this.key(p.key, limits),
-            value: metricValue(p.value),
-            timestamp: Math.round(p.time * 1000),
-            step: Math.trunc(p.step),
-          },
-        }));
-      case 'artifact':
-        return [{ kind: 'artifact', name: event.name, path: event.path }];
-      case 'run.end': {
-        const out: Op[] = [];
-        if (event.status === 'crashed') out.push(tag('runwatch.status', 'crashed'));
-        if (event.reason) out.push(tag('runwatch.endReason', event.reason));
-        out.push({ kind: 'end', status: STATUS[event.status] ?? 'FAILED', time: event.time });
-        return out;
-      }
-      case 'log':
-        return [];
-    }
-  }
-
-  private key(k: string, limits: MlflowLimits): string {
-    const s = sanitizeKey(k, limits.keyLength);
-    if (s !== k) this.tellOnce('key', `names MLflow does not accept are rewritten (e.g. "${k}" → "${s}").`);
-    return s;
   }
 
   private readonly running = new Map<string, Promise<void>>();
@@ -429,11 +255,15 @@ export class MlflowBackend implements BackendPlugin {
     const limits = await this.serverLimits();
     const parentId = batch.run.parentRunId;
     if (parentId && st.parentLinked === false) {
-      const parent = this.loadState(parentId);
+      const parent = this.states.get(parentId);
       if (parent) {
-        await this.http.call('POST', 'runs/set-tag', { run_id: st.mlflowRunId, key: 'mlflow.parentRunId', value: parent.mlflowRunId });
+        await this.http.call('POST', 'runs/set-tag', {
+          run_id: st.mlflowRunId,
+          key: 'mlflow.parentRunId',
+          value: parent.mlflowRunId,
+        });
         st.parentLinked = true;
-        this.saveState(runId, st);
+        this.states.save(runId, st);
       }
     }
     const fresh = batch.records.filter((r) => r.offset > st.offset);
@@ -456,7 +286,7 @@ export class MlflowBackend implements BackendPlugin {
       Object.assign(st.params, chunkParams);
       if (chunkEnd) {
         markDone(chunkEnd);
-        this.saveState(runId, st);
+        this.states.save(runId, st);
       }
       chunk = new BatchChunk(limits);
       chunkEnd = undefined;
@@ -465,7 +295,7 @@ export class MlflowBackend implements BackendPlugin {
 
     let before = st.offset;
     for (const rec of fresh) {
-      const ops = this.ops(rec.event, limits);
+      const ops = recordOps(rec.event, limits, this.version, (key, message) => this.tellOnce(key, message));
       const first = st.partial?.offset === rec.offset ? st.partial.done : 0;
       for (let i = first; i < ops.length; i++) {
         const op = ops[i];
@@ -497,7 +327,7 @@ export class MlflowBackend implements BackendPlugin {
           if (op.kind === 'artifact') await this.uploadArtifact(batch.run, st, op.name, op.path);
           else await this.endRun(runId, st, op.status, op.time);
           markDone(pos);
-          this.saveState(runId, st);
+          this.states.save(runId, st);
         }
       }
       if (ops.length === first) {
@@ -511,7 +341,11 @@ export class MlflowBackend implements BackendPlugin {
 
   private async endRun(runId: string, st: RunState, status: string, time: number): Promise<void> {
     try {
-      await this.http.call('POST', 'runs/update', { run_id: st.mlflowRunId, status, end_time: Math.round(time * 1000) });
+      await this.http.call('POST', 'runs/update', {
+        run_id: st.mlflowRunId,
+        status,
+        end_time: Math.round(time * 1000),
+      });
     } catch (err) {
       // E.g. the run was deleted in MLflow meanwhile: retrying cannot help, so say it and move on.
       if (!(err instanceof MlflowError) || !err.permanent) throw err;
@@ -535,7 +369,9 @@ export class MlflowBackend implements BackendPlugin {
         ...chunk.tags.map((entry) => ({ kind: 'tag' as const, entry })),
       ];
       if (items.length === 1) {
-        this.ctx.logger.error(`MLflow refused ${items[0].kind} "${items[0].entry.key}" of run ${runId}; it is skipped: ${err.message}`);
+        this.ctx.logger.error(
+          `MLflow refused ${items[0].kind} "${items[0].entry.key}" of run ${runId}; it is skipped: ${err.message}`,
+        );
         return;
       }
       const limits = await this.serverLimits();
@@ -557,24 +393,12 @@ export class MlflowBackend implements BackendPlugin {
       );
       return;
     }
-    let files: { file: string; rel: string }[];
-    try {
-      const stat = fs.statSync(file);
-      files = stat.isDirectory() ? listFiles(file).map((f) => ({ file: f.file, rel: `${artifactDest(name)}/${f.rel}` })) : [{ file, rel: artifactDest(name) }];
-    } catch {
+    const files = artifactFiles(name, file);
+    if (!files) {
       this.ctx.logger.warn(`MLflow: artifact "${name}" of run ${run.name} is gone from ${file}; skipped.`);
       return;
     }
-    for (const f of files) {
-      const rel = `${root}/${f.rel}`.split('/').map(encodeURIComponent).join('/');
-      let res;
-      try {
-        res = await this.http.request('PUT', `api/2.0/mlflow-artifacts/artifacts/${rel}`, { file: f.file, size: fs.statSync(f.file).size });
-      } catch (err) {
-        throw new MlflowError(`MLflow artifact upload failed: ${(err as Error).message}`, 0);
-      }
-      parseResponse(res, `artifact upload of ${f.rel}`);
-    }
+    await uploadFiles(this.http, root, files);
   }
 
   dispose(): void {

@@ -66,12 +66,17 @@ export class MlflowHttp {
     try {
       return await this.once(method, relative, body);
     } catch (err) {
-      if (retryOnStaleSocket && (err as { reusedSocket?: boolean }).reusedSocket) return this.once(method, relative, body);
+      if (retryOnStaleSocket && (err as { reusedSocket?: boolean }).reusedSocket)
+        return this.once(method, relative, body);
       throw err;
     }
   }
 
-  private once(method: string, relative: string, body?: { json?: unknown; file?: string; size?: number }): Promise<HttpResponse> {
+  private once(
+    method: string,
+    relative: string,
+    body?: { json?: unknown; file?: string; size?: number },
+  ): Promise<HttpResponse> {
     const url = this.url(relative);
     const headers: Record<string, string | number> = { Accept: 'application/json' };
     if (this.authorization) headers.Authorization = this.authorization;
@@ -91,7 +96,9 @@ export class MlflowHttp {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error(`MLflow request timed out after ${this.timeoutMs} ms: ${method} ${url.pathname}`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`MLflow request timed out after ${this.timeoutMs} ms: ${method} ${url.pathname}`)),
+      );
       req.on('error', (err: Error & { reusedSocket?: boolean; code?: string }) => {
         // The server may close an idle keep-alive socket just as we reuse it; that request never arrived.
         err.reusedSocket = req.reusedSocket && err.code === 'ECONNRESET';
@@ -118,7 +125,12 @@ export class MlflowHttp {
     try {
       // A run created just before the reset would be created twice by a blind resend; the
       // backend's own retry looks the run up by its runwatch.runId tag first instead.
-      res = await this.request(method, relative, method === 'POST' ? { json: payload ?? {} } : undefined, endpoint !== 'runs/create');
+      res = await this.request(
+        method,
+        relative,
+        method === 'POST' ? { json: payload ?? {} } : undefined,
+        endpoint !== 'runs/create',
+      );
     } catch (err) {
       throw new MlflowError(`MLflow at ${this.base.origin} unreachable: ${(err as Error).message}`, 0);
     }
@@ -140,5 +152,9 @@ export function parseResponse<T>(res: HttpResponse, what: string): T {
   if (res.status >= 200 && res.status < 300 && parsed !== undefined) return parsed as T;
   const obj = (parsed ?? {}) as { error_code?: string; message?: string };
   const detail = obj.message ?? res.body.slice(0, 300);
-  throw new MlflowError(`MLflow ${what} failed (HTTP ${res.status}${obj.error_code ? `, ${obj.error_code}` : ''}): ${detail}`, res.status, obj.error_code ?? '');
+  throw new MlflowError(
+    `MLflow ${what} failed (HTTP ${res.status}${obj.error_code ? `, ${obj.error_code}` : ''}): ${detail}`,
+    res.status,
+    obj.error_code ?? '',
+  );
 }

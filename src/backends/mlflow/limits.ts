@@ -50,7 +50,10 @@ export function limitsForVersion(version: string | undefined): MlflowLimits {
  */
 export function sanitizeKey(key: string, maxLength = 250): string {
   let k = key.replace(/[^A-Za-z0-9_\-. /]/g, '_');
-  const segments = k.split('/').filter((s) => s !== '' && s !== '.').map((s) => (s === '..' ? '__' : s));
+  const segments = k
+    .split('/')
+    .filter((s) => s !== '' && s !== '.')
+    .map((s) => (s === '..' ? '__' : s));
   k = segments.join('/');
   if (k === '') k = '_';
   return k.length > maxLength ? k.slice(0, maxLength) : k;
@@ -82,9 +85,7 @@ export interface KeyValue {
 }
 
 export type BatchItem =
-  | { kind: 'metric'; entry: MetricEntry }
-  | { kind: 'param'; entry: KeyValue }
-  | { kind: 'tag'; entry: KeyValue };
+  { kind: 'metric'; entry: MetricEntry } | { kind: 'param'; entry: KeyValue } | { kind: 'tag'; entry: KeyValue };
 
 /** Accumulates items into one log-batch request and says when the next one would not fit. */
 export class BatchChunk {
