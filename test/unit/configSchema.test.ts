@@ -28,7 +28,11 @@ describe('config validation', () => {
   });
 
   it('refuses with one message per problem, each naming the field', () => {
-    const v = validateConfig(schema, { port: 70000, mode: 'turbo', verify: 'yes', keys: ['a', 3], extra: 1, token: 'inline' }, { pluginId: 'mlflow', presentSecrets: new Set() });
+    const v = validateConfig(
+      schema,
+      { port: 70000, mode: 'turbo', verify: 'yes', keys: ['a', 3], extra: 1, token: 'inline' },
+      { pluginId: 'mlflow', presentSecrets: new Set() },
+    );
     assert.equal(v.ok, false);
     const by = (field: string) => v.errors.filter((e) => e.startsWith(`"${field}" (backend "mlflow")`));
     assert.match(by('url')[0], /is required: Server address\./);
@@ -41,13 +45,50 @@ describe('config validation', () => {
     assert.equal(v.errors.length, 8);
   });
 
+  it('words every message as before, in schema order with unknown keys last', () => {
+    const v = validateConfig(
+      schema,
+      { port: 70000, mode: 'turbo', verify: 'yes', keys: ['a', 3], extra: 1, token: 'inline' },
+      { pluginId: 'mlflow', presentSecrets: new Set() },
+    );
+    const at = '(backend "mlflow")';
+    assert.deepEqual(v.errors, [
+      `"url" ${at} is required: Server address. Set it with "Runwatch: Configure Backend…".`,
+      `"port" ${at} must be at most 65535, got 70000.`,
+      `"mode" ${at} must be one of "fast", "safe", got "turbo".`,
+      `"verify" ${at} must be true or false, got "yes".`,
+      `"keys" ${at} item 1 must be a string, got number 3.`,
+      `"token" ${at} is a secret: store it with "Runwatch: Configure Backend…", not in settings.`,
+      `"token" ${at} is required: set it with "Runwatch: Configure Backend…".`,
+      `"extra" ${at} is not a setting of this backend; known: url, port, mode, verify, keys, token.`,
+    ]);
+    // One message per field: a value of the wrong type is not also reported as outside the enum or range.
+    assert.deepEqual(validateConfig(schema, { url: 'u', port: 'x', mode: 3 }).errors, [
+      '"port" must be a number, got "x".',
+      '"mode" must be a string, got number 3.',
+    ]);
+    assert.deepEqual(validateConfig(schema, { url: 'u', port: NaN, keys: 'a' }).errors, [
+      '"port" must be a number, got number NaN.',
+      '"keys" must be a list, got "a".',
+    ]);
+    // Empty and null count as unset: the default applies, or "required".
+    assert.deepEqual(validateConfig(schema, { url: '', port: null }).errors, [
+      '"url" is required: Server address. Set it with "Runwatch: Configure Backend…".',
+    ]);
+    assert.equal(validateConfig(schema, { url: 'u', port: null }).value.port, 5000);
+  });
+
   it('treats integer and number differently, and keeps "processors" for Runwatch', () => {
     assert.match(validateConfig(schema, { url: 'u', port: 1.5 }).errors[0], /"port" must be a whole number/);
     assert.deepEqual(validateConfig(schema, { url: 'u', processors: [] }).errors, []);
   });
 
   it('tells where to set a field by the plugin kind: Configure Backend… for backends, settings for sources and processors', () => {
-    const schema: ConfigSchema = { type: 'object', properties: { dir: { type: 'string' }, key: { type: 'string', secret: true } }, required: ['dir', 'key'] };
+    const schema: ConfigSchema = {
+      type: 'object',
+      properties: { dir: { type: 'string' }, key: { type: 'string', secret: true } },
+      required: ['dir', 'key'],
+    };
     const backend = validateConfig(schema, { extra: 1 }, { pluginId: 'b', kind: 'backend' }).errors.join(' ');
     assert.match(backend, /"dir" \(backend "b"\) is required\. Set it with "Runwatch: Configure Backend…"/);
     assert.match(backend, /not a setting of this backend/);
@@ -64,6 +105,13 @@ describe('config validation', () => {
     assert.match(parseInput({ type: 'number' }, 'abc').error!, /must be a number/);
     assert.deepEqual(parseInput({ type: 'boolean' }, 'false'), { value: false });
     assert.deepEqual(parseInput({ type: 'array', items: { type: 'string' } }, 'a, b,,c'), { value: ['a', 'b', 'c'] });
+    assert.deepEqual(parseInput({ type: 'array', items: { type: 'number' } }, '1, x'), {
+      error: 'item 1 must be a number, got number NaN.',
+    });
+    assert.deepEqual(parseInput({ type: 'string', enum: ['a', 'b'] }, 'c'), {
+      error: 'must be one of "a", "b", got "c".',
+    });
+    assert.deepEqual(parseInput({ type: 'integer' }, '2.5'), { error: 'must be a whole number, got 2.5.' });
   });
 });
 
@@ -75,7 +123,14 @@ describe('hub: selecting backends validates their config', function () {
   let seen: PluginContext | undefined;
   const secrets = new Map<string, string>();
   const plugin: BackendPlugin = {
-    metadata: { id: 'srv', displayName: 'Server', version: '1', kind: 'backend', capabilities: [], configSchema: schema },
+    metadata: {
+      id: 'srv',
+      displayName: 'Server',
+      version: '1',
+      kind: 'backend',
+      capabilities: [],
+      configSchema: schema,
+    },
     async initialize(ctx) {
       seen = ctx;
     },
@@ -90,7 +145,12 @@ describe('hub: selecting backends validates their config', function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-cfg-'));
     store = await RunStore.open(path.join(dir, 'store'));
     const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-    hub = new Hub({ store, stateDir: path.join(dir, 'state'), logger: quiet, secrets: { get: async (k) => secrets.get(k) } });
+    hub = new Hub({
+      store,
+      stateDir: path.join(dir, 'state'),
+      logger: quiet,
+      secrets: { get: async (k) => secrets.get(k) },
+    });
     hub.registerPlugin(plugin);
     seen = undefined;
     secrets.clear();
@@ -103,7 +163,10 @@ describe('hub: selecting backends validates their config', function () {
 
   it('refuses a bad config with a message naming the field, and shows it in status', async () => {
     secrets.set(secretKey('srv', 'token'), 't0k');
-    await assert.rejects(hub.selectBackends(['srv'], { srv: { url: 'http://x', port: 'five' } }), /"port" \(backend "srv"\) must be a number/);
+    await assert.rejects(
+      hub.selectBackends(['srv'], { srv: { url: 'http://x', port: 'five' } }),
+      /"port" \(backend "srv"\) must be a number/,
+    );
     assert.equal(seen, undefined, 'initialize is not called with a refused config');
     const [s] = hub.status();
     assert.equal(s.healthy, false);
@@ -111,7 +174,10 @@ describe('hub: selecting backends validates their config', function () {
   });
 
   it('refuses when a required secret is missing, and starts once it is there', async () => {
-    await assert.rejects(hub.selectBackends(['srv'], { srv: { url: 'http://x' } }), /"token" \(backend "srv"\) is required/);
+    await assert.rejects(
+      hub.selectBackends(['srv'], { srv: { url: 'http://x' } }),
+      /"token" \(backend "srv"\) is required/,
+    );
     secrets.set(secretKey('srv', 'token'), 't0k');
     await hub.selectBackends([], {});
     await hub.selectBackends(['srv'], { srv: { url: 'http://x' } });
