@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { RunEvent, RunSummary } from '../../src/api/types';
 import { crc32, crc32Portable } from '../../src/store/crc32';
-import { RunLog } from '../../src/store/runLog';
+import { LogFile } from '../../src/store/logFile';
 import { RunStore, UnknownRunError } from '../../src/store/runStore';
 
 function tmpDir(): string {
@@ -36,7 +36,7 @@ describe('run log', () => {
 
   it('frames records as [u32 length][u32 crc][payload] and reads them back', async () => {
     const file = path.join(dir, 'log.rwl');
-    const log = await RunLog.open(file);
+    const log = await LogFile.open(file);
     const first = await log.append([payload(0), payload(1)]);
     const third = await log.append([payload(2)]);
     assert.equal(first, 0);
@@ -48,19 +48,19 @@ describe('run log', () => {
     assert.equal(raw.readUInt32LE(4), crc32(p0));
     assert.deepEqual(raw.subarray(8, 8 + p0.length), p0);
     assert.equal(raw.length, [0, 1, 2].reduce((n, i) => n + 8 + payload(i).length, 0));
-    const again = await RunLog.open(file);
+    const again = await LogFile.open(file);
     assert.equal(again.count, 3);
-    assert.deepEqual((await again.read(1, 10)).map(String), [payload(1), payload(2)].map(String));
+    assert.deepEqual((await again.read(1, 10)).map((e) => String(e.payload)), [payload(1), payload(2)].map(String));
     assert.deepEqual(await again.read(3, 10), []);
     await again.close();
   });
 
   it('group commit: 500 concurrent appends share a few writes and syncs, in call order', async () => {
-    const log = await RunLog.open(path.join(dir, 'log.rwl'));
+    const log = await LogFile.open(path.join(dir, 'log.rwl'));
     const firsts = await Promise.all(Array.from({ length: 500 }, (_, i) => log.append([payload(i)])));
     assert.deepEqual(firsts, Array.from({ length: 500 }, (_, i) => i));
     assert.ok(log.flushCount >= 1 && log.flushCount <= 3, `expected the appends to share syncs, got ${log.flushCount} flushes`);
-    const back = await log.read(0, 1000);
+    const back = (await log.read(0, 1000)).map((e) => e.payload);
     assert.equal(back.length, 500);
     back.forEach((b, i) => assert.equal(b.toString(), payload(i).toString()));
     // Appends made while a flush is running go into the next flush, not lost.
@@ -73,7 +73,7 @@ describe('run log', () => {
   });
 
   it('an empty append is a barrier: it resolves after earlier appends are durable', async () => {
-    const log = await RunLog.open(path.join(dir, 'log.rwl'));
+    const log = await LogFile.open(path.join(dir, 'log.rwl'));
     const a = log.append([payload(0)]);
     const b = log.append([]);
     let aDone = false;
@@ -85,7 +85,7 @@ describe('run log', () => {
   });
 
   async function writeRecords(file: string, n: number): Promise<number[]> {
-    const log = await RunLog.open(file);
+    const log = await LogFile.open(file);
     for (let i = 0; i < n; i++) await log.append([payload(i)]);
     await log.close();
     const ends: number[] = [];
@@ -101,29 +101,35 @@ describe('run log', () => {
     // Every cut point inside the last record, header included.
     for (let cut = ends[4] + 1; cut < ends[5]; cut++) {
       fs.writeFileSync(file, full.subarray(0, cut));
-      const log = await RunLog.open(file);
+      const log = await LogFile.open(file);
       assert.equal(log.count, 5, `cut at ${cut}`);
       assert.equal(log.truncatedBytes, cut - ends[4]);
       assert.equal(fs.statSync(file).size, ends[4]);
-      const back = await log.read(0, 10);
+      const back = (await log.read(0, 10)).map((e) => e.payload);
       back.forEach((b, i) => assert.equal(b.toString(), payload(i).toString()));
       await log.close();
     }
   });
 
-  it('a flipped byte cuts the log at the last good record before it, and appends continue after it', async () => {
+  it('a flipped byte in the middle leaves a hole: later records keep their index, appends continue', async () => {
     const file = path.join(dir, 'log.rwl');
     const ends = await writeRecords(file, 10);
     const buf = fs.readFileSync(file);
     buf[ends[6] + 8 + 3] ^= 0x20; // inside record 7's payload
     fs.writeFileSync(file, buf);
-    const log = await RunLog.open(file);
-    assert.equal(log.count, 7);
-    assert.equal(fs.statSync(file).size, ends[6]);
-    assert.equal(await log.append([payload(7)]), 7);
+    const bad: number[] = [];
+    const log = await LogFile.open(file, { onBadRecord: (b) => bad.push(b.index) });
+    assert.deepEqual(bad, [7]);
+    assert.equal(log.count, 10);
+    assert.equal(log.truncatedBytes, 0);
+    assert.equal(fs.statSync(file).size, ends[9]);
+    assert.equal(await log.append([payload(10)]), 10);
     const back = await log.read(0, 100);
-    assert.equal(back.length, 8);
-    back.forEach((b, i) => assert.equal(b.toString(), payload(i).toString()));
+    assert.deepEqual(
+      back.map((e) => e.index),
+      [0, 1, 2, 3, 4, 5, 6, 8, 9, 10],
+    );
+    back.forEach((e) => assert.equal(e.payload.toString(), payload(e.index).toString()));
     await log.close();
   });
 
@@ -132,7 +138,7 @@ describe('run log', () => {
     const ends = await writeRecords(file, 3);
     const junk = Buffer.alloc(16, 0xff);
     fs.appendFileSync(file, junk);
-    const log = await RunLog.open(file);
+    const log = await LogFile.open(file);
     assert.equal(log.count, 3);
     assert.equal(log.truncatedBytes, 16);
     assert.equal(fs.statSync(file).size, ends[2]);

@@ -1,0 +1,38 @@
+// meta.json: a run's summary, derivable from its log, so the store opens without replaying every log.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { RunSummary } from '../api/types';
+import { writeFileAtomic } from '../common/atomicWrite';
+import { META_FILE } from './paths';
+
+export interface MetaFile {
+  version: 1;
+  summary: RunSummary;
+  /** Highest durable client seq. */
+  lastSeq: number;
+  /** Record indices in the log (a damaged record keeps its index). */
+  recordCount: number;
+  /** Log size covered by this summary and lastSeq; a log of another size means the meta is stale. */
+  logBytes: number;
+  /** A name given by renameRun, which the log does not record. */
+  renamed?: string;
+}
+
+/** The run's meta.json, or undefined when it is missing or unreadable (then the log is replayed). */
+export async function readMeta(runDir: string): Promise<MetaFile | undefined> {
+  try {
+    const meta = JSON.parse(await fs.promises.readFile(path.join(runDir, META_FILE), 'utf8')) as MetaFile;
+    return meta && meta.version === 1 && meta.summary ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Not durable (no fsync): a meta.json lost in a power cut is only stale, and a stale one is noticed by
+ * its logBytes and rebuilt from the log; an fsync per summary write would cost the writer for nothing.
+ * The rename still keeps readers from ever seeing half a file.
+ */
+export function writeMeta(runDir: string, meta: MetaFile): Promise<void> {
+  return writeFileAtomic(path.join(runDir, META_FILE), JSON.stringify(meta), { durable: false, mode: 0o600 });
+}

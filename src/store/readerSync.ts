@@ -1,0 +1,129 @@
+// Reader mode of RunStore: follows what the writer (another process) adds to the store, never writing.
+// fs.watch on runs/ says something changed; a light poll covers platforms and file systems where watch
+// events are missed. Each round: new run folders are loaded, vanished ones are dropped, and every open
+// log is scanned on from where the last round stopped (a record still being written is "not yet").
+// New records fire the store's usual events, so live views work the same as in the writer.
+import * as fs from 'fs';
+import * as path from 'path';
+import { errorText } from '../common/errors';
+import { LOG_FILE, runsDir } from './paths';
+import { decodePayload } from './records';
+import type { RunEntry } from './runEntry';
+import type { RunStore } from './runStore';
+
+const READ_BATCH = 1024;
+
+export class ReaderSync {
+  private readonly poll: NodeJS.Timeout;
+  private watcher: fs.FSWatcher | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private disposed = false;
+
+  constructor(
+    private readonly store: RunStore,
+    pollMs: number,
+  ) {
+    this.poll = setInterval(() => void this.refresh(), pollMs);
+    this.poll.unref?.();
+    this.watch();
+  }
+
+  private watch(): void {
+    if (this.watcher) return;
+    try {
+      // Folder events (a new run) and, where supported, events from inside it (a growing log).
+      this.watcher = fs.watch(runsDir(this.store.dir), { recursive: process.platform !== 'linux' }, () => {
+        void this.refresh();
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+      this.watcher.unref?.();
+    } catch {
+      this.watcher = undefined; // no runs/ yet: the poll finds it and watches then
+    }
+  }
+
+  /** One round; a call during a round makes one more round after it. */
+  refresh(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.round();
+        } catch (err) {
+          this.store.logger.warn(`store reader: ${errorText(err)} (retrying)`);
+        }
+      } while (this.again && !this.disposed);
+    })().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async round(): Promise<void> {
+    this.watch();
+    const names = new Set(await this.store.runNames());
+    for (const runId of names) {
+      if (this.disposed) return;
+      const known = this.store.runs.get(runId);
+      if (known) {
+        await this.follow(known);
+        continue;
+      }
+      const entry = await this.store.loadRun(runId);
+      if (!entry || this.disposed || this.store.runs.has(runId)) continue;
+      this.store.runs.set(runId, entry);
+      this.store.fireChanged(entry.summary);
+      await this.follow(entry);
+    }
+    for (const [runId, e] of this.store.runs) {
+      if (names.has(runId)) continue;
+      e.deleted = true;
+      this.store.runs.delete(runId);
+      const log = e.log ? await e.log.catch(() => undefined) : undefined;
+      await log?.close();
+      this.store.fireDeleted(runId);
+    }
+  }
+
+  /** Reads the records the writer added to one run since the last round. */
+  private async follow(e: RunEntry): Promise<void> {
+    if (!e.log) {
+      let size: number;
+      try {
+        size = (await fs.promises.stat(path.join(this.store.runDir(e.runId), LOG_FILE))).size;
+      } catch {
+        return;
+      }
+      if (size <= e.logBytes) return; // nothing new: leave the log closed
+    }
+    const log = await this.store.logOf(e);
+    await log.refresh();
+    while (e.recordCount < log.count && !this.disposed && !e.deleted) {
+      const entries = await log.read(e.recordCount, READ_BATCH);
+      const upTo = entries.length > 0 ? entries[entries.length - 1].index + 1 : log.count;
+      const records = entries.map((x) => ({ runId: e.runId, offset: x.index, event: decodePayload(x.payload).event }));
+      for (const x of entries) {
+        const { seq } = decodePayload(x.payload);
+        if (seq !== undefined && seq > e.durableSeq) e.durableSeq = e.acceptedSeq = seq;
+      }
+      e.recordCount = upTo;
+      e.logBytes = log.bytes;
+      if (records.length > 0) this.store.announce(e, records);
+    }
+    e.logBytes = log.bytes;
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    clearInterval(this.poll);
+    this.watcher?.close();
+    await this.running;
+  }
+}

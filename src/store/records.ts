@@ -1,0 +1,128 @@
+// What a log record's payload holds (`{"seq"?, "event"}` as UTF-8 JSON, non-finite values as the wire's
+// strings) and how a run's summary is folded from its events. Pure functions, no I/O.
+import type { MetricPoint, RunEvent, RunSummary } from '../api/types';
+import { decodeWireNumber, encodeWireNumber, type WireNumber } from '../common/wireNumber';
+
+export function encodePayload(seq: number | undefined, event: RunEvent): Buffer {
+  let ev: RunEvent = event;
+  if (event.type === 'metrics') {
+    const pts = event.points;
+    let finite = true;
+    for (let i = 0; i < pts.length; i++) {
+      if (!Number.isFinite(pts[i].value)) {
+        finite = false;
+        break;
+      }
+    }
+    if (!finite) {
+      const wire = pts.map((p) => (Number.isFinite(p.value) ? p : { ...p, value: encodeWireNumber(p.value) }));
+      ev = { type: 'metrics', points: wire as unknown as MetricPoint[] };
+    }
+  }
+  return Buffer.from(JSON.stringify(seq === undefined ? { event: ev } : { seq, event: ev }));
+}
+
+/** A validated wire `metrics` message stored as received (see AppendItem.wireJson). */
+export function encodeWirePayload(seq: number | undefined, wireJson: string): Buffer {
+  return Buffer.from(seq === undefined ? `{"event":${wireJson}}` : `{"seq":${seq},"event":${wireJson}}`);
+}
+
+export function decodePayload(payload: Buffer): { seq?: number; event: RunEvent } {
+  const rec = JSON.parse(payload.toString('utf8')) as { seq?: number; event: RunEvent };
+  if (rec.event.type === 'metrics') {
+    // Rebuilt point by point: a stored wire message carries extra fields (runId, seq, unknown keys),
+    // and may be in the columnar form (`cols`, protocol v1), which is read back as the same points.
+    const stored = rec.event as { points?: StoredPoint[]; cols?: StoredColumns };
+    const points =
+      stored.cols !== undefined && stored.points === undefined
+        ? columnsToPoints(stored.cols)
+        : objectsToPoints(stored.points ?? []);
+    return rec.seq === undefined
+      ? { event: { type: 'metrics', points } }
+      : { seq: rec.seq, event: { type: 'metrics', points } };
+  }
+  return rec;
+}
+
+type StoredPoint = Omit<MetricPoint, 'value'> & { value: WireNumber };
+interface StoredColumns {
+  keys: string[];
+  k: number[];
+  v: WireNumber[];
+  s: number[];
+  t: number[];
+}
+
+function storedNumber(v: WireNumber): number {
+  return decodeWireNumber(v) ?? Number(v);
+}
+
+function objectsToPoints(pts: StoredPoint[]): MetricPoint[] {
+  const points = new Array<MetricPoint>(pts.length);
+  for (let i = 0; i < pts.length; i++) {
+    const p = pts[i];
+    points[i] = { key: p.key, value: storedNumber(p.value), step: p.step, time: p.time };
+  }
+  return points;
+}
+
+function columnsToPoints(c: StoredColumns): MetricPoint[] {
+  const { keys, k, v, s, t } = c;
+  const points = new Array<MetricPoint>(k.length);
+  for (let i = 0; i < k.length; i++) points[i] = { key: keys[k[i]], value: storedNumber(v[i]), step: s[i], time: t[i] };
+  return points;
+}
+
+/** Folds one event into a run's summary (pure: returns a new object when anything changes). */
+export function reduce(prev: RunSummary | undefined, runId: string, ev: RunEvent): RunSummary {
+  const s: RunSummary = prev
+    ? { ...prev }
+    : {
+        runId,
+        project: 'unknown',
+        name: runId,
+        status: 'running',
+        startTime: 'time' in ev ? ev.time : Date.now() / 1000,
+        params: {},
+        tags: {},
+        context: {},
+      };
+  switch (ev.type) {
+    case 'run.start':
+      s.project = ev.project;
+      s.name = ev.name || s.name;
+      if (!prev) s.startTime = ev.time;
+      s.params = { ...s.params, ...ev.params };
+      s.tags = { ...s.tags, ...ev.tags };
+      if (ev.parentRunId) s.parentRunId = ev.parentRunId;
+      s.context = { ...s.context, ...ev.context };
+      s.status = 'running';
+      delete s.endTime;
+      break;
+    case 'metrics': {
+      let last = s.lastStep ?? -1;
+      for (const p of ev.points) if (p.step > last) last = p.step;
+      if (last >= 0) s.lastStep = last;
+      break;
+    }
+    case 'params':
+      s.params = { ...s.params, ...ev.params };
+      break;
+    case 'tags':
+      s.tags = { ...s.tags, ...ev.tags };
+      break;
+    case 'artifact':
+    case 'log':
+      break;
+    case 'run.end':
+      s.status = ev.status;
+      s.endTime = ev.time;
+      break;
+  }
+  // Data after a crash mark means the client came back: the run lives again.
+  if (ev.type !== 'run.end' && s.status === 'crashed') {
+    s.status = 'running';
+    delete s.endTime;
+  }
+  return s;
+}
