@@ -83,11 +83,12 @@ def resolve(url: Optional[str] = None, token: Optional[str] = None, cwd: Optiona
         if not url and isinstance(info.get("url"), str) and _pid_alive(info.get("pid")):
             url = info["url"]
             source = path
-            follow = path
             if token is None and isinstance(info.get("token"), str):
                 token = info["token"]
-        elif source == "environment" and info.get("url") == url:
-            follow = path  # a VS Code terminal's variables and the workspace's file name the same collector
+    if path is not None and source != "argument":
+        # Re-read on every reconnect attempt: a terminal opened before VS Code reloaded keeps the old
+        # RUNWATCH_URL/TOKEN, while the file names the collector that came back (new port, new token).
+        follow = path
     if token is None and source == "argument" and os.environ.get("RUNWATCH_TOKEN") is not None:
         token = os.environ["RUNWATCH_TOKEN"]
     spool_dir = env_spool or file_spool or default_spool_dir()

@@ -13,7 +13,9 @@ import os
 import select
 import socket
 import struct
-from typing import List, Optional, Tuple
+import time
+from collections import deque
+from typing import Deque, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -122,6 +124,10 @@ class WebSocket:
         self._fragments: List[bytes] = []
         # A close that arrived behind data messages: raised by the next poll().
         self._pending_close: Optional[WebSocketClosed] = None
+        # Frames queued but not yet taken by the socket (queue_text): sending never blocks the sender
+        # thread, so a stalled collector cannot stop it from draining what the training thread logs.
+        self._out: Deque[memoryview] = deque()
+        self.out_bytes = 0
 
     def connect(self) -> None:
         try:
@@ -164,6 +170,7 @@ class WebSocket:
             if headers.get("sec-websocket-accept") != expected:
                 raise WebSocketError("the server's Sec-WebSocket-Accept does not match the key sent")
             self._buf = bytearray(rest)
+            sock.setblocking(False)
         except (OSError, WebSocketError) as e:
             sock.close()
             if isinstance(e, WebSocketError):
@@ -172,16 +179,63 @@ class WebSocket:
         self.sock = sock
 
     def send_text(self, text: str) -> None:
+        """Sends a text frame, waiting (up to the timeout) until the socket took it and everything queued before it."""
         self._send(OP_TEXT, text.encode("utf-8"))
 
-    def _send(self, opcode: int, payload: bytes) -> None:
+    def queue_text(self, text: str) -> None:
+        """Queues a text frame without waiting; poll() and pump() hand it to the socket as it drains."""
+        self._queue(encode_frame(OP_TEXT, text.encode("utf-8")))
+        self.pump()
+
+    def _queue(self, frame: bytes) -> None:
         if self.sock is None:
             raise WebSocketError("not connected")
-        try:
-            self.sock.sendall(encode_frame(opcode, payload))
-        except OSError as e:
-            self.abort()
-            raise WebSocketError(f"send failed: {e}") from None
+        self._out.append(memoryview(frame))
+        self.out_bytes += len(frame)
+
+    def pump(self) -> None:
+        """Writes what the socket takes now, without blocking."""
+        sock = self.sock
+        if sock is None:
+            if self._out:
+                raise WebSocketError("not connected")
+            return
+        out = self._out
+        while out:
+            head = out[0]
+            try:
+                n = sock.send(head)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                self.abort()
+                raise WebSocketError(f"send failed: {e}") from None
+            self.out_bytes -= n
+            if n == len(head):
+                out.popleft()
+            else:
+                out[0] = head[n:]
+                return
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        self._queue(encode_frame(opcode, payload))
+        deadline = None
+        while self._out:
+            self.pump()
+            if not self._out or self.sock is None:
+                break
+            now = time.monotonic()
+            deadline = deadline or now + self.timeout
+            if now > deadline:
+                self.abort()
+                raise WebSocketError(f"send timed out after {self.timeout:g} s")
+            try:
+                select.select([], [self.sock], [], min(0.1, deadline - now))
+            except (OSError, ValueError) as e:
+                self.abort()
+                raise WebSocketError(f"select failed: {e}") from None
+        if self._out:
+            raise WebSocketError("not connected")
 
     def poll(self, timeout: float) -> List[str]:
         """Waits up to `timeout` seconds for data; returns the text messages received (maybe none).
@@ -195,11 +249,14 @@ class WebSocket:
         messages: List[str] = []
         if not self._buf:
             try:
-                readable, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
+                wr = [self.sock] if self._out else []
+                readable, writable, _ = select.select([self.sock], wr, [], max(0.0, timeout))
             except (OSError, ValueError) as e:
                 self.abort()
                 raise WebSocketError(f"select failed: {e}") from None
-            if readable:
+            if writable:
+                self.pump()
+            if readable and self.sock is not None:
                 self._recv_some()
         else:
             # Frames may already be buffered; also take whatever else is ready now.
@@ -213,14 +270,16 @@ class WebSocket:
             fin, opcode, payload, used = frame
             del self._buf[:used]
             if opcode == OP_PING:
-                self._send(OP_PONG, payload)
+                self._queue(encode_frame(OP_PONG, payload))
+                self.pump()
             elif opcode == OP_PONG:
                 pass
             elif opcode == OP_CLOSE:
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
                 reason = payload[2:].decode("utf-8", "replace")
                 try:
-                    self._send(OP_CLOSE, payload[:2])
+                    self._queue(encode_frame(OP_CLOSE, payload[:2]))
+                    self.pump()
                 except WebSocketError:
                     pass
                 self.abort()
@@ -259,12 +318,17 @@ class WebSocket:
             return
         try:
             self.sock.settimeout(1.0)
+            for head in self._out:  # what was queued goes first, or the close frame would land mid-frame
+                self.sock.sendall(head)
+            self._out.clear()
             self.sock.sendall(encode_frame(OP_CLOSE, struct.pack("!H", code) + reason.encode("utf-8")[:120]))
         except OSError:
             pass
         self.abort()
 
     def abort(self) -> None:
+        self._out.clear()
+        self.out_bytes = 0
         if self.sock is not None:
             try:
                 self.sock.close()

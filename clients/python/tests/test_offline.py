@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
 from decimal import Decimal
-from typing import Any, Dict, List
+from typing import Any, Deque, Dict, List, Tuple
 
 import pytest
 
 import runwatch
 from helpers import frame_points
 from runwatch import _discovery
+from runwatch._protocol import FrameEncoder
+from runwatch._values import make_slow_value, r
 
 
 def spool_messages(run: runwatch.Run) -> List[Dict[str, Any]]:
@@ -179,10 +182,16 @@ def test_discovery_order(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     assert _discovery.resolve(cwd=str(tmp_path)).spool_dir == os.path.join(os.path.expanduser("~"), ".runwatch", "spool")
 
 
+def _encoder() -> "Tuple[FrameEncoder, Deque[Any]]":
+    """The sender's encoder, driven by hand on a queue of (data, step, time) triples."""
+    warnings: List[str] = []
+    warn = lambda code, message: warnings.append(message)  # noqa: E731
+    return FrameEncoder("r1", warn, make_slow_value(warn), r), collections.deque()
+
+
 def test_the_sender_encodes_only_what_was_queued_when_it_started() -> None:
     """A training thread that queues faster than the sender encodes must not keep it from sending."""
-    run = runwatch.init(project="p")
-    run.finish()  # stop the sender thread; drive the encoder by hand
+    enc, q = _encoder()
     produced = []
 
     class Producer(dict):
@@ -191,21 +200,20 @@ def test_the_sender_encodes_only_what_was_queued_when_it_started() -> None:
             if len(produced) < 1000:
                 item = Producer(x=float(len(produced)))
                 produced.append(item)
-                run._queue.extend((item, len(produced), 1.0))
+                q.extend((item, len(produced), 1.0))
             return super().items()
 
-    run._queue.extend((Producer(x=-1.0), 0, 1.0))
-    out = run._encode_pending()
+    q.extend((Producer(x=-1.0), 0, 1.0))
+    out = enc.encode(q, len(q) // 3)
     assert sum(u.points for u in out) == 1, "only the item queued before encoding started"
-    assert len(run._queue) == 3, "the item queued meanwhile waits for the next cycle"
+    assert len(q) == 3, "the item queued meanwhile waits for the next cycle"
 
 
 def test_metrics_go_out_in_the_columnar_form_split_by_the_points_and_bytes_limits() -> None:
-    run = runwatch.init(project="p")
-    run.finish()  # stop the sender thread; drive the encoder by hand
+    enc, q = _encoder()
 
     def frames() -> List[Dict[str, Any]]:
-        out = run._encode_pending()
+        out = enc.encode(q, len(q) // 3)
         msgs = [json.loads(u.text) for u in out]
         for u, m in zip(out, msgs):
             assert m["type"] == "metrics" and "points" not in m and u.points == len(m["cols"]["k"])
@@ -214,9 +222,9 @@ def test_metrics_go_out_in_the_columnar_form_split_by_the_points_and_bytes_limit
         return msgs
 
     # The points limit: 12 points in frames of at most 5, in order, a call split across frames.
-    run._max_points = 5
+    enc.max_points = 5
     for step in range(3):
-        run._queue.extend(({"a": 1.0 * step, "b": step, "c": math.nan, "d": -math.inf}, step, 100.5 + step))
+        q.extend(({"a": 1.0 * step, "b": step, "c": math.nan, "d": -math.inf}, step, 100.5 + step))
     msgs = frames()
     assert [len(m["cols"]["k"]) for m in msgs] == [5, 5, 2]
     assert msgs[1]["cols"] == {"keys": ["b", "c", "d", "a"], "k": [0, 1, 2, 3, 0], "v": [1, "NaN", "-Infinity", 2.0, 2], "s": [1, 1, 1, 2, 2], "t": [101.5, 101.5, 101.5, 102.5, 102.5]}
@@ -225,15 +233,15 @@ def test_metrics_go_out_in_the_columnar_form_split_by_the_points_and_bytes_limit
     assert got == want
 
     # The bytes limit: long names and values split frames at about max_bytes each.
-    run._max_points = 10000
-    run._max_bytes = 2000
+    enc.max_points = 10000
+    enc.max_bytes = 2000
     for step in range(50):
-        run._queue.extend(({f"metric/{'x' * 100}/{i}": 1.0 / 3 + i for i in range(4)}, step, 1732252800.123456))
-    out = run._encode_pending()
+        q.extend(({f"metric/{'x' * 100}/{i}": 1.0 / 3 + i for i in range(4)}, step, 1732252800.123456))
+    out = enc.encode(q, len(q) // 3)
     assert len(out) > 3 and sum(u.points for u in out) == 200
     assert all(len(u.text) <= 2000 + 300 for u in out), [len(u.text) for u in out]
 
     # Names that encode alike (a surrogate pair written out, and the character itself) share one key.
-    run._queue.extend(({"\ud83d\ude00": 1.0, "\U0001f600": 2.0}, 0, 1.0))
+    q.extend(({"\ud83d\ude00": 1.0, "\U0001f600": 2.0}, 0, 1.0))
     (m,) = frames()
     assert m["cols"]["keys"] == ["\U0001f600"] and m["cols"]["k"] == [0, 0]

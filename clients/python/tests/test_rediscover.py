@@ -96,9 +96,11 @@ def test_what_is_followed(workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RUNWATCH_URL", "ws://127.0.0.1:1")
     monkeypatch.setenv("RUNWATCH_TOKEN", "t1")
     assert _discovery.resolve().follow == path
-    # ...naming another collector: not followed (the file belongs to another one).
+    # ...naming another collector (a terminal opened before VS Code reloaded): still followed; the
+    # environment's collector is tried first, the file's when that one cannot be reached.
     monkeypatch.setenv("RUNWATCH_URL", "ws://127.0.0.1:2")
-    assert _discovery.resolve().follow is None
+    target = _discovery.resolve()
+    assert target.follow == path and target.url == "ws://127.0.0.1:2"
     monkeypatch.delenv("RUNWATCH_URL")
     monkeypatch.delenv("RUNWATCH_TOKEN")
     # An explicit url= is the caller's choice: never replaced.

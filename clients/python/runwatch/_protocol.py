@@ -1,0 +1,376 @@
+"""Wire protocol v1, the client's half: a mirror of src/protocol/v1.ts (types, limits, the NaN codec,
+the columnar metrics form) and the encoder that turns queued `log()` calls into frames.
+
+docs/protocol.md is the reference; tests/test_golden.py checks this module against the collector's
+own parser and against every example in that document.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+
+PROTOCOL_VERSION = 1
+CLIENT_NAME = "runwatch-python"
+
+MAX_KEY_UNITS = 250  # metric names: 1 to 250 UTF-16 code units, as JavaScript counts them
+MAX_RUN_ID = 128
+MAX_STEP = 2**53 - 1  # a step is a JavaScript safe integer
+MAX_REASON = 10_000
+# Frame size when the collector's welcome says nothing (and the most the client uses whatever it says).
+DEFAULT_MAX_POINTS = 10_000
+CLIENT_MAX_POINTS = 50_000
+DEFAULT_MAX_BYTES = 1 << 20
+CLIENT_MAX_BYTES = 4 << 20
+
+RUN_TYPES = ("run.start", "metrics", "params", "tags", "artifact", "log", "run.end")
+ERROR_CODES = ("bad_json", "bad_message", "unknown_type", "not_authenticated", "unknown_run", "too_many_points", "storage", "internal", "seq_gap")
+# Errors that say "not held, send it again later": the message must be kept and resent.
+RESEND_CODES = frozenset({"storage", "internal", "unknown_run", "seq_gap"})
+NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+WireNumber = Union[int, float, str]
+Point = Tuple[str, float, int, float]  # key, value, step, time
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow protocol v1; the text says which field and why."""
+
+
+def dumps(msg: Mapping[str, Any]) -> str:
+    """Compact JSON; NaN and ±Infinity must have been encoded already (allow_nan=False catches any left)."""
+    return json.dumps(msg, separators=(",", ":"), allow_nan=False, default=str)
+
+
+def encode_number(v: float) -> WireNumber:
+    if v - v == 0:  # finite: inf - inf and nan - nan are nan
+        return v
+    return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+
+
+def encode_float(v: float) -> str:
+    """A float as a JSON fragment."""
+    if v - v == 0:
+        return repr(v)
+    return '"NaN"' if v != v else ('"Infinity"' if v > 0 else '"-Infinity"')
+
+
+def decode_number(v: Any) -> float:
+    if isinstance(v, str):
+        if v in NON_FINITE:
+            return NON_FINITE[v]
+        raise ProtocolError(f'a value must be a number or one of "NaN", "Infinity", "-Infinity", got {v!r}')
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ProtocolError(f"a value must be a number, got {type(v).__name__}")
+    return float(v)
+
+
+def key_units(key: str) -> int:
+    """The length of a name as the collector counts it (UTF-16 code units)."""
+    return len(key.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def hello(token: str, version: str) -> str:
+    return dumps({"type": "hello", "client": CLIENT_NAME, "version": version, "protocol": PROTOCOL_VERSION, "token": token})
+
+
+def heartbeat(t: float) -> str:
+    return dumps({"type": "heartbeat", "time": t})
+
+
+def parse_json(text: str) -> Dict[str, Any]:
+    """A server message as a dict ({} for anything that is not a JSON object)."""
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        return {}
+    return msg if isinstance(msg, dict) else {}
+
+
+class Message:
+    """One run-scoped message as it goes on the wire: its seq, its text and how many points it carries."""
+
+    __slots__ = ("seq", "text", "points")
+
+    def __init__(self, seq: int, text: str, points: int) -> None:
+        self.seq = seq
+        self.text = text
+        self.points = points
+
+
+# ----------------------------------------------------------------------
+# Decoding and checking (the golden test, and anyone reading a spool file)
+
+
+def _need(cond: bool, what: str) -> None:
+    if not cond:
+        raise ProtocolError(what)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_time(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+
+
+def _check_key(key: Any, where: str) -> str:
+    _need(isinstance(key, str) and 1 <= key_units(key) <= MAX_KEY_UNITS, f"{where} must be a string of 1 to 250 characters")
+    return key
+
+
+def metrics_points(msg: Mapping[str, Any]) -> List[Point]:
+    """The points of a `metrics` message (either form) as (key, value, step, time), values decoded."""
+    cols = msg.get("cols")
+    pts = msg.get("points")
+    _need((cols is None) != (pts is None), "metrics: send exactly one of points and cols")
+    out: List[Point] = []
+    if pts is not None:
+        _need(isinstance(pts, list) and len(pts) >= 1, "metrics: points must be a non-empty array")
+        for i, p in enumerate(pts):
+            _need(isinstance(p, dict), f"metrics: points[{i}] must be an object")
+            key = _check_key(p.get("key"), f"points[{i}].key")
+            step, t = p.get("step"), p.get("time")
+            _need(_is_int(step) and 0 <= step <= MAX_STEP, f"points[{i}].step must be an integer 0 or more")
+            _need(_is_time(t), f"points[{i}].time must be seconds since the epoch")
+            out.append((key, decode_number(p.get("value")), step, float(t)))
+        return out
+    _need(isinstance(cols, dict), "metrics: cols must be an object {keys, k, v, s, t}")
+    keys, k, v, s, t = (cols.get(f) for f in ("keys", "k", "v", "s", "t"))
+    _need(isinstance(keys, list) and len(keys) >= 1, "cols.keys must be a non-empty array")
+    for i, key in enumerate(keys):
+        _check_key(key, f"cols.keys[{i}]")
+    _need(len(set(keys)) == len(keys), "cols.keys must be distinct")
+    for name, col in (("k", k), ("v", v), ("s", s), ("t", t)):
+        _need(isinstance(col, list) and len(col) >= 1, f"cols.{name} must be a non-empty array")
+    assert isinstance(k, list) and isinstance(v, list) and isinstance(s, list) and isinstance(t, list)
+    _need(len(k) == len(v) == len(s) == len(t), "cols.k, v, s and t must have the same length")
+    for i in range(len(k)):
+        _need(_is_int(k[i]) and 0 <= k[i] < len(keys), f"cols.k[{i}] must index cols.keys")
+        _need(_is_int(s[i]) and 0 <= s[i] <= MAX_STEP, f"cols.s[{i}] must be an integer 0 or more")
+        _need(_is_time(t[i]), f"cols.t[{i}] must be seconds since the epoch")
+        out.append((keys[k[i]], decode_number(v[i]), s[i], float(t[i])))
+    return out
+
+
+def parse_message(text: str) -> Dict[str, Any]:
+    """Decodes and checks any protocol v1 message (client or server side); raises ProtocolError."""
+    try:
+        msg = json.loads(text)
+    except ValueError as e:
+        raise ProtocolError(f"not JSON: {e}") from None
+    _need(isinstance(msg, dict), "a message is a JSON object")
+    kind = msg.get("type")
+    if kind in RUN_TYPES:
+        rid = msg.get("runId")
+        _need(isinstance(rid, str) and 1 <= len(rid) <= MAX_RUN_ID and rid not in (".", ".."), "runId: 1 to 128 characters")
+        _need(_is_int(msg.get("seq")) and 1 <= msg["seq"] <= MAX_STEP, "seq must be an integer from 1 up")
+    if kind == "metrics":
+        msg["_points"] = metrics_points(msg)
+    elif kind == "run.start":
+        _need(isinstance(msg.get("project"), str) and 1 <= len(msg["project"]) <= 250, "run.start: project is required")
+        _need(_is_time(msg.get("time")), "run.start: time is required")
+    elif kind == "run.end":
+        _need(msg.get("status") in ("finished", "failed", "killed"), "run.end: status is finished, failed or killed")
+        _need(_is_time(msg.get("time")), "run.end: time is required")
+    elif kind in ("params", "tags"):
+        _need(isinstance(msg.get(kind), dict), f"{kind}: {kind} must be an object")
+    elif kind == "log":
+        _need(msg.get("stream") in ("stdout", "stderr") and isinstance(msg.get("lines"), list), "log: stream and lines")
+        _need(_is_time(msg.get("time")), "log: time is required")
+    elif kind == "artifact":
+        _need(isinstance(msg.get("name"), str) and isinstance(msg.get("path"), str) and msg["path"], "artifact: name and path")
+    elif kind == "hello":
+        _need(msg.get("protocol") == PROTOCOL_VERSION and isinstance(msg.get("token"), str), "hello: protocol 1 and a token")
+    elif kind == "ack":
+        _need(isinstance(msg.get("runId"), str) and _is_int(msg.get("seq")), "ack: runId and seq")
+    elif kind == "error":
+        _need(isinstance(msg.get("code"), str) and isinstance(msg.get("message"), str), "error: code and message")
+    elif kind not in ("welcome", "heartbeat"):
+        raise ProtocolError(f"unknown message type {kind!r}")
+    return msg
+
+
+# ----------------------------------------------------------------------
+# Encoding: queued log() calls -> columnar metrics frames
+
+
+class Columns:
+    """One metrics frame being built, as JSON fragments: the keys once, then a column per field."""
+
+    __slots__ = ("index", "by_enc", "keys", "k", "v", "s", "t")
+
+    def __init__(self) -> None:
+        self.index: Dict[Any, str] = {}  # the name as logged -> its index, as text
+        self.by_enc: Dict[str, str] = {}  # the encoded name -> its index
+        self.keys: List[str] = []
+        self.k: List[str] = []
+        self.v: List[str] = []
+        self.s: List[str] = []
+        self.t: List[str] = []
+
+
+def metrics_text(run_id: str, seq: int, c: Columns) -> str:
+    return (
+        f'{{"type":"metrics","runId":"{run_id}","seq":{seq},"cols":{{"keys":[{",".join(c.keys)}],'
+        f'"k":[{",".join(c.k)}],"v":[{",".join(c.v)}],"s":[{",".join(c.s)}],"t":[{",".join(c.t)}]}}}}'
+    )
+
+
+Warn = Callable[[str, str], None]  # (once-only code, message)
+SlowValue = Callable[[Any, Any], Optional[str]]  # (key, value) -> JSON fragment or None (skipped, warned)
+
+
+class FrameEncoder:
+    """Turns the queue's (data, step, time) triples into messages with consecutive seqs.
+
+    Control messages travel in the queue as (None, message dict, 0.0). A value, key, step or
+    message that cannot be encoded is reported once (through `warn`) and skipped: nothing here
+    may raise, or the points already in the frame being built would go with it.
+    """
+
+    def __init__(self, run_id: str, warn: Warn, slow_value: SlowValue, describe: Callable[[Any], str]) -> None:
+        self.run_id = run_id
+        self.seq = 1  # run.start
+        self.max_points = DEFAULT_MAX_POINTS
+        self.max_bytes = DEFAULT_MAX_BYTES
+        self._warn = warn
+        self._slow_value = slow_value
+        self._r = describe
+        self._keys: Dict[Any, Optional[str]] = {}
+
+    def set_limits(self, limits: Mapping[str, Any]) -> None:
+        mp, mb = limits.get("maxBatchPoints"), limits.get("maxFrameBytes")
+        if _is_int(mp) and mp > 0:
+            self.max_points = min(mp, CLIENT_MAX_POINTS)
+        if _is_int(mb) and mb > 4096:
+            self.max_bytes = min(mb // 2, CLIENT_MAX_BYTES)
+
+    def encode(self, q: Any, items: int) -> List[Message]:
+        """Encodes the first `items` triples of deque `q` (popping them)."""
+        popleft = q.popleft
+        out: List[Message] = []
+        cols = Columns()
+        size = 0
+        max_points = self.max_points
+        max_bytes = self.max_bytes
+        keys = self._keys
+        ki_len = len(str(max_points)) + 4  # at most this long with its comma: a frame has fewer keys than points
+        for _ in range(items):
+            data = popleft()
+            step = popleft()
+            t = popleft()
+            if data is None:
+                if cols.k:
+                    out.append(self._frame(cols))
+                    cols = Columns()
+                    size = 0
+                msg = self._control(step)
+                if msg is not None:
+                    out.append(msg)
+                continue
+            if type(step) is not int or step < 0 or step > MAX_STEP:
+                step = self._fix_step(step)
+                if step is None:
+                    continue
+            # One log() call shares its step and time: added to their columns once per call
+            # (or when a frame fills up), `pending` points at a time.
+            senc = str(step)
+            tenc = repr(t)
+            per_point = len(senc) + len(tenc) + ki_len  # the step, the time, a key index and four commas
+            index = cols.index
+            kcol = cols.k
+            vcol = cols.v
+            pending = 0
+            try:
+                for k, v in data.items():
+                    ki = index.get(k)
+                    if ki is None:
+                        kenc = keys.get(k, "")
+                        if kenc == "":
+                            kenc = self._key(k)
+                        if kenc is None:
+                            continue
+                        # Two names that encode alike must share one entry: keys are distinct on the wire.
+                        ki = cols.by_enc.get(kenc)
+                        if ki is None:
+                            ki = str(len(cols.keys))
+                            cols.by_enc[kenc] = ki
+                            cols.keys.append(kenc)
+                            size += len(kenc) + 1
+                        index[k] = ki
+                    tv = type(v)
+                    if tv is float:
+                        venc = repr(v) if v - v == 0 else encode_float(v)
+                    elif tv is int:
+                        try:
+                            venc = str(v)
+                        except ValueError:  # more digits than int -> str allows
+                            venc = self._slow_value(k, v)
+                            if venc is None:
+                                continue
+                    else:
+                        venc = self._slow_value(k, v)
+                        if venc is None:
+                            continue
+                    kcol.append(ki)
+                    vcol.append(venc)
+                    pending += 1
+                    size += len(venc) + per_point
+                    if len(kcol) >= max_points or size >= max_bytes:
+                        cols.s.extend([senc] * pending)
+                        cols.t.extend([tenc] * pending)
+                        pending = 0
+                        out.append(self._frame(cols))
+                        cols = Columns()
+                        size = 0
+                        index = cols.index
+                        kcol = cols.k
+                        vcol = cols.v
+            except Exception as e:  # noqa: BLE001 - a mapping whose items() raises: keep what it gave
+                self._warn("log-data", f"run.log() got a {type(data).__name__} that could not be read ({e!r}); what could not be read was skipped.")
+            if pending:
+                cols.s.extend([senc] * pending)
+                cols.t.extend([tenc] * pending)
+        if cols.k:
+            out.append(self._frame(cols))
+        return out
+
+    def _frame(self, cols: Columns) -> Message:
+        self.seq += 1
+        return Message(self.seq, metrics_text(self.run_id, self.seq, cols), len(cols.k))
+
+    def _control(self, msg: Dict[str, Any]) -> Optional[Message]:
+        try:
+            msg["seq"] = self.seq + 1
+            text = dumps(msg)
+        except Exception as e:  # noqa: BLE001 - default=str may meet an object whose __str__ raises
+            kind = msg.get("type", "?") if isinstance(msg, dict) else "?"
+            self._warn("encode-" + str(kind), f"a {kind} message could not be encoded ({e}); it was skipped.")
+            return None
+        self.seq += 1
+        return Message(self.seq, text, 0)
+
+    def _key(self, k: Any) -> Optional[str]:
+        enc: Optional[str] = None
+        if isinstance(k, str) and 0 < key_units(k) <= MAX_KEY_UNITS:
+            enc = json.dumps(k)  # ASCII escapes: a lone surrogate cannot break the UTF-8 encoding later
+        else:
+            self._warn("key", f"metric names are strings of 1 to 250 characters; {self._r(k)} was skipped.")
+        if len(self._keys) < 100000:
+            self._keys[k] = enc
+        return enc
+
+    def _fix_step(self, step: Any) -> Optional[int]:
+        if not isinstance(step, bool):
+            try:
+                s = operator.index(step)  # numpy and torch integers
+                if 0 <= s <= MAX_STEP:
+                    return s
+            except TypeError:
+                pass
+        self._warn("step", f"step must be an integer from 0 to 2**53 - 1, got {self._r(step)}; those values were skipped.")
+        return None
