@@ -5,6 +5,7 @@
 // message goes through zod.
 import type { ZodError } from 'zod';
 import type { RunEvent } from '../api/types';
+import { decodeWireNumber } from '../common/wireNumber';
 import * as v1 from '../protocol/v1';
 
 export interface FrameError {
@@ -12,13 +13,16 @@ export interface FrameError {
   message: string;
   runId?: string;
   seq?: number;
+  /** seq_gap only: the seq to resend from. */
+  expected?: number;
 }
 
 export type ParsedFrame =
-  | { kind: 'heartbeat'; time?: number }
+  | { kind: 'heartbeat'; time?: number; runIds?: string[] }
   | { kind: 'hello' }
   | { kind: 'run'; runId: string; seq: number; event: RunEvent; points: number }
-  | { kind: 'error'; error: FrameError };
+  /** `type` is the frame's message type when it had a string one. */
+  | { kind: 'error'; error: FrameError; type?: string };
 
 const RUN_TYPES = new Set(['run.start', 'metrics', 'params', 'tags', 'artifact', 'log', 'run.end']);
 const RUN_ID = /^[A-Za-z0-9._-]+$/;
@@ -42,25 +46,25 @@ export function parseFrame(text: string, limits: FrameLimits): ParsedFrame {
   const runId = typeof o.runId === 'string' ? o.runId : undefined;
   const seq = typeof o.seq === 'number' ? o.seq : undefined;
   const type = o.type;
-  if (type === 'metrics') return parseMetrics(o, runId, seq, limits);
+  if (type === 'metrics') return withType(parseMetrics(o, runId, seq, limits), type);
   if (type === 'heartbeat') {
     const r = v1.Heartbeat.safeParse(o);
-    return r.success ? { kind: 'heartbeat', time: r.data.time } : fail('bad_message', describe('heartbeat', r.error), runId, seq);
+    return r.success ? { kind: 'heartbeat', time: r.data.time, runIds: r.data.runIds } : fail('bad_message', describe('heartbeat', r.error), runId, seq);
   }
   if (type === 'hello') {
     const r = v1.Hello.safeParse(o);
     return r.success ? { kind: 'hello' } : fail('bad_message', describe('hello', r.error), runId, seq);
   }
   if (typeof type !== 'string' || !RUN_TYPES.has(type)) {
-    return fail(
+    return withType(fail(
       'unknown_type',
       `unknown message type ${JSON.stringify(type) ?? 'undefined'}; expected one of run.start, metrics, params, tags, artifact, log, run.end, heartbeat`,
       runId,
       seq,
-    );
+    ), typeof type === 'string' ? type : undefined);
   }
   const r = v1.RunMessage.safeParse(o);
-  if (!r.success) return fail('bad_message', describe(type, r.error), runId, seq);
+  if (!r.success) return withType(fail('bad_message', describe(type, r.error), runId, seq), type);
   const m = r.data;
   return { kind: 'run', runId: m.runId, seq: m.seq, event: toEvent(m), points: 0 };
 }
@@ -102,7 +106,7 @@ function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq
     return bad(`"runId" ${JSON.stringify(rid.slice(0, 140))} is not allowed: 1 to 128 of letters, digits, ".", "_" and "-" (a UUID is best)`);
   }
   const s = o.seq;
-  if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1) return bad(`"seq" must be an integer from 1 up, got ${kind(s)}`);
+  if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1) return bad(`"seq" must be an integer from 1 to ${v1.MAX_INT_TEXT}, got ${kind(s)}`);
   const pts = o.points;
   if (o.cols !== undefined) {
     if (pts !== undefined) return bad('send exactly one of "points" and "cols", not both');
@@ -116,15 +120,11 @@ function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq
     const p: unknown = pts[i];
     if (typeof p !== 'object' || p === null || Array.isArray(p)) return bad(`points[${i}] must be an object {key, value, step, time}, got ${kind(p)}`);
     const { key, value, step, time } = p as Record<string, unknown>;
-    if (typeof key !== 'string' || key.length < 1 || key.length > 250) {
-      return bad(`points[${i}].key must be a string of 1 to 250 characters, got ${kind(key)}`);
-    }
+    if (!isKey(key)) return bad(`points[${i}].key ${KEY_RULE}, got ${kind(key)}`);
     const v = wireValue(value);
-    if (v === undefined) return bad(`points[${i}].value must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`);
-    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) return bad(`points[${i}].step must be an integer 0 or more, got ${kind(step)}`);
-    if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) {
-      return bad(`points[${i}].time must be seconds since the Unix epoch (a number 0 or more), got ${kind(time)}`);
-    }
+    if (v === undefined) return bad(`points[${i}].value ${valueRule(value)}`);
+    if (!isStep(step)) return bad(`points[${i}].step ${STEP_RULE}, got ${kind(step)}`);
+    if (!isTime(time)) return bad(`points[${i}].time ${timeRule(time)}`);
     points[i] = { key, value: v, step, time };
   }
   return { kind: 'run', runId: rid, seq: s, event: { type: 'metrics', points }, points: points.length };
@@ -139,7 +139,7 @@ function parseColumns(cols: unknown, rid: string, seq: number, limits: FrameLimi
   const seen = new Set<string>();
   for (let i = 0; i < keys.length; i++) {
     const key: unknown = keys[i];
-    if (typeof key !== 'string' || key.length < 1 || key.length > 250) return bad(`cols.keys[${i}] must be a string of 1 to 250 characters, got ${kind(key)}`);
+    if (!isKey(key)) return bad(`cols.keys[${i}] ${KEY_RULE}, got ${kind(key)}`);
     if (seen.has(key)) return bad(`cols.keys[${i}] ${kind(key)} appears twice; keys must be distinct`);
     seen.add(key);
   }
@@ -163,25 +163,52 @@ function parseColumns(cols: unknown, rid: string, seq: number, limits: FrameLimi
     }
     const value: unknown = v[i];
     const val = wireValue(value);
-    if (val === undefined) return bad(`cols.v[${i}] must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`);
+    if (val === undefined) return bad(`cols.v[${i}] ${valueRule(value)}`);
     const step: unknown = s[i];
-    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) return bad(`cols.s[${i}] must be an integer step 0 or more, got ${kind(step)}`);
+    if (!isStep(step)) return bad(`cols.s[${i}] ${STEP_RULE}, got ${kind(step)}`);
     const time: unknown = t[i];
-    if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) {
-      return bad(`cols.t[${i}] must be seconds since the Unix epoch (a number 0 or more), got ${kind(time)}`);
-    }
+    if (!isTime(time)) return bad(`cols.t[${i}] ${timeRule(time)}`);
     points[i] = { key: names[ki], value: val, step, time };
   }
   return { kind: 'run', runId: rid, seq, event: { type: 'metrics', points }, points: n };
 }
 
-/** A wire value as a number (NaN and ±Infinity travel as strings), or undefined if it is neither. */
+const KEY_RULE = `must be a string of 1 to ${v1.MAX_KEY_CODE_POINTS} characters (Unicode code points)`;
+const STEP_RULE = `must be an integer from 0 to ${v1.MAX_INT_TEXT}`;
+
+function isKey(key: unknown): key is string {
+  // Code points never outnumber UTF-16 units, so only long strings need counting.
+  return typeof key === 'string' && key.length >= 1 && (key.length <= v1.MAX_KEY_CODE_POINTS || v1.codePoints(key) <= v1.MAX_KEY_CODE_POINTS);
+}
+
+function isStep(step: unknown): step is number {
+  return typeof step === 'number' && Number.isSafeInteger(step) && step >= 0;
+}
+
+function isTime(time: unknown): time is number {
+  return typeof time === 'number' && Number.isFinite(time) && time >= 0;
+}
+
+/** A wire value as a number (NaN and ±Infinity travel as strings); undefined for anything else, and for JSON overflow. */
 function wireValue(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (value === 'NaN') return NaN;
-  if (value === 'Infinity') return Infinity;
-  if (value === '-Infinity') return -Infinity;
-  return undefined;
+  // A JSON number is never infinite unless it overflowed (1e400): refuse it rather than store Infinity.
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  return decodeWireNumber(value);
+}
+
+function valueRule(value: unknown): string {
+  if (typeof value === 'number') return `is ${v1.OVERFLOW_HINT}; send "Infinity" or "-Infinity" as a string if you mean it`;
+  return `must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`;
+}
+
+function timeRule(time: unknown): string {
+  if (time === undefined) return 'is required: seconds since the Unix epoch (a number 0 or more)';
+  if (typeof time === 'number' && !Number.isNaN(time) && !Number.isFinite(time)) return `is ${v1.OVERFLOW_HINT}`;
+  return `must be seconds since the Unix epoch (a number 0 or more), got ${kind(time)}`;
+}
+
+function withType(frame: ParsedFrame, type: string | undefined): ParsedFrame {
+  return frame.kind === 'error' && type !== undefined ? { ...frame, type } : frame;
 }
 
 function tooManyPoints(n: number, limits: FrameLimits, runId: string, seq: number): ParsedFrame {

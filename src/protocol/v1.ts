@@ -1,22 +1,61 @@
 // Wire protocol v1: JSON text frames over one WebSocket. The schemas are the
 // single source of truth; the TypeScript types are inferred from them.
 // docs/protocol.md explains each message with examples.
+//
+// Edges, the same in the hand-written check of `metrics` (src/collector/frames.ts):
+// - Lengths of keys, names and other text are counted in Unicode code points (what
+//   Python's `len()` counts), not UTF-16 units.
+// - A JSON number too large for a 64-bit float (`1e400`) parses as ±Infinity; it is
+//   refused with a message that says so, not stored as Infinity. Infinity as a
+//   value is sent as the string "Infinity".
+// - Integers (seq, step) are at most 2^53 − 1, the largest integer a double holds exactly.
+// - Every field without `.optional()` or `.default()` is required.
 import { z } from 'zod';
+import { WIRE_NON_FINITE, decodeWireNumber } from '../common/wireNumber';
 
 export const PROTOCOL_VERSION = 1;
 
-/** NaN and ±Infinity cannot be written in JSON, so they travel as these strings. */
-export const WireNumber = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])]);
-export type WireNumber = z.infer<typeof WireNumber>;
+/** Messages for numbers that JSON overflowed and integers past 2^53 − 1; frames.ts says the same. */
+export const OVERFLOW_HINT = 'too large for a 64-bit float (a JSON number like 1e400 overflows to Infinity)';
+export const MAX_INT_TEXT = '2^53 − 1 (9007199254740991)';
 
-export function decodeNumber(v: WireNumber): number {
-  if (typeof v === 'number') return v;
-  return v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : -Infinity;
+function numberMessage(what: string): (iss: { input?: unknown }) => string {
+  return (iss) =>
+    typeof iss.input === 'number' && !Number.isNaN(iss.input) && !Number.isFinite(iss.input)
+      ? `${what} is ${OVERFLOW_HINT}`
+      : `${what} must be a number`;
 }
 
-export function encodeNumber(v: number): WireNumber {
-  if (Number.isFinite(v)) return v;
-  return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+/** A finite JSON number, with a message naming overflow when JSON made it ±Infinity. */
+const Num = (what = 'the number') => z.number({ error: numberMessage(what) });
+/** A non-negative integer of at most 2^53 − 1. */
+const Int = (what: string) =>
+  Num(what)
+    .int({ error: (iss) => (typeof iss.input === 'number' && Number.isInteger(iss.input) ? `${what} must be at most ${MAX_INT_TEXT}` : `${what} must be an integer`) })
+    .nonnegative({ error: `${what} must be 0 or more` });
+
+/** NaN and ±Infinity cannot be written in JSON, so they travel as these strings. */
+export const WireNumber = z.union([Num('a value'), z.enum(WIRE_NON_FINITE as ['NaN', 'Infinity', '-Infinity'])], {
+  error: (iss) =>
+    typeof iss.input === 'number' ? `the value is ${OVERFLOW_HINT}; send "Infinity" or "-Infinity" as a string if you mean it` : 'a value must be a number or one of "NaN", "Infinity", "-Infinity"',
+});
+export type WireNumber = z.infer<typeof WireNumber>;
+
+/** Length in Unicode code points (Python's len), not UTF-16 units. */
+export function codePoints(s: string): number {
+  // Fast path: a string of n UTF-16 units has at most n code points.
+  if (s.length <= 1) return s.length;
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** Text of `min` to `max` code points. */
+function Text(max: number, min = 0) {
+  return z
+    .string()
+    .refine((s) => s.length <= max || codePoints(s) <= max, { error: `at most ${max} characters (Unicode code points)` })
+    .refine((s) => codePoints(s) >= min, { error: min === 1 ? 'must not be empty' : `at least ${min} characters` });
 }
 
 // Run ids name folders in the store, so "." and ".." are refused too.
@@ -27,15 +66,20 @@ const RunId = z
   .regex(/^[A-Za-z0-9._-]+$/, 'run ids use letters, digits, ".", "_" and "-" (a UUID is best)')
   .refine((id) => id !== '.' && id !== '..', 'a run id cannot be "." or ".."');
 /** Per-run sequence number the client gives each run-scoped message, from 1 up. */
-const Seq = z.number().int().min(1);
-const Time = z.number().finite().nonnegative();
-const ParamValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const Key = z.string().min(1).max(250);
+const Seq = Int('seq').min(1, { error: 'seq must be 1 or more' });
+/** Seconds since the Unix epoch. */
+const Time = Num('time').nonnegative({ error: 'time must be 0 or more (seconds since the Unix epoch)' });
+const ParamValue = z.union([z.string(), Num('a param value'), z.boolean(), z.null()]);
+/** A metric name: 1 to 250 code points. */
+export const MAX_KEY_CODE_POINTS = 250;
+const Key = Text(MAX_KEY_CODE_POINTS, 1);
 
 export const Hello = z.object({
   type: z.literal('hello'),
-  client: z.string().max(100),
-  version: z.string().max(50),
+  /** Required: the client's name. */
+  client: Text(100),
+  /** Required: the client's version. */
+  version: Text(50),
   protocol: z.literal(PROTOCOL_VERSION),
   token: z.string(),
 });
@@ -53,8 +97,8 @@ export const RunStart = z.object({
   type: z.literal('run.start'),
   runId: RunId,
   seq: Seq,
-  project: z.string().min(1).max(250),
-  name: z.string().max(250).optional(),
+  project: Text(250, 1),
+  name: Text(250).optional(),
   time: Time,
   params: z.record(z.string(), ParamValue).optional(),
   tags: z.record(z.string(), z.string()).optional(),
@@ -65,7 +109,8 @@ export const RunStart = z.object({
 export const Point = z.object({
   key: Key,
   value: WireNumber,
-  step: z.number().int().nonnegative(),
+  step: Int('step'),
+  /** Required. */
   time: Time,
 });
 
@@ -76,9 +121,9 @@ export const Point = z.object({
 export const MetricColumns = z
   .object({
     keys: z.array(Key).min(1),
-    k: z.array(z.number().int().nonnegative()).min(1),
+    k: z.array(Int('an index')).min(1),
     v: z.array(WireNumber).min(1),
-    s: z.array(z.number().int().nonnegative()).min(1),
+    s: z.array(Int('step')).min(1),
     t: z.array(Time).min(1),
   })
   .superRefine((c, ctx) => {
@@ -114,9 +159,9 @@ export const Metrics = z.looseObject(MetricsBase).pipe(
 export function metricsPoints(m: Metrics): { key: string; value: number; step: number; time: number }[] {
   if (m.cols) {
     const { keys, k, v, s, t } = m.cols;
-    return k.map((ki, i) => ({ key: keys[ki], value: decodeNumber(v[i]), step: s[i], time: t[i] }));
+    return k.map((ki, i) => ({ key: keys[ki], value: decodeWireNumber(v[i]) as number, step: s[i], time: t[i] }));
   }
-  return m.points.map((p) => ({ key: p.key, value: decodeNumber(p.value), step: p.step, time: p.time }));
+  return m.points.map((p) => ({ key: p.key, value: decodeWireNumber(p.value) as number, step: p.step, time: p.time }));
 }
 
 export const Params = z.object({
@@ -137,9 +182,9 @@ export const Artifact = z.object({
   type: z.literal('artifact'),
   runId: RunId,
   seq: Seq,
-  name: z.string().min(1).max(500),
-  path: z.string().min(1),
-  kind: z.string().max(50).default('file'),
+  name: Text(500, 1),
+  path: Text(Number.MAX_SAFE_INTEGER, 1),
+  kind: Text(50).default('file'),
   metadata: z.record(z.string(), z.unknown()).default({}),
 });
 
@@ -149,6 +194,7 @@ export const Log = z.object({
   seq: Seq,
   stream: z.enum(['stdout', 'stderr']),
   lines: z.array(z.string()),
+  /** Required. */
   time: Time,
 });
 
@@ -157,11 +203,25 @@ export const RunEnd = z.object({
   runId: RunId,
   seq: Seq,
   status: z.enum(['finished', 'failed', 'killed']),
+  /** Required. */
   time: Time,
-  reason: z.string().max(10000).optional(),
+  reason: Text(10000).optional(),
 });
 
-export const Heartbeat = z.object({ type: z.literal('heartbeat'), time: z.number().optional() });
+/** At most this many runs may be named in one heartbeat. */
+export const MAX_HEARTBEAT_RUNS = 1000;
+
+/**
+ * `runIds` names the runs the client writes to: the heartbeat keeps them alive even
+ * on a connection that has sent nothing else (a client that reconnected with
+ * nothing new to send). Without it, a heartbeat keeps alive the runs its
+ * connection wrote to.
+ */
+export const Heartbeat = z.object({
+  type: z.literal('heartbeat'),
+  time: Num('time').optional(),
+  runIds: z.array(RunId).max(MAX_HEARTBEAT_RUNS).optional(),
+});
 
 export const Ack = z.object({ type: z.literal('ack'), runId: RunId, seq: Seq });
 
@@ -172,8 +232,9 @@ export const ErrorCode = z.enum([
   'not_authenticated', // a message before hello
   'unknown_run', // data for a run that was never started
   'too_many_points',
-  'storage', // the store could not take it; resend later
+  'storage', // the store could not take it; resend from this seq later
   'internal',
+  'seq_gap', // a seq above the next one expected (or after a refused one): resend from `expected`
 ]);
 
 export const ErrorMsg = z.object({
@@ -182,6 +243,8 @@ export const ErrorMsg = z.object({
   message: z.string(),
   runId: z.string().optional(),
   seq: z.number().optional(),
+  /** For seq_gap: the seq the collector expects next for the run; resend from it. */
+  expected: z.number().optional(),
 });
 
 /** Everything a client may send after `hello`. */

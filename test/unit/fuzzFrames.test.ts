@@ -184,7 +184,7 @@ describe('fuzz: frames', function () {
       [frame({ ...good, k: [0, 2, 1] }), /cols\.k\[1\] must be an integer index into cols\.keys \(0 to 1\), got 2/],
       [frame({ ...good, k: [0, 1, 0.5] }), /cols\.k\[2\]/],
       [frame({ ...good, v: [1, 'nan', 2] }), /cols\.v\[1\] must be a number or one of/],
-      [frame({ ...good, s: [0, -1, 1] }), /cols\.s\[1\] must be an integer step 0 or more, got -1/],
+      [frame({ ...good, s: [0, -1, 1] }), /cols\.s\[1\] must be an integer from 0 to 2\^53 − 1 \(9007199254740991\), got -1/],
       [frame({ ...good, s: [0, 0, 2 ** 53] }), /cols\.s\[2\]/],
       [frame({ ...good, t: [1, 1, 'Infinity'] }), /cols\.t\[2\] must be seconds/],
       [frame({ ...good, t: [1, 1] }), /cols\.k, v, s and t must have the same length; got 3, 3, 3 and 2/],
