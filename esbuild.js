@@ -22,7 +22,7 @@ const targets = [
   },
   {
     ...shared,
-    entryPoints: { dashboard: 'src/webview/dashboard.ts', compare: 'src/webview/compare.ts' },
+    entryPoints: { dashboard: 'src/webview/dashboard/main.ts', compare: 'src/webview/compare/main.ts' },
     outdir: 'dist/webview',
     platform: 'browser',
     format: 'iife',
@@ -39,7 +39,10 @@ function copyNative() {
     const from = path.dirname(require.resolve(`${name}/package.json`));
     const to = path.join('dist', 'node_modules', name);
     fs.rmSync(to, { recursive: true, force: true });
-    fs.cpSync(from, to, { recursive: true, filter: (f) => !/[\\/](src|build|binding\.gyp|README\.md|SECURITY\.md)$/.test(f) });
+    fs.cpSync(from, to, {
+      recursive: true,
+      filter: (f) => !/[\\/](src|build|binding\.gyp|README\.md|SECURITY\.md)$/.test(f),
+    });
   }
 }
 

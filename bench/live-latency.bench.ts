@@ -20,6 +20,7 @@ import * as path from 'path';
 import { spawn } from 'child_process';
 import { RunStore } from '../src/store/runStore';
 import { SeriesStore } from '../src/store/series';
+import type { DashboardProbeGlobals } from '../src/webview/dashboard/probeContract';
 import { ROOT, VsCode, waitFor } from '../test/e2e/harness';
 
 const RATE = 10_000;
@@ -133,7 +134,7 @@ async function measureLatency(vs: VsCode, label: string): Promise<Latency> {
     async () => {
       const frame = await dashboardFrame(vs);
       const d = await frame.evaluate(
-        (id) => window.runwatchDraws.filter((x) => x.key === 'latency/sent' && id in x.lastStep).map((x) => [x.drawnAt, x.lastStep[id], x.sentAt ?? NaN] as [number, number, number]),
+        (id) => (globalThis as unknown as DashboardProbeGlobals).runwatchDraws.filter((x) => x.key === 'latency/sent' && id in x.lastStep).map((x) => [x.drawnAt, x.lastStep[id], x.sentAt ?? NaN] as [number, number, number]),
         runId,
       );
       return d.length && d[d.length - 1][1] >= last ? d : undefined;
@@ -182,7 +183,7 @@ async function firstDraw(vs: VsCode, runName: string): Promise<FirstDraw> {
     async () => {
       for (const f of vs.page.frames()) {
         if (f.isDetached()) continue;
-        const d = await f.evaluate(() => document.body && [document.body.dataset.firstDrawMs, document.body.dataset.firstDrawAt]).catch(() => undefined);
+        const d = await f.evaluate<(string | undefined)[] | null>('document.body && [document.body.dataset.firstDrawMs, document.body.dataset.firstDrawAt]').catch(() => undefined);
         if (d && d[0] && d[1]) return { fromReady: Number(d[0]), fromClick: Number(d[1]) - clickedAt };
       }
       return undefined;

@@ -133,9 +133,9 @@ async function runwatch(uri: string, tmp: string, rep: number): Promise<number> 
   // Outside the timing: every point must be there, as the peers check for theirs.
   const post = async (endpoint: string, body: unknown): Promise<any> =>
     (await fetch(`${uri}/api/2.0/mlflow/${endpoint}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json();
-  const exp = await (await fetch(`${uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name=bench-runwatch`)).json();
+  const exp: any = await (await fetch(`${uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name=bench-runwatch`)).json();
   const found = await post('runs/search', { experiment_ids: [exp.experiment.experiment_id], filter: `tags.\`runwatch.runId\` = '${runId}'` });
-  const hist = await (await fetch(`${uri}/api/2.0/mlflow/metrics/get-history?run_id=${found.runs[0].info.run_id}&metric_key=loss&max_results=${N + 1000}`)).json();
+  const hist: any = await (await fetch(`${uri}/api/2.0/mlflow/metrics/get-history?run_id=${found.runs[0].info.run_id}&metric_key=loss&max_results=${N + 1000}`)).json();
   if (hist.metrics?.length !== N) throw new Error(`Runwatch: ${hist.metrics?.length} of ${N} points arrived`);
   return seconds;
 }

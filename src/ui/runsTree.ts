@@ -3,7 +3,7 @@
 // many times a second, a tree needs to repaint only a couple of times.
 import * as vscode from 'vscode';
 import type { ParamValue, RunStatus, RunSummary } from '../api/types';
-import { formatValue } from '../webview/chartData';
+import { formatValue } from '../webview/protocol/format';
 import { Coalescer } from './dashboard/coalescer';
 import type { SeriesLike, ViewsDeps } from './deps';
 

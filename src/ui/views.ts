@@ -2,7 +2,6 @@
 // webviews (with serializers, so they come back after a window reload), the
 // status bar item and the run commands. `extension.ts` calls `registerViews` once.
 import * as vscode from 'vscode';
-import { defaultDashboardState, isDashboardState } from '../webview/contract';
 import { registerRunCommands } from './commands';
 import { COMPARE_VIEW_TYPE, ComparePanel } from './compare/comparePanel';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboard/dashboardPanel';
@@ -30,12 +29,12 @@ export function registerViews(context: vscode.ExtensionContext, deps: ViewsDeps)
     statusBar,
     vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state: unknown) {
-        DashboardPanel.revive(panel, deps, uri, isDashboardState(state) ? state : { ...defaultDashboardState });
+        DashboardPanel.revive(panel, deps, uri, state);
       },
     }),
     vscode.window.registerWebviewPanelSerializer(COMPARE_VIEW_TYPE, {
       async deserializeWebviewPanel(panel, state: unknown) {
-        ComparePanel.revive(panel, deps, uri, isDashboardState(state) ? state.runIds : []);
+        ComparePanel.revive(panel, deps, uri, state);
       },
     }),
     ...registerRunCommands(context, deps, tree, treeView),

@@ -1,18 +1,18 @@
-// The webview side of VS Code's messaging, typed against the contract.
-import type { WebviewMessage } from './contract';
+// The page side of VS Code's messaging, typed per page by its protocol file.
+import type { Message } from './protocol/base';
 
-interface VsCodeApi<S> {
-  postMessage(message: WebviewMessage): void;
+export interface VsCodeApi<S, M extends Message> {
+  postMessage(message: M): void;
   getState(): S | undefined;
   setState(state: S): void;
 }
 
-declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
+declare function acquireVsCodeApi(): VsCodeApi<unknown, Message>;
 
-let api: VsCodeApi<unknown> | undefined;
+let api: VsCodeApi<unknown, Message> | undefined;
 
 /** `acquireVsCodeApi` may be called once per page; every module shares this one. */
-export function vscodeApi<S>(): VsCodeApi<S> {
-  api ??= acquireVsCodeApi<unknown>();
-  return api as VsCodeApi<S>;
+export function vscodeApi<S, M extends Message>(): VsCodeApi<S, M> {
+  api ??= acquireVsCodeApi();
+  return api as VsCodeApi<S, M>;
 }

@@ -8,9 +8,14 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame } from 'playwright-core';
+import type { DashboardProbeGlobals } from '../../src/webview/dashboard/probeContract';
 import { OUTPUT_DIR, ROOT, VsCode, waitFor } from './harness';
 
-const PYTHON = process.env.RUNWATCH_PYTHON ?? (fs.existsSync(path.join(ROOT, '.vscode-test/venv-test/bin/python')) ? path.join(ROOT, '.vscode-test/venv-test/bin/python') : 'python3');
+const PYTHON =
+  process.env.RUNWATCH_PYTHON ??
+  (fs.existsSync(path.join(ROOT, '.vscode-test/venv-test/bin/python'))
+    ? path.join(ROOT, '.vscode-test/venv-test/bin/python')
+    : 'python3');
 const STEPS = 200;
 const NAN_STEP = 150;
 
@@ -65,16 +70,17 @@ interface ChartAttrs {
   drawnAt: number;
 }
 
+/** The charts' probes (src/webview/dashboard/probeContract.ts). */
 async function charts(frame: Frame): Promise<ChartAttrs[]> {
   return frame.$$eval('.chart[data-key]', (els) =>
     els.map((e) => {
-      const d = (e as HTMLElement).dataset;
+      const attr = (name: string) => e.getAttribute(`data-${name}`) ?? undefined;
       return {
-        key: d.key ?? '',
-        points: JSON.parse(d.points ?? '{}') as Record<string, number>,
-        lastStep: JSON.parse(d.lastStep ?? '{}') as Record<string, number>,
-        nonfinite: JSON.parse(d.nonfinite ?? '{}') as Record<string, number>,
-        drawnAt: Number(d.drawnAt ?? 0),
+        key: attr('key') ?? '',
+        points: JSON.parse(attr('points') ?? '{}') as Record<string, number>,
+        lastStep: JSON.parse(attr('last-step') ?? '{}') as Record<string, number>,
+        nonfinite: JSON.parse(attr('nonfinite') ?? '{}') as Record<string, number>,
+        drawnAt: Number(attr('drawn-at') ?? 0),
       };
     }),
   );
@@ -92,7 +98,11 @@ async function runRowText(vs: VsCode, name: string): Promise<string> {
 
 /** The client must find the collector through the workspace's discovery file, as a script started from tmux would. */
 function scriptEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(ROOT, 'clients', 'python'), PYTHONUNBUFFERED: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONPATH: path.join(ROOT, 'clients', 'python'),
+    PYTHONUNBUFFERED: '1',
+  };
   for (const k of Object.keys(env)) if (k.startsWith('RUNWATCH_')) delete env[k];
   return env;
 }
@@ -120,7 +130,10 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
     const v = vs!;
     try {
       // The status bar item appears once Runwatch has activated and its collector listens.
-      await v.page.locator('.part.statusbar', { hasText: /Runwatch :\d+/ }).first().waitFor({ state: 'visible', timeout: 180_000 });
+      await v.page
+        .locator('.part.statusbar', { hasText: /Runwatch :\d+/ })
+        .first()
+        .waitFor({ state: 'visible', timeout: 180_000 });
       await v.runCommand('Runwatch: Show Dashboard');
       await dashboard(v);
       await v.waitForFile('.runwatch/collector.json', (t) => t.includes('"token"'), 120_000);
@@ -131,28 +144,39 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
         stdio: ['ignore', log, log],
       });
       fs.closeSync(log);
-      const first = await waitFor('the script\'s first log', () => readNotes(notesFile).find((n) => n.event === 'first_log'), 120_000);
+      const first = await waitFor(
+        "the script's first log",
+        () => readNotes(notesFile).find((n) => n.event === 'first_log'),
+        120_000,
+      );
       runId = readNotes(notesFile).find((n) => n.event === 'started')?.run_id ?? '';
       assert.ok(runId, 'the script reported its run id');
 
       // The dashboard follows new runs: its train/loss chart gets this run's points.
       const seen = await waitFor(
         'train/loss points of the run in the dashboard',
-        async () => (await charts(await dashboard(v))).find((c) => c.key === 'train/loss' && (c.points[runId] ?? 0) > 0),
+        async () =>
+          (await charts(await dashboard(v))).find((c) => c.key === 'train/loss' && (c.points[runId] ?? 0) > 0),
         60_000,
         50,
       );
       // Latency from the first log to the first draw holding the run (webview clock = this machine's clock).
       const frame = await dashboard(v);
       const firstDraw = await frame.evaluate(
-        (id) => window.runwatchDraws.find((d) => d.key === 'train/loss' && id in d.lastStep)?.drawnAt,
+        (id) =>
+          (globalThis as unknown as DashboardProbeGlobals).runwatchDraws.find(
+            (d) => d.key === 'train/loss' && id in d.lastStep,
+          )?.drawnAt,
         runId,
       );
       const latencyMs = (firstDraw ?? seen.drawnAt) - first.time! * 1000;
       console.log(`      first log → first draw: ${latencyMs.toFixed(0)} ms`);
       // Not a performance test (bench/live-latency measures that): a bound on "live", far above the
       // ~100-200 ms seen here, that only a stalled path (a missed update, a reload-only refresh) breaks.
-      assert.ok(latencyMs <= 2000, `the chart held the run's points ${latencyMs.toFixed(0)} ms after its first log; issue 4 asks within 2 s`);
+      assert.ok(
+        latencyMs <= 2000,
+        `the chart held the run's points ${latencyMs.toFixed(0)} ms after its first log; issue 4 asks within 2 s`,
+      );
       fs.writeFileSync(path.join(OUTPUT_DIR, 'dashboard-e2e-first-draw.txt'), `${latencyMs.toFixed(0)} ms\n`);
 
       // All steps arrive; the NaN is a marker, not a break in the chart.
@@ -162,7 +186,11 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
           const cs = await charts(await dashboard(v));
           const loss = cs.find((c) => c.key === 'train/loss');
           const acc = cs.find((c) => c.key === 'val/acc');
-          return loss?.lastStep[runId] === STEPS - 1 && acc?.lastStep[runId] === STEPS - 1 && loss.points[runId] === STEPS - 1 ? { loss, acc } : undefined;
+          return loss?.lastStep[runId] === STEPS - 1 &&
+            acc?.lastStep[runId] === STEPS - 1 &&
+            loss.points[runId] === STEPS - 1
+            ? { loss, acc }
+            : undefined;
         },
         120_000,
       );
@@ -190,10 +218,16 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       await page.mouse.down();
       await over.hover({ position: { x: box.width * 0.6, y: box.height / 2 } });
       await page.mouse.up();
-      const zoomed = await waitFor('the chart to zoom', async () => {
-        const [a, b] = await range();
-        return (await chart.getAttribute('data-zoomed')) === 'true' && b - a < (fullMax - fullMin) * 0.5 ? [a, b] : undefined;
-      }, 30_000);
+      const zoomed = await waitFor(
+        'the chart to zoom',
+        async () => {
+          const [a, b] = await range();
+          return (await chart.getAttribute('data-zoomed')) === 'true' && b - a < (fullMax - fullMin) * 0.5
+            ? [a, b]
+            : undefined;
+        },
+        30_000,
+      );
       await v.screenshot('dashboard-zoomed');
       await page.keyboard.down('Shift');
       await over.hover({ position: { x: box.width * 0.5, y: box.height / 2 } });
@@ -201,16 +235,26 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       await over.hover({ position: { x: box.width * 0.2, y: box.height / 2 } });
       await page.mouse.up();
       await page.keyboard.up('Shift');
-      await waitFor('the chart to pan right', async () => {
-        const [a, b] = await range();
-        const span = zoomed[1] - zoomed[0];
-        return a > zoomed[0] && Math.abs(b - a - span) < 0.01 * span ? true : undefined;
-      }, 30_000);
+      await waitFor(
+        'the chart to pan right',
+        async () => {
+          const [a, b] = await range();
+          const span = zoomed[1] - zoomed[0];
+          return a > zoomed[0] && Math.abs(b - a - span) < 0.01 * span ? true : undefined;
+        },
+        30_000,
+      );
       await over.dblclick();
-      await waitFor('the chart to reset', async () => {
-        const [a, b] = await range();
-        return (await chart.getAttribute('data-zoomed')) === 'false' && a <= fullMin && b >= fullMax ? true : undefined;
-      }, 30_000);
+      await waitFor(
+        'the chart to reset',
+        async () => {
+          const [a, b] = await range();
+          return (await chart.getAttribute('data-zoomed')) === 'false' && a <= fullMin && b >= fullMax
+            ? true
+            : undefined;
+        },
+        30_000,
+      );
     } finally {
       await v.screenshot('dashboard-zoom-reset');
     }
@@ -220,29 +264,46 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
     const v = vs!;
     try {
       // Clicking the activity-bar icon of the container already shown would hide it.
-      const item = v.page.locator('.part.activitybar .action-item', { has: v.page.locator('a[aria-label^="Runwatch"]') }).first();
+      const item = v.page
+        .locator('.part.activitybar .action-item', { has: v.page.locator('a[aria-label^="Runwatch"]') })
+        .first();
       if (!((await item.getAttribute('class')) ?? '').includes('checked')) await item.locator('a').click();
-      const live = await waitFor('the run row, live', async () => {
-        const t = await runRowText(v, 'live-run');
-        // The description, not the name ("live-run" contains "live" too).
-        return /live · /.test(t) ? t : undefined;
-      }, 60_000);
+      const live = await waitFor(
+        'the run row, live',
+        async () => {
+          const t = await runRowText(v, 'live-run');
+          // The description, not the name ("live-run" contains "live" too).
+          return /live · /.test(t) ? t : undefined;
+        },
+        60_000,
+      );
       assert.match(live, /live-run/);
       // The status bar counts the connected client and its live run.
-      await v.page.locator('.part.statusbar', { hasText: /Runwatch :\d+ · 1 client · 1 live/ }).first().waitFor({ state: 'visible', timeout: 60_000 });
+      await v.page
+        .locator('.part.statusbar', { hasText: /Runwatch :\d+ · 1 client · 1 live/ })
+        .first()
+        .waitFor({ state: 'visible', timeout: 60_000 });
       await v.screenshot('dashboard-tree-live');
       fs.writeFileSync(flagFile, 'go');
-      const finished = await waitFor('the run row, finished', async () => {
-        const t = await runRowText(v, 'live-run');
-        return /finished · /.test(t) ? t : undefined;
-      }, 120_000);
+      const finished = await waitFor(
+        'the run row, finished',
+        async () => {
+          const t = await runRowText(v, 'live-run');
+          return /finished · /.test(t) ? t : undefined;
+        },
+        120_000,
+      );
       assert.match(finished, /step 199/);
       await waitFor('the script to exit', () => script!.exitCode !== null, 60_000);
       assert.strictEqual(script!.exitCode, 0);
-      await waitFor('the status bar to show no live run', async () => {
-        const t = (await v.page.locator('.part.statusbar').first().textContent()) ?? '';
-        return /Runwatch :\d+/.test(t) && !/ live/.test(t) ? t : undefined;
-      }, 60_000);
+      await waitFor(
+        'the status bar to show no live run',
+        async () => {
+          const t = (await v.page.locator('.part.statusbar').first().textContent()) ?? '';
+          return /Runwatch :\d+/.test(t) && !/ live/.test(t) ? t : undefined;
+        },
+        60_000,
+      );
     } finally {
       await v.screenshot('dashboard-tree-finished');
     }
@@ -251,20 +312,38 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
   it('a hidden dashboard comes back with its data when shown again', async () => {
     const v = vs!;
     try {
-      const before = (await charts(await dashboard(v))).filter((c) => c.points[runId]).sort((a, b) => a.key.localeCompare(b.key));
+      const before = (await charts(await dashboard(v)))
+        .filter((c) => c.points[runId])
+        .sort((a, b) => a.key.localeCompare(b.key));
       // Another editor in the same group hides the panel; its page is torn down (no retainContextWhenHidden).
       await v.runCommand('File: New Untitled Text File');
-      await waitFor('the dashboard page to go away', async () => {
-        for (const f of v.page.frames()) if (!f.isDetached() && (await f.$('#root .toolbar').catch(() => null))) return undefined;
-        return true;
-      }, 60_000);
+      await waitFor(
+        'the dashboard page to go away',
+        async () => {
+          for (const f of v.page.frames())
+            if (!f.isDetached() && (await f.$('#root .toolbar').catch(() => null))) return undefined;
+          return true;
+        },
+        60_000,
+      );
       await v.runCommand('Runwatch: Show Dashboard');
-      const after = await waitFor('the dashboard charts again', async () => {
-        const f = await dashboard(v, 5_000).catch(() => undefined);
-        const cs = f ? (await charts(f).catch(() => [])).filter((c) => c.points[runId]).sort((a, b) => a.key.localeCompare(b.key)) : [];
-        return cs.length === before.length ? cs : undefined;
-      }, 120_000);
-      assert.deepStrictEqual(after.map((c) => [c.key, c.points, c.lastStep]), before.map((c) => [c.key, c.points, c.lastStep]));
+      const after = await waitFor(
+        'the dashboard charts again',
+        async () => {
+          const f = await dashboard(v, 5_000).catch(() => undefined);
+          const cs = f
+            ? (await charts(f).catch(() => []))
+                .filter((c) => c.points[runId])
+                .sort((a, b) => a.key.localeCompare(b.key))
+            : [];
+          return cs.length === before.length ? cs : undefined;
+        },
+        120_000,
+      );
+      assert.deepStrictEqual(
+        after.map((c) => [c.key, c.points, c.lastStep]),
+        before.map((c) => [c.key, c.points, c.lastStep]),
+      );
     } finally {
       await v.screenshot('dashboard-shown-again');
     }
@@ -276,13 +355,16 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       let frame = await dashboard(v);
       // A UI setting that must survive through the webview's saved state.
       await frame.click('#log-scale');
-      await waitFor('the log-scale state to be saved', async () => frame.evaluate(() => document.querySelector<HTMLInputElement>('#log-scale')?.checked), 10_000);
+      await waitFor('the log-scale state to be saved', async () => frame.locator('#log-scale').isChecked(), 10_000);
       const before = (await charts(frame)).filter((c) => c.points[runId]).sort((a, b) => a.key.localeCompare(b.key));
       assert.strictEqual(before.length, 2);
       await v.screenshot('dashboard-before-reload');
       // VS Code's own reload (not a bare browser reload): the workbench saves editor and
       // webview state on the way out, as it does when a person reloads the window.
-      const navigated = v.page.waitForEvent('framenavigated', { predicate: (f) => f === v.page.mainFrame(), timeout: 180_000 });
+      const navigated = v.page.waitForEvent('framenavigated', {
+        predicate: (f) => f === v.page.mainFrame(),
+        timeout: 180_000,
+      });
       await v.runCommand('Developer: Reload Window');
       await navigated;
       await v.page.waitForSelector('.monaco-workbench', { timeout: 180_000 });
@@ -291,7 +373,9 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
         async () => {
           frame = await dashboard(v, 5_000).catch(() => undefined as unknown as Frame);
           if (!frame) return undefined;
-          const cs = (await charts(frame).catch(() => [])).filter((c) => c.points[runId]).sort((a, b) => a.key.localeCompare(b.key));
+          const cs = (await charts(frame).catch(() => []))
+            .filter((c) => c.points[runId])
+            .sort((a, b) => a.key.localeCompare(b.key));
           return cs.length === before.length ? cs : undefined;
         },
         240_000,
@@ -302,7 +386,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
         assert.deepStrictEqual(after[i].lastStep, before[i].lastStep, `${before[i].key}: same last step`);
         assert.deepStrictEqual(after[i].nonfinite, before[i].nonfinite, `${before[i].key}: same markers`);
       }
-      const logScale = await frame.evaluate(() => document.querySelector<HTMLInputElement>('#log-scale')?.checked);
+      const logScale = await frame.locator('#log-scale').isChecked();
       assert.strictEqual(logScale, true, 'the log-scale setting came back with the panel');
     } finally {
       await v.screenshot('dashboard-after-reload');

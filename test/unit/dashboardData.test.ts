@@ -1,8 +1,17 @@
 // The dashboard's pure parts: overlaying runs, EMA, log masking, the webview
-// contract's guards and the update coalescer (no vscode, no DOM).
+// protocol's guards and the update coalescer (no vscode, no DOM).
 import * as assert from 'assert';
-import { alignRuns, ema, formatTick, formatValue, maskNonPositive } from '../../src/webview/chartData';
-import { defaultDashboardState, isDashboardState, isWebviewMessage, runColor, groupOf } from '../../src/webview/contract';
+import { alignRuns, ema, maskNonPositive } from '../../src/webview/dashboard/chartData';
+import { groupOf } from '../../src/webview/dashboard/state';
+import { isCompareHostMessage, isCompareState } from '../../src/webview/protocol/compare';
+import {
+  defaultDashboardState,
+  isDashboardHostMessage,
+  isDashboardState,
+  isDashboardWebviewMessage,
+} from '../../src/webview/protocol/dashboard';
+import { formatTick, formatValue } from '../../src/webview/protocol/format';
+import { runColor } from '../../src/webview/protocol/runs';
 import { Coalescer } from '../../src/ui/dashboard/coalescer';
 
 describe('dashboard data', () => {
@@ -11,9 +20,16 @@ describe('dashboard data', () => {
     const b = { x: Float64Array.from([1, 2, 3]), y: Float64Array.from([10, 20, 30]) };
     const { x, ys } = alignRuns([a, b]);
     assert.deepStrictEqual([...x], [0, 1, 2, 2, 2, 3, 4]);
-    assert.deepStrictEqual(ys[0].filter((v) => v !== null), [1, 5, -5, 3]);
-    assert.deepStrictEqual(ys[1].filter((v) => v !== null), [10, 20, 30]);
-    for (let i = 0; i < x.length; i++) assert.strictEqual((ys[0][i] === null) !== (ys[1][i] === null), true, `row ${i} belongs to exactly one run`);
+    assert.deepStrictEqual(
+      ys[0].filter((v) => v !== null),
+      [1, 5, -5, 3],
+    );
+    assert.deepStrictEqual(
+      ys[1].filter((v) => v !== null),
+      [10, 20, 30],
+    );
+    for (let i = 0; i < x.length; i++)
+      assert.strictEqual((ys[0][i] === null) !== (ys[1][i] === null), true, `row ${i} belongs to exactly one run`);
   });
 
   it('ema is debiased (starts at the first value), skips gaps, and weight 0 is the raw line', () => {
@@ -60,11 +76,21 @@ describe('dashboard data', () => {
     assert.ok(isDashboardState(defaultDashboardState));
     assert.ok(!isDashboardState({ ...defaultDashboardState, xMode: 'bogus' }));
     assert.ok(!isDashboardState({ ...defaultDashboardState, smoothing: 1 }));
-    assert.ok(isWebviewMessage({ type: 'ready' }));
-    assert.ok(isWebviewMessage({ type: 'query', requestId: 1, key: 'a', xMode: 'step', maxPoints: 10 }));
-    assert.ok(!isWebviewMessage({ type: 'query', requestId: '1', key: 'a', xMode: 'step', maxPoints: 10 }));
-    assert.ok(!isWebviewMessage({ type: 'state', state: { runIds: 'x' } }));
-    assert.ok(!isWebviewMessage(null));
+    assert.ok(isDashboardWebviewMessage({ type: 'ready' }));
+    assert.ok(isDashboardWebviewMessage({ type: 'query', requestId: 1, key: 'a', xMode: 'step', maxPoints: 10 }));
+    assert.ok(!isDashboardWebviewMessage({ type: 'query', requestId: '1', key: 'a', xMode: 'step', maxPoints: 10 }));
+    assert.ok(!isDashboardWebviewMessage({ type: 'query', requestId: 0, key: 'a', xMode: 'step', maxPoints: 10 }));
+    assert.ok(!isDashboardWebviewMessage({ type: 'state', state: { runIds: 'x' } }));
+    assert.ok(!isDashboardWebviewMessage(null));
+    assert.ok(isDashboardHostMessage({ type: 'series', series: [], requestId: 2 }));
+    assert.ok(!isDashboardHostMessage({ type: 'series', series: [], requestId: 'x' }));
+    // The compare page's messages are not the dashboard's, and the other way round.
+    const table = { runs: [], params: [], metrics: [] };
+    assert.ok(isCompareHostMessage({ type: 'compare', table }));
+    assert.ok(!isDashboardHostMessage({ type: 'compare', table }));
+    assert.ok(!isCompareHostMessage({ type: 'compare', table: { runs: [] } }));
+    assert.ok(isCompareState({ runIds: ['a'] }) && isCompareState({ ...defaultDashboardState, runIds: ['a'] }));
+    assert.ok(!isCompareState({ runIds: [1] }));
   });
 });
 
@@ -72,9 +98,13 @@ describe('Coalescer', () => {
   // A fake clock: the coalescer's decisions depend only on `now`, the timers are real but short.
   const tick = () => new Promise((r) => setTimeout(r, 5));
   it('flushes the first change at once and merges a burst into one later flush', async () => {
-    let now = 1000;
+    const now = 1000;
     let flushes = 0;
-    const c = new Coalescer(() => 100, () => flushes++, () => now);
+    const c = new Coalescer(
+      () => 100,
+      () => flushes++,
+      () => now,
+    );
     c.schedule();
     c.schedule();
     await tick();
@@ -91,7 +121,10 @@ describe('Coalescer', () => {
 
   it('holds changes while paused and flushes them once on resume', async () => {
     let flushes = 0;
-    const c = new Coalescer(() => 1, () => flushes++);
+    const c = new Coalescer(
+      () => 1,
+      () => flushes++,
+    );
     c.setPaused(true);
     c.schedule();
     c.schedule();

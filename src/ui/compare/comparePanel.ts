@@ -1,10 +1,18 @@
 // The compare panel's host side: builds the params / final-metrics table for the
-// chosen runs and sends it in one message once the webview is ready.
+// chosen runs and sends it in one message once the webview is ready
+// (src/webview/protocol/compare.ts).
 import * as vscode from 'vscode';
 import type { ParamValue, RunSummary } from '../../api/types';
-import { type CompareRow, type CompareTable, encodeNumber, isWebviewMessage } from '../../webview/contract';
-import { runInfo } from '../dashboard/dashboardPanel';
+import { encodeWireNumber } from '../../common/wireNumber';
+import {
+  type CompareHostMessage,
+  type CompareRow,
+  type CompareTable,
+  isCompareState,
+  isCompareWebviewMessage,
+} from '../../webview/protocol/compare';
 import { webviewHtml, webviewOptions } from '../dashboard/html';
+import { runInfo } from '../dashboard/runInfo';
 import type { ViewsDeps } from '../deps';
 
 export const COMPARE_VIEW_TYPE = 'runwatch.compare';
@@ -12,7 +20,12 @@ export const COMPARE_VIEW_TYPE = 'runwatch.compare';
 export function buildCompareTable(deps: Pick<ViewsDeps, 'store' | 'series'>, runIds: readonly string[]): CompareTable {
   const runs = runIds.map((id) => deps.store.getRun(id)).filter((r): r is RunSummary => !!r);
   const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
-  const params = paramNames.map((name) => row(name, runs.map((r) => (name in r.params ? r.params[name] : undefined))));
+  const params = paramNames.map((name) =>
+    row(
+      name,
+      runs.map((r) => (name in r.params ? r.params[name] : undefined)),
+    ),
+  );
   const keys = [...new Set(runs.flatMap((r) => safe(() => deps.series.keys(r.runId), [])))].sort();
   const metrics = keys.map((key) =>
     row(
@@ -20,7 +33,7 @@ export function buildCompareTable(deps: Pick<ViewsDeps, 'store' | 'series'>, run
       runs.map((r) => {
         const p = safe(() => deps.series.latest(r.runId, key), undefined);
         // Non-finite finals travel as text ("NaN"), since JSON has no NaN.
-        return p === undefined ? undefined : encodeNumber(p.value);
+        return p === undefined ? undefined : encodeWireNumber(p.value);
       }),
     ),
   );
@@ -56,14 +69,20 @@ export class ComparePanel {
       existing.send();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(COMPARE_VIEW_TYPE, 'Runwatch: Compare Runs', vscode.ViewColumn.Active, webviewOptions(extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      COMPARE_VIEW_TYPE,
+      'Runwatch: Compare Runs',
+      vscode.ViewColumn.Active,
+      webviewOptions(extensionUri),
+    );
     return new ComparePanel(panel, deps, extensionUri, runIds);
   }
 
-  static revive(panel: vscode.WebviewPanel, deps: ViewsDeps, extensionUri: vscode.Uri, runIds: string[]): ComparePanel {
+  /** Used by the serializer after a window reload, with the state the webview saved (checked here). */
+  static revive(panel: vscode.WebviewPanel, deps: ViewsDeps, extensionUri: vscode.Uri, saved: unknown): ComparePanel {
     ComparePanel.current?.panel.dispose();
     panel.webview.options = webviewOptions(extensionUri);
-    return new ComparePanel(panel, deps, extensionUri, runIds);
+    return new ComparePanel(panel, deps, extensionUri, isCompareState(saved) ? saved.runIds : []);
   }
 
   private constructor(
@@ -77,7 +96,7 @@ export class ComparePanel {
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'compare', 'Runwatch: Compare Runs');
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (isWebviewMessage(m) && m.type === 'ready') this.send();
+        if (isCompareWebviewMessage(m)) this.send();
       }),
       panel.onDidDispose(() => this.dispose()),
     );
@@ -89,7 +108,8 @@ export class ComparePanel {
   }
 
   send(): void {
-    void this.panel.webview.postMessage({ type: 'compare', table: this.table() });
+    const message: CompareHostMessage = { type: 'compare', table: this.table() };
+    void this.panel.webview.postMessage(message);
   }
 
   dispose(): void {

@@ -1,38 +1,24 @@
 // The dashboard panel's host side: owns one webview, decides which runs it shows,
-// and feeds it decimated series from the SeriesStore. Live changes are collected
-// per (run, key) and flushed by a Coalescer (at most N updates a second); while
-// the panel is hidden only the set of changed keys grows, and is replayed on show.
+// and feeds it decimated series (seriesFeed.ts) over src/webview/protocol/dashboard.ts.
+// Live changes are collected per (run, key) and flushed by a Coalescer (at most N
+// updates a second); while the panel is hidden only the set of changed keys grows, and
+// is replayed on show.
 import * as vscode from 'vscode';
 import type { RunSummary } from '../../api/types';
 import {
+  type DashboardHostMessage,
   type DashboardState,
-  type HostMessage,
-  type RunInfo,
-  type SeriesData,
-  type XMode,
   defaultDashboardState,
-  encodeNumber,
-  isWebviewMessage,
-  runColor,
-} from '../../webview/contract';
+  isDashboardState,
+  isDashboardWebviewMessage,
+} from '../../webview/protocol/dashboard';
 import type { ViewsDeps } from '../deps';
 import { Coalescer } from './coalescer';
 import { webviewHtml, webviewOptions } from './html';
+import { runsPayload } from './runInfo';
+import { SeriesFeed } from './seriesFeed';
 
 export const DASHBOARD_VIEW_TYPE = 'runwatch.dashboard';
-const MAX_POINTS = 2000;
-
-export function runInfo(r: RunSummary): RunInfo {
-  return {
-    runId: r.runId,
-    name: r.name,
-    project: r.project,
-    status: r.status,
-    startTime: r.startTime,
-    lastStep: r.lastStep,
-    color: runColor(r.runId),
-  };
-}
 
 export class DashboardPanel {
   private static current: DashboardPanel | undefined;
@@ -42,8 +28,7 @@ export class DashboardPanel {
   /** run id → keys changed since the last flush */
   private dirty = new Map<string, Set<string>>();
   private runsDirty = false;
-  /** key → x range the user zoomed to; live updates of that key stay within it. */
-  private zoom = new Map<string, { from?: number; to?: number }>();
+  private readonly feed: SeriesFeed;
   private readonly coalescer: Coalescer;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -69,11 +54,14 @@ export class DashboardPanel {
     return new DashboardPanel(panel, deps, extensionUri, { ...defaultDashboardState, runIds });
   }
 
-  /** Used by the serializer after a window reload, with the state the webview saved. */
-  static revive(panel: vscode.WebviewPanel, deps: ViewsDeps, extensionUri: vscode.Uri, state: DashboardState): DashboardPanel {
+  /** Used by the serializer after a window reload, with the state the webview saved (checked here). */
+  static revive(panel: vscode.WebviewPanel, deps: ViewsDeps, extensionUri: vscode.Uri, saved: unknown): DashboardPanel {
     DashboardPanel.current?.panel.dispose();
+    const state = isDashboardState(saved) ? saved : { ...defaultDashboardState };
     panel.webview.options = webviewOptions(extensionUri);
-    deps.log.info(`dashboard restored after a reload (${state.runIds.length} runs, x by ${state.xMode}, log scale ${state.logScale ? 'on' : 'off'})`);
+    deps.log.info(
+      `dashboard restored after a reload (${state.runIds.length} runs, x by ${state.xMode}, log scale ${state.logScale ? 'on' : 'off'})`,
+    );
     return new DashboardPanel(panel, deps, extensionUri, state);
   }
 
@@ -84,10 +72,13 @@ export class DashboardPanel {
     state: DashboardState,
   ) {
     DashboardPanel.current = this;
+    this.feed = new SeriesFeed(deps);
     this.state = { ...state, runIds: state.runIds.filter((id) => deps.store.getRun(id)) };
     if (this.state.runIds.length === 0) this.state.runIds = this.defaultRuns();
     this.coalescer = new Coalescer(
-      () => 1000 / Math.max(1, vscode.workspace.getConfiguration('runwatch').get<number>('dashboard.maxUpdatesPerSecond', 10)),
+      () =>
+        1000 /
+        Math.max(1, vscode.workspace.getConfiguration('runwatch').get<number>('dashboard.maxUpdatesPerSecond', 10)),
       () => void this.flush(),
     );
     this.coalescer.setPaused(!panel.visible);
@@ -135,14 +126,16 @@ export class DashboardPanel {
   }
 
   private onMessage(m: unknown): void {
-    if (!isWebviewMessage(m)) {
+    if (!isDashboardWebviewMessage(m)) {
       this.deps.log.warn(`dashboard: ignored a malformed message from the webview`);
       return;
     }
     switch (m.type) {
       case 'ready':
         this.ready = true;
-        this.post({ type: 'init', state: this.state, ...this.runsPayload() });
+        // A new page starts at the full range; its request ids start again too.
+        this.feed.clearRanges();
+        this.post({ type: 'init', state: this.state, ...runsPayload(this.deps.store, this.state.runIds) });
         this.dirty.clear();
         for (const id of this.state.runIds) this.markAll(id);
         void this.flush();
@@ -152,7 +145,7 @@ export class DashboardPanel {
         this.state = { ...m.state, runIds: m.state.runIds.filter((id) => this.deps.store.getRun(id)) };
         const added = this.state.runIds.filter((id) => !before.runIds.includes(id));
         if (before.xMode !== this.state.xMode) {
-          this.zoom.clear();
+          this.feed.clearRanges();
           for (const id of this.state.runIds) this.markAll(id);
         } else {
           for (const id of added) this.markAll(id);
@@ -162,8 +155,7 @@ export class DashboardPanel {
         break;
       }
       case 'query':
-        if (m.from === undefined && m.to === undefined) this.zoom.delete(m.key);
-        else this.zoom.set(m.key, { from: m.from, to: m.to });
+        this.feed.setRange(m);
         void this.sendSeries(
           this.state.runIds.map((runId) => ({ runId, key: m.key })),
           m.requestId,
@@ -204,18 +196,11 @@ export class DashboardPanel {
     this.dirty.set(runId, new Set(this.deps.series.keys(runId)));
   }
 
-  private runsPayload(): { runs: RunInfo[]; allRuns: RunInfo[] } {
-    const all = this.deps.store.listRuns();
-    const byId = new Map(all.map((r) => [r.runId, r]));
-    const runs = this.state.runIds.map((id) => byId.get(id)).filter((r): r is RunSummary => !!r);
-    return { runs: runs.map(runInfo), allRuns: all.map(runInfo) };
-  }
-
   private async flush(): Promise<void> {
     if (!this.ready) return;
     if (this.runsDirty) {
       this.runsDirty = false;
-      this.post({ type: 'runs', runIds: this.state.runIds, ...this.runsPayload() });
+      this.post({ type: 'runs', runIds: this.state.runIds, ...runsPayload(this.deps.store, this.state.runIds) });
     }
     const items: { runId: string; key: string }[] = [];
     for (const [runId, keys] of this.dirty) for (const key of keys) items.push({ runId, key });
@@ -224,58 +209,15 @@ export class DashboardPanel {
   }
 
   private async sendSeries(items: { runId: string; key: string }[], requestId?: number): Promise<void> {
-    const xMode = this.state.xMode;
-    const out: SeriesData[] = [];
-    await Promise.all(
-      items.map(async ({ runId, key }) => {
-        const run = this.deps.store.getRun(runId);
-        if (!run) return;
-        try {
-          out.push(await this.querySeries(run, key, xMode));
-        } catch (err) {
-          this.deps.log.warn(`dashboard: could not read ${key} of run ${runId}: ${String(err)}`);
-        }
-      }),
-    );
-    if (out.length || requestId !== undefined) {
-      this.post({ type: 'series', series: out, requestId, sentAt: Date.now() });
+    const series = await this.feed.read(items, this.state.xMode);
+    if (series.length || requestId !== undefined) {
+      this.post({ type: 'series', series, requestId, sentAt: Date.now() });
     }
   }
 
-  private async querySeries(run: RunSummary, key: string, xMode: XMode): Promise<SeriesData> {
-    // Relative time is wall time shifted by the run's start, so the store answers in wall time.
-    const offset = xMode === 'relative' ? run.startTime : 0;
-    const zoom = this.zoom.get(key);
-    const slice = await this.deps.series.query({
-      runId: run.runId,
-      key,
-      x: xMode === 'step' ? 'step' : 'time',
-      from: zoom?.from !== undefined ? zoom.from + offset : undefined,
-      to: zoom?.to !== undefined ? zoom.to + offset : undefined,
-      maxPoints: MAX_POINTS,
-    });
-    let x = slice.x;
-    let nonFiniteX = slice.nonFinite.x;
-    if (offset) {
-      x = x.map((v) => v - offset);
-      nonFiniteX = nonFiniteX.map((v) => v - offset);
-    }
-    const latest = this.deps.series.latest(run.runId, key);
-    return {
-      runId: run.runId,
-      key,
-      xMode,
-      x,
-      y: slice.y,
-      nonFiniteX,
-      nonFiniteKind: slice.nonFinite.kind,
-      total: slice.total,
-      decimated: slice.decimated,
-      latest: latest && { step: latest.step, value: encodeNumber(latest.value) },
-    };
-  }
-
-  private post(message: HostMessage): void {
-    void this.panel.webview.postMessage(message).then(undefined, (err: unknown) => this.deps.log.warn(`dashboard: postMessage failed: ${String(err)}`));
+  private post(message: DashboardHostMessage): void {
+    void this.panel.webview
+      .postMessage(message)
+      .then(undefined, (err: unknown) => this.deps.log.warn(`dashboard: postMessage failed: ${String(err)}`));
   }
 }

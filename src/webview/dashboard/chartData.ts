@@ -1,5 +1,6 @@
 // Pure data shaping for the dashboard charts (no DOM): overlaying runs whose x values
-// differ into uPlot's aligned layout, EMA smoothing and log-scale masking.
+// differ into uPlot's aligned layout, EMA smoothing and log-scale masking. Number
+// formatting, shared with the host's tree, is in ../protocol/format.ts.
 
 export interface RunLine {
   x: Float64Array;
@@ -59,22 +60,4 @@ export function ema(values: readonly (number | null)[], weight: number): (number
 /** A log axis cannot show values ≤ 0: they become gaps rather than breaking the scale. */
 export function maskNonPositive(values: readonly (number | null)[]): (number | null)[] {
   return values.map((v) => (v !== null && v > 0 ? v : null));
-}
-
-/** Short, stable number formatting for legends and tables. */
-/** An axis tick: like formatValue, but exponents without trailing zeros (3e-4, not 3.000e-4). */
-export function formatTick(v: number): string {
-  const a = Math.abs(v);
-  if (a !== 0 && Number.isFinite(v) && (a >= 1e6 || a < 1e-3)) return v.toExponential(3).replace(/\.?0+e/, 'e');
-  return formatValue(v);
-}
-
-export function formatValue(v: number | null | undefined): string {
-  if (v === null || v === undefined) return '–';
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3);
-  return Number(v.toPrecision(5)).toString();
 }

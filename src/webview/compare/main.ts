@@ -1,21 +1,27 @@
-// The compare webview: the selected runs' params and final metrics side by side,
-// rows whose values differ highlighted. Data comes from the host in one message.
-import './dashboard.css';
-import { type CompareRow, type CompareTable, type DashboardState, defaultDashboardState, isHostMessage } from './contract';
-import { formatValue } from './chartData';
-import { vscodeApi } from './vscodeApi';
+// The compare page: the selected runs' params and final metrics side by side, rows
+// whose values differ highlighted. Data comes from the host in one message
+// (src/webview/protocol/compare.ts).
+import '../dashboard.css';
+import {
+  type CompareRow,
+  type CompareState,
+  type CompareTable,
+  type CompareWebviewMessage,
+  isCompareHostMessage,
+} from '../protocol/compare';
+import { formatValue } from '../protocol/format';
+import { vscodeApi } from '../vscodeApi';
 
-// The compare panel reuses the dashboard's state shape: only `runIds` matters here.
-const vscode = vscodeApi<DashboardState>();
+const vscode = vscodeApi<CompareState, CompareWebviewMessage>();
 const root = document.getElementById('root') as HTMLElement;
 let table: CompareTable | undefined;
 let onlyDiffs = false;
 
 window.addEventListener('message', (e: MessageEvent<unknown>) => {
   const msg = e.data;
-  if (!isHostMessage(msg) || msg.type !== 'compare') return;
+  if (!isCompareHostMessage(msg)) return;
   table = msg.table;
-  vscode.setState({ ...defaultDashboardState, runIds: table.runs.map((r) => r.runId) });
+  vscode.setState({ runIds: table.runs.map((r) => r.runId) });
   render();
 });
 vscode.postMessage({ type: 'ready' });
@@ -39,7 +45,12 @@ function render(): void {
     root.append(para('None of the selected runs is in the store any more.'));
     return;
   }
-  root.append(heading('Params'), makeTable(table, table.params), heading('Final metrics'), makeTable(table, table.metrics));
+  root.append(
+    heading('Params'),
+    makeTable(table, table.params),
+    heading('Final metrics'),
+    makeTable(table, table.metrics),
+  );
 }
 
 function makeTable(t: CompareTable, rows: CompareRow[]): HTMLElement {

@@ -1,0 +1,79 @@
+// uPlot options for one chart: a line per run (plus its smoothed line), theme colors,
+// axes for the x mode, and our own drag/double-click handling instead of uPlot's.
+import type uPlot from 'uplot';
+import { formatTick } from '../protocol/format';
+import type { DashboardState, RunInfo, SeriesData } from '../protocol/dashboard';
+import { cssVar } from './dom';
+
+export const CHART_HEIGHT = 220;
+
+export interface ChartOptionsInput {
+  width: number;
+  series: readonly SeriesData[];
+  runs: ReadonlyMap<string, RunInfo>;
+  state: DashboardState;
+  onSelect(u: uPlot): void;
+  onDraw(u: uPlot): void;
+}
+
+export function chartOptions({ width, series, runs, state, onSelect, onDraw }: ChartOptionsInput): uPlot.Options {
+  const fg = cssVar('--vscode-foreground', '#ccc');
+  const grid = cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
+  const smoothing = state.smoothing > 0;
+  const seriesOpts: uPlot.Series[] = [{}];
+  for (const s of series) {
+    const r = runs.get(s.runId);
+    const stroke = r?.color ?? '#888';
+    const label = r?.name ?? s.runId;
+    const line = { stroke, spanGaps: true, points: { show: false } };
+    seriesOpts.push({ ...line, label, width: 1, alpha: smoothing ? 0.25 : 1 });
+    if (smoothing) seriesOpts.push({ ...line, label: `${label} (smoothed)`, width: 1.5 });
+  }
+  const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+  return {
+    width,
+    height: CHART_HEIGHT,
+    series: seriesOpts,
+    legend: { show: false },
+    scales: {
+      x: { time: state.xMode === 'time' },
+      y: state.logScale ? { distr: 3, log: 10 } : {},
+    },
+    axes: [
+      state.xMode === 'relative'
+        ? { ...axis, values: (_u, vals) => vals.map(formatDuration) }
+        : // Wall-time ticks take two lines (time, then date).
+          { ...axis, size: state.xMode === 'time' ? 64 : 50 },
+      // As wide as the widest label needs (uPlot lays out again when this changes).
+      { ...axis, size: (_u, labels) => yAxisWidth(labels), values: (_u, vals) => vals.map(formatTick) },
+    ],
+    cursor: {
+      drag: { x: true, y: false, setScale: false },
+      // Double-click is ours (reset to the full range, live), not uPlot's autoscale.
+      bind: { dblclick: () => () => null },
+    },
+    hooks: { setSelect: [onSelect], draw: [onDraw] },
+  };
+}
+
+let measureCtx: CanvasRenderingContext2D | null | undefined;
+
+/** Room for the y tick labels: their widest, in the axis font, plus the tick and a gap. */
+function yAxisWidth(labels: string[] | null): number {
+  measureCtx ??= document.createElement('canvas').getContext('2d');
+  if (!labels || !measureCtx) return 60;
+  measureCtx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif';
+  let w = 0;
+  for (const l of labels) if (l) w = Math.max(w, measureCtx.measureText(l).width);
+  return Math.max(40, Math.ceil(w) + 18);
+}
+
+/** Relative-time ticks: 12.5s, 3m20s, 1h5m. */
+export function formatDuration(s: number): string {
+  const sign = s < 0 ? '-' : '';
+  s = Math.abs(s);
+  if (s < 60) return `${sign}${Math.round(s * 10) / 10}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${sign}${m}m${Math.round(s % 60)}s`;
+  return `${sign}${Math.floor(m / 60)}h${m % 60}m`;
+}

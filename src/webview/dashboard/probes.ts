@@ -1,0 +1,66 @@
+// The dashboard's test probes (described in probeContract.ts), all in this one module:
+// they listen to the model's and the charts' events and write data attributes and a draw
+// log. main.ts installs them; nothing else of the page reads what they write.
+import type { Event } from '../../common/emitter';
+import type { Chart } from './chart';
+import type { DashboardProbeGlobals, DrawRecord } from './probeContract';
+import type { DashboardModel } from './state';
+
+const MAX_DRAWS = 20_000;
+
+export interface ProbeSources {
+  model: DashboardModel;
+  onDidUpdate: Event<Chart>;
+  onDidDraw: Event<Chart>;
+}
+
+export function installProbes({ model, onDidUpdate, onDidDraw }: ProbeSources): void {
+  const startedAt = performance.now();
+  const body = document.body;
+  const draws: DrawRecord[] = [];
+  (window as unknown as DashboardProbeGlobals).runwatchDraws = draws;
+  body.dataset.readyAt = String(Date.now());
+  let lastSentAt: number | undefined;
+  let firstDrawDone = false;
+
+  model.onDidReceiveSeries((msg) => {
+    lastSentAt = msg.sentAt;
+    if (msg.series.length > 0 && body.dataset.firstSeriesMs === undefined) {
+      body.dataset.firstSeriesMs = String(performance.now() - startedAt);
+    }
+  });
+
+  onDidUpdate((chart) => {
+    const d = chart.box.dataset;
+    d.points = JSON.stringify(byRun(chart, (s) => s.x.length));
+    d.lastStep = JSON.stringify(lastSteps(chart));
+    d.nonfinite = JSON.stringify(byRun(chart, (s) => s.nonFiniteX.length));
+    d.total = JSON.stringify(byRun(chart, (s) => s.total));
+  });
+
+  onDidDraw((chart) => {
+    const drawnAt = Date.now();
+    const d = chart.box.dataset;
+    d.drawnAt = String(drawnAt);
+    const { min, max } = chart.xRange;
+    d.xRange = `${min},${max}`;
+    d.zoomed = String(chart.zoom !== undefined);
+    draws.push({ key: chart.key, drawnAt, lastStep: lastSteps(chart), sentAt: lastSentAt });
+    if (draws.length > MAX_DRAWS) draws.splice(0, draws.length - MAX_DRAWS / 2);
+    if (!firstDrawDone && chart.series.length > 0) {
+      firstDrawDone = true;
+      body.dataset.firstDrawMs = String(performance.now() - startedAt);
+      body.dataset.firstDrawAt = String(drawnAt);
+    }
+  });
+}
+
+function byRun(chart: Chart, value: (s: Chart['series'][number]) => number): Record<string, number> {
+  return Object.fromEntries(chart.series.map((s) => [s.runId, value(s)]));
+}
+
+function lastSteps(chart: Chart): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of chart.series) if (s.latest) out[s.runId] = s.latest.step;
+  return out;
+}

@@ -1,0 +1,119 @@
+// What the dashboard page knows: its UI state (saved across reloads), the runs shown
+// and the series per key as the host last sent them. Pure (no DOM), so unit-tested in
+// Node; main.ts feeds it the host's messages and renders what it reports as changed.
+import { Emitter } from '../../common/emitter';
+import { LatestRequests } from '../protocol/base';
+import {
+  type DashboardState,
+  type QueryMessage,
+  type RunInfo,
+  type SeriesData,
+  type SeriesMessage,
+  MAX_POINTS,
+  defaultDashboardState,
+  isDashboardState,
+} from '../protocol/dashboard';
+
+/** An x range the user zoomed to, in the x mode's units. */
+export interface XRange {
+  min: number;
+  max: number;
+}
+
+export class DashboardModel {
+  state: DashboardState;
+  /** The runs shown, by id. */
+  runs = new Map<string, RunInfo>();
+  /** Every run in the store, for the run picker. */
+  allRuns: RunInfo[] = [];
+  /** key → run id → series */
+  readonly data = new Map<string, Map<string, SeriesData>>();
+  /** Fired for every series message, before it is applied (test probes time draws by it). */
+  private readonly seriesReceived = new Emitter<SeriesMessage>({ name: 'dashboard.onDidReceiveSeries' });
+  readonly onDidReceiveSeries = this.seriesReceived.event;
+  private readonly queries = new LatestRequests<string>();
+  /** What the charts draw of the shown runs; a status or last-step change alone needs no redraw. */
+  private chartedRuns = '';
+
+  constructor(saved: unknown) {
+    this.state = isDashboardState(saved) ? saved : { ...defaultDashboardState };
+  }
+
+  /**
+   * Stores the run list; forgets series of runs no longer shown. True when the charts
+   * must redraw (a run shown, hidden, renamed or recolored).
+   */
+  setRuns(list: RunInfo[], all: RunInfo[]): boolean {
+    this.runs = new Map(list.map((r) => [r.runId, r]));
+    this.allRuns = all;
+    for (const byRun of this.data.values())
+      for (const id of [...byRun.keys()]) if (!this.runs.has(id)) byRun.delete(id);
+    const charted = JSON.stringify(list.map((r) => [r.runId, r.name, r.color]));
+    if (charted === this.chartedRuns) return false;
+    this.chartedRuns = charted;
+    return true;
+  }
+
+  /** Applies a state change made on this page; a new x axis drops every series and query. */
+  patch(patch: Partial<DashboardState>): { xChanged: boolean } {
+    const xChanged = patch.xMode !== undefined && patch.xMode !== this.state.xMode;
+    this.state = { ...this.state, ...patch };
+    if (xChanged) {
+      this.data.clear();
+      this.queries.clear();
+    }
+    return { xChanged };
+  }
+
+  /**
+   * Stores the series of a host message and returns the keys that changed. Dropped:
+   * slices cut for another x mode, and slices cut to a range older than this page's
+   * latest query for their key (a late reply, or a live update the host cut before it
+   * saw the query), so they never overwrite what the newer query asked for.
+   */
+  applySeries(msg: SeriesMessage): Set<string> {
+    this.seriesReceived.fire(msg);
+    const changed = new Set<string>();
+    for (const s of msg.series) {
+      if (s.xMode !== this.state.xMode) continue; // an answer from before the x mode changed
+      if (!this.queries.isCurrent(s.key, s.rangeRequestId)) continue;
+      let byRun = this.data.get(s.key);
+      if (!byRun) this.data.set(s.key, (byRun = new Map()));
+      byRun.set(s.runId, s);
+      changed.add(s.key);
+    }
+    return changed;
+  }
+
+  /** The query for `key` in `range` (none: the full range); it supersedes earlier ones for that key. */
+  query(key: string, range: XRange | undefined): QueryMessage {
+    return {
+      type: 'query',
+      requestId: this.queries.issue(key),
+      key,
+      xMode: this.state.xMode,
+      from: range?.min,
+      to: range?.max,
+      maxPoints: MAX_POINTS,
+    };
+  }
+
+  /** Keys with series of at least one shown run, sorted. */
+  shownKeys(): string[] {
+    return [...this.data.entries()]
+      .filter(([, byRun]) => byRun.size > 0)
+      .map(([k]) => k)
+      .sort();
+  }
+
+  /** The series of `key` for runs shown. */
+  seriesOf(key: string): SeriesData[] {
+    return [...(this.data.get(key)?.values() ?? [])].filter((s) => this.runs.has(s.runId));
+  }
+}
+
+/** Metric keys grouped by the prefix before the first '/', e.g. `train/`, `val/`. */
+export function groupOf(key: string): string {
+  const i = key.indexOf('/');
+  return i > 0 ? key.slice(0, i) : '';
+}
