@@ -4,6 +4,7 @@
 // and the folder carries a `.gitignore` so it is never committed.
 import * as fs from 'fs';
 import * as path from 'path';
+import { writeFileAtomic } from '../common/atomicWrite';
 import { DISCOVERY_FILE } from '../store/paths';
 
 export interface DiscoveryInfo {
@@ -15,18 +16,15 @@ export interface DiscoveryInfo {
   spoolDir: string;
 }
 
-/** Writes `<dir>/collector.json` atomically; returns its path. */
+/** Writes `<dir>/collector.json` atomically and durably (clients follow it after a restart); returns its path. */
 export async function writeDiscovery(dir: string, info: DiscoveryInfo): Promise<string> {
   await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
   await fs.promises.chmod(dir, 0o700).catch(() => undefined);
   const gitignore = path.join(dir, '.gitignore');
   if (!fs.existsSync(gitignore)) await fs.promises.writeFile(gitignore, '*\n').catch(() => undefined);
   const file = path.join(dir, DISCOVERY_FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.promises.writeFile(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  // The mode option is ignored for an existing file and masked by umask: set it explicitly.
-  await fs.promises.chmod(tmp, 0o600);
-  await fs.promises.rename(tmp, file);
+  // A new temp file each time, so the mode applies (umask can only narrow it).
+  await writeFileAtomic(file, `${JSON.stringify(info, null, 2)}\n`, { durable: true, mode: 0o600 });
   return file;
 }
 
