@@ -10,10 +10,19 @@
 // been touched for `staleMs` (the client touches it while alive), in which case
 // the run is ended as `crashed`. The store drops seqs it already holds, so a
 // file read twice, or a run that reached the collector in part, imports cleanly.
+//
+// A file the client is still writing is named `<runId>.<pid>.jsonl.part`: it is
+// left alone while that pid lives (importing a later part of a run before the
+// collector has an earlier one would make the store drop the earlier one as
+// already held). When the pid is gone and the file has been quiet for
+// `partQuietMs`, its writer died (kill -9): the file is imported and its run,
+// if it has no run.end, is ended as `crashed`. A client that ends normally
+// renames its file to `<runId>.jsonl`.
 import * as fs from 'fs';
 import * as path from 'path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { RunEvent } from '../api/types';
+import { errorText } from '../common/errors';
 import { parseFrame } from '../collector/frames';
 import { UnknownRunError, type AppendItem, type RunStore } from '../store/runStore';
 
@@ -33,10 +42,35 @@ export interface SpoolImporterOptions {
   usePolling?: boolean;
   /** Create the spool folder when it is missing (default true); when false, a missing folder is not watched. */
   create?: boolean;
+  /** A `.part` file whose writer is gone is imported once it has been untouched this long (default 15 s). */
+  partQuietMs?: number;
+  /** Whether a process lives (tests replace it). */
+  isAlive?: (pid: number) => boolean;
 }
 
 export const IMPORTED_DIR = 'imported';
 const SPOOL_EXT = '.jsonl';
+const PART_EXT = '.jsonl.part';
+const PART_NAME = /^[A-Za-z0-9._-]+\.(\d+)\.jsonl\.part$/;
+
+function isSpoolName(p: string): boolean {
+  return p.endsWith(SPOOL_EXT) || p.endsWith(PART_EXT);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+/** The writer's pid of a `.part` spool file, or undefined for a finished file. */
+export function partWriter(file: string): number | undefined {
+  const m = PART_NAME.exec(path.basename(file));
+  return m ? Number(m[1]) : undefined;
+}
 
 interface FileState {
   /** Bytes consumed: always just after a newline. */
@@ -51,6 +85,8 @@ interface FileState {
 
 export interface ImportResult {
   file: string;
+  /** Set when the file was left alone: its writer (a live process) is still appending to it. */
+  live?: boolean;
   /** Messages appended in this pass (duplicates dropped by the store included). */
   messages: number;
   badLines: number;
@@ -86,15 +122,15 @@ export class SpoolImporter {
       ignoreInitial: false,
       usePolling: this.options.usePolling ?? false,
       interval: 500,
-      ignored: (p: string, stats?: fs.Stats) => p !== this.spoolDir && (path.dirname(p) !== this.spoolDir || (stats !== undefined && !stats.isFile()) || (stats?.isFile() === true && !p.endsWith(SPOOL_EXT))),
+      ignored: (p: string, stats?: fs.Stats) => p !== this.spoolDir && (path.dirname(p) !== this.spoolDir || (stats !== undefined && !stats.isFile()) || (stats?.isFile() === true && !isSpoolName(p))),
     });
     this.watcher = watcher;
     const onFile = (p: string) => {
-      if (p.endsWith(SPOOL_EXT)) void this.importFile(p);
+      if (isSpoolName(p)) void this.importFile(p);
     };
     watcher.on('add', onFile);
     watcher.on('change', onFile);
-    watcher.on('error', (err: unknown) => this.logger.warn(`spool watcher: ${errText(err)}`));
+    watcher.on('error', (err: unknown) => this.logger.warn(`spool watcher: ${errorText(err)}`));
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     // Growing files that stop growing must still be finished (stale: crashed).
     this.timer = setInterval(() => {
@@ -122,6 +158,11 @@ export class SpoolImporter {
   private async importNow(file: string, st: FileState): Promise<ImportResult> {
     const res: ImportResult = { file, messages: 0, badLines: 0, moved: false };
     if (st.done || this.disposed) return res;
+    const writer = partWriter(file);
+    if (writer !== undefined && (await this.writerLives(file, writer))) {
+      res.live = true;
+      return res;
+    }
     let data: Buffer;
     let mtimeMs: number;
     try {
@@ -146,7 +187,7 @@ export class SpoolImporter {
         st.done = true;
         this.files.delete(file);
       } else {
-        this.logger.warn(`spool ${file}: cannot read it (${errText(err)}); will retry`);
+        this.logger.warn(`spool ${file}: cannot read it (${errorText(err)}); will retry`);
       }
       return res;
     }
@@ -184,7 +225,7 @@ export class SpoolImporter {
           continue;
         }
         // Storage trouble: consume nothing, try the whole chunk again later (the store drops what it already has).
-        this.logger.error(`spool ${path.basename(file)}: could not store run ${runId} (${errText(err)}); will retry`);
+        this.logger.error(`spool ${path.basename(file)}: could not store run ${runId} (${errorText(err)}); will retry`);
         return res;
       }
     }
@@ -192,7 +233,7 @@ export class SpoolImporter {
     st.lineNo += lines.length;
 
     const allEnded = st.runs.size > 0 && [...st.runs.values()].every((ended) => ended);
-    const stale = Date.now() - mtimeMs > this.staleMs;
+    const stale = writer !== undefined || Date.now() - mtimeMs > this.staleMs;
     if (!allEnded && !stale) return res;
     if (data.length > whole.length) {
       this.logger.warn(`spool ${path.basename(file)}: ignoring a torn last line (${data.length - whole.length} bytes, the client stopped mid-write)`);
@@ -209,23 +250,36 @@ export class SpoolImporter {
         try {
           await this.store.append(runId, [{ event: crashed }]);
         } catch (err) {
-          this.logger.error(`spool ${path.basename(file)}: could not mark run ${runId} crashed (${errText(err)}); will retry`);
+          this.logger.error(`spool ${path.basename(file)}: could not mark run ${runId} crashed (${errorText(err)}); will retry`);
           return res;
         }
       }
     }
     try {
       await fs.promises.mkdir(this.importedDir, { recursive: true, mode: 0o700 });
-      await fs.promises.rename(file, path.join(this.importedDir, path.basename(file)));
+      const base = writer !== undefined ? path.basename(file).slice(0, -'.part'.length) : path.basename(file);
+      await fs.promises.rename(file, path.join(this.importedDir, base));
       st.done = true;
       this.files.delete(file);
       res.moved = true;
       const runs = [...st.runs.keys()].join(', ') || 'no runs';
       this.logger.info(`spool ${path.basename(file)} imported (${runs}) and moved to ${IMPORTED_DIR}/`);
     } catch (err) {
-      this.logger.warn(`spool ${file}: imported, but could not move it to ${IMPORTED_DIR}/ (${errText(err)}); will retry`);
+      this.logger.warn(`spool ${file}: imported, but could not move it to ${IMPORTED_DIR}/ (${errorText(err)}); will retry`);
     }
     return res;
+  }
+
+  /** A `.part` file's writer still appends while its pid lives, or while the file is fresh (a pid from
+   * another pid namespace, a container, may look dead from here). */
+  private async writerLives(file: string, pid: number): Promise<boolean> {
+    if ((this.options.isAlive ?? pidAlive)(pid)) return true;
+    try {
+      const stat = await fs.promises.stat(file);
+      return Date.now() - stat.mtimeMs < (this.options.partQuietMs ?? 15_000);
+    } catch {
+      return false; // gone: the read below says so
+    }
   }
 
   /** Stops watching; waits for imports under way. */
@@ -235,8 +289,4 @@ export class SpoolImporter {
     await this.watcher?.close();
     await Promise.all([...this.files.values()].map((s) => s.work));
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -217,4 +217,36 @@ describe('SpoolImporter', () => {
     assert.strictEqual(store.getRun(RUN), undefined);
     assert.ok(warnings.some((w) => w.includes('run.start')), warnings.join('\n'));
   });
+
+  it('leaves a .part file alone while its writer lives; imports it (crashed, nothing doubled) once the writer is gone', async () => {
+    const file = path.join(spool, `${RUN}.4242.jsonl.part`);
+    fs.writeFileSync(file, start() + metrics(2, [{ key: 'x', value: 1, step: 0 }]) + metrics(3, [{ key: 'x', value: 2, step: 1 }]));
+    let alive = true;
+    importer = new SpoolImporter(store, spool, { logger, partQuietMs: 0, isAlive: (pid) => pid === 4242 && alive });
+    let res = await importer.importFile(file);
+    assert.strictEqual(res.live, true);
+    assert.strictEqual(store.getRun(RUN), undefined, 'nothing imported from a file that is still being written');
+
+    // The same run reached a collector in part (seq 1-2) before its writer died.
+    await store.append(RUN, [
+      { seq: 1, event: { type: 'run.start', project: 'proj', name: 'n', time: 1700000000, params: {}, tags: {}, context: {} } },
+      { seq: 2, event: { type: 'metrics', points: [{ key: 'x', value: 1, step: 0, time: 1 }] } },
+    ]);
+    alive = false;
+    res = await importer.importFile(file);
+    assert.strictEqual(res.moved, true);
+    assert.ok(fs.existsSync(path.join(spool, IMPORTED_DIR, `${RUN}.4242.jsonl`)));
+    const points = (await readAll(store, RUN)).flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => p.step) : []));
+    assert.deepStrictEqual(points, [0, 1]);
+    assert.strictEqual(store.getRun(RUN)?.status, 'crashed');
+  });
+
+  it('waits for a .part file to be quiet even when its pid looks dead (another pid namespace)', async () => {
+    const file = path.join(spool, `${RUN}.4242.jsonl.part`);
+    fs.writeFileSync(file, start() + end(2));
+    importer = new SpoolImporter(store, spool, { logger, partQuietMs: 3_600_000, isAlive: () => false });
+    const res = await importer.importFile(file);
+    assert.strictEqual(res.live, true);
+    assert.strictEqual(store.getRun(RUN), undefined);
+  });
 });
