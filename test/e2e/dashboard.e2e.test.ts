@@ -72,17 +72,15 @@ interface ChartAttrs {
 
 /** The charts' probes (src/webview/dashboard/probeContract.ts). */
 async function charts(frame: Frame): Promise<ChartAttrs[]> {
+  // No helper functions inside: tsx names them with a `__name` call the page does not have.
   return frame.$$eval('.chart[data-key]', (els) =>
-    els.map((e) => {
-      const attr = (name: string) => e.getAttribute(`data-${name}`) ?? undefined;
-      return {
-        key: attr('key') ?? '',
-        points: JSON.parse(attr('points') ?? '{}') as Record<string, number>,
-        lastStep: JSON.parse(attr('last-step') ?? '{}') as Record<string, number>,
-        nonfinite: JSON.parse(attr('nonfinite') ?? '{}') as Record<string, number>,
-        drawnAt: Number(attr('drawn-at') ?? 0),
-      };
-    }),
+    els.map((e) => ({
+      key: e.getAttribute('data-key') ?? '',
+      points: JSON.parse(e.getAttribute('data-points') ?? '{}') as Record<string, number>,
+      lastStep: JSON.parse(e.getAttribute('data-last-step') ?? '{}') as Record<string, number>,
+      nonfinite: JSON.parse(e.getAttribute('data-nonfinite') ?? '{}') as Record<string, number>,
+      drawnAt: Number(e.getAttribute('data-drawn-at') ?? 0),
+    })),
   );
 }
 
