@@ -1,122 +1,170 @@
-// activate/deactivate: wiring only. Each section below belongs to one area
-// (collector, store, views, plugins); the logic lives in the modules it calls.
-import * as vscode from 'vscode';
-import type { RunwatchExports } from './api/types';
-import * as path from 'path';
-import { RunStore } from './store/runStore';
-import { resolveStoreDir, spoolDir } from './store/paths';
-import { Collector } from './collector/collector';
-import { removeDiscovery, writeDiscovery } from './collector/discovery';
-import { applyTerminalEnv } from './ui/terminalEnv';
-import { SpoolImporter } from './sources/spoolImporter';
+// activate/deactivate: wiring only. The store, collector, series, hub and their one
+// shutdown order are src/runtime/runtime.ts (shared with the headless CLI); this
+// file adapts VS Code around it: the log channel, secrets, settings, terminals, views.
 import * as os from 'os';
-import { SeriesStore } from './store/series';
-import { registerViews } from './ui/views';
+import * as path from 'path';
+import * as vscode from 'vscode';
 import { coalescedRunChanges, createExports } from './api/api';
 import { watchContributions } from './api/discovery';
+import type { RunwatchExports } from './api/types';
 import { builtinBackends } from './backends';
+import { errorText } from './common/errors';
 import { Hub } from './core/hub';
+import { CurrentRuntime } from './runtime/current';
+import { PluginQueue } from './runtime/pluginQueue';
+import { Runtime, type CollectorConfig, type RuntimeOptions } from './runtime/runtime';
+import { collectorSettings, type RunwatchSettings } from './runtime/settings';
+import { resolveStoreDir } from './store/paths';
 import { pluginSettings, registerBackendUi } from './ui/backendCommands';
+import { onDidChangeSettings, readSettings, setSettingsLogger } from './ui/config';
+import { StoreRoleStatus } from './ui/storeRole';
+import { applyTerminalEnv } from './ui/terminalEnv';
+import { registerViews } from './ui/views';
 
-/** Stops the collector and closes the store; deactivate awaits it so accepted data is flushed. */
-let shutdownIngest: (() => Promise<void>) | undefined;
+/** Shuts the runtime down in its one order; deactivate awaits it so accepted data is flushed. */
+let shutdown: (() => Promise<void>) | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<RunwatchExports> {
+  const version = String(context.extension.packageJSON.version);
   const log = vscode.window.createOutputChannel('Runwatch', { log: true });
-  context.subscriptions.push(log, vscode.commands.registerCommand('runwatch.showLog', () => log.show()));
-  log.info(`Runwatch ${context.extension.packageJSON.version} activating`);
+  context.subscriptions.push(
+    log,
+    vscode.commands.registerCommand('runwatch.showLog', () => log.show()),
+  );
+  log.info(`Runwatch ${version} activating`);
+  setSettingsLogger(log);
 
-  // --- store (issue 3/4) ---
-  const storeDir = resolveStoreDirFor(context);
-  const storeLogger = { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
-  let store: RunStore;
+  // --- the runtime: the store (owned, or read when another window owns it), collector, hub, series ---
+  const settings = readSettings();
+  const firstFolder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const storeDir = storeDirFor(context, settings);
+  const plugins = new PluginQueue();
+  const options: RuntimeOptions = {
+    storeDir,
+    version,
+    logger: log,
+    role: 'auto',
+    owner: `VS Code window (extension host pid ${process.pid})`,
+    collector: collectorConfig(settings),
+    // The discovery file goes where scripts look (the workspace's .runwatch/) and beside the store.
+    discoveryDirs: firstFolder ? [path.join(firstFolder, '.runwatch')] : [],
+    // Runs the Python client spooled to its default folder while no collector was reachable.
+    extraSpoolDirs: [path.join(os.homedir(), '.runwatch', 'spool')],
+    series: true,
+    readerCacheDir: path.join(context.globalStorageUri.fsPath, 'reader-cache'),
+    startHub: async (store, stateDir) => {
+      const hub = new Hub({
+        store,
+        stateDir,
+        logger: log,
+        secrets: { get: async (key) => context.secrets.get(key) },
+        notify: (pluginId, message) => void vscode.window.showWarningMessage(`Runwatch (${pluginId}): ${message}`),
+      });
+      // Settings before any plugin appears, so a source turned off never starts; errors are shown by registerBackendUi.
+      void hub.configurePlugins(pluginSettings()).catch(() => undefined);
+      for (const backend of builtinBackends()) hub.registerPlugin(backend, 'builtin');
+      return hub;
+    },
+  };
+  let first: Runtime;
   try {
-    store = await RunStore.open(storeDir, { logger: storeLogger });
+    first = await Runtime.open(options);
   } catch (err) {
-    const msg = `Runwatch could not open its run store in ${storeDir}: ${(err as Error).message}. Check the folder's permissions or set runwatch.store.path.`;
+    const msg = `Runwatch could not open its run store in ${storeDir}: ${errorText(err)}. Check the folder's permissions or set runwatch.store.path.`;
     log.error(msg);
     void vscode.window.showErrorMessage(msg);
     throw err;
   }
-  log.info(`run store: ${storeDir} (${store.listRuns().length} runs)`);
-
-  // --- collector and terminal environment (issue 3) ---
-  const collectorConfig = vscode.workspace.getConfiguration('runwatch.collector');
-  const collector = new Collector({
-    store,
-    host: collectorConfig.get<string>('host', '127.0.0.1'),
-    port: collectorConfig.get<number>('port', 0),
-    maxFrameBytes: collectorConfig.get<number>('maxFrameBytes', 8 * 1024 * 1024),
-    heartbeatTimeoutMs: collectorConfig.get<number>('heartbeatTimeoutSeconds', 30) * 1000,
-    version: String(context.extension.packageJSON.version),
-    logger: storeLogger,
-  });
-  // The discovery file goes where scripts look (the workspace's .runwatch/) and beside the store.
-  const firstFolder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  const discoveryDirs = [...new Set([firstFolder ? path.join(firstFolder, '.runwatch') : undefined, storeDir].filter((d): d is string => !!d))];
-  try {
-    const info = await collector.start();
-    const discovery = { url: info.url, token: info.token, pid: process.pid, version: String(context.extension.packageJSON.version), spoolDir: spoolDir(storeDir) };
-    for (const dir of discoveryDirs) {
-      await writeDiscovery(dir, discovery).catch((err: Error) => log.warn(`could not write the discovery file in ${dir}: ${err.message}`));
-    }
-    applyTerminalEnv(context.environmentVariableCollection, { url: info.url, token: info.token, spoolDir: discovery.spoolDir, extensionPath: context.extensionPath });
-  } catch (err) {
-    const msg = `Runwatch's collector could not start: ${(err as Error).message}. Check runwatch.collector.host and runwatch.collector.port (0 picks a free port).`;
-    log.error(msg);
-    void vscode.window.showWarningMessage(msg);
-  }
-  // Runs that Python clients spooled while no collector was reachable: this store's spool
-  // folder (from the discovery file and terminal env) and the client's default one.
-  const homeSpool = path.join(os.homedir(), '.runwatch', 'spool');
-  const importers = [...new Set([spoolDir(storeDir), homeSpool])].map((dir) => new SpoolImporter(store, dir, { logger: storeLogger, create: dir !== homeSpool }));
-  for (const imp of importers) void imp.start().catch((err: Error) => log.warn(`cannot watch the spool folder ${imp.spoolDir}: ${err.message}`));
-  shutdownIngest = async () => {
-    await Promise.all(importers.map((imp) => imp.dispose().catch(() => undefined)));
-    await collector.stop().catch((err: Error) => log.error(`stopping the collector: ${err.message}`));
-    for (const dir of discoveryDirs) removeDiscovery(dir);
-    await store.close().catch((err: Error) => log.error(`closing the run store: ${err.message}`));
+  const current = new CurrentRuntime();
+  current.set(first);
+  const takeover = new AbortController();
+  shutdown = async () => {
+    takeover.abort();
+    await current.runtime?.shutdown();
+    current.dispose();
   };
 
-  // --- views: runs tree, dashboard, status bar (issue 4) ---
-  const series = SeriesStore.open(store, { logger: log });
-  context.subscriptions.push({ dispose: () => void series.dispose() });
+  // --- terminals: the collector's address (this window's, or the owner's when reading) ---
+  const terminalEnv = () => {
+    const rt = current.runtime;
+    if (!rt) return;
+    const a = rt.address;
+    applyTerminalEnv(context.environmentVariableCollection, {
+      url: a?.url,
+      token: a?.token,
+      spoolDir: rt.spoolDir,
+      extensionPath: context.extensionPath,
+    });
+  };
+  context.subscriptions.push(current.onDidChangeAddress(() => terminalEnv()));
+  terminalEnv();
+  if (first.role === 'writer' && !first.address) {
+    void vscode.window.showWarningMessage(
+      `Runwatch's collector could not start: ${first.collectorError}. Check runwatch.collector.host and runwatch.collector.port (0 picks a free port).`,
+    );
+  }
+
+  // --- views: runs tree, dashboard, status bar ---
   registerViews(context, {
-    store,
-    series,
-    collector,
-    connection: () => collector.address,
-    discoveryFile: discoveryDirs[0] && path.join(discoveryDirs[0], 'collector.json'),
+    store: current.store,
+    series: current.series,
+    collector: current.collector,
+    connection: () => current.runtime?.address,
+    discoveryFile: current.runtime?.discoveryFile,
     log,
   });
 
-  // --- plugins, sink runner, backends (issue 5/6) ---
-  // Cursors live beside the runs they point into (the store keeps runs under runs/).
-  const hub = new Hub({
-    store,
-    stateDir: path.join(storeDir, 'backends'),
-    logger: log,
-    secrets: { get: async (key) => context.secrets.get(key) },
-    notify: (pluginId, message) => void vscode.window.showWarningMessage(`Runwatch (${pluginId}): ${message}`),
-  });
-  // Settings before any plugin appears, so a source turned off never starts; errors are shown by registerBackendUi.
-  void hub.configurePlugins(pluginSettings()).catch(() => undefined);
-  for (const backend of builtinBackends({ storeDir, baseDir: firstFolder })) hub.registerPlugin(backend, 'builtin');
-  context.subscriptions.push(watchContributions(hub, log, context.extension.id, vscode.extensions));
-  registerBackendUi(context, hub, log);
-  const stopIngest = shutdownIngest;
-  shutdownIngest = async () => {
-    // Backends stop first: their cursors are saved before the store closes.
-    await hub.dispose().catch((err: Error) => log.error(`stopping backends: ${err.message}`));
-    await stopIngest?.();
+  // --- backends: the hub exists only where this window writes the store ---
+  const role = new StoreRoleStatus(log);
+  context.subscriptions.push(role);
+  const wireHub = (rt: Runtime) => {
+    if (!rt.hub) return;
+    plugins.attach(rt.hub);
+    context.subscriptions.push(watchContributions(rt.hub, log, context.extension.id, vscode.extensions));
+    registerBackendUi(context, rt.hub, log);
   };
+  if (first.role === 'writer') {
+    wireHub(first);
+  } else {
+    role.reader(first.store.dir, first.owner);
+    first.takeOver(takeover.signal).then(
+      (rt) => {
+        current.set(rt);
+        role.writer(rt.store.dir, true);
+        terminalEnv();
+        wireHub(rt);
+      },
+      (err: unknown) => {
+        if (!takeover.signal.aborted)
+          log.error(`taking the run store over failed: ${errorText(err)}; reload the window to retry`);
+      },
+    );
+  }
+
+  // --- settings: each change takes effect, or says that a reload is needed ---
+  context.subscriptions.push(
+    onDidChangeSettings(({ effects }) => {
+      const now = readSettings();
+      if (effects.includes('store')) {
+        const next = storeDirFor(context, now);
+        if (next !== current.runtime?.store.dir) {
+          const msg = `Runwatch: runwatch.store.path now names ${next}; reload the window to move the collector, backends and views there (until then they stay on ${current.runtime?.store.dir}).`;
+          log.info(msg);
+          void vscode.window
+            .showInformationMessage(msg, 'Reload Window')
+            .then((a) => a && vscode.commands.executeCommand('workbench.action.reloadWindow'));
+        }
+      }
+      if (effects.includes('collector')) void restartCollector(current, collectorConfig(now), log);
+    }),
+  );
 
   return createExports({
-    registerPlugin: (plugin) => hub.registerPlugin(plugin, 'api'),
-    listRuns: () => store.listRuns(),
-    onRunsChanged: (listener) => coalescedRunChanges(store, listener),
+    registerPlugin: (plugin) => plugins.register(plugin),
+    listRuns: () => current.store.listRuns(),
+    onRunsChanged: (listener) => coalescedRunChanges(current.store, listener),
     getCollectorInfo: () => {
-      const a = collector.address;
+      const a = current.runtime?.address;
       return a && { url: a.url, token: a.token };
     },
   });
@@ -124,16 +172,46 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
 
 export async function deactivate(): Promise<void> {
   // Disposables registered on the context are released by VS Code.
-  const shutdown = shutdownIngest;
-  shutdownIngest = undefined;
-  await shutdown?.();
+  const s = shutdown;
+  shutdown = undefined;
+  await s?.();
 }
 
-function resolveStoreDirFor(context: vscode.ExtensionContext): string {
+/** A changed runwatch.collector.* setting: the collector rebinds, and says where it listens now. */
+async function restartCollector(
+  current: CurrentRuntime,
+  config: CollectorConfig,
+  log: vscode.LogOutputChannel,
+): Promise<void> {
+  const rt = current.runtime;
+  if (!rt) return;
+  if (rt.role === 'reader') {
+    void vscode.window.showInformationMessage(
+      `Runwatch: this window only reads ${rt.store.dir}; the collector settings apply in the window that owns it (or here once this window takes it over).`,
+    );
+    return;
+  }
+  try {
+    const info = await rt.restartCollector(config);
+    const msg = `Runwatch: the collector now listens on ${info.url}; new terminals and the discovery file have the new address.`;
+    log.info(msg);
+    void vscode.window.showInformationMessage(msg);
+  } catch (err) {
+    void vscode.window.showWarningMessage(
+      `Runwatch's collector could not start on ${config.host}:${config.port}: ${errorText(err)}. Check runwatch.collector.host and runwatch.collector.port (0 picks a free port).`,
+    );
+  }
+}
+
+function collectorConfig(s: RunwatchSettings): CollectorConfig {
+  return collectorSettings(s);
+}
+
+function storeDirFor(context: vscode.ExtensionContext, s: RunwatchSettings): string {
   return resolveStoreDir({
     workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
     globalStorage: context.globalStorageUri.fsPath,
-    configured: vscode.workspace.getConfiguration('runwatch.store').get<string>('path', ''),
+    configured: s['store.path'],
     home: os.homedir(),
   });
 }
