@@ -5,7 +5,7 @@
 // pluginCalls.ts and status.ts. It is headless (no vscode import): the extension
 // wires it to settings, SecretStorage and views (headless.ts does it for the CLI).
 import type { ContributedPlugin, Plugin, PluginSecrets } from '../api/types';
-import type { Disposable } from '../common/disposable';
+import { DisposableStore, type Disposable } from '../common/disposable';
 import { Backends } from './backends';
 import type { HeadlessHubOptions } from './headless';
 import { PluginCalls } from './pluginCalls';
@@ -51,7 +51,7 @@ export class Hub implements Disposable {
   private readonly backends: Backends;
   private readonly sources: Sources;
   private readonly processors: ProcessorPool;
-  private readonly subscriptions: Disposable[] = [];
+  private readonly subscriptions = new DisposableStore();
   private disposed = false;
 
   /** Fires (coalesced) when a backend's health, lag, queue or error changes. */
@@ -89,15 +89,15 @@ export class Hub implements Disposable {
       changed,
     });
     this.sources = new Sources({ store: opts.store, registry, calls, isDisposed, changed });
-    this.subscriptions.push(
-      // Wake-ups only: each runner reads the data itself from its cursor.
+    // Wake-ups only: each runner reads the data itself from its cursor.
+    this.subscriptions.add(
       opts.store.onDidAppend((runId) => {
         this.backends.notify(runId);
         // Lag grows even while a backend is stuck; views should see it.
         if (this.backends.size) changed();
       }),
-      this.registry.onDidChange((id) => this.registryChanged(id)),
     );
+    this.subscriptions.add(this.registry.onDidChange((id) => this.registryChanged(id)));
   }
 
   /**
@@ -183,7 +183,7 @@ export class Hub implements Disposable {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    for (const d of this.subscriptions) d.dispose();
+    this.subscriptions.dispose();
     this.signal.dispose();
     // Sources first, so what they produced is in the log before the backends save their cursors.
     await this.sources.dispose();
