@@ -178,7 +178,10 @@ export class RunWriters {
     const expected = q.held + 1;
     const unknown = err instanceof UnknownRunError;
     const why = errorText(err);
-    if (!unknown) this.logger.error(`run ${q.runId} seqs ${batch[0].seq}..${batch[batch.length - 1].seq}: could not be stored: ${why}`);
+    if (!unknown)
+      this.logger.error(
+        `run ${q.runId} seqs ${batch[0].seq}..${batch[batch.length - 1].seq}: could not be stored: ${why}`,
+      );
     for (const sub of batch) {
       sub.from.error(
         unknown
@@ -219,7 +222,9 @@ export function refusalNote(refusal: FrameError, type: string): RunEvent {
   return {
     type: 'log',
     stream: 'stderr',
-    lines: [`runwatch collector: message seq ${refusal.seq} (${type}) was refused and not stored: ${refusal.code}: ${refusal.message}`],
+    lines: [
+      `runwatch collector: message seq ${refusal.seq} (${type}) was refused and not stored: ${refusal.code}: ${refusal.message}`,
+    ],
     time: Date.now() / 1000,
   };
 }

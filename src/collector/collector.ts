@@ -99,15 +99,26 @@ export class Collector implements SessionHost {
   async start(): Promise<CollectorInfo> {
     if (this.info) return this.info;
     const server = http.createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('Runwatch collector: connect with a WebSocket (see docs/protocol.md)\n');
+      res
+        .writeHead(426, { 'content-type': 'text/plain' })
+        .end('Runwatch collector: connect with a WebSocket (see docs/protocol.md)\n');
     });
-    const wss = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       // Browsers always send Origin on a WebSocket upgrade; scripts do not. Refusing
       // it here means no web page can feed or read the collector.
       if (req.headers.origin !== undefined) {
-        this.logger.warn(`refused a connection carrying Origin ${JSON.stringify(req.headers.origin)} (browser pages may not connect)`);
-        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nbrowser origins may not connect to the Runwatch collector\n');
+        this.logger.warn(
+          `refused a connection carrying Origin ${JSON.stringify(req.headers.origin)} (browser pages may not connect)`,
+        );
+        socket.end(
+          'HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nbrowser origins may not connect to the Runwatch collector\n',
+        );
         return;
       }
       wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
@@ -133,7 +144,9 @@ export class Collector implements SessionHost {
     const other = readDiscovery(this.store.dir);
     const otherLive = other !== undefined && other.pid !== process.pid && pidAlive(other.pid);
     if (otherLive) {
-      this.logger.warn(`another collector (pid ${other.pid}, ${other.url}) also writes into ${this.store.dir}; runs it left running are not timed out here`);
+      this.logger.warn(
+        `another collector (pid ${other.pid}, ${other.url}) also writes into ${this.store.dir}; runs it left running are not timed out here`,
+      );
     }
     this.liveness.start(!otherLive);
     // A run deleted while its client still streams is no longer live (its data now gets unknown_run).
@@ -141,7 +154,9 @@ export class Collector implements SessionHost {
       this.writers.forget(runId);
       this.liveness.unwatch(runId);
     });
-    this.logger.info(`collector listening on ${this.info.url} (heartbeat timeout ${this.heartbeatTimeoutMs / 1000}s, largest frame ${this.maxFrameBytes} bytes)`);
+    this.logger.info(
+      `collector listening on ${this.info.url} (heartbeat timeout ${this.heartbeatTimeoutMs / 1000}s, largest frame ${this.maxFrameBytes} bytes)`,
+    );
     this.stateChanged();
     return this.info;
   }

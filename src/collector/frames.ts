@@ -37,10 +37,16 @@ export function parseFrame(text: string, limits: FrameLimits): ParsedFrame {
   try {
     obj = JSON.parse(text);
   } catch (err) {
-    return fail('bad_json', `the frame is not valid JSON (${(err as Error).message}); send one JSON object per text frame`);
+    return fail(
+      'bad_json',
+      `the frame is not valid JSON (${(err as Error).message}); send one JSON object per text frame`,
+    );
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    return fail('bad_json', `the frame must be a JSON object with a "type", not ${Array.isArray(obj) ? 'an array' : obj === null ? 'null' : typeof obj}`);
+    return fail(
+      'bad_json',
+      `the frame must be a JSON object with a "type", not ${Array.isArray(obj) ? 'an array' : obj === null ? 'null' : typeof obj}`,
+    );
   }
   const o = obj as Record<string, unknown>;
   const runId = typeof o.runId === 'string' ? o.runId : undefined;
@@ -49,19 +55,24 @@ export function parseFrame(text: string, limits: FrameLimits): ParsedFrame {
   if (type === 'metrics') return withType(parseMetrics(o, runId, seq, limits), type);
   if (type === 'heartbeat') {
     const r = v1.Heartbeat.safeParse(o);
-    return r.success ? { kind: 'heartbeat', time: r.data.time, runIds: r.data.runIds } : fail('bad_message', describe('heartbeat', r.error), runId, seq);
+    return r.success
+      ? { kind: 'heartbeat', time: r.data.time, runIds: r.data.runIds }
+      : fail('bad_message', describe('heartbeat', r.error), runId, seq);
   }
   if (type === 'hello') {
     const r = v1.Hello.safeParse(o);
     return r.success ? { kind: 'hello' } : fail('bad_message', describe('hello', r.error), runId, seq);
   }
   if (typeof type !== 'string' || !RUN_TYPES.has(type)) {
-    return withType(fail(
-      'unknown_type',
-      `unknown message type ${JSON.stringify(type) ?? 'undefined'}; expected one of run.start, metrics, params, tags, artifact, log, run.end, heartbeat`,
-      runId,
-      seq,
-    ), typeof type === 'string' ? type : undefined);
+    return withType(
+      fail(
+        'unknown_type',
+        `unknown message type ${JSON.stringify(type) ?? 'undefined'}; expected one of run.start, metrics, params, tags, artifact, log, run.end, heartbeat`,
+        runId,
+        seq,
+      ),
+      typeof type === 'string' ? type : undefined,
+    );
   }
   const r = v1.RunMessage.safeParse(o);
   if (!r.success) return withType(fail('bad_message', describe(type, r.error), runId, seq), type);
@@ -93,32 +104,47 @@ function toEvent(m: v1.RunMessage): RunEvent {
     case 'log':
       return { type: 'log', stream: m.stream, lines: m.lines, time: m.time };
     case 'run.end':
-      return { type: 'run.end', status: m.status, time: m.time, ...(m.reason !== undefined ? { reason: m.reason } : {}) };
+      return {
+        type: 'run.end',
+        status: m.status,
+        time: m.time,
+        ...(m.reason !== undefined ? { reason: m.reason } : {}),
+      };
   }
 }
 
 /** The hand-written twin of `v1.Metrics`, both forms (same rules; unknown keys are dropped, like zod does). */
-function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq: number | undefined, limits: FrameLimits): ParsedFrame {
+function parseMetrics(
+  o: Record<string, unknown>,
+  runId: string | undefined,
+  seq: number | undefined,
+  limits: FrameLimits,
+): ParsedFrame {
   const bad = (message: string) => fail('bad_message', `metrics: ${message}`, runId, seq);
   const rid = o.runId;
   if (typeof rid !== 'string') return bad(`"runId" must be a string, got ${kind(rid)}`);
   if (rid.length < 1 || rid.length > 128 || !RUN_ID.test(rid) || rid === '.' || rid === '..') {
-    return bad(`"runId" ${JSON.stringify(rid.slice(0, 140))} is not allowed: 1 to 128 of letters, digits, ".", "_" and "-" (a UUID is best)`);
+    return bad(
+      `"runId" ${JSON.stringify(rid.slice(0, 140))} is not allowed: 1 to 128 of letters, digits, ".", "_" and "-" (a UUID is best)`,
+    );
   }
   const s = o.seq;
-  if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1) return bad(`"seq" must be an integer from 1 to ${v1.MAX_INT_TEXT}, got ${kind(s)}`);
+  if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1)
+    return bad(`"seq" must be an integer from 1 to ${v1.MAX_INT_TEXT}, got ${kind(s)}`);
   const pts = o.points;
   if (o.cols !== undefined) {
     if (pts !== undefined) return bad('send exactly one of "points" and "cols", not both');
     return parseColumns(o.cols, rid, s, limits, bad);
   }
-  if (!Array.isArray(pts)) return bad(`"points" must be an array of {key, value, step, time} (or send "cols"), got ${kind(pts)}`);
+  if (!Array.isArray(pts))
+    return bad(`"points" must be an array of {key, value, step, time} (or send "cols"), got ${kind(pts)}`);
   if (pts.length < 1) return bad('"points" is empty; send at least one point');
   if (pts.length > limits.maxBatchPoints) return tooManyPoints(pts.length, limits, rid, s);
   const points = new Array<{ key: string; value: number; step: number; time: number }>(pts.length);
   for (let i = 0; i < pts.length; i++) {
     const p: unknown = pts[i];
-    if (typeof p !== 'object' || p === null || Array.isArray(p)) return bad(`points[${i}] must be an object {key, value, step, time}, got ${kind(p)}`);
+    if (typeof p !== 'object' || p === null || Array.isArray(p))
+      return bad(`points[${i}] must be an object {key, value, step, time}, got ${kind(p)}`);
     const { key, value, step, time } = p as Record<string, unknown>;
     if (!isKey(key)) return bad(`points[${i}].key ${KEY_RULE}, got ${kind(key)}`);
     const v = wireValue(value);
@@ -131,8 +157,15 @@ function parseMetrics(o: Record<string, unknown>, runId: string | undefined, seq
 }
 
 /** The columnar form: point i is (keys[k[i]], v[i], s[i], t[i]). Same rules as `v1.MetricColumns`. */
-function parseColumns(cols: unknown, rid: string, seq: number, limits: FrameLimits, bad: (message: string) => ParsedFrame): ParsedFrame {
-  if (typeof cols !== 'object' || cols === null || Array.isArray(cols)) return bad(`"cols" must be an object {keys, k, v, s, t}, got ${kind(cols)}`);
+function parseColumns(
+  cols: unknown,
+  rid: string,
+  seq: number,
+  limits: FrameLimits,
+  bad: (message: string) => ParsedFrame,
+): ParsedFrame {
+  if (typeof cols !== 'object' || cols === null || Array.isArray(cols))
+    return bad(`"cols" must be an object {keys, k, v, s, t}, got ${kind(cols)}`);
   const { keys, k, v, s, t } = cols as Record<string, unknown>;
   if (!Array.isArray(keys)) return bad(`cols.keys must be an array of metric names, got ${kind(keys)}`);
   if (keys.length < 1) return bad('cols.keys is empty; name at least one metric');
@@ -178,7 +211,11 @@ const STEP_RULE = `must be an integer from 0 to ${v1.MAX_INT_TEXT}`;
 
 function isKey(key: unknown): key is string {
   // Code points never outnumber UTF-16 units, so only long strings need counting.
-  return typeof key === 'string' && key.length >= 1 && (key.length <= v1.MAX_KEY_CODE_POINTS || v1.codePoints(key) <= v1.MAX_KEY_CODE_POINTS);
+  return (
+    typeof key === 'string' &&
+    key.length >= 1 &&
+    (key.length <= v1.MAX_KEY_CODE_POINTS || v1.codePoints(key) <= v1.MAX_KEY_CODE_POINTS)
+  );
 }
 
 function isStep(step: unknown): step is number {
@@ -197,7 +234,8 @@ function wireValue(value: unknown): number | undefined {
 }
 
 function valueRule(value: unknown): string {
-  if (typeof value === 'number') return `is ${v1.OVERFLOW_HINT}; send "Infinity" or "-Infinity" as a string if you mean it`;
+  if (typeof value === 'number')
+    return `is ${v1.OVERFLOW_HINT}; send "Infinity" or "-Infinity" as a string if you mean it`;
   return `must be a number or one of "NaN", "Infinity", "-Infinity", got ${kind(value)}`;
 }
 
@@ -212,7 +250,12 @@ function withType(frame: ParsedFrame, type: string | undefined): ParsedFrame {
 }
 
 function tooManyPoints(n: number, limits: FrameLimits, runId: string, seq: number): ParsedFrame {
-  return fail('too_many_points', `metrics: ${n} points in one frame, more than the limit of ${limits.maxBatchPoints}; split the batch`, runId, seq);
+  return fail(
+    'too_many_points',
+    `metrics: ${n} points in one frame, more than the limit of ${limits.maxBatchPoints}; split the batch`,
+    runId,
+    seq,
+  );
 }
 
 function kind(v: unknown): string {
@@ -231,5 +274,8 @@ function describe(type: string, err: ZodError): string {
 }
 
 function fail(code: v1.ErrorCode, message: string, runId?: string, seq?: number): ParsedFrame {
-  return { kind: 'error', error: { code, message, ...(runId !== undefined ? { runId } : {}), ...(seq !== undefined ? { seq } : {}) } };
+  return {
+    kind: 'error',
+    error: { code, message, ...(runId !== undefined ? { runId } : {}), ...(seq !== undefined ? { seq } : {}) },
+  };
 }

@@ -45,7 +45,8 @@ export class Liveness {
   start(watchRunning: boolean): void {
     if (watchRunning) {
       const now = Date.now();
-      for (const run of this.store.listRuns()) if (run.status === 'running') this.watches.set(run.runId, { since: now });
+      for (const run of this.store.listRuns())
+        if (run.status === 'running') this.watches.set(run.runId, { since: now });
     }
     this.lastSweep = Date.now();
     this.timer = setInterval(() => this.sweep(), this.everyMs);

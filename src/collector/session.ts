@@ -77,7 +77,8 @@ export class Session implements Submitter, Owner {
     helloTimeoutMs: number,
   ) {
     this.helloTimer = setTimeout(() => {
-      if (!this.authed) ws.close(CloseCode.policy, `no hello within ${helloTimeoutMs / 1000}s: send hello with the token first`);
+      if (!this.authed)
+        ws.close(CloseCode.policy, `no hello within ${helloTimeoutMs / 1000}s: send hello with the token first`);
     }, helloTimeoutMs);
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('error', (err: Error) => {
@@ -147,9 +148,17 @@ export class Session implements Submitter, Owner {
 
   private onMessage(data: RawData, isBinary: boolean): void {
     this.lastSeen = Date.now();
-    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    const text = Buffer.isBuffer(data)
+      ? data.toString('utf8')
+      : Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.from(data).toString('utf8');
     if (!this.authed) return this.onHello(text, isBinary);
-    if (isBinary) return this.error({ code: 'bad_json', message: 'binary frames are not part of the protocol; send JSON as text frames' });
+    if (isBinary)
+      return this.error({
+        code: 'bad_json',
+        message: 'binary frames are not part of the protocol; send JSON as text frames',
+      });
     // Any frame shows the client is alive: keep its runs from timing out.
     this.host.liveness.seen(this.runs, this);
     const frame = parseFrame(text, { maxBatchPoints: this.host.maxBatchPoints });
@@ -160,7 +169,10 @@ export class Session implements Submitter, Owner {
         for (const runId of frame.runIds ?? []) if (this.host.liveness.claim(runId, this)) this.runs.add(runId);
         return this.send({ type: 'heartbeat', time: Date.now() / 1000 });
       case 'hello':
-        return this.error({ code: 'bad_message', message: 'already authenticated: hello is only sent once, as the first message' });
+        return this.error({
+          code: 'bad_message',
+          message: 'already authenticated: hello is only sent once, as the first message',
+        });
       case 'run':
         return this.onRunMessage(frame.runId, frame.seq, frame.event, text);
     }
@@ -178,14 +190,20 @@ export class Session implements Submitter, Owner {
       obj = undefined;
     }
     const o = typeof obj === 'object' && obj !== null ? (obj as Record<string, unknown>) : undefined;
-    if (!o || o.type !== 'hello') return refuse('the first message must be hello with the token (see docs/protocol.md)');
-    if (o.token === undefined || o.token === '') return refuse('missing token: hello must carry the token from RUNWATCH_TOKEN');
+    if (!o || o.type !== 'hello')
+      return refuse('the first message must be hello with the token (see docs/protocol.md)');
+    if (o.token === undefined || o.token === '')
+      return refuse('missing token: hello must carry the token from RUNWATCH_TOKEN');
     if (o.protocol !== v1.PROTOCOL_VERSION) {
-      return refuse(`protocol ${JSON.stringify(o.protocol)} is not supported; this collector speaks ${v1.PROTOCOL_VERSION}`);
+      return refuse(
+        `protocol ${JSON.stringify(o.protocol)} is not supported; this collector speaks ${v1.PROTOCOL_VERSION}`,
+      );
     }
     const r = v1.Hello.safeParse(o);
-    if (!r.success) return refuse(`bad hello: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    if (!tokensEqual(r.data.token, this.host.token)) return refuse('wrong token: use the token in RUNWATCH_TOKEN or .runwatch/collector.json');
+    if (!r.success)
+      return refuse(`bad hello: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!tokensEqual(r.data.token, this.host.token))
+      return refuse('wrong token: use the token in RUNWATCH_TOKEN or .runwatch/collector.json');
     clearTimeout(this.helloTimer);
     this.authed = true;
     const { maxFrameBytes, maxBatchPoints } = this.host;
@@ -205,17 +223,33 @@ export class Session implements Submitter, Owner {
   private onRefused(err: FrameError, type: string | undefined): void {
     const { runId, seq } = err;
     const consumable =
-      CONTENT_REFUSALS.has(err.code) && runId !== undefined && seq !== undefined && Number.isSafeInteger(seq) && seq >= 1 && this.host.writers.hasRun(runId);
+      CONTENT_REFUSALS.has(err.code) &&
+      runId !== undefined &&
+      seq !== undefined &&
+      Number.isSafeInteger(seq) &&
+      seq >= 1 &&
+      this.host.writers.hasRun(runId);
     if (!consumable) return this.error(err);
     const bytes = 256;
-    const r = this.host.writers.offer(runId, { seq, event: refusalNote(err, type ?? 'unknown'), refusal: err, bytes, from: this });
+    const r = this.host.writers.offer(runId, {
+      seq,
+      event: refusalNote(err, type ?? 'unknown'),
+      refusal: err,
+      bytes,
+      from: this,
+    });
     if (r === 'queued') this.host.flow.add(this, bytes);
   }
 
   private onRunMessage(runId: string, seq: number, event: RunEvent, text: string): void {
     const { writers, liveness } = this.host;
     if (event.type !== 'run.start' && !writers.hasRun(runId)) {
-      return this.error({ code: 'unknown_run', runId, seq, message: `run "${runId}" was never started: send run.start (with its seq) before its data` });
+      return this.error({
+        code: 'unknown_run',
+        runId,
+        seq,
+        message: `run "${runId}" was never started: send run.start (with its seq) before its data`,
+      });
     }
     this.runs.add(runId);
     if (event.type !== 'run.end') liveness.wrote(runId, this);

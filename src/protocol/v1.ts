@@ -31,13 +31,20 @@ const Num = (what = 'the number') => z.number({ error: numberMessage(what) });
 /** A non-negative integer of at most 2^53 − 1. */
 const Int = (what: string) =>
   Num(what)
-    .int({ error: (iss) => (typeof iss.input === 'number' && Number.isInteger(iss.input) ? `${what} must be at most ${MAX_INT_TEXT}` : `${what} must be an integer`) })
+    .int({
+      error: (iss) =>
+        typeof iss.input === 'number' && Number.isInteger(iss.input)
+          ? `${what} must be at most ${MAX_INT_TEXT}`
+          : `${what} must be an integer`,
+    })
     .nonnegative({ error: `${what} must be 0 or more` });
 
 /** NaN and ±Infinity cannot be written in JSON, so they travel as these strings. */
 export const WireNumber = z.union([Num('a value'), z.enum(WIRE_NON_FINITE as ['NaN', 'Infinity', '-Infinity'])], {
   error: (iss) =>
-    typeof iss.input === 'number' ? `the value is ${OVERFLOW_HINT}; send "Infinity" or "-Infinity" as a string if you mean it` : 'a value must be a number or one of "NaN", "Infinity", "-Infinity"',
+    typeof iss.input === 'number'
+      ? `the value is ${OVERFLOW_HINT}; send "Infinity" or "-Infinity" as a string if you mean it`
+      : 'a value must be a number or one of "NaN", "Infinity", "-Infinity"',
 });
 export type WireNumber = z.infer<typeof WireNumber>;
 
@@ -54,7 +61,9 @@ export function codePoints(s: string): number {
 function Text(max: number, min = 0) {
   return z
     .string()
-    .refine((s) => s.length <= max || codePoints(s) <= max, { error: `at most ${max} characters (Unicode code points)` })
+    .refine((s) => s.length <= max || codePoints(s) <= max, {
+      error: `at most ${max} characters (Unicode code points)`,
+    })
     .refine((s) => codePoints(s) >= min, { error: min === 1 ? 'must not be empty' : `at least ${min} characters` });
 }
 
@@ -134,10 +143,12 @@ export const MetricColumns = z
     });
     const n = c.k.length;
     for (const col of ['v', 's', 't'] as const) {
-      if (c[col].length !== n) ctx.addIssue({ code: 'custom', path: [col], message: `must have as many entries as k (${n})` });
+      if (c[col].length !== n)
+        ctx.addIssue({ code: 'custom', path: [col], message: `must have as many entries as k (${n})` });
     }
     c.k.forEach((ki, i) => {
-      if (ki >= c.keys.length) ctx.addIssue({ code: 'custom', path: ['k', i], message: `must index keys (0 to ${c.keys.length - 1})` });
+      if (ki >= c.keys.length)
+        ctx.addIssue({ code: 'custom', path: ['k', i], message: `must index keys (0 to ${c.keys.length - 1})` });
     });
   });
 
@@ -148,12 +159,14 @@ const MetricsBase = { type: z.literal('metrics'), runId: RunId, seq: Seq };
  * object in front gives the discriminated unions below their `type`; the union then
  * checks (and strips) the rest, so the inferred type is one form or the other.
  */
-export const Metrics = z.looseObject(MetricsBase).pipe(
-  z.union([
-    z.object({ ...MetricsBase, points: z.array(Point).min(1), cols: z.never().optional() }),
-    z.object({ ...MetricsBase, cols: MetricColumns, points: z.never().optional() }),
-  ]),
-);
+export const Metrics = z
+  .looseObject(MetricsBase)
+  .pipe(
+    z.union([
+      z.object({ ...MetricsBase, points: z.array(Point).min(1), cols: z.never().optional() }),
+      z.object({ ...MetricsBase, cols: MetricColumns, points: z.never().optional() }),
+    ]),
+  );
 
 /** The points of a checked `metrics` message, in order, whichever form it came in. */
 export function metricsPoints(m: Metrics): { key: string; value: number; step: number; time: number }[] {
@@ -248,7 +261,16 @@ export const ErrorMsg = z.object({
 });
 
 /** Everything a client may send after `hello`. */
-export const ClientMessage = z.discriminatedUnion('type', [RunStart, Metrics, Params, Tags, Artifact, Log, RunEnd, Heartbeat]);
+export const ClientMessage = z.discriminatedUnion('type', [
+  RunStart,
+  Metrics,
+  Params,
+  Tags,
+  Artifact,
+  Log,
+  RunEnd,
+  Heartbeat,
+]);
 /** Run-scoped client messages: they carry runId and seq, and are acknowledged once durable. */
 export const RunMessage = z.discriminatedUnion('type', [RunStart, Metrics, Params, Tags, Artifact, Log, RunEnd]);
 export const ServerMessage = z.discriminatedUnion('type', [Welcome, Ack, ErrorMsg, Heartbeat]);

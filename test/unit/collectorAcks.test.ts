@@ -14,8 +14,20 @@ import { TestConnection, type Received, waitUntil } from './collectorTestClient'
 
 const TOKEN = 'acks-token';
 
-const start = (runId: string, seq = 1) => ({ type: 'run.start', runId, seq, project: 'p', name: 'n', time: 1700000000 });
-const metrics = (runId: string, seq: number) => ({ type: 'metrics', runId, seq, points: [{ key: 'loss', value: seq / 10, step: seq, time: 1700000000 + seq }] });
+const start = (runId: string, seq = 1) => ({
+  type: 'run.start',
+  runId,
+  seq,
+  project: 'p',
+  name: 'n',
+  time: 1700000000,
+});
+const metrics = (runId: string, seq: number) => ({
+  type: 'metrics',
+  runId,
+  seq,
+  points: [{ key: 'loss', value: seq / 10, step: seq, time: 1700000000 + seq }],
+});
 
 function stepsOf(records: RunRecord[]): number[] {
   return records.flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => p.step) : []));
@@ -39,25 +51,35 @@ class FullDisk {
   private write?: (...args: unknown[]) => Promise<unknown>;
 
   install(): void {
-    const self = this;
     const open = this.open;
-    (fs.promises as { open: unknown }).open = async function (file: fs.PathLike, ...rest: unknown[]) {
+    // Arrow functions reach this FullDisk; the patched write needs its own `this` (the file handle).
+    const failNow = async (fh: object): Promise<boolean> => {
+      if (!this.logHandles.has(fh) || this.failing <= 0) return false;
+      this.failing--;
+      if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+      return true;
+    };
+    const patch = (fh: object): void => {
+      if (this.proto) return;
+      const proto = Object.getPrototypeOf(fh) as { write: (...args: unknown[]) => Promise<unknown> };
+      const write = proto.write;
+      this.proto = proto;
+      this.write = write;
+      proto.write = async function (this: object, ...args: unknown[]) {
+        if (await failNow(this)) {
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+            code: 'ENOSPC',
+            syscall: 'write',
+          });
+        }
+        return write.apply(this, args);
+      };
+    };
+    (fs.promises as { open: unknown }).open = async (file: fs.PathLike, ...rest: unknown[]) => {
       const fh = await (open as (...a: unknown[]) => Promise<fs.promises.FileHandle>)(file, ...rest);
       if (String(file).endsWith('log.rwl')) {
-        self.logHandles.add(fh);
-        if (!self.proto) {
-          self.proto = Object.getPrototypeOf(fh) as { write: (...args: unknown[]) => Promise<unknown> };
-          const write = self.proto.write;
-          self.write = write;
-          self.proto.write = async function (this: object, ...args: unknown[]) {
-            if (self.logHandles.has(this) && self.failing > 0) {
-              self.failing--;
-              if (self.delayMs) await new Promise((r) => setTimeout(r, self.delayMs));
-              throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
-            }
-            return write.apply(this, args);
-          };
-        }
+        this.logHandles.add(fh);
+        patch(fh);
       }
       return fh;
     };
@@ -153,7 +175,10 @@ describe('collector acks: gaps and refused writes', function () {
     for (let s = 3; s <= 10; s++) c.send(metrics('burst', s));
     await c.waitFor(() => errors(c).length === 9, 'an error for each of seqs 2..10');
     const errs = errors(c);
-    assert.deepEqual(errs.map((e) => [e.code, e.seq]), [['storage', 2], ...[3, 4, 5, 6, 7, 8, 9, 10].map((s) => ['seq_gap', s])]);
+    assert.deepEqual(
+      errs.map((e) => [e.code, e.seq]),
+      [['storage', 2], ...[3, 4, 5, 6, 7, 8, 9, 10].map((s) => ['seq_gap', s])],
+    );
     assert.ok(errs.slice(1).every((e) => e.expected === 2));
     assert.equal(c.ackedSeq('burst'), 1);
     assert.equal(store.lastSeq('burst'), 1);
@@ -169,12 +194,18 @@ describe('collector acks: gaps and refused writes', function () {
     c.send({ type: 'metrics', runId: 'bad', seq: 2, points: [{ key: 'loss', value: 'oops', step: 1, time: 1 }] });
     c.send(metrics('bad', 3));
     await c.waitFor(() => c.ackedSeq('bad') === 3, 'ack 3');
-    assert.deepEqual(errors(c).map((e) => [e.code, e.seq]), [['bad_message', 2]]);
+    assert.deepEqual(
+      errors(c).map((e) => [e.code, e.seq]),
+      [['bad_message', 2]],
+    );
     const recs = await store.read('bad', 0, 100);
     assert.equal(recs.length, 3);
     const note = recs[1].event;
     assert.equal(note.type, 'log');
-    assert.match(note.type === 'log' ? note.lines[0] : '', /seq 2 \(metrics\) was refused and not stored: bad_message: .*points\[0\]\.value/);
+    assert.match(
+      note.type === 'log' ? note.lines[0] : '',
+      /seq 2 \(metrics\) was refused and not stored: bad_message: .*points\[0\]\.value/,
+    );
     assert.deepEqual(stepsOf(recs), [3]);
     c.close();
     // A new collector on the same store agrees: 1..3 are settled, 4 is next.

@@ -11,7 +11,13 @@ describe('collector discovery file', () => {
   beforeEach(() => (dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rw-disc-')), '.runwatch')));
   afterEach(() => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
 
-  const info = (pid: number, url = 'ws://127.0.0.1:1') => ({ url, token: 'secret', pid, version: '0', spoolDir: path.join(dir, 'spool') });
+  const info = (pid: number, url = 'ws://127.0.0.1:1') => ({
+    url,
+    token: 'secret',
+    pid,
+    version: '0',
+    spoolDir: path.join(dir, 'spool'),
+  });
 
   it('is written 0600 in a 0700 folder with a .gitignore, under umask 0, and rewritten in place', async function () {
     if (process.platform === 'win32') this.skip();

@@ -66,10 +66,13 @@ describe('collector liveness: heartbeats after a reconnect', function () {
     const b = await TestConnection.connect(url, TOKEN);
     await heartbeatFor(b, TIMEOUT_MS * 2, { runIds: ['owned'] });
     b.close();
-    await waitUntil(() => store.getRun('owned')?.status === 'crashed', 'crashed after its heartbeating connection went');
+    await waitUntil(
+      () => store.getRun('owned')?.status === 'crashed',
+      'crashed after its heartbeating connection went',
+    );
   });
 
-  it('a heartbeat naming no runs keeps only its own connection\'s runs: another client\'s vanished run is still crashed', async () => {
+  it("a heartbeat naming no runs keeps only its own connection's runs: another client's vanished run is still crashed", async () => {
     await startRun('dead');
     const other = await TestConnection.connect(url, TOKEN);
     await heartbeatFor(other, TIMEOUT_MS * 3, {});
@@ -85,9 +88,15 @@ describe('collector liveness: heartbeats after a reconnect', function () {
     b.send({ type: 'heartbeat', runIds: ['ended', 'never-seen'] });
     b.send({ type: 'heartbeat', runIds: ['../x'] });
     b.send({ type: 'heartbeat', runIds: 'ended' });
-    await b.waitFor(() => b.messages.filter((m) => m.type === 'heartbeat' || m.type === 'error').length === 3, 'three answers');
+    await b.waitFor(
+      () => b.messages.filter((m) => m.type === 'heartbeat' || m.type === 'error').length === 3,
+      'three answers',
+    );
     const answers = b.messages.filter((m) => m.type === 'heartbeat' || m.type === 'error');
-    assert.deepEqual(answers.map((m) => m.code ?? m.type), ['heartbeat', 'bad_message', 'bad_message']);
+    assert.deepEqual(
+      answers.map((m) => m.code ?? m.type),
+      ['heartbeat', 'bad_message', 'bad_message'],
+    );
     assert.match(answers[1].message as string, /heartbeat: runIds/);
     assert.equal(store.getRun('ended')?.status, 'finished');
     assert.equal(store.hasRun('never-seen'), false);
