@@ -3,6 +3,7 @@
 // status bar item and the run commands. `extension.ts` calls `registerViews` once.
 import * as vscode from 'vscode';
 import { registerRunCommands } from './commands';
+import { setting } from './config';
 import { COMPARE_VIEW_TYPE, ComparePanel } from './compare/comparePanel';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboard/dashboardPanel';
 import type { ViewsDeps } from './deps';
@@ -54,7 +55,7 @@ function openOnRunStart(deps: ViewsDeps, uri: vscode.Uri): vscode.Disposable {
     if (seen.has(run.runId)) return;
     seen.add(run.runId);
     if (run.status !== 'running' || DashboardPanel.instance) return;
-    if (!vscode.workspace.getConfiguration('runwatch.dashboard').get<boolean>('openOnRunStart', false)) return;
+    if (!setting('dashboard.openOnRunStart')) return;
     deps.log.info(`run ${run.runId} started: opening the dashboard (runwatch.dashboard.openOnRunStart)`);
     DashboardPanel.show(deps, uri, [run.runId], true);
   });

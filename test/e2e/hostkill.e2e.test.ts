@@ -3,9 +3,9 @@
 // backends chosen (the companion's "JSON Lines Folder" and the built-in TensorBoard).
 // A Python script streams a run; once both backends hold part of it, the extension
 // host is SIGKILLed (as the OOM killer would) and the script goes on logging with no
-// collector. code-server starts a new extension host; Runwatch comes back on a new
-// port with a new token and rewrites .runwatch/collector.json, where the client finds
-// it again. Then the run must be finished, and every backend must hold every point
+// collector. code-server starts a new extension host; Runwatch comes back on the same
+// port with the same token (remembered per store) and rewrites .runwatch/collector.json,
+// so the client reconnects where it was. Then the run must be finished, and every backend must hold every point
 // exactly once: exact counts, every step once, the values equal.
 import * as assert from 'assert';
 import { spawn } from 'child_process';
@@ -177,7 +177,8 @@ describe('host kill (e2e): the extension host is SIGKILLed mid-run and comes bac
         return d.pid !== before.pid && restarted.includes(d.pid) ? d : undefined;
       }, 120_000);
       console.log(`      host ${killed} killed; ${restarted} up (${how}) and listening on ${after.url} after ${((Date.now() - t0) / 1000).toFixed(1)} s (was ${before.url})`);
-      assert.notStrictEqual(after.token, before.token, 'a new session has a new token');
+      assert.strictEqual(after.url, before.url, 'the collector comes back on the port it had');
+      assert.strictEqual(after.token, before.token, 'and with the token it had');
 
       const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 180_000))]);
       assert.strictEqual(code, 0, `python: ${code}\n${err}`);
