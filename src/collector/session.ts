@@ -6,7 +6,6 @@ import type { RawData, WebSocket } from 'ws';
 import type { RunEvent } from '../api/types';
 import type { Logger } from '../common/logger';
 import * as v1 from '../protocol/v1';
-import type { RunStore } from '../store/runStore';
 import { refusalNote, type RunWriters, type Submitter } from './acks';
 import { parseFrame, type FrameError } from './frames';
 import type { Liveness, Owner } from './liveness';
@@ -16,7 +15,6 @@ export const CloseCode = { normal: 1000, goingAway: 1001, policy: 1008, tooBig: 
 
 /** What a session needs of its collector. */
 export interface SessionHost {
-  readonly store: RunStore;
   readonly writers: RunWriters;
   readonly liveness: Liveness;
   readonly logger: Logger;
