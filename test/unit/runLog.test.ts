@@ -339,3 +339,26 @@ describe('run store', () => {
     await again.close();
   });
 });
+
+describe('log file: a second writer behind the lock', () => {
+  it('refuses to write when the file is not the size it left it (someone else wrote it)', async () => {
+    const dir = tmpDir();
+    try {
+      const file = path.join(dir, 'log.rwl');
+      const a = await LogFile.open(file);
+      await a.append([payload(0)]);
+      const b = await LogFile.open(file); // as a writer that ignored the store lock would
+      await b.append([payload(1)]);
+      await assert.rejects(a.append([payload(2)]), /another process writes it; nothing was written/);
+      const back = await (await LogFile.open(file, { mode: 'reader' })).read(0, 10);
+      assert.deepEqual(
+        back.map((e) => e.payload.toString()),
+        [payload(0), payload(1)].map(String),
+      );
+      await a.close();
+      await b.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
