@@ -52,13 +52,33 @@ async function main(): Promise<void> {
   const uri = `http://127.0.0.1:${port}`;
   const server = spawn(
     path.join(BIN, 'mlflow'),
-    ['server', '--backend-store-uri', `sqlite:///${path.join(tmp, 'mlflow.db')}`, '--artifacts-destination', path.join(tmp, 'artifacts'), '--host', '127.0.0.1', '--port', String(port), '--workers', '1'],
-    { cwd: tmp, detached: true, stdio: ['ignore', fs.openSync(path.join(tmp, 'server.log'), 'w'), 'inherit'], env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' } },
+    [
+      'server',
+      '--backend-store-uri',
+      `sqlite:///${path.join(tmp, 'mlflow.db')}`,
+      '--artifacts-destination',
+      path.join(tmp, 'artifacts'),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--workers',
+      '1',
+    ],
+    {
+      cwd: tmp,
+      detached: true,
+      stdio: ['ignore', fs.openSync(path.join(tmp, 'server.log'), 'w'), 'inherit'],
+      env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' },
+    },
   );
   try {
     const deadline = Date.now() + 300_000;
     while (!(await healthy(uri))) {
-      if (Date.now() > deadline || server.exitCode !== null) throw new Error(`mlflow server did not start: ${fs.readFileSync(path.join(tmp, 'server.log'), 'utf8').slice(-2000)}`);
+      if (Date.now() > deadline || server.exitCode !== null)
+        throw new Error(
+          `mlflow server did not start: ${fs.readFileSync(path.join(tmp, 'server.log'), 'utf8').slice(-2000)}`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
 
@@ -67,7 +87,11 @@ async function main(): Promise<void> {
     const peer = (mode: string, n: number): number[] => {
       const out: number[] = [];
       for (let rep = 0; rep < REPS; rep++) {
-        const r = spawnSync(path.join(BIN, 'python'), [path.join(__dirname, 'mlflow.bench.py'), uri, mode, String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+        const r = spawnSync(path.join(BIN, 'python'), [path.join(__dirname, 'mlflow.bench.py'), uri, mode, String(n)], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          maxBuffer: 64 << 20,
+        });
         if (r.status !== 0) throw new Error(`peer ${mode} failed (${r.status ?? r.signal}): ${r.stderr.slice(-2000)}`);
         out.push(n / (JSON.parse(r.stdout.trim().split('\n').pop()!) as { seconds: number }).seconds);
       }
@@ -77,7 +101,8 @@ async function main(): Promise<void> {
     const batch = peer('log_batch', N);
     const asyncLog = peer('async', N_ASYNC);
     const r = median(rw);
-    const row = (who: string, n: number, xs: number[]): string => `| ${who} | ${n.toLocaleString('en-US')} | ${fmt(median(xs))} | ${(r / median(xs)).toFixed(1)}× |`;
+    const row = (who: string, n: number, xs: number[]): string =>
+      `| ${who} | ${n.toLocaleString('en-US')} | ${fmt(median(xs))} | ${(r / median(xs)).toFixed(1)}× |`;
     const out = [
       '## MLflow: points per second into a local tracking server',
       '',
@@ -108,7 +133,19 @@ async function runwatch(uri: string, tmp: string, rep: number): Promise<number> 
   const runId = `bench-run-${rep}`;
   const base = Date.now() / 1000;
   const records: RunRecord[] = [
-    { runId, offset: 0, event: { type: 'run.start', project: 'bench-runwatch', name: runId, time: base, params: {}, tags: {}, context: {} } },
+    {
+      runId,
+      offset: 0,
+      event: {
+        type: 'run.start',
+        project: 'bench-runwatch',
+        name: runId,
+        time: base,
+        params: {},
+        tags: {},
+        context: {},
+      },
+    },
   ];
   for (let s = 0; s < N; s += 100) {
     const points = [];
@@ -119,23 +156,56 @@ async function runwatch(uri: string, tmp: string, rep: number): Promise<number> 
   const ctx: PluginContext = {
     config: { trackingUri: uri, experimentName: '' },
     secrets: { get: async () => undefined },
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string | Error) => process.stderr.write(`${String(m)}\n`) },
+    logger: {
+      trace() {},
+      debug() {},
+      info() {},
+      warn() {},
+      error: (m: string | Error) => process.stderr.write(`${String(m)}\n`),
+    },
     notify: (m: string) => process.stderr.write(`${m}\n`),
     storageDir: path.join(tmp, 'state'),
   };
   await b.initialize(ctx);
-  const run: RunSummary = { runId, project: 'bench-runwatch', name: runId, status: 'running', startTime: base, params: {}, tags: {}, context: {} };
+  const run: RunSummary = {
+    runId,
+    project: 'bench-runwatch',
+    name: runId,
+    status: 'running',
+    startTime: base,
+    params: {},
+    tags: {},
+    context: {},
+  };
   const t0 = process.hrtime.bigint();
-  const per = Math.max(1, Math.min(DEFAULT_SINK_OPTIONS.batchSize, Math.floor(DEFAULT_SINK_OPTIONS.maxBatchPoints / 100)));
+  const per = Math.max(
+    1,
+    Math.min(DEFAULT_SINK_OPTIONS.batchSize, Math.floor(DEFAULT_SINK_OPTIONS.maxBatchPoints / 100)),
+  );
   for (let i = 0; i < records.length; i += per) await b.write({ run, records: records.slice(i, i + per) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   b.dispose();
   // Outside the timing: every point must be there, as the peers check for theirs.
   const post = async (endpoint: string, body: unknown): Promise<any> =>
-    (await fetch(`${uri}/api/2.0/mlflow/${endpoint}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })).json();
-  const exp: any = await (await fetch(`${uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name=bench-runwatch`)).json();
-  const found = await post('runs/search', { experiment_ids: [exp.experiment.experiment_id], filter: `tags.\`runwatch.runId\` = '${runId}'` });
-  const hist: any = await (await fetch(`${uri}/api/2.0/mlflow/metrics/get-history?run_id=${found.runs[0].info.run_id}&metric_key=loss&max_results=${N + 1000}`)).json();
+    (
+      await fetch(`${uri}/api/2.0/mlflow/${endpoint}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    ).json();
+  const exp: any = await (
+    await fetch(`${uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name=bench-runwatch`)
+  ).json();
+  const found = await post('runs/search', {
+    experiment_ids: [exp.experiment.experiment_id],
+    filter: `tags.\`runwatch.runId\` = '${runId}'`,
+  });
+  const hist: any = await (
+    await fetch(
+      `${uri}/api/2.0/mlflow/metrics/get-history?run_id=${found.runs[0].info.run_id}&metric_key=loss&max_results=${N + 1000}`,
+    )
+  ).json();
   if (hist.metrics?.length !== N) throw new Error(`Runwatch: ${hist.metrics?.length} of ${N} points arrived`);
   return seconds;
 }

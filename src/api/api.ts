@@ -39,13 +39,16 @@ export function createExports(host: ApiHost): RunwatchExports {
 export function checkPluginShape(plugin: unknown): asserts plugin is Plugin {
   const p = plugin as Partial<Record<string, unknown>> & { metadata?: Partial<Record<string, unknown>> };
   const what = `Runwatch registerPlugin(${typeof p?.metadata?.id === 'string' ? `"${p.metadata.id}"` : ''})`;
-  if (!p || typeof p !== 'object' || !p.metadata || typeof p.metadata !== 'object') throw new Error(`${what}: the plugin needs a "metadata" object.`);
+  if (!p || typeof p !== 'object' || !p.metadata || typeof p.metadata !== 'object')
+    throw new Error(`${what}: the plugin needs a "metadata" object.`);
   for (const field of ['id', 'displayName', 'version', 'kind'] as const)
     if (typeof p.metadata[field] !== 'string') throw new Error(`${what}: metadata.${field} must be a string.`);
-  if (!Array.isArray(p.metadata.capabilities)) throw new Error(`${what}: metadata.capabilities must be a list (it may be empty).`);
+  if (!Array.isArray(p.metadata.capabilities))
+    throw new Error(`${what}: metadata.capabilities must be a list (it may be empty).`);
   const methods: Record<string, string[]> = { backend: ['write'], source: ['start', 'stop'], processor: ['process'] };
   const kind = p.metadata.kind as string;
-  if (!methods[kind]) throw new Error(`${what}: metadata.kind must be "backend", "source" or "processor", got ${JSON.stringify(kind)}.`);
+  if (!methods[kind])
+    throw new Error(`${what}: metadata.kind must be "backend", "source" or "processor", got ${JSON.stringify(kind)}.`);
   for (const m of ['initialize', 'healthCheck', 'dispose', ...methods[kind]])
     if (typeof p[m] !== 'function') throw new Error(`${what}: a ${kind} plugin needs a ${m}() method.`);
 }

@@ -3,13 +3,23 @@
 // extensions run, and keeps the list current as extensions come and go.
 // It takes VS Code's `extensions` namespace as a parameter (type imports only), so
 // the parsing and the bookkeeping are tested in plain Node.
-import type { ConfigProperty, ConfigSchema, ContributedPlugin, Disposable, PluginKind } from './types';
+import type { ConfigProperty, ContributedPlugin, Disposable, PluginKind } from './types';
 import { checkValue } from '../core/configSchema';
 
 const KINDS: readonly PluginKind[] = ['backend', 'source', 'processor'];
 const PROPERTY_TYPES: readonly ConfigProperty['type'][] = ['string', 'number', 'integer', 'boolean', 'array'];
 const PLUGIN_FIELDS = new Set(['id', 'displayName', 'kind', 'description', 'capabilities', 'configSchema']);
-const PROPERTY_FIELDS = new Set(['type', 'description', 'default', 'enum', 'minimum', 'maximum', 'items', 'secret', 'format']);
+const PROPERTY_FIELDS = new Set([
+  'type',
+  'description',
+  'default',
+  'enum',
+  'minimum',
+  'maximum',
+  'items',
+  'secret',
+  'format',
+]);
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
@@ -19,7 +29,10 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * and a `default` must fit its type. Each problem names the field; with
  * `extensionId` it names the extension too.
  */
-export function readContributions(packageJSON: unknown, extensionId?: string): { plugins: ContributedPlugin[]; problems: string[] } {
+export function readContributions(
+  packageJSON: unknown,
+  extensionId?: string,
+): { plugins: ContributedPlugin[]; problems: string[] } {
   const plugins: ContributedPlugin[] = [];
   const problems: string[] = [];
   const who = extensionId ? `${extensionId}: ` : '';
@@ -28,7 +41,8 @@ export function readContributions(packageJSON: unknown, extensionId?: string): {
   const root = 'contributes.runwatch';
   const rw = asObject(runwatch);
   if (!rw) return { plugins, problems: [`${who}${root} must be an object with a "plugins" list`] };
-  for (const k of Object.keys(rw)) if (k !== 'plugins') problems.push(`${who}${root}.${k} is not a field Runwatch knows (only "plugins")`);
+  for (const k of Object.keys(rw))
+    if (k !== 'plugins') problems.push(`${who}${root}.${k} is not a field Runwatch knows (only "plugins")`);
   const list = rw.plugins;
   if (!Array.isArray(list)) return { plugins, problems: [...problems, `${who}${root}.plugins must be a list`] };
   const seen = new Set<string>();
@@ -40,7 +54,8 @@ export function readContributions(packageJSON: unknown, extensionId?: string): {
       if (seen.has(id)) errors.push(`${at}.id "${id}" is declared twice`);
       seen.add(id);
     }
-    if (errors.length) problems.push(`${who}plugin ${typeof id === 'string' ? `"${id}" ` : ''}ignored: ${errors.join('; ')}`);
+    if (errors.length)
+      problems.push(`${who}plugin ${typeof id === 'string' ? `"${id}" ` : ''}ignored: ${errors.join('; ')}`);
     else plugins.push(entry as ContributedPlugin);
   });
   return { plugins, problems };
@@ -50,11 +65,17 @@ function pluginProblems(entry: unknown, at: string): string[] {
   const p = asObject(entry);
   if (!p) return [`${at} must be an object`];
   const errors: string[] = [];
-  if (typeof p.id !== 'string' || !ID.test(p.id)) errors.push(`${at}.id must be a string of letters, digits, ".", "_" or "-", got ${show(p.id)}`);
+  if (typeof p.id !== 'string' || !ID.test(p.id))
+    errors.push(`${at}.id must be a string of letters, digits, ".", "_" or "-", got ${show(p.id)}`);
   if (typeof p.displayName !== 'string') errors.push(`${at}.displayName must be a string, got ${show(p.displayName)}`);
-  if (!KINDS.includes(p.kind as PluginKind)) errors.push(`${at}.kind must be one of ${KINDS.join(', ')}, got ${show(p.kind)}`);
-  if (p.description !== undefined && typeof p.description !== 'string') errors.push(`${at}.description must be a string`);
-  if (p.capabilities !== undefined && !(Array.isArray(p.capabilities) && p.capabilities.every((c) => typeof c === 'string')))
+  if (!KINDS.includes(p.kind as PluginKind))
+    errors.push(`${at}.kind must be one of ${KINDS.join(', ')}, got ${show(p.kind)}`);
+  if (p.description !== undefined && typeof p.description !== 'string')
+    errors.push(`${at}.description must be a string`);
+  if (
+    p.capabilities !== undefined &&
+    !(Array.isArray(p.capabilities) && p.capabilities.every((c) => typeof c === 'string'))
+  )
     errors.push(`${at}.capabilities must be a list of strings`);
   for (const k of Object.keys(p)) if (!PLUGIN_FIELDS.has(k)) errors.push(`${at}.${k} is not a field Runwatch knows`);
   if (p.configSchema !== undefined) errors.push(...configSchemaProblems(p.configSchema, `${at}.configSchema`));
@@ -66,7 +87,8 @@ function configSchemaProblems(value: unknown, at: string): string[] {
   if (!s) return [`${at} must be an object`];
   const errors: string[] = [];
   if (s.type !== 'object') errors.push(`${at}.type must be "object", got ${show(s.type)}`);
-  for (const k of Object.keys(s)) if (!['type', 'properties', 'required'].includes(k)) errors.push(`${at}.${k} is not a field Runwatch knows`);
+  for (const k of Object.keys(s))
+    if (!['type', 'properties', 'required'].includes(k)) errors.push(`${at}.${k} is not a field Runwatch knows`);
   const props = asObject(s.properties);
   if (!props) errors.push(`${at}.properties must be an object of setting name → property`);
   for (const [name, raw] of Object.entries(props ?? {})) {
@@ -77,19 +99,30 @@ function configSchemaProblems(value: unknown, at: string): string[] {
       errors.push(`${pat} must be an object`);
       continue;
     }
-    for (const k of Object.keys(prop)) if (!PROPERTY_FIELDS.has(k)) errors.push(`${pat}.${k} is not a field Runwatch knows`);
+    for (const k of Object.keys(prop))
+      if (!PROPERTY_FIELDS.has(k)) errors.push(`${pat}.${k} is not a field Runwatch knows`);
     if (!PROPERTY_TYPES.includes(prop.type as ConfigProperty['type'])) {
       errors.push(`${pat}.type must be one of ${PROPERTY_TYPES.join(', ')}, got ${show(prop.type)}`);
       continue;
     }
-    if (prop.description !== undefined && typeof prop.description !== 'string') errors.push(`${pat}.description must be a string`);
-    if (prop.enum !== undefined && !(Array.isArray(prop.enum) && prop.enum.every((e) => typeof e === 'string' || typeof e === 'number')))
+    if (prop.description !== undefined && typeof prop.description !== 'string')
+      errors.push(`${pat}.description must be a string`);
+    if (
+      prop.enum !== undefined &&
+      !(Array.isArray(prop.enum) && prop.enum.every((e) => typeof e === 'string' || typeof e === 'number'))
+    )
       errors.push(`${pat}.enum must be a list of strings or numbers`);
-    for (const k of ['minimum', 'maximum'] as const) if (prop[k] !== undefined && typeof prop[k] !== 'number') errors.push(`${pat}.${k} must be a number`);
-    if (prop.secret !== undefined && typeof prop.secret !== 'boolean') errors.push(`${pat}.secret must be true or false`);
-    if (prop.format !== undefined && (prop.format !== 'folder' || prop.type !== 'string')) errors.push(`${pat}.format must be "folder", on a string`);
+    for (const k of ['minimum', 'maximum'] as const)
+      if (prop[k] !== undefined && typeof prop[k] !== 'number') errors.push(`${pat}.${k} must be a number`);
+    if (prop.secret !== undefined && typeof prop.secret !== 'boolean')
+      errors.push(`${pat}.secret must be true or false`);
+    if (prop.format !== undefined && (prop.format !== 'folder' || prop.type !== 'string'))
+      errors.push(`${pat}.format must be "folder", on a string`);
     const items = prop.items === undefined ? undefined : asObject(prop.items);
-    if (prop.items !== undefined && (!items || (items.type !== undefined && items.type !== 'string' && items.type !== 'number')))
+    if (
+      prop.items !== undefined &&
+      (!items || (items.type !== undefined && items.type !== 'string' && items.type !== 'number'))
+    )
       errors.push(`${pat}.items must be { "type": "string" } or { "type": "number" }`);
     // A default the validator would refuse would make the setting fail for everyone.
     if (prop.default !== undefined && errors.length === start) {
@@ -98,8 +131,11 @@ function configSchemaProblems(value: unknown, at: string): string[] {
     }
   }
   if (s.required !== undefined) {
-    if (!(Array.isArray(s.required) && s.required.every((r) => typeof r === 'string'))) errors.push(`${at}.required must be a list of property names`);
-    else for (const r of s.required as string[]) if (props && !(r in props)) errors.push(`${at}.required names "${r}", which is not in ${at}.properties`);
+    if (!(Array.isArray(s.required) && s.required.every((r) => typeof r === 'string')))
+      errors.push(`${at}.required must be a list of property names`);
+    else
+      for (const r of s.required as string[])
+        if (props && !(r in props)) errors.push(`${at}.required names "${r}", which is not in ${at}.properties`);
   }
   return errors;
 }
@@ -137,7 +173,12 @@ export interface DiscoveryLog {
 }
 
 /** Keeps the hub's contributed plugins in step with the installed extensions (other than Runwatch itself). */
-export function watchContributions(hub: ContributionSink, log: DiscoveryLog, selfId: string, extensions: ExtensionsLike): Disposable {
+export function watchContributions(
+  hub: ContributionSink,
+  log: DiscoveryLog,
+  selfId: string,
+  extensions: ExtensionsLike,
+): Disposable {
   const registered = new Map<string, Disposable>();
   const scan = () => {
     const seen = new Set<string>();
@@ -163,7 +204,10 @@ export function watchContributions(hub: ContributionSink, log: DiscoveryLog, sel
         if (registered.has(key)) continue;
         try {
           // Activating the extension makes it call registerPlugin with this id.
-          registered.set(key, hub.registerContributed(p, async () => void (await ext.activate()), ext.id));
+          registered.set(
+            key,
+            hub.registerContributed(p, async () => void (await ext.activate()), ext.id),
+          );
           log.info(`found plugin "${p.id}" (${p.kind}) contributed by ${ext.id}`);
         } catch (e) {
           // Two extensions with one id: the registry names both; the first keeps it.

@@ -181,7 +181,13 @@ export interface RunBatch {
 
 /** Where a source sends what it produces. */
 export interface SourceSink {
-  startRun(run: { runId?: string; project: string; name: string; params?: Record<string, ParamValue>; tags?: Record<string, string> }): string;
+  startRun(run: {
+    runId?: string;
+    project: string;
+    name: string;
+    params?: Record<string, ParamValue>;
+    tags?: Record<string, string>;
+  }): string;
   emit(runId: string, event: RunEvent): void;
 }
 

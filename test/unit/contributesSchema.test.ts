@@ -28,7 +28,10 @@ const bad: [string, unknown][] = [
   ['configSchema of type array', withSchema({ type: 'array', properties: {} })],
   ['a property of an unknown type', withSchema({ type: 'object', properties: { port: { type: 'port' } } })],
   ['a property without a type', withSchema({ type: 'object', properties: { port: { description: 'p' } } })],
-  ['a property with an unknown field', withSchema({ type: 'object', properties: { port: { type: 'integer', max: 3 } } })],
+  [
+    'a property with an unknown field',
+    withSchema({ type: 'object', properties: { port: { type: 'integer', max: 3 } } }),
+  ],
   ['secret not a boolean', withSchema({ type: 'object', properties: { token: { type: 'string', secret: 'yes' } } })],
   ['minimum not a number', withSchema({ type: 'object', properties: { n: { type: 'number', minimum: '1' } } })],
   ['plugins not a list', { contributes: { runwatch: { plugins: { id: 'x' } } } }],
@@ -36,7 +39,9 @@ const bad: [string, unknown][] = [
 
 describe('contributes.runwatch schema (ajv)', () => {
   it('accepts the example companion manifest, and the run-time check takes all its plugins', () => {
-    const example = JSON.parse(fs.readFileSync(path.join(root, 'examples/companion-backend/package.json'), 'utf8')) as { contributes: { runwatch: { plugins: unknown[] } } };
+    const example = JSON.parse(fs.readFileSync(path.join(root, 'examples/companion-backend/package.json'), 'utf8')) as {
+      contributes: { runwatch: { plugins: unknown[] } };
+    };
     assert.ok(validate(example), JSON.stringify(validate.errors));
     const { plugins, problems } = readContributions(example, 'runwatch-examples.runwatch-jsonl-backend');
     assert.deepEqual(problems, []);
@@ -85,7 +90,10 @@ describe('contributes.runwatch schema (ajv)', () => {
     const pkg = { contributes: { runwatch: { plugins: [good], extra: true } } };
     assert.equal(validate(pkg), false);
     const { plugins, problems } = readContributions(pkg, 'me.ext');
-    assert.deepEqual(plugins.map((p) => p.id), ['ok']);
+    assert.deepEqual(
+      plugins.map((p) => p.id),
+      ['ok'],
+    );
     assert.deepEqual(problems, ['me.ext: contributes.runwatch.extra is not a field Runwatch knows (only "plugins")']);
   });
 });

@@ -63,7 +63,10 @@ describe('exported API and discovery', function () {
     assert.throws(() => api.registerPlugin({} as never), /needs a "metadata" object/);
     const noWrite = { ...backend('x'), write: undefined } as unknown as BackendPlugin;
     assert.throws(() => api.registerPlugin(noWrite), /"x"\): a backend plugin needs a write\(\) method/);
-    const badKind = { ...backend('y'), metadata: { ...backend('y').metadata, kind: 'sink' } } as unknown as BackendPlugin;
+    const badKind = {
+      ...backend('y'),
+      metadata: { ...backend('y').metadata, kind: 'sink' },
+    } as unknown as BackendPlugin;
     assert.throws(() => api.registerPlugin(badKind), /metadata.kind must be "backend", "source" or "processor"/);
     const d = api.registerPlugin(backend('z'));
     assert.throws(() => api.registerPlugin(backend('z')), /already registered/);
@@ -74,16 +77,25 @@ describe('exported API and discovery', function () {
   it('lists a contributed backend before it is active, activates it when chosen, and delivers to it', async () => {
     const writes: number[] = [];
     let activations = 0;
-    hub.registerContributed({ id: 'companion', displayName: 'Companion', kind: 'backend' }, async () => {
-      activations++;
-      // What a companion's activate() does: get the API and register.
-      setTimeout(() => api.registerPlugin(backend('companion', writes)), 50);
-    }, 'someone.companion');
+    hub.registerContributed(
+      { id: 'companion', displayName: 'Companion', kind: 'backend' },
+      async () => {
+        activations++;
+        // What a companion's activate() does: get the API and register.
+        setTimeout(() => api.registerPlugin(backend('companion', writes)), 50);
+      },
+      'someone.companion',
+    );
     const [entry] = hub.listPlugins('backend');
-    assert.deepEqual({ id: entry.id, active: entry.active, origin: entry.origin, ext: entry.extensionId }, { id: 'companion', active: false, origin: 'contributed', ext: 'someone.companion' });
+    assert.deepEqual(
+      { id: entry.id, active: entry.active, origin: entry.origin, ext: entry.extensionId },
+      { id: 'companion', active: false, origin: 'contributed', ext: 'someone.companion' },
+    );
     assert.equal(activations, 0);
 
-    await store.append('r1', [{ event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } }]);
+    await store.append('r1', [
+      { event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } },
+    ]);
     await hub.selectBackends(['companion']);
     assert.equal(activations, 1);
     assert.equal(hub.listPlugins('backend')[0].active, true);
@@ -95,7 +107,12 @@ describe('exported API and discovery', function () {
   it('notify shows a plugin message to the person once (and logs it), per distinct message', async () => {
     const shown: string[] = [];
     const logged: string[] = [];
-    const h = new Hub({ store, stateDir: path.join(dir, 'state2'), logger: { ...quiet, warn: (m: string) => void logged.push(m) }, notify: (id, m) => void shown.push(`${id}: ${m}`) });
+    const h = new Hub({
+      store,
+      stateDir: path.join(dir, 'state2'),
+      logger: { ...quiet, warn: (m: string) => void logged.push(m) },
+      notify: (id, m) => void shown.push(`${id}: ${m}`),
+    });
     const b = backend('noisy');
     b.initialize = async (ctx) => {
       ctx.notify('a limit was hit');
@@ -117,19 +134,38 @@ describe('exported API and discovery', function () {
   });
 
   it('refuses a second extension contributing an id already contributed, or a built-in id, naming the extensions', () => {
-    const first = hub.registerContributed({ id: 'dup', displayName: 'First', kind: 'backend' }, async () => undefined, 'one.ext');
+    const first = hub.registerContributed(
+      { id: 'dup', displayName: 'First', kind: 'backend' },
+      async () => undefined,
+      'one.ext',
+    );
     assert.throws(
-      () => hub.registerContributed({ id: 'dup', displayName: 'Second', kind: 'source' }, async () => undefined, 'two.ext'),
+      () =>
+        hub.registerContributed({ id: 'dup', displayName: 'Second', kind: 'source' }, async () => undefined, 'two.ext'),
       /plugin id "dup" is contributed by both two\.ext and one\.ext; only one\.ext is used/,
     );
-    assert.deepEqual(hub.listPlugins().map((e) => [e.displayName, e.extensionId]), [['First', 'one.ext']]);
+    assert.deepEqual(
+      hub.listPlugins().map((e) => [e.displayName, e.extensionId]),
+      [['First', 'one.ext']],
+    );
     // Once the first is gone the id is free.
     first.dispose();
     hub.registerContributed({ id: 'dup', displayName: 'Second', kind: 'backend' }, async () => undefined, 'two.ext');
-    assert.deepEqual(hub.listPlugins().map((e) => e.extensionId), ['two.ext']);
+    assert.deepEqual(
+      hub.listPlugins().map((e) => e.extensionId),
+      ['two.ext'],
+    );
 
     hub.registerPlugin(backend('mlflow'), 'builtin');
-    assert.throws(() => hub.registerContributed({ id: 'mlflow', displayName: 'Fake', kind: 'backend' }, async () => undefined, 'evil.ext'), /evil\.ext contributes plugin id "mlflow", which is a built-in/);
+    assert.throws(
+      () =>
+        hub.registerContributed(
+          { id: 'mlflow', displayName: 'Fake', kind: 'backend' },
+          async () => undefined,
+          'evil.ext',
+        ),
+      /evil\.ext contributes plugin id "mlflow", which is a built-in/,
+    );
   });
 
   it('onDidChangeRuns hands over the ids of runs that changed, coalesced', async () => {
@@ -141,7 +177,13 @@ describe('exported API and discovery', function () {
     while (!seen.flat().includes('b') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     sub.dispose();
     assert.ok(seen.flat().includes('a') && seen.flat().includes('b'));
-    assert.deepEqual(api.listRuns().map((r) => r.runId).sort(), ['a', 'b']);
+    assert.deepEqual(
+      api
+        .listRuns()
+        .map((r) => r.runId)
+        .sort(),
+      ['a', 'b'],
+    );
   });
 });
 
@@ -156,9 +198,15 @@ describe('contributes.runwatch JSON schema', () => {
       for (const req of plugin.required) assert.ok(req in p);
       assert.match(p.id, new RegExp(plugin.properties.id.pattern));
       for (const prop of Object.values(p.configSchema.properties) as Record<string, unknown>[])
-        for (const k of Object.keys(prop)) assert.ok(k in schema.definitions.configSchema.properties.properties.additionalProperties.properties, `config property field "${k}"`);
+        for (const k of Object.keys(prop))
+          assert.ok(
+            k in schema.definitions.configSchema.properties.properties.additionalProperties.properties,
+            `config property field "${k}"`,
+          );
     }
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-    assert.ok(pkg.contributes.jsonValidation.some((j: { url: string }) => j.url === './src/api/contributes.schema.json'));
+    assert.ok(
+      pkg.contributes.jsonValidation.some((j: { url: string }) => j.url === './src/api/contributes.schema.json'),
+    );
   });
 });

@@ -9,8 +9,9 @@ import type { BackendPlugin, RunEvent } from '../../src/api/types';
 import { Hub } from '../../src/core/hub';
 import { RunStore } from '../../src/store/runStore';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createJsonlBackend } = require('../../examples/companion-backend/jsonlBackend.js') as { createJsonlBackend(o?: { baseDir?: string }): BackendPlugin };
+const { createJsonlBackend } = require('../../examples/companion-backend/jsonlBackend.js') as {
+  createJsonlBackend(o?: { baseDir?: string }): BackendPlugin;
+};
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 describe('hub + example companion backend', function () {
@@ -23,11 +24,27 @@ describe('hub + example companion backend', function () {
     const store = await RunStore.open(path.join(dir, 'store'));
     const out = path.join(dir, 'out');
     const state = path.join(dir, 'state');
-    const start: RunEvent = { type: 'run.start', project: 'p', name: 'n', time: 1, params: { lr: 0.1 }, tags: {}, context: {} };
-    const pts = (from: number): RunEvent => ({ type: 'metrics', points: [0, 1].map((i) => ({ key: 'loss', value: from + i, step: from + i, time: 2 })) });
+    const start: RunEvent = {
+      type: 'run.start',
+      project: 'p',
+      name: 'n',
+      time: 1,
+      params: { lr: 0.1 },
+      tags: {},
+      context: {},
+    };
+    const pts = (from: number): RunEvent => ({
+      type: 'metrics',
+      points: [0, 1].map((i) => ({ key: 'loss', value: from + i, step: from + i, time: 2 })),
+    });
     await store.append('r', [{ event: start }, { event: pts(0) }, { event: pts(2) }]);
 
-    const lines = () => fs.readFileSync(path.join(out, 'r.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { offset: number; type: string; status?: string });
+    const lines = () =>
+      fs
+        .readFileSync(path.join(out, 'r.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { offset: number; type: string; status?: string });
     const runHub = async (until: number) => {
       const hub = new Hub({ store, stateDir: state, logger: quiet });
       hub.registerPlugin(createJsonlBackend({ baseDir: dir }));
@@ -46,8 +63,14 @@ describe('hub + example companion backend', function () {
     await runHub(5);
     await store.close();
     const got = lines();
-    assert.deepEqual(got.map((l) => l.offset), [0, 1, 2, 3, 4]);
-    assert.deepEqual(got.map((l) => l.type), ['run.start', 'metrics', 'metrics', 'metrics', 'run.end']);
+    assert.deepEqual(
+      got.map((l) => l.offset),
+      [0, 1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      got.map((l) => l.type),
+      ['run.start', 'metrics', 'metrics', 'metrics', 'run.end'],
+    );
     assert.equal(got[4].status, 'finished');
   });
 });

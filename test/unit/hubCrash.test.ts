@@ -24,10 +24,17 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 90_000): P
   }
 }
 
-function startCli(storeDir: string, backendsFile: string): Promise<{ proc: ChildProcess; url: string; stderr: () => string }> {
-  const proc = spawn(process.execPath, [CLI, '--store', storeDir, '--port', '0', '--token', TOKEN, '--backends', backendsFile, '--plugin', PLUGINS], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function startCli(
+  storeDir: string,
+  backendsFile: string,
+): Promise<{ proc: ChildProcess; url: string; stderr: () => string }> {
+  const proc = spawn(
+    process.execPath,
+    [CLI, '--store', storeDir, '--port', '0', '--token', TOKEN, '--backends', backendsFile, '--plugin', PLUGINS],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
@@ -41,7 +48,9 @@ function startCli(storeDir: string, backendsFile: string): Promise<{ proc: Child
 }
 
 /** A minimal protocol v1 client: sends frames and resolves once each seq is acked. */
-async function connect(url: string): Promise<{ send(msg: Record<string, unknown>): void; acked(seq: number): Promise<void>; close(): void }> {
+async function connect(
+  url: string,
+): Promise<{ send(msg: Record<string, unknown>): void; acked(seq: number): Promise<void>; close(): void }> {
   const ws = new WebSocket(url);
   const acked = new Set<number>();
   const waiters: (() => void)[] = [];
@@ -70,7 +79,12 @@ async function connect(url: string): Promise<{ send(msg: Record<string, unknown>
   };
 }
 
-function lines(file: string): { offset: number; event: { type: string; points?: unknown[]; params?: Record<string, unknown>; status?: string } }[] {
+function lines(
+  file: string,
+): {
+  offset: number;
+  event: { type: string; points?: unknown[]; params?: Record<string, unknown>; status?: string };
+}[] {
   if (!fs.existsSync(file)) return [];
   return fs
     .readFileSync(file, 'utf8')
@@ -85,7 +99,8 @@ describe('hub: a collector killed mid-run and restarted', function () {
   let proc: ChildProcess | undefined;
 
   before(function () {
-    if (!fs.existsSync(CLI)) execFileSync(process.execPath, [path.join(ROOT, 'esbuild.js')], { cwd: ROOT, stdio: 'ignore' });
+    if (!fs.existsSync(CLI))
+      execFileSync(process.execPath, [path.join(ROOT, 'esbuild.js')], { cwd: ROOT, stdio: 'ignore' });
   });
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-crash-'))));
   afterEach(() => {
@@ -101,24 +116,43 @@ describe('hub: a collector killed mid-run and restarted', function () {
       backendsFile,
       JSON.stringify({
         selected: Object.keys(folders),
-        config: { 'files-a': { folder: folders['files-a'] }, 'files-b': { folder: folders['files-b'] }, slow: { folder: folders.slow, delayMs: 100 } },
+        config: {
+          'files-a': { folder: folders['files-a'] },
+          'files-b': { folder: folders['files-b'] },
+          slow: { folder: folders.slow, delayMs: 100 },
+        },
         sink: { batchSize: 7 },
       }),
     );
     const runId = 'crash-run-1';
-    const PHASE1 = 300, PHASE2 = 200, POINTS = 3;
+    const PHASE1 = 300,
+      PHASE2 = 200,
+      POINTS = 3;
     const metrics = (seq: number) => ({
       type: 'metrics',
       runId,
       seq,
-      points: Array.from({ length: POINTS }, (_, k) => ({ key: `m${k}`, value: seq + k / 10, step: seq, time: 1_700_000_000 + seq })),
+      points: Array.from({ length: POINTS }, (_, k) => ({
+        key: `m${k}`,
+        value: seq + k / 10,
+        step: seq,
+        time: 1_700_000_000 + seq,
+      })),
     });
 
     // Phase 1: stream, wait until durable, kill -9 while the slow backend is still delivering.
     let cli = await startCli(storeDir, backendsFile);
     proc = cli.proc;
     let c = await connect(cli.url);
-    c.send({ type: 'run.start', runId, seq: 1, project: 'crash', name: 'kill -9', time: 1_700_000_000, params: { lr: 0.01, layers: 4 } });
+    c.send({
+      type: 'run.start',
+      runId,
+      seq: 1,
+      project: 'crash',
+      name: 'kill -9',
+      time: 1_700_000_000,
+      params: { lr: 0.01, layers: 4 },
+    });
     for (let s = 2; s < 2 + PHASE1; s++) c.send(metrics(s));
     await c.acked(1 + PHASE1);
     const slowFile = path.join(folders.slow, `${runId}.jsonl`);
@@ -154,7 +188,11 @@ describe('hub: a collector killed mid-run and restarted', function () {
     assert.equal(inLog, expected, 'the log holds every acked message once');
     for (const [id, folder] of Object.entries(folders)) {
       const got = lines(path.join(folder, `${runId}.jsonl`));
-      assert.deepEqual(got.map((l) => l.offset), Array.from({ length: expected }, (_, i) => i), `${id}: offsets 0..${expected - 1}, each once`);
+      assert.deepEqual(
+        got.map((l) => l.offset),
+        Array.from({ length: expected }, (_, i) => i),
+        `${id}: offsets 0..${expected - 1}, each once`,
+      );
       const points = got.reduce((n, l) => n + (l.event.type === 'metrics' ? l.event.points!.length : 0), 0);
       assert.equal(points, (PHASE1 + PHASE2) * POINTS, `${id}: every point once`);
       assert.deepEqual(got[0].event.params, { lr: 0.01, layers: 4 });

@@ -6,7 +6,15 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BackendPlugin, PluginContext, ProcessorPlugin, RunBatch, RunEvent, SourcePlugin, SourceSink } from '../../src/api/types';
+import type {
+  BackendPlugin,
+  PluginContext,
+  ProcessorPlugin,
+  RunBatch,
+  RunEvent,
+  SourcePlugin,
+  SourceSink,
+} from '../../src/api/types';
 import { startHeadlessHub } from '../../src/core/headless';
 import { Hub, secretKey } from '../../src/core/hub';
 import { RunStore } from '../../src/store/runStore';
@@ -52,9 +60,15 @@ function metricSource(id = 'sys') {
       calls.push('start');
       sink = s;
       const ctx = contexts[contexts.length - 1];
-      const runId = s.startRun({ runId: `${id}-run-${contexts.length}`, project: ctx.config.project as string, name: 'gpu', params: { host: 'h' } });
+      const runId = s.startRun({
+        runId: `${id}-run-${contexts.length}`,
+        project: ctx.config.project as string,
+        name: 'gpu',
+        params: { host: 'h' },
+      });
       const n = ctx.config.points as number;
-      for (let i = 0; i < n; i++) s.emit(runId, { type: 'metrics', points: [{ key: 'gpu/util', value: i * 10, step: i, time: 1 + i }] });
+      for (let i = 0; i < n; i++)
+        s.emit(runId, { type: 'metrics', points: [{ key: 'gpu/util', value: i * 10, step: i, time: 1 + i }] });
     },
     async stop() {
       calls.push('stop');
@@ -88,7 +102,9 @@ function upperProcessor(id = 'upper') {
       suffix = ctx.config.suffix as string;
     },
     process(e: RunEvent) {
-      return e.type === 'metrics' ? { ...e, points: e.points.map((p) => ({ ...p, key: p.key.toUpperCase() + suffix })) } : e;
+      return e.type === 'metrics'
+        ? { ...e, points: e.points.map((p) => ({ ...p, key: p.key.toUpperCase() + suffix })) }
+        : e;
     },
     async healthCheck() {
       calls.push('healthCheck');
@@ -128,7 +144,12 @@ describe('hub: source and processor plugins', function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-plugins-'));
     store = await RunStore.open(path.join(dir, 'store'));
     secrets = new Map();
-    hub = new Hub({ store, stateDir: path.join(dir, 'state'), logger: quiet, secrets: { get: async (k) => secrets.get(k) } });
+    hub = new Hub({
+      store,
+      stateDir: path.join(dir, 'state'),
+      logger: quiet,
+      secrets: { get: async (k) => secrets.get(k) },
+    });
   });
   afterEach(async () => {
     await hub.dispose();
@@ -143,11 +164,20 @@ describe('hub: source and processor plugins', function () {
       hub.registerPlugin(src.plugin);
       await until('refusal', () => hub.pluginStatus()[0]?.state === 'failed');
       assert.match(hub.pluginStatus()[0].details, /^Settings refused for source "sys": "project" is required/);
-      await assert.rejects(hub.configurePlugins({ sources: { sys: { project: 'hw', points: 0 } } }), /Settings refused for source "sys": "points" must be at least 1, got 0/);
+      await assert.rejects(
+        hub.configurePlugins({ sources: { sys: { project: 'hw', points: 0 } } }),
+        /Settings refused for source "sys": "points" must be at least 1, got 0/,
+      );
       assert.deepEqual(src.calls, [], 'initialize is not called with a refused config');
       assert.match(hub.pluginStatus()[0].details, /"points"/);
-      await assert.rejects(hub.configurePlugins({ sources: { sys: { project: 'hw', colour: 'red' } } }), /"colour" is not a setting/);
-      await assert.rejects(hub.configurePlugins({ sources: { sys: { project: 'hw', token: 'x' } } }), /"token" is a secret/);
+      await assert.rejects(
+        hub.configurePlugins({ sources: { sys: { project: 'hw', colour: 'red' } } }),
+        /"colour" is not a setting/,
+      );
+      await assert.rejects(
+        hub.configurePlugins({ sources: { sys: { project: 'hw', token: 'x' } } }),
+        /"token" is a secret/,
+      );
       await hub.configurePlugins({ sources: { sys: { project: 'hw', points: 2 } } });
       assert.deepEqual(src.calls.slice(0, 2), ['initialize', 'start']);
     });
@@ -159,14 +189,24 @@ describe('hub: source and processor plugins', function () {
       const reg = hub.registerPlugin(src.plugin);
       await until('the source to start', () => src.calls.includes('start'));
       const ctx = src.contexts[0];
-      assert.deepEqual({ ...ctx.config }, { project: 'hw', points: 3 }, 'defaults filled in; the secret is not in config');
+      assert.deepEqual(
+        { ...ctx.config },
+        { project: 'hw', points: 3 },
+        'defaults filled in; the secret is not in config',
+      );
       assert.equal(await ctx.secrets.get('token'), 's3cret');
       assert.ok(fs.statSync(ctx.storageDir).isDirectory());
 
       await until('the events in the store', async () => (await store.read('sys-run-1', 0, 100)).length === 4);
       const records = await store.read('sys-run-1', 0, 100);
-      assert.deepEqual(records.map((r) => r.event.type), ['run.start', 'metrics', 'metrics', 'metrics']);
-      assert.deepEqual(records.slice(1).map((r) => (r.event as { points: { step: number }[] }).points[0].step), [0, 1, 2]);
+      assert.deepEqual(
+        records.map((r) => r.event.type),
+        ['run.start', 'metrics', 'metrics', 'metrics'],
+      );
+      assert.deepEqual(
+        records.slice(1).map((r) => (r.event as { points: { step: number }[] }).points[0].step),
+        [0, 1, 2],
+      );
       const run = store.getRun('sys-run-1');
       assert.equal(run?.project, 'hw');
       assert.equal(run?.context.source, 'sys');
@@ -176,12 +216,18 @@ describe('hub: source and processor plugins', function () {
       src.setHealthy(false);
       await hub.checkHealth();
       const [st] = hub.pluginStatus();
-      assert.deepEqual({ id: st.id, kind: st.kind, state: st.state, healthy: st.healthy, details: st.details }, { id: 'sys', kind: 'source', state: 'running', healthy: false, details: 'no GPU found' });
+      assert.deepEqual(
+        { id: st.id, kind: st.kind, state: st.state, healthy: st.healthy, details: st.details },
+        { id: 'sys', kind: 'source', state: 'running', healthy: false, details: 'no GPU found' },
+      );
 
       const sink = src.sink()!;
       reg.dispose();
       await until('dispose', () => src.calls.includes('dispose'));
-      assert.deepEqual(src.calls.filter((c) => c !== 'healthCheck'), ['initialize', 'start', 'stop', 'dispose']);
+      assert.deepEqual(
+        src.calls.filter((c) => c !== 'healthCheck'),
+        ['initialize', 'start', 'stop', 'dispose'],
+      );
       // Emitting after stop is dropped, not appended.
       sink.emit('sys-run-1', { type: 'metrics', points: [{ key: 'late', value: 1, step: 9, time: 9 }] });
       await new Promise((r) => setTimeout(r, 50));
@@ -195,15 +241,25 @@ describe('hub: source and processor plugins', function () {
       hub.registerPlugin(src.plugin);
       await until('start', () => src.calls.includes('start'));
       await hub.configurePlugins({ sources: { sys: { project: 'hw', points: 1, enabled: false } } });
-      assert.deepEqual(src.calls.filter((c) => c !== 'healthCheck'), ['initialize', 'start', 'stop', 'dispose']);
+      assert.deepEqual(
+        src.calls.filter((c) => c !== 'healthCheck'),
+        ['initialize', 'start', 'stop', 'dispose'],
+      );
       assert.equal(hub.pluginStatus()[0].state, 'off');
       await hub.configurePlugins({ sources: { sys: { project: 'hw', points: 1 } } });
       await hub.configurePlugins({ sources: { sys: { project: 'hw', points: 1 } } }); // unchanged: no restart
       await hub.configurePlugins({ sources: { sys: { project: 'hw', points: 2 } } });
-      assert.deepEqual(src.calls.filter((c) => c !== 'healthCheck'), ['initialize', 'start', 'stop', 'dispose', 'initialize', 'start', 'stop', 'dispose', 'initialize', 'start']);
+      assert.deepEqual(
+        src.calls.filter((c) => c !== 'healthCheck'),
+        ['initialize', 'start', 'stop', 'dispose', 'initialize', 'start', 'stop', 'dispose', 'initialize', 'start'],
+      );
       assert.equal(src.contexts[2].config.points, 2);
       await hub.dispose();
-      assert.deepEqual(src.calls.filter((c) => c !== 'healthCheck').slice(-2), ['stop', 'dispose'], 'the hub stops it on dispose');
+      assert.deepEqual(
+        src.calls.filter((c) => c !== 'healthCheck').slice(-2),
+        ['stop', 'dispose'],
+        'the hub stops it on dispose',
+      );
     });
 
     it('a source registered while turned off never starts', async () => {
@@ -221,14 +277,27 @@ describe('hub: source and processor plugins', function () {
       const activated: string[] = [];
       await hub.configurePlugins({ sources: { on: { project: 'p' }, off: { enabled: false } } });
       for (const s of [on, off])
-        hub.registerContributed({ id: s.plugin.metadata.id, displayName: s.plugin.metadata.displayName, kind: 'source' }, async () => {
-          activated.push(s.plugin.metadata.id);
-          setTimeout(() => hub.registerPlugin(s.plugin), 20);
-        }, `pub.${s.plugin.metadata.id}`);
+        hub.registerContributed(
+          { id: s.plugin.metadata.id, displayName: s.plugin.metadata.displayName, kind: 'source' },
+          async () => {
+            activated.push(s.plugin.metadata.id);
+            setTimeout(() => hub.registerPlugin(s.plugin), 20);
+          },
+          `pub.${s.plugin.metadata.id}`,
+        );
       await until('the contributed source to start', () => on.calls.includes('start'));
       assert.deepEqual(activated, ['on']);
       assert.equal(off.calls.length, 0, 'not activated, not started');
-      assert.deepEqual(hub.pluginStatus().map((p) => [p.id, p.state]).sort(), [['off', 'off'], ['on', 'running']]);
+      assert.deepEqual(
+        hub
+          .pluginStatus()
+          .map((p) => [p.id, p.state])
+          .sort(),
+        [
+          ['off', 'off'],
+          ['on', 'running'],
+        ],
+      );
       // Turned on later: now its extension is activated.
       await hub.configurePlugins({ sources: { on: { project: 'p' }, off: { project: 'p' } } });
       assert.deepEqual(activated, ['on', 'off']);
@@ -239,8 +308,17 @@ describe('hub: source and processor plugins', function () {
       const on = metricSource('on');
       const off = metricSource('off');
       const file = path.join(dir, 'backends.json');
-      fs.writeFileSync(file, JSON.stringify({ selected: [], sources: { on: { project: 'cli', points: 1 }, off: { enabled: false } } }));
-      const headless = await startHeadlessHub({ store, stateDir: path.join(dir, 'headless'), backendsFile: file, builtins: [on.plugin, off.plugin], logger: quiet });
+      fs.writeFileSync(
+        file,
+        JSON.stringify({ selected: [], sources: { on: { project: 'cli', points: 1 }, off: { enabled: false } } }),
+      );
+      const headless = await startHeadlessHub({
+        store,
+        stateDir: path.join(dir, 'headless'),
+        backendsFile: file,
+        builtins: [on.plugin, off.plugin],
+        logger: quiet,
+      });
       try {
         await until('the source to start', () => on.calls.includes('start'));
         assert.equal(on.contexts[0].config.project, 'cli');
@@ -260,12 +338,23 @@ describe('hub: source and processor plugins', function () {
       hub.registerPlugin(src.plugin);
       await until('the failure', () => hub.pluginStatus()[0]?.state === 'failed');
       assert.deepEqual(src.calls, ['initialize', 'stop', 'dispose']);
-      assert.deepEqual({ ...hub.pluginStatus()[0], displayName: undefined }, {
-        id: 'sys', kind: 'source', displayName: undefined, state: 'failed', healthy: false,
-        details: 'source "sys": start failed: no sensors', lastError: 'source "sys": start failed: no sensors',
-      });
+      assert.deepEqual(
+        { ...hub.pluginStatus()[0], displayName: undefined },
+        {
+          id: 'sys',
+          kind: 'source',
+          displayName: undefined,
+          state: 'failed',
+          healthy: false,
+          details: 'source "sys": start failed: no sensors',
+          lastError: 'source "sys": start failed: no sensors',
+        },
+      );
       // Applying settings again tries again, and says why it failed.
-      await assert.rejects(hub.configurePlugins({ sources: { sys: { project: 'p' } } }), /^Error: source "sys": start failed: no sensors$/);
+      await assert.rejects(
+        hub.configurePlugins({ sources: { sys: { project: 'p' } } }),
+        /^Error: source "sys": start failed: no sensors$/,
+      );
       assert.deepEqual(src.calls, ['initialize', 'stop', 'dispose', 'initialize', 'stop', 'dispose']);
     });
   });
@@ -280,7 +369,10 @@ describe('hub: source and processor plugins', function () {
       assert.equal(hub.pluginStatus()[0].state, 'idle');
 
       await hub.configurePlugins({ processors: { upper: { suffix: '!' } } });
-      await store.append('r', [{ event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } }, { event: { type: 'metrics', points: [{ key: 'loss', value: 1, step: 0, time: 1 }] } }]);
+      await store.append('r', [
+        { event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } },
+        { event: { type: 'metrics', points: [{ key: 'loss', value: 1, step: 0, time: 1 }] } },
+      ]);
       await hub.selectBackends(['keys'], { keys: { processors: [{ type: 'plugin', id: 'upper' }] } });
       await until('delivery', () => be.keys.length === 1);
       assert.deepEqual(be.keys, ['LOSS!']);
@@ -288,7 +380,10 @@ describe('hub: source and processor plugins', function () {
 
       await hub.checkHealth();
       const st = hub.pluginStatus()[0];
-      assert.deepEqual({ state: st.state, healthy: st.healthy, details: st.details, usedBy: st.usedBy }, { state: 'running', healthy: true, details: 'suffix "!"', usedBy: ['keys'] });
+      assert.deepEqual(
+        { state: st.state, healthy: st.healthy, details: st.details, usedBy: st.usedBy },
+        { state: 'running', healthy: true, details: 'suffix "!"', usedBy: ['keys'] },
+      );
 
       // New settings: disposed and initialized again, and the backend gets the new output.
       await hub.configurePlugins({ processors: { upper: { suffix: '?' } } });
@@ -297,7 +392,10 @@ describe('hub: source and processor plugins', function () {
       assert.equal(be.keys[1], 'ACC?');
 
       await hub.selectBackends([]);
-      assert.deepEqual(proc.calls.filter((c) => c !== 'healthCheck'), ['initialize:!', 'dispose', 'initialize:?', 'dispose']);
+      assert.deepEqual(
+        proc.calls.filter((c) => c !== 'healthCheck'),
+        ['initialize:!', 'dispose', 'initialize:?', 'dispose'],
+      );
       assert.equal(hub.pluginStatus()[0].state, 'idle');
     });
 
@@ -330,8 +428,13 @@ describe('hub: source and processor plugins', function () {
       await hub.selectBackends(['keys'], { keys: { processors: [{ type: 'plugin', id: 'upper' }] } });
       reg.dispose();
       await until('dispose', () => proc.calls.includes('dispose'));
-      await store.append('r', [{ event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } }, { event: { type: 'metrics', points: [{ key: 'loss', value: 1, step: 0, time: 1 }] } }]);
-      await until('a failed write', () => (hub.status()[0].lastError ?? '').includes('processor plugin "upper" is not ready'));
+      await store.append('r', [
+        { event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } },
+        { event: { type: 'metrics', points: [{ key: 'loss', value: 1, step: 0, time: 1 }] } },
+      ]);
+      await until('a failed write', () =>
+        (hub.status()[0].lastError ?? '').includes('processor plugin "upper" is not ready'),
+      );
       assert.deepEqual(be.keys, [], 'nothing unprocessed is delivered');
       const again = upperProcessor();
       hub.registerPlugin(again.plugin);
@@ -344,24 +447,39 @@ describe('hub: source and processor plugins', function () {
       const proc = upperProcessor('comp.upper');
       const be = keysBackend();
       let activations = 0;
-      hub.registerContributed({ id: 'comp.upper', displayName: 'Upper (companion)', kind: 'processor' }, async () => {
-        activations++;
-        setTimeout(() => hub.registerPlugin(proc.plugin), 30);
-      }, 'pub.upper');
+      hub.registerContributed(
+        { id: 'comp.upper', displayName: 'Upper (companion)', kind: 'processor' },
+        async () => {
+          activations++;
+          setTimeout(() => hub.registerPlugin(proc.plugin), 30);
+        },
+        'pub.upper',
+      );
       hub.registerPlugin(be.plugin);
       assert.equal(activations, 0);
-      await store.append('r', [{ event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } }, { event: { type: 'metrics', points: [{ key: 'loss', value: 1, step: 0, time: 1 }] } }]);
-      await hub.selectBackends(['keys'], { keys: { processors: [{ type: 'mask' }, { type: 'plugin', id: 'comp.upper' }] } });
+      await store.append('r', [
+        { event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } },
+        { event: { type: 'metrics', points: [{ key: 'loss', value: 1, step: 0, time: 1 }] } },
+      ]);
+      await hub.selectBackends(['keys'], {
+        keys: { processors: [{ type: 'mask' }, { type: 'plugin', id: 'comp.upper' }] },
+      });
       assert.equal(activations, 1);
       assert.equal(proc.calls[0], 'initialize:');
       await until('delivery', () => be.keys.length === 1);
       assert.deepEqual(be.keys, ['LOSS']);
-      assert.deepEqual(hub.pluginStatus().map((p) => [p.id, p.state, p.usedBy]), [['comp.upper', 'running', ['keys']]]);
+      assert.deepEqual(
+        hub.pluginStatus().map((p) => [p.id, p.state, p.usedBy]),
+        [['comp.upper', 'running', ['keys']]],
+      );
     });
 
     it('a pipeline naming a processor that is not installed is refused, naming it', async () => {
       hub.registerPlugin(keysBackend().plugin);
-      await assert.rejects(hub.selectBackends(['keys'], { keys: { processors: [{ type: 'plugin', id: 'ghost' }] } }), /processor "ghost" \(in backend "keys"'s processors\): Runwatch: no processor with id "ghost" is installed/);
+      await assert.rejects(
+        hub.selectBackends(['keys'], { keys: { processors: [{ type: 'plugin', id: 'ghost' }] } }),
+        /processor "ghost" \(in backend "keys"'s processors\): Runwatch: no processor with id "ghost" is installed/,
+      );
     });
   });
 });

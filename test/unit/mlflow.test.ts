@@ -42,7 +42,10 @@ describe('mlflow: limits and naming', () => {
     assert.equal(metricValue(Infinity), 'Infinity');
     assert.equal(metricValue(-Infinity), '-Infinity');
     assert.equal(metricValue(0.1), 0.1);
-    assert.deepEqual([paramString(true), paramString(false), paramString(null), paramString(3), paramString('s')], ['True', 'False', 'None', '3', 's']);
+    assert.deepEqual(
+      [paramString(true), paramString(false), paramString(null), paramString(3), paramString('s')],
+      ['True', 'False', 'None', '3', 's'],
+    );
   });
 
   it('splits log-batch requests within every limit, keeping order', () => {
@@ -66,7 +69,10 @@ describe('mlflow: limits and naming', () => {
       tags += body.tags.length;
     }
     assert.deepEqual([metrics, params, tags], [2500, 250, 450]);
-    assert.deepEqual(chunks.flatMap((c) => c.metrics.map((m) => m.step)), Array.from({ length: 2500 }, (_, i) => i));
+    assert.deepEqual(
+      chunks.flatMap((c) => c.metrics.map((m) => m.step)),
+      Array.from({ length: 2500 }, (_, i) => i),
+    );
     // 300 tags of 7 kB cannot share one request: the byte limit splits them.
     assert.ok(chunks.length >= 3 + 3 + 3);
   });
@@ -122,7 +128,8 @@ class FakeMlflow {
           if (this.failNext > 0) this.failNext--;
           return send(503, { error_code: 'TEMPORARILY_UNAVAILABLE', message: 'down' });
         }
-        if (url.startsWith('/api/2.0/mlflow/experiments/get-by-name')) return send(404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no' });
+        if (url.startsWith('/api/2.0/mlflow/experiments/get-by-name'))
+          return send(404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no' });
         if (url.startsWith('/api/2.0/mlflow/experiments/create')) return send(200, { experiment_id: '7' });
         if (url.startsWith('/api/2.0/mlflow/runs/search')) {
           const id = /= '([^']*)'/.exec(String(body?.filter ?? ''))?.[1];
@@ -132,7 +139,9 @@ class FakeMlflow {
         if (url.startsWith('/api/2.0/mlflow/runs/create')) {
           this.runs++;
           const info = { run_id: `mlrun${this.runs}`, artifact_uri: `mlflow-artifacts:/7/mlrun${this.runs}/artifacts` };
-          const tag = (body?.tags as { key: string; value: string }[] | undefined)?.find((t) => t.key === 'runwatch.runId');
+          const tag = (body?.tags as { key: string; value: string }[] | undefined)?.find(
+            (t) => t.key === 'runwatch.runId',
+          );
           if (tag) this.byTag.set(tag.value, { info });
           if (this.dropNextCreateReply) {
             this.dropNextCreateReply = false;
@@ -140,7 +149,8 @@ class FakeMlflow {
           }
           return send(200, { run: { info } });
         }
-        if (url.includes('log-batch') && this.refuse(body)) return send(400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'bad item' });
+        if (url.includes('log-batch') && this.refuse(body))
+          return send(400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'bad item' });
         return send(200, {});
       });
     });
@@ -183,17 +193,52 @@ describe('mlflow: backend against a fake server', () => {
   const ctx = (secrets: Record<string, string> = {}): PluginContext => ({
     config: { trackingUri: fake.uri, experimentName: '' },
     secrets: { get: async (k) => secrets[k] },
-    logger: { trace() {}, debug() {}, info() {}, warn: (m: string) => warnings.push(m), error: (m: string | Error) => warnings.push(String(m)) },
+    logger: {
+      trace() {},
+      debug() {},
+      info() {},
+      warn: (m: string) => warnings.push(m),
+      error: (m: string | Error) => warnings.push(String(m)),
+    },
     notify: (m: string) => void notices.push(m),
     storageDir: tmp,
   });
-  const run: RunSummary = { runId: 'run-1', project: 'proj', name: 'n', status: 'running', startTime: 1700000000, params: {}, tags: {}, context: {} };
+  const run: RunSummary = {
+    runId: 'run-1',
+    project: 'proj',
+    name: 'n',
+    status: 'running',
+    startTime: 1700000000,
+    params: {},
+    tags: {},
+    context: {},
+  };
   const records = (n: number): RunRecord[] => [
-    { runId: 'run-1', offset: 0, event: { type: 'run.start', project: 'proj', name: 'n', time: 1700000000, params: { long: 'y'.repeat(800) }, tags: {}, context: {} } },
+    {
+      runId: 'run-1',
+      offset: 0,
+      event: {
+        type: 'run.start',
+        project: 'proj',
+        name: 'n',
+        time: 1700000000,
+        params: { long: 'y'.repeat(800) },
+        tags: {},
+        context: {},
+      },
+    },
     ...Array.from({ length: n }, (_, i): RunRecord => ({
       runId: 'run-1',
       offset: i + 1,
-      event: { type: 'metrics', points: Array.from({ length: 100 }, (_, j) => ({ key: 'loss', value: i * 100 + j, step: i * 100 + j, time: 1700000001 })) },
+      event: {
+        type: 'metrics',
+        points: Array.from({ length: 100 }, (_, j) => ({
+          key: 'loss',
+          value: i * 100 + j,
+          step: i * 100 + j,
+          time: 1700000001,
+        })),
+      },
     })),
   ];
   const steps = (): number[] => fake.batches().flatMap((b) => b.metrics.map((m: { step: number }) => m.step));
@@ -203,13 +248,19 @@ describe('mlflow: backend against a fake server', () => {
     await b.initialize(ctx({ token: 'tok' }));
     await b.write({ run, records: records(25) });
     const batches = fake.batches();
-    assert.deepEqual(batches.map((x) => x.metrics.length), [999, 1000, 501]);
+    assert.deepEqual(
+      batches.map((x) => x.metrics.length),
+      [999, 1000, 501],
+    );
     assert.equal(batches[0].params[0].value.length, 500);
     // Said once, to the person (notify), naming the server version, the limit and what to do.
     assert.equal(notices.filter((w) => w.includes('truncated')).length, 1);
     assert.match(notices.find((w) => w.includes('truncated')) ?? '', /2\.7\.0.*500.*artifact/);
     assert.ok(fake.requests.every((r) => r.url === '/version' || r.auth === 'Bearer tok'));
-    assert.deepEqual(steps(), Array.from({ length: 2500 }, (_, i) => i));
+    assert.deepEqual(
+      steps(),
+      Array.from({ length: 2500 }, (_, i) => i),
+    );
     b.dispose();
   });
 
@@ -219,7 +270,13 @@ describe('mlflow: backend against a fake server', () => {
     const all = records(60);
     // One write per record: each is its own log-batch request, sent one after another as the hub does.
     for (let i = 0; i < all.length; i++) await b.write({ run, records: all.slice(0, i + 1) });
-    await b.write({ run, records: [...all, { runId: 'run-1', offset: all.length, event: { type: 'run.end', status: 'finished', time: 1700000100 } }] });
+    await b.write({
+      run,
+      records: [
+        ...all,
+        { runId: 'run-1', offset: all.length, event: { type: 'run.end', status: 'finished', time: 1700000100 } },
+      ],
+    });
     await b.healthCheck();
     b.dispose();
     const logBatches = fake.requests.filter((r) => r.url.includes('log-batch')).length;
@@ -244,9 +301,15 @@ describe('mlflow: backend against a fake server', () => {
     await b2.initialize(ctx({ username: 'u', password: 'p' }));
     await b2.write(batch); // the whole run again, as after a restart
     b2.dispose();
-    assert.deepEqual(steps(), Array.from({ length: 2500 }, (_, i) => i), 'every point once, in order');
+    assert.deepEqual(
+      steps(),
+      Array.from({ length: 2500 }, (_, i) => i),
+      'every point once, in order',
+    );
     assert.equal(fake.requests.filter((r) => r.url.includes('runs/create')).length, 1);
-    assert.ok(fake.requests.every((r) => r.url === '/version' || r.auth === `Basic ${Buffer.from('u:p').toString('base64')}`));
+    assert.ok(
+      fake.requests.every((r) => r.url === '/version' || r.auth === `Basic ${Buffer.from('u:p').toString('base64')}`),
+    );
   });
 
   it('does not create a second MLflow run when the connection resets after the server created one', async () => {
@@ -258,7 +321,11 @@ describe('mlflow: backend against a fake server', () => {
     await b.write(batch); // the sink runner's retry
     b.dispose();
     assert.equal(fake.requests.filter((r) => r.url.includes('runs/create')).length, 1, 'one runs/create');
-    assert.deepEqual(steps(), Array.from({ length: steps().length }, (_, i) => i), 'every point once, in order');
+    assert.deepEqual(
+      steps(),
+      Array.from({ length: steps().length }, (_, i) => i),
+      'every point once, in order',
+    );
     assert.ok(steps().length > 0);
   });
 
@@ -286,7 +353,14 @@ describe('mlflow: backend against a fake server', () => {
       run,
       records: [
         ...records(0),
-        { runId: 'run-1', offset: 1, event: { type: 'metrics', points: [0, 1, 2, 3, 4].map((i) => ({ key: i === 3 ? 'poison' : 'ok', value: i, step: i, time: 1 })) } },
+        {
+          runId: 'run-1',
+          offset: 1,
+          event: {
+            type: 'metrics',
+            points: [0, 1, 2, 3, 4].map((i) => ({ key: i === 3 ? 'poison' : 'ok', value: i, step: i, time: 1 })),
+          },
+        },
         { runId: 'run-1', offset: 2, event: { type: 'run.end', status: 'crashed', time: 2 } },
       ],
     });
@@ -296,6 +370,12 @@ describe('mlflow: backend against a fake server', () => {
     assert.ok(warnings.some((w) => w.includes('"poison"')));
     const update = fake.requests.find((r) => r.url.includes('runs/update'));
     assert.equal(update?.body.status, 'FAILED');
-    assert.ok(fake.batches().some((x) => x.tags.some((t: { key: string; value: string }) => t.key === 'runwatch.status' && t.value === 'crashed')));
+    assert.ok(
+      fake
+        .batches()
+        .some((x) =>
+          x.tags.some((t: { key: string; value: string }) => t.key === 'runwatch.status' && t.value === 'crashed'),
+        ),
+    );
   });
 });
