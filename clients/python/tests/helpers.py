@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-CLIENT_DIR = os.path.join(ROOT, "clients", "python")
+# RUNWATCH_TEST_CLIENT_DIR runs the tests against another copy of the client (an older commit's,
+# to see a new test fail before its fix).
+CLIENT_DIR = os.environ.get("RUNWATCH_TEST_CLIENT_DIR") or os.path.join(ROOT, "clients", "python")
 CLI = os.path.join(ROOT, "dist", "collector-cli.js")
 TSX = os.path.join(ROOT, "node_modules", ".bin", "tsx")
 
@@ -25,6 +27,7 @@ WAIT_TIMEOUT = 90.0
 
 
 def wait_for(cond: Callable[[], Any], what: str, timeout: float = WAIT_TIMEOUT, interval: float = 0.05) -> Any:
+    """Polls `cond` until it returns something truthy (returned), or fails naming `what`."""
     deadline = time.monotonic() + timeout
     while True:
         value = cond()
@@ -182,3 +185,46 @@ def client_env(**extra: str) -> Dict[str, str]:
 
 def run_script(code: str, env: Dict[str, str], cwd: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+
+
+def import_spool(store: str, spool_dir: str, files: List[str], part_quiet_ms: int = 15_000) -> List[Dict[str, Any]]:
+    """Imports spool files into a store with the extension's importer (src/sources/spoolImporter.ts)."""
+    assert os.path.exists(TSX), f"{TSX} is missing: run npm ci"
+    script = os.path.join(os.path.dirname(__file__), "import_spool.ts")
+    env = dict(os.environ, RUNWATCH_PART_QUIET_MS=str(part_quiet_ms))
+    res = subprocess.run([TSX, script, store, spool_dir, *files], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    return [json.loads(line) for line in res.stdout.splitlines()]
+
+
+def spool_files(spool_dir: str) -> List[str]:
+    """The spool files in a folder (finished ones and ones still being written), by full path."""
+    try:
+        names = sorted(os.listdir(spool_dir))
+    except FileNotFoundError:
+        return []
+    return [os.path.join(spool_dir, n) for n in names if n.endswith(".jsonl") or n.endswith(".jsonl.part")]
+
+
+def rss_kib(pid: int, field: str = "VmHWM") -> int:
+    """A process's peak (VmHWM) or current (VmRSS) resident memory, in KiB, from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def step_counts(events: List[Dict[str, Any]], key: str) -> Dict[int, int]:
+    counts: Dict[int, int] = {}
+    for p in points_of(events, key):
+        counts[p["step"]] = counts.get(p["step"], 0) + 1
+    return counts
+
+
+def assert_steps_exactly_once(events: List[Dict[str, Any]], key: str, steps: range) -> None:
+    counts = step_counts(events, key)
+    twice = [s for s, c in counts.items() if c > 1]
+    assert not twice, f"{len(twice)} steps of {key} arrived more than once, e.g. {twice[:5]}"
+    missing = [s for s in steps if s not in counts]
+    assert not missing, f"{len(missing)} of {len(steps)} steps of {key} are missing, e.g. {missing[:5]}"

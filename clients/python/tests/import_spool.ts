@@ -8,7 +8,8 @@ async function main(): Promise<void> {
   const [storeDir, spoolDir, ...files] = process.argv.slice(2);
   const store = await RunStore.open(storeDir);
   const logger = { info: (m: string) => console.error(`info ${m}`), warn: (m: string) => console.error(`warn ${m}`), error: (m: string) => console.error(`error ${m}`) };
-  const importer = new SpoolImporter(store, spoolDir, { logger });
+  const partQuietMs = Number(process.env.RUNWATCH_PART_QUIET_MS ?? 15_000);
+  const importer = new SpoolImporter(store, spoolDir, { logger, partQuietMs });
   for (const f of files) {
     const res = await importer.importFile(path.resolve(f));
     process.stdout.write(JSON.stringify(res) + '\n');

@@ -16,7 +16,7 @@ from typing import List
 import pytest
 
 import runwatch
-from helpers import ROOT, TSX, Collector, client_env, final_status, points_of, read_log, run_script, wait_for
+from helpers import Collector, client_env, import_spool, final_status, points_of, read_log, run_script, wait_for
 
 
 def _assert_exactly_once(events: list, n: int) -> None:
@@ -115,13 +115,6 @@ def test_training_script_killed_run_becomes_crashed_with_every_acknowledged_poin
     assert all(p["value"] == p["step"] * 0.5 for p in xs)
 
 
-def _import_spool(store: str, spool_dir: str, files: List[str]) -> List[dict]:
-    assert os.path.exists(TSX), f"{TSX} is missing: run npm ci"
-    res = subprocess.run([TSX, os.path.join(os.path.dirname(__file__), "import_spool.ts"), store, spool_dir, *files], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=180)
-    assert res.returncode == 0, res.stderr
-    return [json.loads(line) for line in res.stdout.splitlines()]
-
-
 def test_no_collector_spools_and_the_import_yields_the_run(tmp_path) -> None:
     spool = tmp_path / "spool"
     code = textwrap.dedent(
@@ -141,7 +134,7 @@ def test_no_collector_spools_and_the_import_yields_the_run(tmp_path) -> None:
     spool_file = spool / f"{run_id}.jsonl"
     assert spool_file.is_file()
     store = str(tmp_path / "store")
-    [result] = _import_spool(store, str(spool), [str(spool_file)])
+    [result] = import_spool(store, str(spool), [str(spool_file)])
     assert result["moved"] is True and result["badLines"] == 0
     assert (spool / "imported" / f"{run_id}.jsonl").is_file() and not spool_file.exists()
     events = read_log(store, run_id)
@@ -166,7 +159,7 @@ def test_collector_lost_for_good_the_rest_is_spooled_and_the_import_completes_th
     wait_for(lambda: run.spool_path is not None, "the client to give up on the collector and spool")
     run.finish()
     assert run.spool_path is not None
-    [result] = _import_spool(collector.store, os.environ["RUNWATCH_SPOOL_DIR"], [run.spool_path])
+    [result] = import_spool(collector.store, os.environ["RUNWATCH_SPOOL_DIR"], [run.spool_path])
     assert result["moved"] is True
     events = read_log(collector.store, run.id)
     _assert_exactly_once(events, n)
