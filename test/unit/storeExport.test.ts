@@ -44,8 +44,10 @@ function csvLine(line: string): string[] {
       let s = '';
       i++;
       for (;;) {
-        if (line[i] === '"' && line[i + 1] === '"') ((s += '"'), (i += 2));
-        else if (line[i] === '"') break;
+        if (line[i] === '"' && line[i + 1] === '"') {
+          s += '"';
+          i += 2;
+        } else if (line[i] === '"') break;
         else s += line[i++];
       }
       out.push(s);
