@@ -59,9 +59,8 @@ export class DashboardPanel {
     DashboardPanel.current?.panel.dispose();
     const state = isDashboardState(saved) ? saved : { ...defaultDashboardState };
     panel.webview.options = webviewOptions(extensionUri);
-    deps.log.info(
-      `dashboard restored after a reload (${state.runIds.length} runs, x by ${state.xMode}, log scale ${state.logScale ? 'on' : 'off'})`,
-    );
+    const shown = `${state.runIds.length} runs, x by ${state.xMode}, log scale ${state.logScale ? 'on' : 'off'}`;
+    deps.log.info(`dashboard restored after a reload (${shown})`);
     return new DashboardPanel(panel, deps, extensionUri, state);
   }
 

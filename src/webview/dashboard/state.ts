@@ -28,8 +28,8 @@ export class DashboardModel {
   allRuns: RunInfo[] = [];
   /** key → run id → series */
   readonly data = new Map<string, Map<string, SeriesData>>();
-  /** Fired for every series message, before it is applied (test probes time draws by it). */
   private readonly seriesReceived = new Emitter<SeriesMessage>({ name: 'dashboard.onDidReceiveSeries' });
+  /** Fired for every series message, before it is applied (test probes time draws by it). */
   readonly onDidReceiveSeries = this.seriesReceived.event;
   private readonly queries = new LatestRequests<string>();
   /** What the charts draw of the shown runs; a status or last-step change alone needs no redraw. */
