@@ -220,7 +220,9 @@ export class Session implements Submitter, Owner {
   /** A frame refused for its content consumes its seq, in order, when it names a run that exists. */
   private onRefused(err: FrameError, type: string | undefined): void {
     const { runId, seq } = err;
+    // Only run-scoped frames (and unknown types) have a seq to consume; a bad heartbeat or hello does not.
     const consumable =
+      type !== undefined &&
       CONTENT_REFUSALS.has(err.code) &&
       runId !== undefined &&
       seq !== undefined &&
@@ -231,7 +233,7 @@ export class Session implements Submitter, Owner {
     const bytes = 256;
     const r = this.host.writers.offer(runId, {
       seq,
-      event: refusalNote(err, type ?? 'unknown'),
+      event: refusalNote(err, type),
       refusal: err,
       bytes,
       from: this,

@@ -223,4 +223,22 @@ describe('collector acks: gaps and refused writes', function () {
     d.close();
     await waitUntil(() => collector.state.clients === 0, 'client gone');
   });
+
+  it('a bad heartbeat or hello that carries runId and seq consumes nothing', async () => {
+    const c = await TestConnection.connect(url, TOKEN);
+    c.send(start('hb'));
+    await c.waitFor(() => c.ackedSeq('hb') === 1, 'ack 1');
+    c.send({ type: 'heartbeat', runIds: 'hb', runId: 'hb', seq: 2 });
+    c.send({ type: 'hello', runId: 'hb', seq: 2 });
+    await c.waitFor(() => errors(c).length === 2, 'two errors');
+    assert.deepEqual(
+      errors(c).map((e) => e.code),
+      ['bad_message', 'bad_message'],
+    );
+    c.send(metrics('hb', 2));
+    await c.waitFor(() => c.ackedSeq('hb') === 2, 'ack 2');
+    assert.equal(store.recordCount('hb'), 2, 'no note was written');
+    assert.deepEqual(stepsOf(await store.read('hb', 0, 10)), [2]);
+    c.close();
+  });
 });
