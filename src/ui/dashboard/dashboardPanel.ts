@@ -12,6 +12,7 @@ import {
   isDashboardState,
   isDashboardWebviewMessage,
 } from '../../webview/protocol/dashboard';
+import { setting } from '../config';
 import type { ViewsDeps } from '../deps';
 import { Coalescer } from './coalescer';
 import { webviewHtml, webviewOptions } from './html';
@@ -74,10 +75,9 @@ export class DashboardPanel {
     this.feed = new SeriesFeed(deps);
     this.state = { ...state, runIds: state.runIds.filter((id) => deps.store.getRun(id)) };
     if (this.state.runIds.length === 0) this.state.runIds = this.defaultRuns();
+    // Read on every schedule (a live setting): a change applies to the next update.
     this.coalescer = new Coalescer(
-      () =>
-        1000 /
-        Math.max(1, vscode.workspace.getConfiguration('runwatch').get<number>('dashboard.maxUpdatesPerSecond', 10)),
+      () => 1000 / setting('dashboard.maxUpdatesPerSecond'),
       () => void this.flush(),
     );
     this.coalescer.setPaused(!panel.visible);
