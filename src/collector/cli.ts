@@ -1,6 +1,7 @@
 // Headless collector: `node dist/collector-cli.js --store <dir> [options]`.
 // Prints one JSON line to stdout once listening, writes <store>/collector.json,
 // logs to stderr, and on SIGTERM/SIGINT finishes what it accepted and exits 0.
+// A store another process owns is refused (exit 3). `export ...` reads runs back out.
 // The composition (store, collector, hub, shutdown order) is src/runtime/runtime.ts, shared with the extension.
 import * as path from 'path';
 import pkg from '../../package.json';
@@ -8,6 +9,7 @@ import { builtinBackends } from '../backends';
 import { errorText } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { startHeadlessHub } from '../core/headless';
+import { exportMain, EXPORT_USAGE } from '../runtime/exportCli';
 import { Runtime } from '../runtime/runtime';
 import { SETTINGS } from '../runtime/settings';
 import { StoreLockedError } from '../store/runStore';
@@ -15,7 +17,8 @@ import { StoreLockedError } from '../store/runStore';
 const USAGE = `usage: node dist/collector-cli.js --store <dir> [--host 127.0.0.1] [--port 0] [--token T]
        [--heartbeat-timeout <seconds>] [--max-frame-bytes N] [--max-batch-points N] [--quiet]
        [--backends <json file>] [--plugin <module path>]... [--state-dir <dir>]
-  --backends: {"selected": [ids], "config": {id: {...}}}; secrets from RUNWATCH_SECRET_<ID>_<PROPERTY>`;
+  --backends: {"selected": [ids], "config": {id: {...}}}; secrets from RUNWATCH_SECRET_<ID>_<PROPERTY>
+${EXPORT_USAGE}`;
 
 interface Args {
   store: string;
@@ -106,6 +109,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'export') process.exit(await exportMain(process.argv.slice(3)));
   let args: Args;
   try {
     args = parseArgs(process.argv.slice(2));
