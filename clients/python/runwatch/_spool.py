@@ -32,7 +32,8 @@ def candidate_dirs(primary: str) -> List[str]:
         pass
     try:
         uid = os.getuid() if hasattr(os, "getuid") else 0
-        out.append(os.path.join(tempfile.gettempdir(), f"runwatch-spool-{uid}"))
+        # TMPDIR as the user set it (gettempdir() would skip it silently when it is full).
+        out.append(os.path.join(os.environ.get("TMPDIR") or tempfile.gettempdir(), f"runwatch-spool-{uid}"))
     except Exception:  # noqa: BLE001
         pass
     seen: List[str] = []
