@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 PROTOCOL_VERSION = 1
 CLIENT_NAME = "runwatch-python"
 
-MAX_KEY_UNITS = 250  # metric names: 1 to 250 UTF-16 code units, as JavaScript counts them
+MAX_KEY_CODE_POINTS = 250  # metric names: 1 to 250 characters, counted in Unicode code points (Python's len)
 MAX_RUN_ID = 128
 MAX_STEP = 2**53 - 1  # a step is a JavaScript safe integer
 MAX_REASON = 10_000
@@ -67,11 +67,6 @@ def decode_number(v: Any) -> float:
     return float(v)
 
 
-def key_units(key: str) -> int:
-    """The length of a name as the collector counts it (UTF-16 code units)."""
-    return len(key.encode("utf-16-le", "surrogatepass")) // 2
-
-
 def hello(token: str, version: str) -> str:
     return dumps({"type": "hello", "client": CLIENT_NAME, "version": version, "protocol": PROTOCOL_VERSION, "token": token})
 
@@ -118,7 +113,7 @@ def _is_time(v: Any) -> bool:
 
 
 def _check_key(key: Any, where: str) -> str:
-    _need(isinstance(key, str) and 1 <= key_units(key) <= MAX_KEY_UNITS, f"{where} must be a string of 1 to 250 characters")
+    _need(isinstance(key, str) and 1 <= len(key) <= MAX_KEY_CODE_POINTS, f"{where} must be a string of 1 to 250 characters")
     return key
 
 
@@ -356,7 +351,7 @@ class FrameEncoder:
 
     def _key(self, k: Any) -> Optional[str]:
         enc: Optional[str] = None
-        if isinstance(k, str) and 0 < key_units(k) <= MAX_KEY_UNITS:
+        if isinstance(k, str) and 0 < len(k) <= MAX_KEY_CODE_POINTS:
             enc = json.dumps(k)  # ASCII escapes: a lone surrogate cannot break the UTF-8 encoding later
         else:
             self._warn("key", f"metric names are strings of 1 to 250 characters; {self._r(k)} was skipped.")
