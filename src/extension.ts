@@ -111,6 +111,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
     collector: current.collector,
     connection: () => current.runtime?.address,
     discoveryFile: current.runtime?.discoveryFile,
+    exportSource: () => current.runtime?.store,
     log,
   });
 

@@ -2,6 +2,7 @@
 // views are tested against a real RunStore/SeriesStore but never depend on their
 // internals (and a collector can be absent, e.g. when its port is taken).
 import type { RunSummary } from '../api/types';
+import type { ExportSource } from '../store/export';
 
 export interface Disposable {
   dispose(): unknown;
@@ -29,7 +30,14 @@ export interface SeriesSliceLike {
 export interface SeriesLike {
   keys(runId: string): string[];
   latest(runId: string, key: string): { step: number; value: number; time: number } | undefined;
-  query(q: { runId: string; key: string; x: 'step' | 'time'; from?: number; to?: number; maxPoints: number }): Promise<SeriesSliceLike>;
+  query(q: {
+    runId: string;
+    key: string;
+    x: 'step' | 'time';
+    from?: number;
+    to?: number;
+    maxPoints: number;
+  }): Promise<SeriesSliceLike>;
   onDidChange(listener: (runId: string, keys: string[]) => void): Disposable;
 }
 
@@ -66,5 +74,7 @@ export interface ViewsDeps {
   connection?: () => ConnectionInfo | undefined;
   /** Where the discovery file lives, mentioned in the snippet. */
   discoveryFile?: string;
+  /** The store as Export Run… reads it (records too); undefined while no store is open. */
+  exportSource?: () => ExportSource | undefined;
   log: Logger;
 }
