@@ -48,3 +48,72 @@ export class CollectorStatusBar implements vscode.Disposable {
 function dispose(d: { dispose(): unknown }): () => void {
   return () => void d.dispose();
 }
+
+/** The fields of a backend's status the warning needs. */
+export interface BackendHealthLike {
+  id: string;
+  displayName: string;
+  healthy: boolean;
+  details: string;
+  lastError?: string;
+}
+
+/** A backend still "starting…" after this long is shown as unhealthy: it may never start. */
+export const STARTING_GRACE_MS = 20_000;
+
+/**
+ * The status bar warning while a chosen backend is unhealthy; a click opens the Backends
+ * view. A backend that is starting is not a problem yet, but one that stays starting is
+ * (an extension that never registers it, a start that hangs), so it counts after a grace.
+ */
+export class BackendHealthStatusBar implements vscode.Disposable {
+  readonly item: vscode.StatusBarItem;
+  private readonly startingSince = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly read: () => BackendHealthLike[],
+    private readonly graceMs = STARTING_GRACE_MS,
+  ) {
+    this.item = vscode.window.createStatusBarItem('runwatch.backendHealth', vscode.StatusBarAlignment.Left, 0);
+    this.item.name = 'Runwatch Backend Health';
+    this.item.command = 'runwatch.backends.focus';
+    this.update();
+  }
+
+  update(): void {
+    const now = Date.now();
+    const all = this.read();
+    const starting = new Set(all.filter((s) => !s.healthy && s.details === 'starting…').map((s) => s.id));
+    for (const id of [...this.startingSince.keys()]) if (!starting.has(id)) this.startingSince.delete(id);
+    for (const id of starting) if (!this.startingSince.has(id)) this.startingSince.set(id, now);
+    const overdue = (id: string) => now - (this.startingSince.get(id) ?? now) >= this.graceMs;
+    const bad = all.filter((s) => !s.healthy && (!starting.has(s.id) || overdue(s.id)));
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const waiting = [...starting].filter((id) => !overdue(id));
+    if (waiting.length) {
+      const next = Math.min(...waiting.map((id) => this.startingSince.get(id)! + this.graceMs)) - now;
+      this.timer = setTimeout(() => this.update(), Math.max(100, next));
+    }
+    if (!bad.length) {
+      this.item.hide();
+      return;
+    }
+    const one = bad.length === 1;
+    this.item.text = `$(warning) ${one ? `${bad[0].displayName} unhealthy` : `${bad.length} backends unhealthy`}`;
+    this.item.tooltip = bad
+      .map((s) => {
+        const why = starting.has(s.id) ? `still starting after ${Math.round(this.graceMs / 1000)} s` : s.details;
+        return `${s.displayName}: ${why}${s.lastError && s.lastError !== s.details ? ` (${s.lastError})` : ''}`;
+      })
+      .join('\n');
+    this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    this.item.show();
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.item.dispose();
+  }
+}
