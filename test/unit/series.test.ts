@@ -4,7 +4,9 @@ import * as os from 'os';
 import * as path from 'path';
 import type { MetricPoint, RunEvent, RunRecord } from '../../src/api/types';
 import { RunStore } from '../../src/store/runStore';
-import { NON_FINITE_NAN, NON_FINITE_NEG_INF, NON_FINITE_POS_INF, SeriesSource, SeriesStore } from '../../src/store/series';
+import { setDefaultListenerErrorHandler } from '../../src/common/emitter';
+import { NonFiniteKind } from '../../src/common/wireNumber';
+import { SeriesSource, SeriesStore } from '../../src/store/series';
 
 const RUN = 'run-0001';
 const T0 = 1_700_000_000;
@@ -50,22 +52,48 @@ describe('SeriesStore', () => {
     const changed: string[] = [];
     series.onDidChange((runId, keys) => changed.push(`${runId}:${keys.join(',')}`));
     await store.append(RUN, [{ event: startEvent() }]);
-    await store.append(RUN, batches('train/loss', 0, 10_000, (s) => 1 / (1 + s)));
+    await store.append(
+      RUN,
+      batches('train/loss', 0, 10_000, (s) => 1 / (1 + s)),
+    );
     await store.append(RUN, [metrics([{ key: 'val/acc', step: 10, time: T0 + 5, value: 0.5 }])]);
     await series.whenIdle();
     assert.deepEqual(series.keys(RUN), ['train/loss', 'val/acc']);
     assert.deepEqual(series.latest(RUN, 'train/loss'), { step: 9999, value: 1 / 10_000, time: T0 + 999.9 });
     assert.ok(changed.includes(`${RUN}:val/acc`));
 
-    const zoom = await series.query({ runId: RUN, key: 'train/loss', x: 'step', from: 5000, to: 5100, maxPoints: 1000 });
+    const zoom = await series.query({
+      runId: RUN,
+      key: 'train/loss',
+      x: 'step',
+      from: 5000,
+      to: 5100,
+      maxPoints: 1000,
+    });
     assert.equal(zoom.decimated, false);
     assert.equal(zoom.total, 101);
-    assert.deepEqual([...zoom.x], Array.from({ length: 101 }, (_, i) => 5000 + i));
-    assert.deepEqual([...zoom.y], Array.from({ length: 101 }, (_, i) => 1 / (5001 + i)));
+    assert.deepEqual(
+      [...zoom.x],
+      Array.from({ length: 101 }, (_, i) => 5000 + i),
+    );
+    assert.deepEqual(
+      [...zoom.y],
+      Array.from({ length: 101 }, (_, i) => 1 / (5001 + i)),
+    );
     assert.deepEqual(zoom.xRange, [5000, 5100]);
 
-    const byTime = await series.query({ runId: RUN, key: 'train/loss', x: 'time', from: T0 + 100, to: T0 + 100.45, maxPoints: 1000 });
-    assert.deepEqual([...byTime.x], [0, 1, 2, 3, 4].map((i) => T0 + (1000 + i) * 0.1));
+    const byTime = await series.query({
+      runId: RUN,
+      key: 'train/loss',
+      x: 'time',
+      from: T0 + 100,
+      to: T0 + 100.45,
+      maxPoints: 1000,
+    });
+    assert.deepEqual(
+      [...byTime.x],
+      [0, 1, 2, 3, 4].map((i) => T0 + (1000 + i) * 0.1),
+    );
 
     const all = await series.query({ runId: RUN, key: 'train/loss', x: 'step', maxPoints: 200 });
     assert.equal(all.total, 10_000);
@@ -78,6 +106,39 @@ describe('SeriesStore', () => {
     assert.equal(none.total, 0);
   });
 
+  it('a throwing onDidChange listener is reported as itself, not as a cache fault, and real faults still warn', async () => {
+    const warnings: string[] = [];
+    const listenerErrors: string[] = [];
+    setDefaultListenerErrorHandler((err, name) => listenerErrors.push(`${name}: ${String(err)}`));
+    try {
+      series = SeriesStore.open(store, { logger: { warn: (m) => warnings.push(m) } });
+      series.onDidChange(() => {
+        throw new Error('dashboard broke');
+      });
+      const seen: string[] = [];
+      series.onDidChange((runId) => seen.push(runId));
+      await store.append(RUN, [{ event: startEvent() }, ...batches('k', 0, 10, (x) => x)]);
+      await series.whenIdle();
+      assert.deepEqual(warnings, [], 'a listener error was reported as a series cache fault');
+      assert.ok(listenerErrors.some((e) => e.includes('series.onDidChange') && e.includes('dashboard broke')));
+      assert.ok(seen.length > 0, 'the other listeners still ran');
+      assert.equal((await series.query({ runId: RUN, key: 'k', x: 'step', maxPoints: 100 })).total, 10);
+      // A real cache fault is still said: the series folder replaced by a file.
+      const seriesDir = path.join(store.runDir(RUN), 'series');
+      fs.rmSync(seriesDir, { recursive: true, force: true });
+      fs.writeFileSync(seriesDir, 'not a folder');
+      await store.append(
+        RUN,
+        batches('k2', 0, 10, (x) => x),
+      );
+      await series.whenIdle();
+      assert.equal(warnings.length, 1, warnings.join('\n'));
+      assert.match(warnings[0], /series cache of run/);
+    } finally {
+      setDefaultListenerErrorHandler((err, name) => console.error(`runwatch: a listener of ${name} threw:`, err));
+    }
+  });
+
   it('a spike among 300k points survives a whole-series query read from disk', async () => {
     series = SeriesStore.open(store);
     await store.append(RUN, [{ event: startEvent() }]);
@@ -85,7 +146,8 @@ describe('SeriesStore', () => {
     // Records of 5,000 points keep the log small and the test fast.
     for (let a = 0; a < 300_000; a += 5000) {
       const pts: MetricPoint[] = [];
-      for (let s = a; s < a + 5000; s++) pts.push({ key: 'loss', step: s, time: T0 + s, value: s === spikeAt ? 1e6 : Math.sin(s / 1000) });
+      for (let s = a; s < a + 5000; s++)
+        pts.push({ key: 'loss', step: s, time: T0 + s, value: s === spikeAt ? 1e6 : Math.sin(s / 1000) });
       await store.append(RUN, [metrics(pts)]);
     }
     await series.whenIdle();
@@ -109,7 +171,7 @@ describe('SeriesStore', () => {
     assert.deepEqual([...q.x], [0, 2, 4, 6]);
     assert.deepEqual([...q.y], [1, 2, 3, 4]);
     assert.deepEqual([...q.nonFinite.x], [1, 3, 5]);
-    assert.deepEqual([...q.nonFinite.kind], [NON_FINITE_NAN, NON_FINITE_POS_INF, NON_FINITE_NEG_INF]);
+    assert.deepEqual([...q.nonFinite.kind], [NonFiniteKind.NaN, NonFiniteKind.PosInf, NonFiniteKind.NegInf]);
     assert.equal(q.total, 7);
     const small = await series.query({ runId: RUN, key: 'k', x: 'step', maxPoints: 2 });
     assert.deepEqual([...small.y].sort(), [1, 4], 'min and max come from finite values only');
@@ -118,8 +180,14 @@ describe('SeriesStore', () => {
   it('sorts by step when a resumed run logs earlier steps again', async () => {
     series = SeriesStore.open(store);
     await store.append(RUN, [{ event: startEvent() }]);
-    await store.append(RUN, batches('loss', 0, 100, () => 1));
-    await store.append(RUN, batches('loss', 50, 100, (s) => (s === 60 ? 7 : 2)));
+    await store.append(
+      RUN,
+      batches('loss', 0, 100, () => 1),
+    );
+    await store.append(
+      RUN,
+      batches('loss', 50, 100, (s) => (s === 60 ? 7 : 2)),
+    );
     await series.whenIdle();
     const q = await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 1000 });
     assert.equal(q.total, 200);
@@ -135,18 +203,30 @@ describe('SeriesStore', () => {
   it('persists, and after a restart catches up from the folded offset without duplicates', async () => {
     series = SeriesStore.open(store);
     await store.append(RUN, [{ event: startEvent() }]);
-    await store.append(RUN, batches('loss', 0, 1000, (s) => s));
+    await store.append(
+      RUN,
+      batches('loss', 0, 1000, (s) => s),
+    );
     await series.whenIdle();
     await series.dispose();
     series = undefined;
     const idxFile = path.join(store.runDir(RUN), 'series', 'index.json');
-    const idx = JSON.parse(await fs.promises.readFile(idxFile, 'utf8')) as { folded: number; series: Record<string, { count: number; file: string }> };
+    const idx = JSON.parse(await fs.promises.readFile(idxFile, 'utf8')) as {
+      folded: number;
+      series: Record<string, { count: number; file: string }>;
+    };
     assert.equal(idx.folded, store.recordCount(RUN));
     assert.equal(idx.series.loss.count, 1000);
 
     // While no SeriesStore listens: more points, and a torn extra row as if we crashed after a write but before the index save.
-    await store.append(RUN, batches('loss', 1000, 1000, (s) => s));
-    await store.append(RUN, batches('acc', 0, 10, () => 0.5));
+    await store.append(
+      RUN,
+      batches('loss', 1000, 1000, (s) => s),
+    );
+    await store.append(
+      RUN,
+      batches('acc', 0, 10, () => 0.5),
+    );
     await fs.promises.appendFile(path.join(store.runDir(RUN), 'series', idx.series.loss.file), Buffer.alloc(24 * 3, 1));
     await store.close();
 
@@ -156,8 +236,14 @@ describe('SeriesStore', () => {
     assert.deepEqual(series.keys(RUN), ['acc', 'loss']);
     const q = await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 5000 });
     assert.equal(q.total, 2000);
-    assert.deepEqual([...q.x], Array.from({ length: 2000 }, (_, i) => i));
-    assert.deepEqual([...q.y], Array.from({ length: 2000 }, (_, i) => i));
+    assert.deepEqual(
+      [...q.x],
+      Array.from({ length: 2000 }, (_, i) => i),
+    );
+    assert.deepEqual(
+      [...q.y],
+      Array.from({ length: 2000 }, (_, i) => i),
+    );
 
     // A series file shorter than its index says: the run's cache is rebuilt from the log.
     await series.dispose();
@@ -194,7 +280,10 @@ describe('SeriesStore', () => {
     assert.equal(q.x[q.y.indexOf(1e9)], 77_777);
     assert.deepEqual([...q.nonFinite.x], [150_100], 'markers from after the snapshot');
     const tail = await series.query({ runId: RUN, key: 'loss', x: 'step', from: 149_990, to: 150_010, maxPoints: 400 });
-    assert.deepEqual([...tail.y], Array.from({ length: 21 }, (_, i) => Math.cos(149_990 + i)));
+    assert.deepEqual(
+      [...tail.y],
+      Array.from({ length: 21 }, (_, i) => Math.cos(149_990 + i)),
+    );
 
     // A damaged snapshot is ignored: the pyramid is rebuilt from the rows.
     await series.dispose();
@@ -214,7 +303,10 @@ describe('SeriesStore', () => {
     await series.query({ runId: RUN, key: 'a', x: 'step', maxPoints: 10 });
     await series.query({ runId: RUN, key: 'b', x: 'step', maxPoints: 10 });
     assert.ok(series.memoryBytes() < 3000 * 2, `only b's pyramid is held (${series.memoryBytes()} bytes)`);
-    await store.append(RUN, batches('a', 3000, 10, () => 1e6)); // appended while a has no pyramid
+    await store.append(
+      RUN,
+      batches('a', 3000, 10, () => 1e6),
+    ); // appended while a has no pyramid
     await series.whenIdle();
     const a = await series.query({ runId: RUN, key: 'a', x: 'step', maxPoints: 10 });
     assert.equal(a.total, 3010);
@@ -226,10 +318,16 @@ describe('SeriesStore', () => {
     // A hand-made source: the log is an array we can replace.
     const runDir = path.join(tmp, 'fake-run');
     await fs.promises.mkdir(runDir);
-    let log: RunRecord[] = [1, 2, 3].map((v, i) => ({ runId: RUN, offset: i, event: metrics([{ key: 'k', step: i, time: T0 + i, value: v }]).event }));
+    let log: RunRecord[] = [1, 2, 3].map((v, i) => ({
+      runId: RUN,
+      offset: i,
+      event: metrics([{ key: 'k', step: i, time: T0 + i, value: v }]).event,
+    }));
     const source: SeriesSource = {
       runDir: () => runDir,
-      listRuns: () => [{ runId: RUN, project: 'p', name: 'n', status: 'finished', startTime: T0, params: {}, tags: {}, context: {} }],
+      listRuns: () => [
+        { runId: RUN, project: 'p', name: 'n', status: 'finished', startTime: T0, params: {}, tags: {}, context: {} },
+      ],
       read: async (_id, from, max) => log.slice(from, from + max),
       recordCount: () => log.length,
       onDidAppend: () => ({ dispose: () => undefined }),
@@ -249,7 +347,10 @@ describe('SeriesStore', () => {
   it('forgets a deleted run', async () => {
     series = SeriesStore.open(store);
     await store.append(RUN, [{ event: startEvent() }]);
-    await store.append(RUN, batches('loss', 0, 10, (s) => s));
+    await store.append(
+      RUN,
+      batches('loss', 0, 10, (s) => s),
+    );
     await series.whenIdle();
     assert.deepEqual(series.keys(RUN), ['loss']);
     await store.deleteRun(RUN);
