@@ -7,7 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { coalescedRunChanges, createExports } from '../../src/api/api';
 import type { BackendPlugin, RunwatchApiV1 } from '../../src/api/types';
+import { memoryLogger } from '../../src/common/logger';
 import { Hub } from '../../src/core/hub';
+import { toPluginLogger } from '../../src/core/pluginLogger';
 import { RunStore } from '../../src/store/runStore';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
@@ -208,5 +210,36 @@ describe('contributes.runwatch JSON schema', () => {
     assert.ok(
       pkg.contributes.jsonValidation.some((j: { url: string }) => j.url === './src/api/contributes.schema.json'),
     );
+  });
+});
+
+describe("a plugin's logger", () => {
+  it("prefixes the plugin's id, writes an Error as its message and extra arguments as text", () => {
+    const log = memoryLogger();
+    const p = toPluginLogger(log, 'jsonl');
+    p.info('wrote', 3, { run: 'r1' });
+    p.warn('slow');
+    p.error(new Error('disk full'));
+    // Runwatch's Logger has no trace or debug: those lines go nowhere rather than to info.
+    p.debug('noise');
+    p.trace('more noise');
+    assert.deepEqual(log.lines, [
+      'info: [jsonl] wrote 3 {"run":"r1"}',
+      'warn: [jsonl] slow',
+      'error: [jsonl] disk full',
+    ]);
+  });
+
+  it('uses the finer levels when the logger has them (a VS Code LogOutputChannel does)', () => {
+    const lines: string[] = [];
+    const log = {
+      ...memoryLogger(),
+      debug: (m: string) => lines.push(`debug: ${m}`),
+      trace: (m: string) => lines.push(`trace: ${m}`),
+    };
+    const p = toPluginLogger(log, 'x');
+    p.debug('d');
+    p.trace('t');
+    assert.deepEqual(lines, ['debug: [x] d', 'trace: [x] t']);
   });
 });
