@@ -1,5 +1,6 @@
 // The exported API's implementation. `createExports` builds what `activate()`
 // returns; it does not import vscode, so it is tested in plain Node too.
+import { Emitter } from '../common/emitter';
 import type { Disposable, Plugin, RunSummary, RunwatchApiV1, RunwatchExports } from './types';
 
 export const SUPPORTED_API_VERSIONS: readonly number[] = [1];
@@ -60,8 +61,19 @@ export interface RunEvents {
   onDidDeleteRun(listener: (runId: string) => void): Disposable;
 }
 
-/** `onDidChangeRuns` for one listener: run ids gathered and handed over at most every `ms`. */
-export function coalescedRunChanges(events: RunEvents, listener: (runIds: string[]) => void, ms = 250): Disposable {
+/**
+ * `onDidChangeRuns` for one listener: run ids gathered and handed over at most every
+ * `ms`. A throwing companion listener does not break ours; it is reported like any
+ * listener's error (src/common/emitter.ts), as "api.onDidChangeRuns".
+ */
+export function coalescedRunChanges(
+  events: RunEvents,
+  listener: (runIds: string[]) => void,
+  ms = 250,
+  onListenerError?: (error: unknown, name: string) => void,
+): Disposable {
+  const out = new Emitter<string[]>({ name: 'api.onDidChangeRuns', onListenerError });
+  out.event(listener);
   const pending = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const note = (runId: string) => {
@@ -70,11 +82,7 @@ export function coalescedRunChanges(events: RunEvents, listener: (runIds: string
       timer = undefined;
       const ids = [...pending];
       pending.clear();
-      try {
-        listener(ids);
-      } catch {
-        // A companion's listener must not break ours.
-      }
+      out.fire(ids);
     }, ms);
   };
   const subs = [events.onDidAppend(note), events.onDidChangeRun((r) => note(r.runId)), events.onDidDeleteRun(note)];
@@ -82,6 +90,7 @@ export function coalescedRunChanges(events: RunEvents, listener: (runIds: string
     dispose: () => {
       if (timer) clearTimeout(timer);
       for (const s of subs) s.dispose();
+      out.dispose();
     },
   };
 }

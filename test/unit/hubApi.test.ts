@@ -5,8 +5,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { mock } from 'node:test';
 import { coalescedRunChanges, createExports } from '../../src/api/api';
-import type { BackendPlugin, RunwatchApiV1 } from '../../src/api/types';
+import type { BackendPlugin, RunSummary, RunwatchApiV1 } from '../../src/api/types';
+import { Emitter } from '../../src/common/emitter';
 import { memoryLogger } from '../../src/common/logger';
 import { Hub } from '../../src/core/hub';
 import { toPluginLogger } from '../../src/core/pluginLogger';
@@ -241,5 +243,56 @@ describe("a plugin's logger", () => {
     p.debug('d');
     p.trace('t');
     assert.deepEqual(lines, ['debug: [x] d', 'trace: [x] t']);
+  });
+});
+
+describe('onDidChangeRuns coalescing, on a fake clock', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+  afterEach(() => mock.timers.reset());
+
+  function events() {
+    const append = new Emitter<string>();
+    const change = new Emitter<RunSummary>();
+    const del = new Emitter<string>();
+    return {
+      append,
+      change,
+      del,
+      src: { onDidAppend: append.event, onDidChangeRun: change.event, onDidDeleteRun: del.event },
+    };
+  }
+
+  it('hands over the run ids gathered in each window, once each', () => {
+    const e = events();
+    const got: string[][] = [];
+    const sub = coalescedRunChanges(e.src, (ids) => got.push(ids), 250);
+    e.append.fire('a');
+    e.append.fire('a');
+    e.del.fire('b');
+    mock.timers.tick(249);
+    assert.deepEqual(got, []);
+    mock.timers.tick(1);
+    assert.deepEqual(got, [['a', 'b']]);
+    e.append.fire('c');
+    sub.dispose();
+    mock.timers.tick(1000);
+    assert.deepEqual(got, [['a', 'b']], 'nothing after dispose');
+  });
+
+  it('reports a throwing companion listener as api.onDidChangeRuns and keeps going', () => {
+    const e = events();
+    const reported: string[] = [];
+    let calls = 0;
+    const listener = () => {
+      calls++;
+      throw new Error('companion bug');
+    };
+    coalescedRunChanges(e.src, listener, 10, (err, name) => reported.push(`${name}: ${(err as Error).message}`));
+    e.append.fire('a');
+    mock.timers.tick(10);
+    e.append.fire('b');
+    mock.timers.tick(10);
+    assert.equal(calls, 2);
+    assert.deepEqual(reported, ['api.onDidChangeRuns: companion bug', 'api.onDidChangeRuns: companion bug']);
   });
 });
