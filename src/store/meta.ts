@@ -3,7 +3,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { RunSummary } from '../api/types';
 import { writeFileAtomic } from '../common/atomicWrite';
-import { META_FILE } from './paths';
+import { errorText } from '../common/errors';
+import type { Logger } from '../common/logger';
+import { META_FILE, runDir } from './paths';
+import type { RunEntry } from './runEntry';
 
 export interface MetaFile {
   version: 1;
@@ -35,4 +38,27 @@ export async function readMeta(runDir: string): Promise<MetaFile | undefined> {
  */
 export function writeMeta(runDir: string, meta: MetaFile): Promise<void> {
   return writeFileAtomic(path.join(runDir, META_FILE), JSON.stringify(meta), { durable: false, mode: 0o600 });
+}
+
+/** Writes the entry's meta.json, serialised per run; a failure only costs a replay on next open. */
+export function persistMeta(storeDir: string, e: RunEntry, logger: Logger): Promise<void> {
+  e.metaWrite = e.metaWrite.then(async () => {
+    if (e.deleted) return;
+    const meta: MetaFile = {
+      version: 1,
+      summary: e.summary,
+      lastSeq: e.durableSeq,
+      recordCount: e.recordCount,
+      logBytes: e.logBytes,
+      ...(e.renamed !== undefined ? { renamed: e.renamed } : {}),
+    };
+    try {
+      await writeMeta(runDir(storeDir, e.runId), meta);
+    } catch (err) {
+      if (!e.deleted) {
+        logger.warn(`run ${e.runId}: could not write meta.json (${errorText(err)}); it will be rebuilt from the log`);
+      }
+    }
+  });
+  return e.metaWrite;
 }

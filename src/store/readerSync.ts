@@ -68,7 +68,7 @@ export class ReaderSync {
 
   private async round(): Promise<void> {
     this.watch();
-    const names = new Set(await this.store.runNames());
+    const names = new Set(await this.store.loader.runNames());
     for (const runId of names) {
       if (this.disposed) return;
       const known = this.store.runs.get(runId);
@@ -76,7 +76,7 @@ export class ReaderSync {
         await this.follow(known);
         continue;
       }
-      const entry = await this.store.loadRun(runId);
+      const entry = await this.store.loader.loadRun(runId);
       if (!entry || this.disposed || this.store.runs.has(runId)) continue;
       this.store.runs.set(runId, entry);
       this.store.fireChanged(entry.summary);
@@ -103,7 +103,7 @@ export class ReaderSync {
       }
       if (size <= e.logBytes) return; // nothing new: leave the log closed
     }
-    const log = await this.store.logOf(e);
+    const log = await this.store.loader.logOf(e);
     await log.refresh();
     while (e.recordCount < log.count && !this.disposed && !e.deleted) {
       const entries = await log.read(e.recordCount, READ_BATCH);

@@ -16,12 +16,12 @@ import type { Disposable } from '../common/disposable';
 import { Emitter } from '../common/emitter';
 import { errorText } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
-import { LogFile, type BadRecord } from './logFile';
-import { readMeta, writeMeta, type MetaFile } from './meta';
+import { persistMeta } from './meta';
 import { ARTIFACTS_DIR, LOG_FILE, isSafeRunId, runDir, runsDir } from './paths';
+import { RunLoader } from './runLoader';
 import { ReaderSync } from './readerSync';
 import { decodePayload, encodePayload, encodeWirePayload, reduce } from './records';
-import { newEntry, replayLog, type RunEntry } from './runEntry';
+import { newEntry, type RunEntry } from './runEntry';
 import { StoreLockedError, acquireStoreLock, readStoreLockOwner, type StoreLock } from './storeLock';
 
 export { decodePayload, reduce } from './records';
@@ -81,6 +81,8 @@ export class RunStore {
   private readonly onFlush?: (ms: number, bytes: number) => void;
   private lock: StoreLock | undefined;
   private reader: ReaderSync | undefined;
+  /** @internal shared with ReaderSync */
+  readonly loader: RunLoader;
 
   private constructor(
     readonly dir: string,
@@ -90,6 +92,13 @@ export class RunStore {
     this.mode = options.mode ?? 'writer';
     this.sync = options.sync ?? true;
     this.onFlush = options.onFlush;
+    this.loader = new RunLoader({
+      dir: this.dir,
+      mode: this.mode,
+      sync: this.sync,
+      onFlush: this.onFlush,
+      logger: this.logger,
+    });
     const onListenerError = (err: unknown, name: string) =>
       this.logger.error(`a listener of ${name} failed: ${errorText(err)}`);
     this.appended = new Emitter({ name: 'store.onDidAppend', onListenerError });
@@ -124,96 +133,16 @@ export class RunStore {
       const gitignore = path.join(this.dir, '.gitignore');
       if (!fs.existsSync(gitignore)) await fs.promises.writeFile(gitignore, '*\n').catch(() => undefined);
     }
-    const names = await this.runNames();
+    const names = await this.loader.runNames();
     let next = 0;
     const worker = async () => {
       while (next < names.length) {
         const runId = names[next++];
-        const entry = await this.loadRun(runId);
+        const entry = await this.loader.loadRun(runId);
         if (entry) this.runs.set(runId, entry);
       }
     };
     await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, names.length) }, worker));
-  }
-
-  /** @internal Run folders on disk (empty when there is no runs/ folder yet). */
-  async runNames(): Promise<string[]> {
-    try {
-      return (await fs.promises.readdir(runsDir(this.dir), { withFileTypes: true }))
-        .filter((d) => d.isDirectory() && isSafeRunId(d.name))
-        .map((d) => d.name);
-    } catch {
-      return [];
-    }
-  }
-
-  /** @internal A run's entry from its meta.json, or by replaying its log; undefined when unusable. */
-  async loadRun(runId: string): Promise<RunEntry | undefined> {
-    const dir = runDir(this.dir, runId);
-    const logFile = path.join(dir, LOG_FILE);
-    try {
-      let size: number;
-      try {
-        size = (await fs.promises.stat(logFile)).size;
-      } catch {
-        if (this.mode === 'writer') this.logger.warn(`${dir} has no ${LOG_FILE}; skipped`);
-        return undefined;
-      }
-      const meta = await readMeta(dir);
-      if (meta && meta.logBytes === size && meta.summary.runId === runId) {
-        return newEntry(runId, meta.summary, meta.lastSeq, meta.recordCount, size, meta.renamed);
-      }
-      return await this.rebuild(runId, logFile, meta?.renamed);
-    } catch (err) {
-      this.logger.error(`run ${runId} could not be opened and is skipped: ${errorText(err)}`);
-      return undefined;
-    }
-  }
-
-  /** Replays a run's log into a fresh summary (a writer also cuts a torn tail and writes meta.json). */
-  private async rebuild(runId: string, logFile: string, renamed: string | undefined): Promise<RunEntry> {
-    const replay = replayLog(runId);
-    const log = await this.openLog(runId, logFile, replay.onRecord);
-    if (log.truncatedBytes > 0)
-      this.logger.warn(`run ${runId}: cut ${log.truncatedBytes} bytes of torn tail from its log`);
-    let summary = replay.summary();
-    if (!summary) {
-      const mtime = (await fs.promises.stat(logFile)).mtimeMs / 1000;
-      summary = {
-        runId,
-        project: 'unknown',
-        name: runId,
-        status: 'crashed',
-        startTime: mtime,
-        params: {},
-        tags: {},
-        context: {},
-      };
-    }
-    if (renamed !== undefined) summary.name = renamed;
-    const entry = newEntry(runId, summary, replay.lastSeq(), log.count, log.bytes, renamed);
-    entry.log = Promise.resolve(log);
-    this.logger.info(`run ${runId}: summary rebuilt from its log (${log.count} records)`);
-    if (this.mode === 'writer') await this.writeMeta(entry);
-    return entry;
-  }
-
-  /** @internal Opens a run's log in this store's mode, reporting damaged records. */
-  openLog(runId: string, file: string, onScanRecord?: (payload: Buffer) => void): Promise<LogFile> {
-    return LogFile.open(file, {
-      mode: this.mode,
-      sync: this.sync,
-      onFlush: this.onFlush,
-      onScanRecord,
-      onBadRecord: (bad) => this.reportBad(runId, bad),
-    });
-  }
-
-  private reportBad(runId: string, bad: BadRecord): void {
-    this.logger.warn(
-      `run ${runId}: record ${bad.index} of its log (byte ${bad.offset}, ${bad.bytes} bytes) is damaged ` +
-        `(${bad.reason}); it is skipped and the records after it are kept`,
-    );
   }
 
   runDir(runId: string): string {
@@ -284,7 +213,8 @@ export class RunStore {
     const entry = e;
     let bytes = 0;
     for (const p of payloads) bytes += 8 + p.length;
-    const done = this.logOf(entry)
+    const done = this.loader
+      .logOf(entry)
       .then((l) => l.append(payloads))
       .then(
         (first) => this.landed(entry, first, events, maxSeq, bytes),
@@ -313,52 +243,13 @@ export class RunStore {
     const dir = this.runDir(runId);
     entry.log = (async () => {
       await fs.promises.mkdir(path.join(dir, ARTIFACTS_DIR), { recursive: true });
-      const log = await this.openLog(runId, path.join(dir, LOG_FILE));
+      const log = await this.loader.openLog(runId, path.join(dir, LOG_FILE));
       // Make the new folder's entry durable too, or a crash could lose the whole run.
       if (this.sync) await fsyncDir(runsDir(this.dir));
       return log;
     })();
     entry.log.catch(() => (entry.log = undefined));
     return entry;
-  }
-
-  /** @internal The run's open log; opening it scans it to its true end. */
-  logOf(e: RunEntry): Promise<LogFile> {
-    if (!e.log) {
-      const metaSeq = e.durableSeq;
-      const p = (async () => {
-        const log = await this.openLog(e.runId, path.join(this.runDir(e.runId), LOG_FILE));
-        if (log.count !== e.recordCount || log.bytes !== e.logBytes) {
-          // The file is not what the meta described (a torn tail was cut, or a writer appended since):
-          // re-derive the summary from the log, in batches.
-          if (this.mode === 'writer') {
-            this.logger.warn(
-              `run ${e.runId}: log holds ${log.count} records, meta said ${e.recordCount}; rebuilding its summary from the log`,
-            );
-          }
-          const replay = replayLog(e.runId);
-          for (let from = 0; ;) {
-            const batch = await log.read(from, 1024);
-            if (batch.length === 0) break;
-            for (const b of batch) replay.onRecord(b.payload);
-            from = batch[batch.length - 1].index + 1;
-          }
-          const summary = replay.summary();
-          if (summary) e.summary = e.renamed !== undefined ? { ...summary, name: e.renamed } : summary;
-          e.durableSeq = replay.lastSeq();
-          // Seqs the log lost may be resent; keep only what was accepted since (it is queued behind this open).
-          if (e.acceptedSeq <= metaSeq) e.acceptedSeq = e.durableSeq;
-          e.recordCount = log.count;
-          e.logBytes = log.bytes;
-        }
-        return log;
-      })();
-      e.log = p;
-      p.catch(() => {
-        if (e.log === p) e.log = undefined;
-      });
-    }
-    return e.log;
   }
 
   /** After a group commit: update the summary, notify, persist meta. */
@@ -426,28 +317,8 @@ export class RunStore {
     }, META_DEBOUNCE_MS);
   }
 
-  /** Writes meta.json (serialised per run); a failure only costs a replay on next open. */
   private writeMeta(e: RunEntry): Promise<void> {
-    e.metaWrite = e.metaWrite.then(async () => {
-      if (e.deleted || this.mode === 'reader') return;
-      const meta: MetaFile = {
-        version: 1,
-        summary: e.summary,
-        lastSeq: e.durableSeq,
-        recordCount: e.recordCount,
-        logBytes: e.logBytes,
-        ...(e.renamed !== undefined ? { renamed: e.renamed } : {}),
-      };
-      try {
-        await writeMeta(this.runDir(e.runId), meta);
-      } catch (err) {
-        if (!e.deleted)
-          this.logger.warn(
-            `run ${e.runId}: could not write meta.json (${errorText(err)}); it will be rebuilt from the log`,
-          );
-      }
-    });
-    return e.metaWrite;
+    return this.mode === 'writer' ? persistMeta(this.dir, e, this.logger) : Promise.resolve();
   }
 
   /**
@@ -457,7 +328,7 @@ export class RunStore {
   async read(runId: string, fromOffset: number, maxRecords: number): Promise<RunRecord[]> {
     const e = this.runs.get(runId);
     if (!e) throw new UnknownRunError(runId);
-    const log = await this.logOf(e);
+    const log = await this.loader.logOf(e);
     const entries = await log.read(fromOffset, maxRecords);
     return entries.map((x) => ({ runId, offset: x.index, event: decodePayload(x.payload).event }));
   }

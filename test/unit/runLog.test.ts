@@ -350,7 +350,9 @@ describe('log file: a second writer behind the lock', () => {
       const b = await LogFile.open(file); // as a writer that ignored the store lock would
       await b.append([payload(1)]);
       await assert.rejects(a.append([payload(2)]), /another process writes it; nothing was written/);
-      const back = await (await LogFile.open(file, { mode: 'reader' })).read(0, 10);
+      const reader = await LogFile.open(file, { mode: 'reader' });
+      const back = await reader.read(0, 10);
+      await reader.close();
       assert.deepEqual(
         back.map((e) => e.payload.toString()),
         [payload(0), payload(1)].map(String),
