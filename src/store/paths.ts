@@ -31,9 +31,15 @@ export function isSafeRunId(runId: string): boolean {
  * path is taken from the workspace folder) if set; else `.runwatch/` in the workspace
  * folder; else the extension's global storage (no folder open).
  */
-export function resolveStoreDir(opts: { workspaceFolder?: string; globalStorage: string; configured?: string; home?: string }): string {
+export function resolveStoreDir(opts: {
+  workspaceFolder?: string;
+  globalStorage: string;
+  configured?: string;
+  home?: string;
+}): string {
   let configured = (opts.configured ?? '').trim();
-  if (configured === '~' || configured.startsWith('~/') || configured.startsWith('~\\')) configured = path.join(opts.home ?? '', configured.slice(1));
+  if (configured === '~' || configured.startsWith('~/') || configured.startsWith('~\\'))
+    configured = path.join(opts.home ?? '', configured.slice(1));
   if (configured) return path.resolve(opts.workspaceFolder ?? opts.globalStorage, configured);
   if (opts.workspaceFolder) return path.join(opts.workspaceFolder, '.runwatch');
   return opts.globalStorage;

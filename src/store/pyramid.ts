@@ -391,7 +391,14 @@ export class MinMaxPyramid {
     for (const len of lens) {
       const l = new Level(0);
       const take = () => a.slice(o, (o += len));
-      [l.min, l.max, l.stepAtMin, l.stepAtMax, l.timeAtMin, l.timeAtMax] = [take(), take(), take(), take(), take(), take()];
+      [l.min, l.max, l.stepAtMin, l.stepAtMax, l.timeAtMin, l.timeAtMax] = [
+        take(),
+        take(),
+        take(),
+        take(),
+        take(),
+        take(),
+      ];
       l.nonFinite = Uint32Array.from(take());
       l.length = len;
       p.levels.push(l);

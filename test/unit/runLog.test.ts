@@ -12,14 +12,37 @@ function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'rw-log-'));
 }
 
-const payload = (i: number) => Buffer.from(JSON.stringify({ seq: i + 1, event: { type: 'log', stream: 'stdout', lines: [`line ${i} ${'x'.repeat(i % 37)}`], time: i } }));
+const payload = (i: number) =>
+  Buffer.from(
+    JSON.stringify({
+      seq: i + 1,
+      event: { type: 'log', stream: 'stdout', lines: [`line ${i} ${'x'.repeat(i % 37)}`], time: i },
+    }),
+  );
 
 function start(time = 100, extra: Partial<Extract<RunEvent, { type: 'run.start' }>> = {}): RunEvent {
-  return { type: 'run.start', project: 'proj', name: 'first', time, params: { lr: 0.1 }, tags: { a: 'b' }, context: { pid: 1 }, ...extra };
+  return {
+    type: 'run.start',
+    project: 'proj',
+    name: 'first',
+    time,
+    params: { lr: 0.1 },
+    tags: { a: 'b' },
+    context: { pid: 1 },
+    ...extra,
+  };
 }
 
 function metrics(from: number, n: number): RunEvent {
-  return { type: 'metrics', points: Array.from({ length: n }, (_, i) => ({ key: 'loss', value: (from + i) / 7, step: from + i, time: 1000 + from + i })) };
+  return {
+    type: 'metrics',
+    points: Array.from({ length: n }, (_, i) => ({
+      key: 'loss',
+      value: (from + i) / 7,
+      step: from + i,
+      time: 1000 + from + i,
+    })),
+  };
 }
 
 describe('run log', () => {
@@ -47,10 +70,16 @@ describe('run log', () => {
     assert.equal(raw.readUInt32LE(0), p0.length);
     assert.equal(raw.readUInt32LE(4), crc32(p0));
     assert.deepEqual(raw.subarray(8, 8 + p0.length), p0);
-    assert.equal(raw.length, [0, 1, 2].reduce((n, i) => n + 8 + payload(i).length, 0));
+    assert.equal(
+      raw.length,
+      [0, 1, 2].reduce((n, i) => n + 8 + payload(i).length, 0),
+    );
     const again = await LogFile.open(file);
     assert.equal(again.count, 3);
-    assert.deepEqual((await again.read(1, 10)).map((e) => String(e.payload)), [payload(1), payload(2)].map(String));
+    assert.deepEqual(
+      (await again.read(1, 10)).map((e) => String(e.payload)),
+      [payload(1), payload(2)].map(String),
+    );
     assert.deepEqual(await again.read(3, 10), []);
     await again.close();
   });
@@ -58,8 +87,14 @@ describe('run log', () => {
   it('group commit: 500 concurrent appends share a few writes and syncs, in call order', async () => {
     const log = await LogFile.open(path.join(dir, 'log.rwl'));
     const firsts = await Promise.all(Array.from({ length: 500 }, (_, i) => log.append([payload(i)])));
-    assert.deepEqual(firsts, Array.from({ length: 500 }, (_, i) => i));
-    assert.ok(log.flushCount >= 1 && log.flushCount <= 3, `expected the appends to share syncs, got ${log.flushCount} flushes`);
+    assert.deepEqual(
+      firsts,
+      Array.from({ length: 500 }, (_, i) => i),
+    );
+    assert.ok(
+      log.flushCount >= 1 && log.flushCount <= 3,
+      `expected the appends to share syncs, got ${log.flushCount} flushes`,
+    );
     const back = (await log.read(0, 1000)).map((e) => e.payload);
     assert.equal(back.length, 500);
     back.forEach((b, i) => assert.equal(b.toString(), payload(i).toString()));
@@ -153,8 +188,14 @@ describe('run store', () => {
 
   it('creates a run on run.start, lays out its folder, and reads records back with offsets', async () => {
     const store = await RunStore.open(dir);
-    const recs = await store.append('run-1', [{ seq: 1, event: start() }, { seq: 2, event: metrics(0, 3) }]);
-    assert.deepEqual(recs.map((r) => r.offset), [0, 1]);
+    const recs = await store.append('run-1', [
+      { seq: 1, event: start() },
+      { seq: 2, event: metrics(0, 3) },
+    ]);
+    assert.deepEqual(
+      recs.map((r) => r.offset),
+      [0, 1],
+    );
     assert.ok(fs.existsSync(path.join(store.runDir('run-1'), 'log.rwl')));
     assert.ok(fs.statSync(path.join(store.runDir('run-1'), 'artifacts')).isDirectory());
     assert.equal(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8'), '*\n');
@@ -170,11 +211,20 @@ describe('run store', () => {
 
   it('drops items at or below the last accepted seq as duplicates (also while the first copy is in flight)', async () => {
     const store = await RunStore.open(dir);
-    const a = store.append('r', [{ seq: 1, event: start() }, { seq: 2, event: metrics(0, 2) }]);
-    const b = store.append('r', [{ seq: 2, event: metrics(0, 2) }, { seq: 3, event: metrics(2, 2) }]);
+    const a = store.append('r', [
+      { seq: 1, event: start() },
+      { seq: 2, event: metrics(0, 2) },
+    ]);
+    const b = store.append('r', [
+      { seq: 2, event: metrics(0, 2) },
+      { seq: 3, event: metrics(2, 2) },
+    ]);
     const c = store.append('r', [{ seq: 1, event: start() }]);
     assert.equal((await a).length, 2);
-    assert.deepEqual((await b).map((r) => r.offset), [2]);
+    assert.deepEqual(
+      (await b).map((r) => r.offset),
+      [2],
+    );
     assert.deepEqual(await c, []);
     assert.equal(store.recordCount('r'), 3);
     assert.equal(store.lastSeq('r'), 3);
@@ -207,7 +257,10 @@ describe('run store', () => {
     store.onDidChangeRun((r) => changes.push(r));
     await store.append('r', [{ seq: 1, event: start() }]);
     await store.append('r', [{ seq: 2, event: metrics(0, 5) }]);
-    await store.append('r', [{ seq: 3, event: { type: 'params', params: { bs: 32 } } }, { seq: 4, event: { type: 'tags', tags: { c: 'd' } } }]);
+    await store.append('r', [
+      { seq: 3, event: { type: 'params', params: { bs: 32 } } },
+      { seq: 4, event: { type: 'tags', tags: { c: 'd' } } },
+    ]);
     await store.append('r', [{ seq: 5, event: { type: 'run.end', status: 'finished', time: 200 } }]);
     assert.deepEqual(appended, [0, 1, 2, 3, 4]);
     const s = store.getRun('r')!;
@@ -224,7 +277,10 @@ describe('run store', () => {
   it('stores NaN and ±Infinity and gives them back as numbers', async () => {
     const store = await RunStore.open(dir);
     await store.append('r', [{ seq: 1, event: start() }]);
-    const ev: RunEvent = { type: 'metrics', points: [NaN, Infinity, -Infinity, 1.5].map((value, step) => ({ key: 'k', value, step, time: 1 })) };
+    const ev: RunEvent = {
+      type: 'metrics',
+      points: [NaN, Infinity, -Infinity, 1.5].map((value, step) => ({ key: 'k', value, step, time: 1 })),
+    };
     await store.append('r', [{ seq: 2, event: ev }]);
     await store.close();
     const again = await RunStore.open(dir);
@@ -249,18 +305,26 @@ describe('run store', () => {
 
   it('rebuilds a missing or stale meta.json from the log, keeping a rename', async () => {
     const store = await RunStore.open(dir);
-    await store.append('r', [{ seq: 1, event: start() }, { seq: 2, event: metrics(0, 10) }]);
+    await store.append('r', [
+      { seq: 1, event: start() },
+      { seq: 2, event: metrics(0, 10) },
+    ]);
     await store.renameRun('r', 'renamed');
     await store.close();
     const metaFile = path.join(dir, 'runs', 'r', 'meta.json');
     const staleMeta = fs.readFileSync(metaFile, 'utf8');
     // Stale: the log grew after the meta was written (as after a crash before the debounced write).
     const store2 = await RunStore.open(dir);
-    await store2.append('r', [{ seq: 3, event: metrics(10, 5) }, { seq: 4, event: { type: 'run.end', status: 'failed', time: 300 } }]);
+    await store2.append('r', [
+      { seq: 3, event: metrics(10, 5) },
+      { seq: 4, event: { type: 'run.end', status: 'failed', time: 300 } },
+    ]);
     await store2.close();
     fs.writeFileSync(metaFile, staleMeta);
     const infos: string[] = [];
-    const store3 = await RunStore.open(dir, { logger: { info: (m) => infos.push(m), warn: () => undefined, error: () => undefined } });
+    const store3 = await RunStore.open(dir, {
+      logger: { info: (m) => infos.push(m), warn: () => undefined, error: () => undefined },
+    });
     assert.equal(infos.filter((m) => m.includes('rebuilt')).length, 1);
     const s = store3.getRun('r')!;
     assert.equal(s.status, 'failed');
@@ -279,14 +343,19 @@ describe('run store', () => {
 
   it('a record corrupted on disk under a fresh-looking meta is cut when the log is opened, and the summary follows the log', async () => {
     const store = await RunStore.open(dir);
-    await store.append('r', [{ seq: 1, event: start() }, { seq: 2, event: metrics(0, 4) }]);
+    await store.append('r', [
+      { seq: 1, event: start() },
+      { seq: 2, event: metrics(0, 4) },
+    ]);
     await store.append('r', [{ seq: 3, event: metrics(4, 4) }]);
     await store.close();
     const logFile = path.join(dir, 'runs', 'r', 'log.rwl');
     const buf = fs.readFileSync(logFile);
     buf[buf.length - 10] ^= 0x01; // same size, so meta.json still looks fresh
     fs.writeFileSync(logFile, buf);
-    const again = await RunStore.open(dir, { logger: { info: () => undefined, warn: () => undefined, error: () => undefined } });
+    const again = await RunStore.open(dir, {
+      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    });
     assert.equal(again.recordCount('r'), 3, 'meta is trusted until the log is opened');
     const recs = await again.read('r', 0, 10);
     assert.equal(recs.length, 2);
@@ -302,7 +371,13 @@ describe('run store', () => {
     this.timeout(120_000);
     const store = await RunStore.open(dir);
     const all: Promise<unknown>[] = [];
-    for (let i = 0; i < 1000; i++) all.push(store.append(`run-${i}`, [{ seq: 1, event: start(1000 + i, { name: `n${i}` }) }, { seq: 2, event: metrics(0, 3) }]));
+    for (let i = 0; i < 1000; i++)
+      all.push(
+        store.append(`run-${i}`, [
+          { seq: 1, event: start(1000 + i, { name: `n${i}` }) },
+          { seq: 2, event: metrics(0, 3) },
+        ]),
+      );
     await Promise.all(all);
     await store.close();
     // Damage two: one meta missing, one log torn (so its meta is stale).
@@ -310,7 +385,9 @@ describe('run store', () => {
     const torn = path.join(dir, 'runs', 'run-8', 'log.rwl');
     fs.truncateSync(torn, fs.statSync(torn).size - 5);
     const rebuilt: string[] = [];
-    const again = await RunStore.open(dir, { logger: { info: (m) => m.includes('rebuilt') && rebuilt.push(m), warn: () => undefined, error: () => undefined } });
+    const again = await RunStore.open(dir, {
+      logger: { info: (m) => m.includes('rebuilt') && rebuilt.push(m), warn: () => undefined, error: () => undefined },
+    });
     assert.equal(rebuilt.length, 2, rebuilt.join('\n'));
     const runs = again.listRuns();
     assert.equal(runs.length, 1000);
@@ -335,7 +412,10 @@ describe('run store', () => {
     await store.renameRun('b', 'bee');
     await store.close();
     const again = await RunStore.open(dir);
-    assert.deepEqual(again.listRuns().map((r) => [r.runId, r.name]), [['b', 'bee']]);
+    assert.deepEqual(
+      again.listRuns().map((r) => [r.runId, r.name]),
+      [['b', 'bee']],
+    );
     await again.close();
   });
 });

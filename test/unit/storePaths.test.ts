@@ -13,10 +13,22 @@ describe('store folder', () => {
     assert.strictEqual(resolveStoreDir({ globalStorage, configured: '  ' }), globalStorage);
   });
   it('follows runwatch.store.path: absolute, relative to the folder (or global storage), and ~', () => {
-    assert.strictEqual(resolveStoreDir({ workspaceFolder: ws, globalStorage, configured: '/data/runs' }), path.resolve('/data/runs'));
-    assert.strictEqual(resolveStoreDir({ workspaceFolder: ws, globalStorage, configured: 'out/runs' }), path.join(ws, 'out/runs'));
+    assert.strictEqual(
+      resolveStoreDir({ workspaceFolder: ws, globalStorage, configured: '/data/runs' }),
+      path.resolve('/data/runs'),
+    );
+    assert.strictEqual(
+      resolveStoreDir({ workspaceFolder: ws, globalStorage, configured: 'out/runs' }),
+      path.join(ws, 'out/runs'),
+    );
     assert.strictEqual(resolveStoreDir({ globalStorage, configured: 'runs' }), path.join(globalStorage, 'runs'));
-    assert.strictEqual(resolveStoreDir({ workspaceFolder: ws, globalStorage, configured: '~/rw', home: '/home/u' }), path.resolve('/home/u/rw'));
-    assert.strictEqual(resolveStoreDir({ workspaceFolder: ws, globalStorage, configured: '~x', home: '/home/u' }), path.join(ws, '~x'));
+    assert.strictEqual(
+      resolveStoreDir({ workspaceFolder: ws, globalStorage, configured: '~/rw', home: '/home/u' }),
+      path.resolve('/home/u/rw'),
+    );
+    assert.strictEqual(
+      resolveStoreDir({ workspaceFolder: ws, globalStorage, configured: '~x', home: '/home/u' }),
+      path.join(ws, '~x'),
+    );
   });
 });
