@@ -20,8 +20,13 @@ let defaultListenerError = (error: unknown, name: string): void => {
 };
 
 /** Where listener errors of emitters without their own handler go (the extension points it at its log). */
-export function setDefaultListenerErrorHandler(handler: (error: unknown, name: string) => void): void {
+export function setDefaultListenerErrorHandler(handler: (error: unknown, name: string) => void): () => void {
+  const previous = defaultListenerError;
   defaultListenerError = handler;
+  // Returns the way back, so a test can restore the handler it replaced.
+  return () => {
+    defaultListenerError = previous;
+  };
 }
 
 export class Emitter<T> implements Disposable {
