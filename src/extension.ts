@@ -62,7 +62,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
       });
       // Settings before any plugin appears, so a source turned off never starts; errors are shown by registerBackendUi.
       void hub.configurePlugins(pluginSettings()).catch(() => undefined);
-      for (const backend of builtinBackends()) hub.registerPlugin(backend, 'builtin');
+      for (const backend of builtinBackends({ storeDir, baseDir: firstFolder })) hub.registerPlugin(backend, 'builtin');
       return hub;
     },
   };

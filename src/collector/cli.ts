@@ -182,7 +182,7 @@ function openRuntime(args: Args, logger: Logger): Promise<Runtime> {
             store,
             stateDir: args.stateDir ?? stateDir,
             backendsFile: args.backends,
-            builtins: builtinBackends(),
+            builtins: builtinBackends({ storeDir: args.store }),
             pluginModules: args.plugins,
             logger,
           })
