@@ -108,11 +108,11 @@ export class ReaderSync {
     while (e.recordCount < log.count && !this.disposed && !e.deleted) {
       const entries = await log.read(e.recordCount, READ_BATCH);
       const upTo = entries.length > 0 ? entries[entries.length - 1].index + 1 : log.count;
-      const records = entries.map((x) => ({ runId: e.runId, offset: x.index, event: decodePayload(x.payload).event }));
-      for (const x of entries) {
-        const { seq } = decodePayload(x.payload);
+      const records = entries.map((x) => {
+        const { seq, event } = decodePayload(x.payload);
         if (seq !== undefined && seq > e.durableSeq) e.durableSeq = e.acceptedSeq = seq;
-      }
+        return { runId: e.runId, offset: x.index, event };
+      });
       e.recordCount = upTo;
       e.logBytes = log.bytes;
       if (records.length > 0) this.store.announce(e, records);

@@ -27,8 +27,11 @@ export class RunLoader {
       return (await fs.promises.readdir(runsDir(this.o.dir), { withFileTypes: true }))
         .filter((d) => d.isDirectory() && isSafeRunId(d.name))
         .map((d) => d.name);
-    } catch {
-      return [];
+    } catch (err) {
+      // No runs/ folder yet is an empty store; anything else (EMFILE, EACCES) must not read as "every run
+      // was deleted" to a reader.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
     }
   }
 
