@@ -72,7 +72,7 @@ export async function configureBackend(d: ConfigureDeps, preselected?: string): 
   }
   for (const [name, value] of secrets) await context.secrets.store(secretKey(id, name), value);
   const before = JSON.stringify(all[id] ?? {});
-  await vscode.workspace.getConfiguration('runwatch').update('backendConfig', { ...all, [id]: current }, d.target());
+  await saveConfig(id, current, d.target());
   await d.apply();
   // Unchanged settings are not applied again, and secrets are not settings: a backend that
   // is failing, or whose secrets changed, is started again explicitly.
@@ -82,6 +82,19 @@ export async function configureBackend(d: ConfigureDeps, preselected?: string): 
     await hub.restartBackend(id).catch(() => undefined);
   }
   await report(hub, id, chosen);
+}
+
+/**
+ * Writes one backend's settings into the target's own value, read again now: the person
+ * may have taken a while, and other backends' settings (and other scopes') stay as they are.
+ */
+async function saveConfig(id: string, config: Record<string, unknown>, target: vscode.ConfigurationTarget): Promise<void> {
+  const settings = vscode.workspace.getConfiguration('runwatch');
+  const seen = settings.inspect<Configs>('backendConfig');
+  const own = target === vscode.ConfigurationTarget.Global ? seen?.globalValue : seen?.workspaceValue;
+  const next: Configs = JSON.parse(JSON.stringify(own ?? {})) as Configs;
+  next[id] = config;
+  await settings.update('backendConfig', next, target);
 }
 
 async function schemaOf(hub: Hub, id: string): Promise<ConfigSchema | undefined> {

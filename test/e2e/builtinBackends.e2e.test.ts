@@ -153,9 +153,18 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
         return !/unhealthy/.test(t) && /lag/.test(t);
       }, 120_000);
       await tbRow.click(); // expands its details
+      const healthRow = sidebar.locator('.monaco-list-row', { hasText: 'health: ok: writing event files under' }).first();
+      const healthShows = async (dir: string) => {
+        let last = '';
+        await waitFor(`the Backends view to show TensorBoard writing under ${dir}`, async () => {
+          last = (await healthRow.getAttribute('aria-label').catch(() => null)) ?? (await healthRow.textContent()) ?? '';
+          return last.includes(`writing event files under ${dir}`);
+        }, 60_000).catch((e: Error) => {
+          throw new Error(`${e.message}; the row says: ${last}`);
+        });
+      };
       const defaultDir = path.join(workspace, '.runwatch', 'tensorboard');
-      await sidebar.locator('.monaco-list-row', { hasText: `health: ok: writing event files under ${defaultDir}` })
-        .first().waitFor({ state: 'visible', timeout: 60_000 });
+      await healthShows(defaultDir);
 
       // --- Right-click TensorBoard, Configure Backend…: its own settings at once, a folder picker first.
       await tbRow.click({ button: 'right' });
@@ -181,8 +190,7 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
         .waitFor({ state: 'visible', timeout: 120_000 });
       const both = await vs!.waitForFile(settingsFile, (t) => t.includes(JSON.stringify(tbDir)), 60_000);
       assert.ok(both.includes(JSON.stringify(mlflow!.uri)), `MLflow's settings are kept: ${both}`);
-      await sidebar.locator('.monaco-list-row', { hasText: `health: ok: writing event files under ${tbDir}` })
-        .first().waitFor({ state: 'visible', timeout: 60_000 });
+      await healthShows(tbDir);
 
       // --- A run from the Python client.
       const script = [
