@@ -44,6 +44,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
     version,
     logger: log,
     role: 'auto',
+    lockWaitMs: 4000,
     owner: `VS Code window (extension host pid ${process.pid})`,
     collector: collectorConfig(settings),
     // The discovery file goes where scripts look (the workspace's .runwatch/) and beside the store.

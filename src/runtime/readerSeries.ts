@@ -14,8 +14,8 @@ export function readerSeriesSource(store: RunStore, cacheRoot: string): SeriesSo
   return {
     runDir: (runId) => {
       const dir = path.join(root, runId);
-      // The cache code wants the run's folder to exist (a deleted run's must not come back).
-      if (store.getRun(runId)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // The cache code wants the run's folder to exist; mirror the store's (a deleted run's must not come back).
+      if (fs.existsSync(store.runDir(runId))) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       return dir;
     },
     listRuns: () => store.listRuns(),

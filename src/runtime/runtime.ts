@@ -74,6 +74,8 @@ export interface RuntimeOptions {
   readerCacheDir?: string;
   /** A lock already taken (a reader taking over), handed to the store. */
   lock?: StoreLock;
+  /** 'auto': how long to wait for an owned store's lock before reading instead (default 0). */
+  lockWaitMs?: number;
 }
 
 export class Runtime {
@@ -118,6 +120,13 @@ export class Runtime {
         return await Runtime.startWriter(store, opts);
       } catch (err) {
         if (!(err instanceof StoreLockedError) || role === 'writer') throw err;
+        // On a window reload the old extension host may still be closing the store: give it a moment
+        // before settling for reading, so a reload does not look like a second window.
+        if (opts.lockWaitMs && !opts.lock) {
+          const signal = AbortSignal.timeout(opts.lockWaitMs);
+          const lock = await waitForStoreLock(opts.storeDir, signal, opts.owner, 250).catch(() => undefined);
+          if (lock) return Runtime.open({ ...opts, role: 'writer', lock });
+        }
         return Runtime.openReader(opts, err.holder);
       }
     }
