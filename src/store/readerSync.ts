@@ -80,7 +80,9 @@ export class ReaderSync {
       if (!entry || this.disposed || this.store.runs.has(runId)) continue;
       this.store.runs.set(runId, entry);
       this.store.fireChanged(entry.summary);
-      await this.follow(entry);
+      // A run that appeared since the last round: announce all of its records, as the writer did, so a
+      // series cache (which only catches up on open) folds them; the summary already holds them.
+      await this.follow(entry, 0);
     }
     for (const [runId, e] of this.store.runs) {
       if (names.has(runId)) continue;
@@ -93,8 +95,10 @@ export class ReaderSync {
   }
 
   /** Reads the records the writer added to one run since the last round. */
-  private async follow(e: RunEntry): Promise<void> {
-    if (!e.log) {
+  private async follow(e: RunEntry, announceFrom?: number): Promise<void> {
+    const known = e.recordCount;
+    if (announceFrom !== undefined) e.recordCount = announceFrom;
+    if (!e.log && announceFrom === undefined) {
       let size: number;
       try {
         size = (await fs.promises.stat(path.join(this.store.runDir(e.runId), LOG_FILE))).size;
@@ -115,7 +119,7 @@ export class ReaderSync {
       });
       e.recordCount = upTo;
       e.logBytes = log.bytes;
-      if (records.length > 0) this.store.announce(e, records);
+      if (records.length > 0) this.store.announce(e, records, known);
     }
     e.logBytes = log.bytes;
   }

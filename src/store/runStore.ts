@@ -265,10 +265,11 @@ export class RunStore {
   }
 
   /** @internal Folds landed (or, for a reader, newly seen) records into the summary and fires the events. */
-  announce(e: RunEntry, records: RunRecord[]): void {
+  announce(e: RunEntry, records: RunRecord[], foldFrom = 0): void {
     const before = e.summary.status;
     let summary = e.summary;
-    for (const r of records) summary = reduce(summary, e.runId, r.event);
+    // Records below foldFrom are in the summary already (a reader announcing a run it just loaded).
+    for (const r of records) if (r.offset >= foldFrom) summary = reduce(summary, e.runId, r.event);
     if (e.renamed !== undefined) summary.name = e.renamed;
     e.summary = summary;
     if (e.deleted) return;
