@@ -104,6 +104,7 @@ class Sender:
         self._spool_errors: List[str] = []
         self.spool_path: Optional[str] = None  # the final file once written
         self.lost_points = 0
+        self._touched = 0.0  # when the spool file's mtime was last renewed
 
         self.finish_deadline: Optional[float] = None
         self.interrupted = False
@@ -194,7 +195,7 @@ class Sender:
         # 4. Heartbeats while idle; the spool file's mtime says its writer lives.
         if self.ws is not None and now - self._last_sent > self._heartbeat_every:
             self._queue_raw(heartbeat(_time()))
-        if self.spool is not None and now - getattr(self, "_touched", 0.0) > 10.0:
+        if self.spool is not None and now - self._touched > 10.0:
             self._touched = now
             self.spool.touch()
         # 5. Finishing: done when everything is acknowledged, or written to the spool.

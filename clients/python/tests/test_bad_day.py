@@ -69,7 +69,9 @@ def test_a_client_with_an_old_address_follows_the_discovery_file_to_the_collecto
         old_url, old_token = c.url, c.token
         c.kill9()  # the window reloads...
         blocker = socket.socket()  # the old port is taken meanwhile (the collector would reuse it)
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the old connections' TIME_WAIT
         blocker.bind(("127.0.0.1", c.port))
+        blocker.listen(1)
         c.port, c.token = 0, "after-reload"
         try:
             c.start()  # ...and its collector comes back on another port with another token

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections import Counter
-from typing import List
 
 import pytest
 
 import runwatch
-from helpers import Collector, client_env, import_spool, final_status, points_of, read_log, run_script, wait_for
+from helpers import Collector, assert_steps_exactly_once, client_env, import_spool, final_status, points_of, read_log, run_script, wait_for
 
 
 def _assert_exactly_once(events: list, n: int) -> None:
-    xs = points_of(events, "x")
-    ys = points_of(events, "y")
-    counts = Counter(p["step"] for p in xs)
-    dupes = [s for s, c in counts.items() if c > 1]
-    assert not dupes, f"{len(dupes)} steps arrived more than once, e.g. {dupes[:5]}"
-    assert len(xs) == n, f"{len(xs)} x points, expected {n}; missing e.g. {sorted(set(range(n)) - set(counts))[:5]}"
-    assert sorted((p["step"], p["value"]) for p in xs) == [(i, i * 0.5) for i in range(n)]
-    assert sorted((p["step"], p["value"]) for p in ys) == [(i, -float(i)) for i in range(n)]
+    assert_steps_exactly_once(events, "x", range(n))
+    assert sorted((p["step"], p["value"]) for p in points_of(events, "x")) == [(i, i * 0.5) for i in range(n)]
+    assert sorted((p["step"], p["value"]) for p in points_of(events, "y")) == [(i, -float(i)) for i in range(n)]
 
 
 def test_collector_killed_mid_stream_and_restarted_every_point_exactly_once(collector: Collector, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
+import socket
 
 import pytest
 
 import runwatch
 from runwatch import _discovery
-from helpers import Collector, final_status, points_of, read_log, wait_for
+from helpers import Collector, assert_steps_exactly_once, final_status, points_of, read_log, wait_for
 
 
 @pytest.fixture
@@ -32,11 +32,8 @@ def _collector(ws, tmp_path, token: str) -> Collector:
 
 
 def _assert_exactly_once(events: list, n: int) -> None:
-    xs = points_of(events, "x")
-    counts = Counter(p["step"] for p in xs)
-    assert [s for s, c in counts.items() if c > 1] == [], "no step twice"
-    assert len(xs) == n
-    assert sorted((p["step"], p["value"]) for p in xs) == [(i, i * 0.5) for i in range(n)]
+    assert_steps_exactly_once(events, "x", range(n))
+    assert sorted((p["step"], p["value"]) for p in points_of(events, "x")) == [(i, i * 0.5) for i in range(n)]
     assert sum(1 for e in events if e["type"] == "run.start") == 1
 
 
@@ -54,10 +51,20 @@ def _restart_test(ws, tmp_path, same_port: bool) -> None:
         for i in range(200, 400):
             run.log({"x": i * 0.5}, step=i)
         wait_for(lambda: run._ws is None, "the client to notice the collector is gone")
+        blocker = None
         if not same_port:
-            c.port = 0  # VS Code's default: any free port
+            # The collector keeps its port when it can: take the old one meanwhile to force another.
+            blocker = socket.socket()
+            blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the old connections' TIME_WAIT
+            blocker.bind(("127.0.0.1", c.port))
+            blocker.listen(1)
+            c.port = 0
         c.token = "token-two"  # a new session, a new token
-        c.start()
+        try:
+            c.start()
+        finally:
+            if blocker is not None:
+                blocker.close()
         for i in range(400, 600):
             run.log({"x": i * 0.5}, step=i)
         run.finish()
