@@ -11,6 +11,8 @@
 // records after it keep theirs (cursors of backends and of the series cache stay valid), reads skip it,
 // and `onBadRecord` reports it. A bad region with no valid frame after it is a torn tail (a crash during
 // the last, never-acknowledged write): the writer cuts it on open; a reader treats it as "not written yet".
+// Except when it starts inside bytes known to be durable (`durableBytes`, from meta.json): then it is
+// damage to acknowledged records and is kept as a hole like any other.
 // Nothing else ever changes the file's existing bytes, and a read never does.
 import * as fs from 'fs';
 import { crc32 } from './crc32';
@@ -39,6 +41,11 @@ export interface LogFileOptions {
   mode?: 'writer' | 'reader';
   /** Called for every good record during a scan, in order (used to rebuild metadata). */
   onScanRecord?: (payload: Buffer, index: number) => void;
+  /**
+   * Bytes known to have been durable (meta.json's logBytes): a bad region at the end that starts before
+   * this is damage to acknowledged records, not a torn write, so it is kept as a hole, never cut.
+   */
+  durableBytes?: number;
   /** Called for every damaged region found (at a scan or a read). */
   onBadRecord?: (bad: BadRecord) => void;
   /** fdatasync after each group write (default true; benchmarks may turn it off to measure its cost). */
@@ -292,6 +299,14 @@ export class LogFile {
         badReason = frame.reason;
       }
       pos = await r.nextCandidate(pos + 1); // resync: the next byte that could start a frame
+    }
+    const tailStart = badStart >= 0 ? badStart : this.size;
+    const durable = this.options.durableBytes ?? 0;
+    // A file shorter than it was when durable lost its end (truncated): that is cut like a torn tail.
+    if (tailStart < fileSize && tailStart < durable && fileSize >= durable) {
+      this.positions.push(tailStart);
+      this.markBad(this.positions.length - 1, tailStart, fileSize - tailStart, badStart >= 0 ? badReason : 'cut short');
+      this.size = fileSize;
     }
   }
 }

@@ -51,7 +51,7 @@ export class RunLoader {
       if (meta && meta.logBytes === size && meta.summary.runId === runId) {
         return newEntry(runId, meta.summary, meta.lastSeq, meta.recordCount, size, meta.renamed);
       }
-      return await this.rebuild(runId, logFile, meta?.renamed);
+      return await this.rebuild(runId, logFile, meta?.renamed, meta?.logBytes);
     } catch (err) {
       this.o.logger.error(`run ${runId} could not be opened and is skipped: ${errorText(err)}`);
       return undefined;
@@ -59,9 +59,14 @@ export class RunLoader {
   }
 
   /** Replays a run's log into a fresh summary (a writer also cuts a torn tail and writes meta.json). */
-  private async rebuild(runId: string, logFile: string, renamed: string | undefined): Promise<RunEntry> {
+  private async rebuild(
+    runId: string,
+    logFile: string,
+    renamed: string | undefined,
+    durableBytes: number | undefined,
+  ): Promise<RunEntry> {
     const replay = replayLog(runId);
-    const log = await this.openLog(runId, logFile, replay.onRecord);
+    const log = await this.openLog(runId, logFile, replay.onRecord, durableBytes);
     if (log.truncatedBytes > 0)
       this.o.logger.warn(`run ${runId}: cut ${log.truncatedBytes} bytes of torn tail from its log`);
     let summary = replay.summary();
@@ -87,9 +92,15 @@ export class RunLoader {
   }
 
   /** Opens a run's log in this store's mode, reporting damaged records. */
-  openLog(runId: string, file: string, onScanRecord?: (payload: Buffer) => void): Promise<LogFile> {
+  openLog(
+    runId: string,
+    file: string,
+    onScanRecord?: (payload: Buffer) => void,
+    durableBytes?: number,
+  ): Promise<LogFile> {
     return LogFile.open(file, {
       mode: this.o.mode,
+      durableBytes,
       sync: this.o.sync,
       onFlush: this.o.onFlush,
       onScanRecord,
@@ -109,7 +120,8 @@ export class RunLoader {
     if (!e.log) {
       const metaSeq = e.durableSeq;
       const p = (async () => {
-        const log = await this.openLog(e.runId, path.join(runDir(this.o.dir, e.runId), LOG_FILE));
+        const file = path.join(runDir(this.o.dir, e.runId), LOG_FILE);
+        const log = await this.openLog(e.runId, file, undefined, e.logBytes);
         // A reader leaves records the writer added since the meta to ReaderSync, which announces them.
         const grew = this.o.mode === 'reader' && log.count >= e.recordCount;
         if (!grew && (log.count !== e.recordCount || log.bytes !== e.logBytes)) {

@@ -341,7 +341,7 @@ describe('run store', () => {
     await store4.close();
   });
 
-  it('a record corrupted on disk under a fresh-looking meta is cut when the log is opened, and the summary follows the log', async () => {
+  it('a damaged last record under a fresh meta is acknowledged data: kept as a hole and reported, never cut', async () => {
     const store = await RunStore.open(dir);
     await store.append('r', [
       { seq: 1, event: start() },
@@ -353,17 +353,25 @@ describe('run store', () => {
     const buf = fs.readFileSync(logFile);
     buf[buf.length - 10] ^= 0x01; // same size, so meta.json still looks fresh
     fs.writeFileSync(logFile, buf);
+    const warnings: string[] = [];
     const again = await RunStore.open(dir, {
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      logger: { info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined },
     });
-    assert.equal(again.recordCount('r'), 3, 'meta is trusted until the log is opened');
     const recs = await again.read('r', 0, 10);
-    assert.equal(recs.length, 2);
-    assert.equal(again.recordCount('r'), 2);
-    assert.equal(again.lastSeq('r'), 2);
-    assert.equal(again.getRun('r')!.lastStep, 3);
-    // The lost seq 3 is accepted again when resent.
-    assert.equal((await again.append('r', [{ seq: 3, event: metrics(4, 4) }])).length, 1);
+    assert.deepEqual(
+      recs.map((r) => r.offset),
+      [0, 1],
+    );
+    assert.equal(fs.statSync(logFile).size, buf.length, 'the damaged record was cut');
+    assert.ok(
+      warnings.some((w) => w.includes('record 2') && w.includes('damaged')),
+      warnings.join('\n'),
+    );
+    assert.equal(again.recordCount('r'), 3);
+    assert.equal(again.lastSeq('r'), 3, 'seq 3 was acknowledged: a resend is still a duplicate');
+    assert.deepEqual(await again.append('r', [{ seq: 3, event: metrics(4, 4) }]), []);
+    const [next] = await again.append('r', [{ seq: 4, event: metrics(8, 1) }]);
+    assert.equal(next.offset, 3);
     await again.close();
   });
 
