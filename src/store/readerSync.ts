@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { errorText } from '../common/errors';
-import { LOG_FILE, runsDir } from './paths';
+import { readMeta } from './meta';
+import { LOG_FILE, META_FILE, runsDir } from './paths';
 import { decodePayload } from './records';
 import type { RunEntry } from './runEntry';
 import type { RunStore } from './runStore';
@@ -19,6 +20,8 @@ export class ReaderSync {
   private running: Promise<void> | undefined;
   private again = false;
   private disposed = false;
+  /** meta.json mtime last looked at, per run. */
+  private readonly metaSeen = new Map<string, number>();
 
   constructor(
     private readonly store: RunStore,
@@ -74,6 +77,7 @@ export class ReaderSync {
       const known = this.store.runs.get(runId);
       if (known) {
         await this.follow(known);
+        await this.followRename(known);
         continue;
       }
       const entry = await this.store.loader.loadRun(runId);
@@ -88,10 +92,29 @@ export class ReaderSync {
       if (names.has(runId)) continue;
       e.deleted = true;
       this.store.runs.delete(runId);
+      this.metaSeen.delete(runId);
       const log = e.log ? await e.log.catch(() => undefined) : undefined;
       await log?.close();
       this.store.fireDeleted(runId);
     }
+  }
+
+  /** A name given in the writer's UI is only in meta.json: pick it up when that file changes. */
+  private async followRename(e: RunEntry): Promise<void> {
+    const dir = this.store.runDir(e.runId);
+    let mtime: number;
+    try {
+      mtime = (await fs.promises.stat(path.join(dir, META_FILE))).mtimeMs;
+    } catch {
+      return;
+    }
+    if (this.metaSeen.get(e.runId) === mtime) return;
+    this.metaSeen.set(e.runId, mtime);
+    const meta = await readMeta(dir);
+    if (meta?.renamed === undefined || meta.renamed === e.renamed) return;
+    e.renamed = meta.renamed;
+    e.summary = { ...e.summary, name: meta.renamed };
+    this.store.fireChanged(e.summary);
   }
 
   /** Reads the records the writer added to one run since the last round. */

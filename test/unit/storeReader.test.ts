@@ -70,6 +70,10 @@ describe('store reader mode', function () {
     assert.equal(reader.lastSeq('new'), 3);
     assert.equal((await reader.read('old', 0, 10)).length, 3);
 
+    await writer.renameRun('new', 'given a name');
+    await waitFor('the rename', () => reader.getRun('new')?.name === 'given a name');
+    assert.ok(changed.some((r) => r.runId === 'new' && r.name === 'given a name'));
+
     await writer.deleteRun('old');
     await waitFor('the deletion', () => deleted.includes('old'));
     assert.equal(reader.getRun('old'), undefined);
