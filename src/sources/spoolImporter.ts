@@ -122,7 +122,11 @@ export class SpoolImporter {
       ignoreInitial: false,
       usePolling: this.options.usePolling ?? false,
       interval: 500,
-      ignored: (p: string, stats?: fs.Stats) => p !== this.spoolDir && (path.dirname(p) !== this.spoolDir || (stats !== undefined && !stats.isFile()) || (stats?.isFile() === true && !isSpoolName(p))),
+      ignored: (p: string, stats?: fs.Stats) =>
+        p !== this.spoolDir &&
+        (path.dirname(p) !== this.spoolDir ||
+          (stats !== undefined && !stats.isFile()) ||
+          (stats?.isFile() === true && !isSpoolName(p))),
     });
     this.watcher = watcher;
     const onFile = (p: string) => {
@@ -203,7 +207,9 @@ export class SpoolImporter {
       const parsed = parseFrame(line, { maxBatchPoints: Number.MAX_SAFE_INTEGER });
       if (parsed.kind === 'error') {
         res.badLines++;
-        this.logger.warn(`spool ${path.basename(file)} line ${lineNo}: ${parsed.error.code}: ${parsed.error.message}; the line is skipped`);
+        this.logger.warn(
+          `spool ${path.basename(file)} line ${lineNo}: ${parsed.error.code}: ${parsed.error.message}; the line is skipped`,
+        );
         return;
       }
       if (parsed.kind !== 'run') return; // heartbeats and hellos carry no run data
@@ -221,7 +227,9 @@ export class SpoolImporter {
       } catch (err) {
         if (err instanceof UnknownRunError) {
           res.badLines += items.length;
-          this.logger.warn(`spool ${path.basename(file)}: ${items.length} messages for run ${runId}, whose run.start is neither in the file nor in the store; skipped`);
+          this.logger.warn(
+            `spool ${path.basename(file)}: ${items.length} messages for run ${runId}, whose run.start is neither in the file nor in the store; skipped`,
+          );
           continue;
         }
         // Storage trouble: consume nothing, try the whole chunk again later (the store drops what it already has).
@@ -236,7 +244,9 @@ export class SpoolImporter {
     const stale = writer !== undefined || Date.now() - mtimeMs > this.staleMs;
     if (!allEnded && !stale) return res;
     if (data.length > whole.length) {
-      this.logger.warn(`spool ${path.basename(file)}: ignoring a torn last line (${data.length - whole.length} bytes, the client stopped mid-write)`);
+      this.logger.warn(
+        `spool ${path.basename(file)}: ignoring a torn last line (${data.length - whole.length} bytes, the client stopped mid-write)`,
+      );
     }
     if (!allEnded) {
       for (const [runId, ended] of st.runs) {
@@ -250,7 +260,9 @@ export class SpoolImporter {
         try {
           await this.store.append(runId, [{ event: crashed }]);
         } catch (err) {
-          this.logger.error(`spool ${path.basename(file)}: could not mark run ${runId} crashed (${errorText(err)}); will retry`);
+          this.logger.error(
+            `spool ${path.basename(file)}: could not mark run ${runId} crashed (${errorText(err)}); will retry`,
+          );
           return res;
         }
       }
@@ -265,7 +277,9 @@ export class SpoolImporter {
       const runs = [...st.runs.keys()].join(', ') || 'no runs';
       this.logger.info(`spool ${path.basename(file)} imported (${runs}) and moved to ${IMPORTED_DIR}/`);
     } catch (err) {
-      this.logger.warn(`spool ${file}: imported, but could not move it to ${IMPORTED_DIR}/ (${errorText(err)}); will retry`);
+      this.logger.warn(
+        `spool ${file}: imported, but could not move it to ${IMPORTED_DIR}/ (${errorText(err)}); will retry`,
+      );
     }
     return res;
   }

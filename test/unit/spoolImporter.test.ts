@@ -13,7 +13,17 @@ function line(msg: Record<string, unknown>): string {
 }
 
 function start(runId = RUN, seq = 1): string {
-  return line({ type: 'run.start', runId, seq, project: 'proj', name: 'spooled', time: 1700000000, params: { lr: 0.1 }, tags: { a: 'b' }, context: { pid: 1 } });
+  return line({
+    type: 'run.start',
+    runId,
+    seq,
+    project: 'proj',
+    name: 'spooled',
+    time: 1700000000,
+    params: { lr: 0.1 },
+    tags: { a: 'b' },
+    context: { pid: 1 },
+  });
 }
 
 function metrics(seq: number, points: { key: string; value: number | string; step: number }[], runId = RUN): string {
@@ -110,9 +120,18 @@ describe('SpoolImporter', () => {
         ['acc', 2, -Infinity],
       ],
     );
-    assert.ok(warnings.some((w) => w.includes('line 3') && w.includes('bad_json')), warnings.join('\n'));
-    assert.ok(warnings.some((w) => w.includes('line 4') && w.includes('bad_message')), warnings.join('\n'));
-    assert.ok(warnings.some((w) => w.includes('torn')), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w.includes('line 3') && w.includes('bad_json')),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.some((w) => w.includes('line 4') && w.includes('bad_message')),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.some((w) => w.includes('torn')),
+      warnings.join('\n'),
+    );
   });
 
   it('imports columnar (cols) metrics lines, mixed with object lines, as the same points', async () => {
@@ -120,7 +139,18 @@ describe('SpoolImporter', () => {
     fs.writeFileSync(
       file,
       start() +
-        line({ type: 'metrics', runId: RUN, seq: 2, cols: { keys: ['loss', 'acc'], k: [0, 1, 0], v: [0.5, 'NaN', '-Infinity'], s: [0, 0, 1], t: [1700000001, 1700000001, 1700000002] } }) +
+        line({
+          type: 'metrics',
+          runId: RUN,
+          seq: 2,
+          cols: {
+            keys: ['loss', 'acc'],
+            k: [0, 1, 0],
+            v: [0.5, 'NaN', '-Infinity'],
+            s: [0, 0, 1],
+            t: [1700000001, 1700000001, 1700000002],
+          },
+        }) +
         metrics(3, [{ key: 'acc', value: 0.75, step: 1 }]) +
         line({ type: 'metrics', runId: RUN, seq: 4, cols: { keys: ['loss'], k: [0, 0], v: [1], s: [2], t: [1] } }) + // lengths differ: skipped
         end(5),
@@ -129,8 +159,13 @@ describe('SpoolImporter', () => {
     const res = await importer.importFile(file);
     assert.ok(res.moved);
     assert.equal(res.badLines, 1);
-    assert.ok(warnings.some((w) => w.includes('line 4') && w.includes('cols.k, v, s and t must have the same length')), warnings.join('\n'));
-    const points = (await readAll(store, RUN)).flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => [p.key, p.step, p.value, p.time]) : []));
+    assert.ok(
+      warnings.some((w) => w.includes('line 4') && w.includes('cols.k, v, s and t must have the same length')),
+      warnings.join('\n'),
+    );
+    const points = (await readAll(store, RUN)).flatMap((r) =>
+      r.event.type === 'metrics' ? r.event.points.map((p) => [p.key, p.step, p.value, p.time]) : [],
+    );
     assert.deepStrictEqual(points, [
       ['loss', 0, 0.5, 1700000001],
       ['acc', 0, NaN, 1700000001],
@@ -142,7 +177,10 @@ describe('SpoolImporter', () => {
   it('drops seqs the store already holds (a run that reached the collector in part, lines repeated)', async () => {
     // The collector got seq 1-2 before it went away.
     await store.append(RUN, [
-      { seq: 1, event: { type: 'run.start', project: 'proj', name: 'n', time: 1700000000, params: {}, tags: {}, context: {} } },
+      {
+        seq: 1,
+        event: { type: 'run.start', project: 'proj', name: 'n', time: 1700000000, params: {}, tags: {}, context: {} },
+      },
       { seq: 2, event: { type: 'metrics', points: [{ key: 'x', value: 1, step: 0, time: 1 }] } },
     ]);
     const file = path.join(spool, `${RUN}.jsonl`);
@@ -158,7 +196,9 @@ describe('SpoolImporter', () => {
     importer = new SpoolImporter(store, spool, { logger });
     const res = await importer.importFile(file);
     assert.ok(res.moved);
-    const points = (await readAll(store, RUN)).flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => [p.step, p.value]) : []));
+    const points = (await readAll(store, RUN)).flatMap((r) =>
+      r.event.type === 'metrics' ? r.event.points.map((p) => [p.step, p.value]) : [],
+    );
     assert.deepStrictEqual(points, [
       [0, 1],
       [1, 2],
@@ -177,7 +217,10 @@ describe('SpoolImporter', () => {
     assert.strictEqual(store.recordCount(RUN), 2);
 
     // The client finishes the torn line and ends the run.
-    fs.appendFileSync(file, `rics","runId":"${RUN}","seq":3,"points":[{"key":"x","value":2,"step":1,"time":5}]}\n` + end(4));
+    fs.appendFileSync(
+      file,
+      `rics","runId":"${RUN}","seq":3,"points":[{"key":"x","value":2,"step":1,"time":5}]}\n` + end(4),
+    );
     res = await importer.importFile(file);
     assert.strictEqual(res.moved, true);
     const events = (await readAll(store, RUN)).map((r) => r.event);
@@ -215,12 +258,18 @@ describe('SpoolImporter', () => {
     const res = await importer.importFile(file);
     assert.strictEqual(res.badLines, 2);
     assert.strictEqual(store.getRun(RUN), undefined);
-    assert.ok(warnings.some((w) => w.includes('run.start')), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w.includes('run.start')),
+      warnings.join('\n'),
+    );
   });
 
   it('leaves a .part file alone while its writer lives; imports it (crashed, nothing doubled) once the writer is gone', async () => {
     const file = path.join(spool, `${RUN}.4242.jsonl.part`);
-    fs.writeFileSync(file, start() + metrics(2, [{ key: 'x', value: 1, step: 0 }]) + metrics(3, [{ key: 'x', value: 2, step: 1 }]));
+    fs.writeFileSync(
+      file,
+      start() + metrics(2, [{ key: 'x', value: 1, step: 0 }]) + metrics(3, [{ key: 'x', value: 2, step: 1 }]),
+    );
     let alive = true;
     importer = new SpoolImporter(store, spool, { logger, partQuietMs: 0, isAlive: (pid) => pid === 4242 && alive });
     let res = await importer.importFile(file);
@@ -229,14 +278,19 @@ describe('SpoolImporter', () => {
 
     // The same run reached a collector in part (seq 1-2) before its writer died.
     await store.append(RUN, [
-      { seq: 1, event: { type: 'run.start', project: 'proj', name: 'n', time: 1700000000, params: {}, tags: {}, context: {} } },
+      {
+        seq: 1,
+        event: { type: 'run.start', project: 'proj', name: 'n', time: 1700000000, params: {}, tags: {}, context: {} },
+      },
       { seq: 2, event: { type: 'metrics', points: [{ key: 'x', value: 1, step: 0, time: 1 }] } },
     ]);
     alive = false;
     res = await importer.importFile(file);
     assert.strictEqual(res.moved, true);
     assert.ok(fs.existsSync(path.join(spool, IMPORTED_DIR, `${RUN}.4242.jsonl`)));
-    const points = (await readAll(store, RUN)).flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => p.step) : []));
+    const points = (await readAll(store, RUN)).flatMap((r) =>
+      r.event.type === 'metrics' ? r.event.points.map((p) => p.step) : [],
+    );
     assert.deepStrictEqual(points, [0, 1]);
     assert.strictEqual(store.getRun(RUN)?.status, 'crashed');
   });
