@@ -12,7 +12,8 @@
 //   Windows: the named pipe "\\.\pipe\runwatch-<sha256(realpath)>".
 //   macOS and other Unixes: a socket file `<tmpdir>/runwatch-<hash>.sock` (tmpdir: sun_path is short); a
 //            left-over file from a dead owner is detected by connecting (refused = nobody listens), removed,
-//            and the listen retried.
+//            and the listen retried; of two processes doing that at once, the one whose file the other
+//            replaced gives up (checked 100 ms later). Only this fallback is untested here (CI is Linux).
 // Whoever connects is sent one JSON line naming the owner (pid, host, what it is, since when), which
 // `readStoreLockOwner` uses to say who holds the store. A reader stays connected while it waits: the
 // connection closing is how it learns at once that the owner went away.
@@ -93,6 +94,15 @@ export async function acquireStoreLock(dir: string, owner = 'runwatch store'): P
     // A socket file left by a dead owner: nobody answers on it.
     await fs.promises.rm(endpoint, { force: true });
     if ((await listen(server, endpoint)) !== 'ok') return undefined;
+    // Two processes recovering the same stale file at once: the one whose file was removed by the
+    // other (so a new file is at the path) lost.
+    const mine = (await fs.promises.stat(endpoint)).ino;
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await fs.promises.stat(endpoint).catch(() => undefined);
+    if (now?.ino !== mine) {
+      await new Promise<void>((r) => server.close(() => r()));
+      return undefined;
+    }
   } else if (listened !== 'ok') {
     return undefined;
   }
