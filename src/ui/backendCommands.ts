@@ -43,17 +43,10 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
         log.warn(`sources and processors: ${e.message}`);
         void vscode.window.showWarningMessage(`Runwatch: ${e.message}`);
       });
-      try {
-        await hub.selectBackends(ids, configs);
-      } catch (e) {
-        const m = (e as Error).message;
-        log.warn(`backends: ${m}`);
-        // The button configures the (first) backend that failed, without asking which.
-        const failed = hub.status().find((s) => s.lastError && !s.healthy)?.id;
-        void vscode.window
-          .showWarningMessage(`Runwatch: ${m}`, 'Configure Backend…')
-          .then((a) => a && vscode.commands.executeCommand('runwatch.configureBackend', failed));
-      }
+      // Backends that could not start are told by warnStartErrors (also those that fail
+      // later, when a companion that was activated registers its backend).
+      await hub.selectBackends(ids, configs).catch(() => undefined);
+      warnStartErrors();
       await plugins;
       if (ids.length) await hub.checkHealth();
       status.update();
@@ -61,12 +54,29 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
 
   const tree = new BackendsTreeProvider(hub);
   const status = new BackendHealthStatusBar(() => hub.status());
+  // Each backend's start error is logged and shown once, until it changes.
+  const warned = new Map<string, string>();
+  const warnStartErrors = () => {
+    const now = hub.status();
+    for (const id of [...warned.keys()]) if (!now.some((s) => s.id === id && s.lastError === warned.get(id))) warned.delete(id);
+    for (const s of now) {
+      if (s.healthy || !s.lastError || s.details !== s.lastError || warned.get(s.id) === s.lastError) continue;
+      warned.set(s.id, s.lastError);
+      log.warn(`backends: ${s.lastError}`);
+      void vscode.window
+        .showWarningMessage(`Runwatch: ${s.lastError}`, 'Configure Backend…')
+        .then((a) => a && vscode.commands.executeCommand('runwatch.configureBackend', s.id));
+    }
+  };
 
   context.subscriptions.push(
     tree,
     status,
     vscode.window.registerTreeDataProvider('runwatch.backends', tree),
-    hub.onDidChangeStatus(() => status.update()),
+    hub.onDidChangeStatus(() => {
+      status.update();
+      warnStartErrors();
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (['backends', 'backendConfig', 'sources', 'processorConfig'].some((k) => e.affectsConfiguration(`runwatch.${k}`))) void apply();
     }),
