@@ -14,7 +14,9 @@ type Configs = Record<string, Record<string, unknown>>;
 
 function target(): vscode.ConfigurationTarget {
   // The choice belongs to the workspace; with no folder open, to the user.
-  return vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  return vscode.workspace.workspaceFolders?.length
+    ? vscode.ConfigurationTarget.Workspace
+    : vscode.ConfigurationTarget.Global;
 }
 
 /** Sources' and processor plugins' settings, as the hub takes them. */
@@ -58,7 +60,8 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
   const warned = new Map<string, string>();
   const warnStartErrors = () => {
     const now = hub.status();
-    for (const id of [...warned.keys()]) if (!now.some((s) => s.id === id && s.lastError === warned.get(id))) warned.delete(id);
+    for (const id of [...warned.keys()])
+      if (!now.some((s) => s.id === id && s.lastError === warned.get(id))) warned.delete(id);
     for (const s of now) {
       if (s.healthy || !s.lastError || s.details !== s.lastError || warned.get(s.id) === s.lastError) continue;
       warned.set(s.id, s.lastError);
@@ -78,7 +81,10 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
       warnStartErrors();
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (['backends', 'backendConfig', 'sources', 'processorConfig'].some((k) => e.affectsConfiguration(`runwatch.${k}`))) void apply();
+      if (
+        ['backends', 'backendConfig', 'sources', 'processorConfig'].some((k) => e.affectsConfiguration(`runwatch.${k}`))
+      )
+        void apply();
     }),
     vscode.commands.registerCommand('runwatch.selectBackends', async () => {
       const chosen = await pickBackends(hub.listPlugins('backend'), settings().get<string[]>('backends', []));
@@ -94,10 +100,14 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
     vscode.commands.registerCommand('runwatch.checkBackendHealth', async () => {
       const results = await hub.checkHealth();
       if (!results.length) {
-        void vscode.window.showInformationMessage('Runwatch: no backends chosen.', 'Select Backends').then((a) => a && vscode.commands.executeCommand('runwatch.selectBackends'));
+        void vscode.window
+          .showInformationMessage('Runwatch: no backends chosen.', 'Select Backends')
+          .then((a) => a && vscode.commands.executeCommand('runwatch.selectBackends'));
         return results;
       }
-      const text = results.map((s) => `${s.displayName}: ${s.healthy ? 'healthy' : 'UNHEALTHY'} (${s.details}; lag ${s.lag})`).join(' · ');
+      const text = results
+        .map((s) => `${s.displayName}: ${s.healthy ? 'healthy' : 'UNHEALTHY'} (${s.details}; lag ${s.lag})`)
+        .join(' · ');
       if (results.every((s) => s.healthy)) void vscode.window.showInformationMessage(`Runwatch: ${text}`);
       else void vscode.window.showWarningMessage(`Runwatch: ${text}`);
       return results;

@@ -88,7 +88,11 @@ export async function configureBackend(d: ConfigureDeps, preselected?: string): 
  * Writes one backend's settings into the target's own value, read again now: the person
  * may have taken a while, and other backends' settings (and other scopes') stay as they are.
  */
-async function saveConfig(id: string, config: Record<string, unknown>, target: vscode.ConfigurationTarget): Promise<void> {
+async function saveConfig(
+  id: string,
+  config: Record<string, unknown>,
+  target: vscode.ConfigurationTarget,
+): Promise<void> {
   const settings = vscode.workspace.getConfiguration('runwatch');
   const seen = settings.inspect<Configs>('backendConfig');
   const own = target === vscode.ConfigurationTarget.Global ? seen?.globalValue : seen?.workspaceValue;
@@ -115,7 +119,9 @@ async function report(hub: Hub, id: string, chosen: boolean): Promise<void> {
   }
   const s = (await hub.checkHealth()).find((x) => x.id === id);
   if (!s || s.healthy) {
-    void vscode.window.showInformationMessage(`Runwatch: ${id} configured. ${s ? `${s.displayName}: ${s.details}` : ''}`.trim());
+    void vscode.window.showInformationMessage(
+      `Runwatch: ${id} configured. ${s ? `${s.displayName}: ${s.details}` : ''}`.trim(),
+    );
     return;
   }
   const a = await vscode.window.showWarningMessage(
@@ -135,7 +141,13 @@ function ask(title: string, name: string, prop: ConfigProperty, current: unknown
   return askText(title, name, prop, current, required);
 }
 
-async function askText(title: string, name: string, prop: ConfigProperty, current: unknown, required: boolean): Promise<Answer> {
+async function askText(
+  title: string,
+  name: string,
+  prop: ConfigProperty,
+  current: unknown,
+  required: boolean,
+): Promise<Answer> {
   const text = await vscode.window.showInputBox({
     title,
     prompt: [
@@ -167,7 +179,13 @@ async function askBoolean(title: string, prop: ConfigProperty, current: unknown)
 type FolderItem = vscode.QuickPickItem & { action: 'browse' | 'type' | 'keep' | 'default' };
 
 /** A folder: picked in the folder dialog, typed (a path on this machine), kept, or the default. */
-async function askFolder(title: string, name: string, prop: ConfigProperty, current: unknown, required: boolean): Promise<Answer> {
+async function askFolder(
+  title: string,
+  name: string,
+  prop: ConfigProperty,
+  current: unknown,
+  required: boolean,
+): Promise<Answer> {
   const now = typeof current === 'string' && current !== '' ? current : undefined;
   const fallback = typeof prop.default === 'string' && prop.default !== '' ? prop.default : undefined;
   const items: FolderItem[] = [
@@ -175,7 +193,8 @@ async function askFolder(title: string, name: string, prop: ConfigProperty, curr
     { label: '$(edit) Type a path…', detail: 'Absolute, ~/…, or relative to the workspace folder', action: 'type' },
   ];
   if (now) items.push({ label: '$(check) Keep the current folder', detail: now, action: 'keep' });
-  if (fallback && now !== fallback) items.push({ label: '$(discard) Use the default folder', detail: fallback, action: 'default' });
+  if (fallback && now !== fallback)
+    items.push({ label: '$(discard) Use the default folder', detail: fallback, action: 'default' });
   const pick = await vscode.window.showQuickPick(items, { title, placeHolder: prop.description, ignoreFocusOut: true });
   if (!pick) return undefined;
   if (pick.action === 'keep') return { value: now };

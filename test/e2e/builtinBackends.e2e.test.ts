@@ -34,9 +34,26 @@ async function startMlflow(dir: string): Promise<{ uri: string; proc: ChildProce
   const log = fs.openSync(path.join(dir, 'mlflow.log'), 'w');
   const proc = spawn(
     path.join(BIN, 'mlflow'),
-    ['server', '--backend-store-uri', `sqlite:///${path.join(dir, 'mlflow.db')}`, '--artifacts-destination',
-      path.join(dir, 'artifacts'), '--serve-artifacts', '--host', '127.0.0.1', '--port', String(port), '--workers', '1'],
-    { cwd: dir, stdio: ['ignore', log, log], detached: true, env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' } },
+    [
+      'server',
+      '--backend-store-uri',
+      `sqlite:///${path.join(dir, 'mlflow.db')}`,
+      '--artifacts-destination',
+      path.join(dir, 'artifacts'),
+      '--serve-artifacts',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--workers',
+      '1',
+    ],
+    {
+      cwd: dir,
+      stdio: ['ignore', log, log],
+      detached: true,
+      env: { ...process.env, MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false' },
+    },
   );
   fs.closeSync(log);
   const uri = `http://127.0.0.1:${port}`;
@@ -47,11 +64,17 @@ async function startMlflow(dir: string): Promise<{ uri: string; proc: ChildProce
       // gone
     }
   };
-  await waitFor('the MLflow server to answer /health', async () => {
-    if (proc.exitCode !== null) throw new Error(`mlflow exited: ${fs.readFileSync(path.join(dir, 'mlflow.log'), 'utf8').slice(-2000)}`);
-    const r = await fetch(`${uri}/health`).catch(() => undefined);
-    return r?.status === 200;
-  }, 300_000, 500);
+  await waitFor(
+    'the MLflow server to answer /health',
+    async () => {
+      if (proc.exitCode !== null)
+        throw new Error(`mlflow exited: ${fs.readFileSync(path.join(dir, 'mlflow.log'), 'utf8').slice(-2000)}`);
+      const r = await fetch(`${uri}/health`).catch(() => undefined);
+      return r?.status === 200;
+    },
+    300_000,
+    500,
+  );
   return { uri, proc, stop };
 }
 
@@ -103,10 +126,12 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
 
   it('choose both, configure each, stream a run: it lands in MLflow and in the TensorBoard folder', async () => {
     const page = vs!.page;
-    const toast = (text: string) => page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
+    const toast = (text: string) =>
+      page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
     const title = (text: string) => page.locator('.quick-input-widget .quick-input-title', { hasText: text }).first();
     const input = page.locator('.quick-input-widget input.input').first();
-    const listRow = (text: string) => page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+    const listRow = (text: string) =>
+      page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
     try {
       await vs!.waitForFile(path.join(workspace, '.runwatch', 'collector.json'), undefined, 180_000);
 
@@ -116,13 +141,21 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
         const row = listRow(label);
         await row.waitFor({ state: 'visible', timeout: 60_000 });
         await row.click();
-        await waitFor(`${label} to be checked`, async () => (await row.getAttribute('aria-checked')) === 'true', 10_000);
+        await waitFor(
+          `${label} to be checked`,
+          async () => (await row.getAttribute('aria-checked')) === 'true',
+          10_000,
+        );
       }
       await input.focus();
       await page.keyboard.press('Enter');
       await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 30_000 });
       const settingsFile = path.join(workspace, '.vscode', 'settings.json');
-      await vs!.waitForFile(settingsFile, (t) => t.includes('"runwatch.mlflow"') && t.includes('"runwatch.tensorboard"'), 60_000);
+      await vs!.waitForFile(
+        settingsFile,
+        (t) => t.includes('"runwatch.mlflow"') && t.includes('"runwatch.tensorboard"'),
+        60_000,
+      );
 
       // MLflow has no server yet: refused, naming its field. TensorBoard needs nothing.
       const refused = toast('"trackingUri" (backend "runwatch.mlflow") is required');
@@ -148,18 +181,29 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
       const tbRow = sidebar.locator('.monaco-list-row', { hasText: 'TensorBoard' }).first();
       const mlRow = sidebar.locator('.monaco-list-row', { hasText: 'MLflow' }).first();
       await tbRow.waitFor({ state: 'visible', timeout: 60_000 });
-      await waitFor('both rows healthy', async () => {
-        const t = `${await tbRow.textContent()} ${await mlRow.textContent()}`;
-        return !/unhealthy/.test(t) && /lag/.test(t);
-      }, 120_000);
+      await waitFor(
+        'both rows healthy',
+        async () => {
+          const t = `${await tbRow.textContent()} ${await mlRow.textContent()}`;
+          return !/unhealthy/.test(t) && /lag/.test(t);
+        },
+        120_000,
+      );
       await tbRow.click(); // expands its details
-      const healthRow = sidebar.locator('.monaco-list-row', { hasText: 'health: ok: writing event files under' }).first();
+      const healthRow = sidebar
+        .locator('.monaco-list-row', { hasText: 'health: ok: writing event files under' })
+        .first();
       const healthShows = async (dir: string) => {
         let last = '';
-        await waitFor(`the Backends view to show TensorBoard writing under ${dir}`, async () => {
-          last = (await healthRow.getAttribute('aria-label').catch(() => null)) ?? (await healthRow.textContent()) ?? '';
-          return last.includes(`writing event files under ${dir}`);
-        }, 60_000).catch((e: Error) => {
+        await waitFor(
+          `the Backends view to show TensorBoard writing under ${dir}`,
+          async () => {
+            last =
+              (await healthRow.getAttribute('aria-label').catch(() => null)) ?? (await healthRow.textContent()) ?? '';
+            return last.includes(`writing event files under ${dir}`);
+          },
+          60_000,
+        ).catch((e: Error) => {
           throw new Error(`${e.message}; the row says: ${last}`);
         });
       };
@@ -178,16 +222,25 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
       const accept = page.locator('.quick-input-widget .monaco-button', { hasText: 'Use This Folder' }).first();
       await accept.waitFor({ state: 'visible', timeout: 60_000 });
       // It opens at the current (default) folder; wait for that before typing over it.
-      await waitFor('the folder dialog at the default folder', async () => (await input.inputValue()).includes('.runwatch'), 60_000);
+      await waitFor(
+        'the folder dialog at the default folder',
+        async () => (await input.inputValue()).includes('.runwatch'),
+        60_000,
+      );
       await page.waitForTimeout(1000);
       await input.fill(`${tbDir}/`);
-      await waitFor('the dialog to take the typed folder', async () => (await input.inputValue()) === `${tbDir}/`, 10_000);
+      await waitFor(
+        'the dialog to take the typed folder',
+        async () => (await input.inputValue()) === `${tbDir}/`,
+        10_000,
+      );
       await page.waitForTimeout(1000);
       await accept.click();
       await title('runwatch.tensorboard: float64 (optional)').waitFor({ state: 'visible', timeout: 60_000 });
       await listRow('No').click();
-      await toast(`Runwatch: runwatch.tensorboard configured. TensorBoard: writing event files under ${tbDir}`)
-        .waitFor({ state: 'visible', timeout: 120_000 });
+      await toast(`Runwatch: runwatch.tensorboard configured. TensorBoard: writing event files under ${tbDir}`).waitFor(
+        { state: 'visible', timeout: 120_000 },
+      );
       const both = await vs!.waitForFile(settingsFile, (t) => t.includes(JSON.stringify(tbDir)), 60_000);
       assert.ok(both.includes(JSON.stringify(mlflow!.uri)), `MLflow's settings are kept: ${both}`);
       await healthShows(tbDir);
@@ -201,31 +254,56 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
         'run.finish()',
         'print(run.id)',
       ].join('\n');
-      const py = spawnSync(python(), ['-c', script], { cwd: workspace, env: pythonEnv(), encoding: 'utf8', timeout: 120_000 });
+      const py = spawnSync(python(), ['-c', script], {
+        cwd: workspace,
+        env: pythonEnv(),
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
       assert.strictEqual(py.status, 0, `python failed: ${py.stderr}`);
       const runId = py.stdout.trim().split('\n').pop()!;
 
       // In MLflow: the run, finished, with every point.
       const uri = mlflow!.uri;
       let seen: unknown;
-      const mlRun = await waitFor('the run in MLflow, finished', async () => {
-        const exp = await mlflowApi<{ experiment: { experiment_id: string } }>(uri, 'GET',
-          'experiments/get-by-name?experiment_name=e2e-builtin').catch(() => undefined);
-        if (!exp) return undefined;
-        const found = await mlflowApi<{ runs?: { info: { run_id: string; status: string } }[] }>(uri, 'POST', 'runs/search', {
-          experiment_ids: [exp.experiment.experiment_id],
-          filter: `tags.\`runwatch.runId\` = '${runId}'`,
-        });
-        const r = found.runs?.[0];
-        seen = found;
-        return r?.info.status === 'FINISHED' ? r : undefined;
-      }, 180_000, 1000).catch((e: Error) => {
+      const mlRun = await waitFor(
+        'the run in MLflow, finished',
+        async () => {
+          const exp = await mlflowApi<{ experiment: { experiment_id: string } }>(
+            uri,
+            'GET',
+            'experiments/get-by-name?experiment_name=e2e-builtin',
+          ).catch(() => undefined);
+          if (!exp) return undefined;
+          const found = await mlflowApi<{ runs?: { info: { run_id: string; status: string } }[] }>(
+            uri,
+            'POST',
+            'runs/search',
+            {
+              experiment_ids: [exp.experiment.experiment_id],
+              filter: `tags.\`runwatch.runId\` = '${runId}'`,
+            },
+          );
+          const r = found.runs?.[0];
+          seen = found;
+          return r?.info.status === 'FINISHED' ? r : undefined;
+        },
+        180_000,
+        1000,
+      ).catch((e: Error) => {
         throw new Error(`${e.message}; runs/search: ${JSON.stringify(seen)}; log: ${runwatchLog(vs!).slice(-3000)}`);
       });
       for (const key of ['loss', 'acc']) {
-        const h = await mlflowApi<{ metrics?: { step: string | number; value: number }[] }>(uri, 'GET',
-          `metrics/get-history?run_id=${mlRun.info.run_id}&metric_key=${key}&max_results=1000`);
-        assert.deepStrictEqual((h.metrics ?? []).map((m) => Number(m.step)).sort((a, b) => a - b), [...Array(STEPS).keys()], key);
+        const h = await mlflowApi<{ metrics?: { step: string | number; value: number }[] }>(
+          uri,
+          'GET',
+          `metrics/get-history?run_id=${mlRun.info.run_id}&metric_key=${key}&max_results=1000`,
+        );
+        assert.deepStrictEqual(
+          (h.metrics ?? []).map((m) => Number(m.step)).sort((a, b) => a - b),
+          [...Array(STEPS).keys()],
+          key,
+        );
       }
 
       // In the chosen TensorBoard folder: the run's event file, every point, read by TensorBoard's own loader.
@@ -241,25 +319,43 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
         '            out.setdefault(v.tag, []).append([ev.step, float(tensor_util.make_ndarray(v.tensor).item())])',
         'print(json.dumps(out))',
       ].join('\n');
-      const tags = await waitFor('every point in the TensorBoard folder', () => {
-        const r = spawnSync(python(), ['-c', reader, folder], { encoding: 'utf8', timeout: 60_000 });
-        const t = JSON.parse(r.stdout || '{}') as Record<string, [number, number][]>;
-        return t.loss?.length === STEPS && t.acc?.length === STEPS ? t : undefined;
-      }, 120_000, 1000);
-      assert.deepStrictEqual(tags.loss.map(([s]) => s), [...Array(STEPS).keys()]);
+      const tags = await waitFor(
+        'every point in the TensorBoard folder',
+        () => {
+          const r = spawnSync(python(), ['-c', reader, folder], { encoding: 'utf8', timeout: 60_000 });
+          const t = JSON.parse(r.stdout || '{}') as Record<string, [number, number][]>;
+          return t.loss?.length === STEPS && t.acc?.length === STEPS ? t : undefined;
+        },
+        120_000,
+        1000,
+      );
+      assert.deepStrictEqual(
+        tags.loss.map(([s]) => s),
+        [...Array(STEPS).keys()],
+      );
       assert.strictEqual(tags.loss[3][1], Math.fround(0.25));
-      assert.ok(!fs.existsSync(path.join(defaultDir, 'e2e-builtin')), 'nothing in the default folder once another is chosen');
+      assert.ok(
+        !fs.existsSync(path.join(defaultDir, 'e2e-builtin')),
+        'nothing in the default folder once another is chosen',
+      );
 
       // Each warning once in Runwatch's log (a command's own apply and the settings event used to double it).
-      const refusals = runwatchLog(vs!).split('\n').filter((l) => l.includes('"trackingUri" (backend "runwatch.mlflow") is required'));
+      const refusals = runwatchLog(vs!)
+        .split('\n')
+        .filter((l) => l.includes('"trackingUri" (backend "runwatch.mlflow") is required'));
       assert.strictEqual(refusals.length, 1, refusals.join('\n'));
 
       // --- MLflow goes away, the window reloads: the status bar says so, and the view too.
       mlflow!.stop();
       await vs!.reload();
-      await page.locator('.part.statusbar .statusbar-item', { hasText: 'MLflow unhealthy' }).first()
+      await page
+        .locator('.part.statusbar .statusbar-item', { hasText: 'MLflow unhealthy' })
+        .first()
         .waitFor({ state: 'visible', timeout: 180_000 });
-      assert.strictEqual(await page.locator('.part.statusbar .statusbar-item', { hasText: 'TensorBoard unhealthy' }).count(), 0);
+      assert.strictEqual(
+        await page.locator('.part.statusbar .statusbar-item', { hasText: 'TensorBoard unhealthy' }).count(),
+        0,
+      );
     } finally {
       await vs!.screenshot('builtin-backends');
     }

@@ -63,7 +63,8 @@ describe('tensorboard: CRC-32C', () => {
       }
       return (c ^ 0xffffffff) >>> 0;
     };
-    for (let s = 0; s < 9; s++) for (let e = s; e < 300; e += 37) assert.equal(crc32c(data, s, e), bytewise(data.subarray(s, e)));
+    for (let s = 0; s < 9; s++)
+      for (let e = s; e < 300; e += 37) assert.equal(crc32c(data, s, e), bytewise(data.subarray(s, e)));
   });
 
   it('masks as TFRecord does', () => {
@@ -117,7 +118,9 @@ describe('tensorboard: protobuf and TFRecord encoding', () => {
     const [rec] = readRecords(Buffer.from(enc.take())).records;
     const ev = decode(rec);
     assert.equal(ev.get(2)![0], 7n);
-    const values = decode(ev.get(5)![0] as Buffer).get(1)!.map((b) => decode(b as Buffer));
+    const values = decode(ev.get(5)![0] as Buffer)
+      .get(1)!
+      .map((b) => decode(b as Buffer));
     const tensors = values.map((x) => decode(x.get(8)![0] as Buffer));
     assert.equal(tensors[0].get(1)![0], 1n); // DT_FLOAT
     assert.equal((tensors[0].get(2)![0] as Buffer).length, 0); // tensor_shape {}: a scalar
@@ -144,7 +147,10 @@ describe('tensorboard: protobuf and TFRecord encoding', () => {
     assert.equal(ev.get(2)![0], 2n ** 40n);
     const summary = decode(ev.get(5)![0] as Buffer);
     const values = summary.get(1)!.map((b) => decode(b as Buffer));
-    assert.deepEqual(values.map((x) => (x.get(1)![0] as Buffer).toString()), ['a/b', 'nan', 'inf']);
+    assert.deepEqual(
+      values.map((x) => (x.get(1)![0] as Buffer).toString()),
+      ['a/b', 'nan', 'inf'],
+    );
     const tensor = decode(values[0].get(8)![0] as Buffer);
     assert.equal(tensor.get(1)![0], 2n); // DT_DOUBLE
     assert.equal((tensor.get(6)![0] as Buffer).readDoubleLE(0), v);
@@ -237,7 +243,10 @@ describe('tensorboard: backend', () => {
     const checked = validateConfig(schema, {}, { pluginId: b.metadata.id });
     assert.deepEqual(checked.errors, []);
     await b.initialize({ ...ctx(), config: checked.value });
-    assert.deepEqual(await b.healthCheck(), { healthy: true, details: `writing event files under ${path.join(store, 'tensorboard')}` });
+    assert.deepEqual(await b.healthCheck(), {
+      healthy: true,
+      details: `writing event files under ${path.join(store, 'tensorboard')}`,
+    });
     await b.write(batch([rec(0, 0)]));
     await b.dispose();
     assert.equal(fs.readdirSync(runFolder(path.join(store, 'tensorboard'), run)).length, 1);
@@ -249,7 +258,10 @@ describe('tensorboard: backend', () => {
     assert.equal(resolveLogDir('~/tb', '/ws'), path.join(os.homedir(), 'tb'));
     const b = new TensorBoardBackend({ storeDir: path.join(tmp, '.runwatch'), baseDir: tmp });
     await b.initialize({ ...ctx(), config: { logDir: 'runs/tb' } });
-    assert.match((await b.healthCheck()).details, new RegExp(`${path.join(tmp, 'runs', 'tb').replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}$`));
+    assert.match(
+      (await b.healthCheck()).details,
+      new RegExp(`${path.join(tmp, 'runs', 'tb').replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')}$`),
+    );
     await b.dispose();
   });
 });

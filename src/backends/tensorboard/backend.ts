@@ -37,6 +37,8 @@ interface OpenRun {
 /** Folder and file names from user text: no separators, no control characters, bounded length. */
 export function safeName(text: string, fallback = '_'): string {
   const s = text
+    // Control characters are exactly what this must replace.
+    // eslint-disable-next-line no-control-regex
     .replace(/[/\\:*?"<>|\u0000-\u001f]/g, '_')
     .trim()
     .slice(0, 100);
@@ -101,7 +103,8 @@ export class TensorBoardBackend implements BackendPlugin {
       displayName: 'TensorBoard',
       version: '1.0.0',
       kind: 'backend',
-      description: 'Writes every run as TensorBoard event files, one folder per run, read live by `tensorboard --logdir`.',
+      description:
+        'Writes every run as TensorBoard event files, one folder per run, read live by `tensorboard --logdir`.',
       capabilities: ['metrics', 'live'],
       configSchema: {
         type: 'object',
@@ -170,7 +173,9 @@ export class TensorBoardBackend implements BackendPlugin {
         const valid = readRecords(fs.readFileSync(state.file)).validBytes;
         fs.ftruncateSync(fd, valid);
         state.bytes = valid;
-        this.ctx?.logger.warn(`TensorBoard: ${state.file} was shorter than written; continuing after its last whole record.`);
+        this.ctx?.logger.warn(
+          `TensorBoard: ${state.file} was shorter than written; continuing after its last whole record.`,
+        );
       }
       open = { state, fd };
     } else {

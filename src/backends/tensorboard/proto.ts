@@ -122,7 +122,10 @@ function encode(fill: (w: ByteWriter) => void): Buffer {
 
 /** SummaryMetadata for a scalar: plugin "scalars", data class SCALAR. */
 const SCALAR_METADATA = encode((w) => {
-  w.field(METADATA_PLUGIN_DATA, encode((p) => p.field(PLUGIN_DATA_NAME, Buffer.from('scalars'))));
+  w.field(
+    METADATA_PLUGIN_DATA,
+    encode((p) => p.field(PLUGIN_DATA_NAME, Buffer.from('scalars'))),
+  );
   w.varint(METADATA_DATA_CLASS);
   w.varint(DATA_CLASS_SCALAR);
 });
