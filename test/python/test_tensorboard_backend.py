@@ -174,7 +174,9 @@ class TensorBoardServer:
 
 def test_default_tensorboard_server_shows_every_scalar(tmp_path) -> None:
     logdir = tmp_path / "tb"
-    rw = Runwatch(str(tmp_path), {"selected": ["runwatch.tensorboard"], "config": {"runwatch.tensorboard": {"logDir": str(logdir)}}}).start()
+    # No float64: the default encoding, which the default loader must read.
+    backends = {"selected": ["runwatch.tensorboard"], "config": {"runwatch.tensorboard": {"logDir": str(logdir)}}}
+    rw = Runwatch(str(tmp_path), backends).start()
     try:
         p = rw.script(TB_SCRIPT, cwd=str(tmp_path), OUT=str(tmp_path))
         assert p.wait(timeout=WAIT_TIMEOUT) == 0, rw.script_output()
