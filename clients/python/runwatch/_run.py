@@ -133,8 +133,7 @@ class Run:
     @property
     def spool_path(self) -> Optional[str]:
         """The spool file of this run: the final one once written, else the one being written, else None."""
-        s = self._sender
-        return s.spool_path or (s.spool.path if s.spool is not None else None)
+        return self._sender.spool_path
 
     @property
     def lost_points(self) -> int:

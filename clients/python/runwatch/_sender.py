@@ -20,7 +20,7 @@ from typing import Any, Callable, Deque, Dict, Iterator, List, Optional
 
 from . import _context, _discovery
 from ._protocol import RESEND_CODES, FrameEncoder, Message, dumps, heartbeat, hello, parse_json
-from ._spool import Overflow, SpoolFile, candidate_dirs
+from ._spool import Overflow, SpoolKeeper, candidate_dirs
 from ._ws import WebSocket, WebSocketClosed, WebSocketError
 
 # How often the sender wakes to send what was logged: short enough that a live chart lags training
@@ -35,7 +35,7 @@ BURST_DEFER_S = 0.5
 OUT_LIMIT = 1 << 20
 RETRY_FIRST_S = 0.5  # after a refusal (storage, seq_gap, ...): back off, doubling to RETRY_MAX_S
 RETRY_MAX_S = 5.0
-REOPEN_EVERY_S = 5.0  # a spool or overflow folder that could not be written is tried again this often
+REOPEN_EVERY_S = 5.0  # an overflow folder that could not be written is tried again this often
 
 _time = time.time
 _monotonic = time.monotonic
@@ -97,14 +97,9 @@ class Sender:
         self._last_sent = 0.0
         self._heartbeat_every = 5.0
 
-        self.spool: Optional[SpoolFile] = None
+        self._spool = SpoolKeeper(run_id, self.spool_dirs, self._all_unacked, warn)
         self._spooling = False  # every new message goes to the spool file too
-        self._spool_dir_index = 0
-        self._spool_retry_at = 0.0
-        self._spool_errors: List[str] = []
-        self.spool_path: Optional[str] = None  # the final file once written
         self.lost_points = 0
-        self._touched = 0.0  # when the spool file's mtime was last renewed
 
         self.finish_deadline: Optional[float] = None
         self.interrupted = False
@@ -141,6 +136,7 @@ class Sender:
     def _begin(self) -> None:
         self._start_msg["context"] = _context.collect()
         self._start_text = dumps(self._start_msg)
+        self._spool.start_text = self._start_text
         self._add([Message(1, self._start_text, 0)])
         if self.url:
             self._disconnected_since = _monotonic()
@@ -152,7 +148,7 @@ class Sender:
             else:
                 self._go_offline(None)
                 self._warn("connect", "runwatch: no Runwatch collector found (no url=, no RUNWATCH_URL, no .runwatch/collector.json); "
-                           f"writing this run to the spool as it goes ({self._spool_where()}), and looking for a collector.")
+                           f"writing this run to the spool as it goes ({self._spool.where()}), and looking for a collector.")
                 self._schedule_retry()
 
     def _step(self) -> bool:
@@ -190,14 +186,12 @@ class Sender:
             self._send_pending(now)
         elif now >= self._next_attempt:
             self._attempt()
-        if self._spooling and self.spool is None and now >= self._spool_retry_at:
-            self._spool_catch_up()
+        if self._spooling and self._spool.file is None and now >= self._spool.retry_at:
+            self._spool.catch_up()
         # 4. Heartbeats while idle; the spool file's mtime says its writer lives.
         if self.ws is not None and now - self._last_sent > self._heartbeat_every:
             self._queue_raw(heartbeat(_time()))
-        if self.spool is not None and now - self._touched > 10.0:
-            self._touched = now
-            self.spool.touch()
+        self._spool.touch_if_due(now)
         # 5. Finishing: done when everything is acknowledged, or written to the spool.
         return self.finish_deadline is not None and not self._queue and self._finished(now)
 
@@ -210,7 +204,7 @@ class Sender:
             if self.ws is not None:
                 self.ws.close(1000, "run finished")
                 self.ws = None
-            self._drop_spool()
+            self._spool.drop()
             return True
         if self.ws is None:
             if not self.url:
@@ -231,7 +225,7 @@ class Sender:
 
     def _add(self, fresh: List[Message]) -> None:
         if self._spooling:
-            self._spool_write(fresh)
+            self._spool.write(fresh)
         ov = self._overflow
         if (ov is None or not ov.count) and self._mem_bytes < self.max_bytes:
             for m in fresh:
@@ -336,8 +330,9 @@ class Sender:
                 self.acked_seq = seq
                 self._retry_backoff = RETRY_FIRST_S
             self._refill()
-            if self.spool is not None and not self._spooling and self.acked_seq >= self.spool.last_seq:
-                self._drop_spool()  # the collector holds everything the spool file has
+            f = self._spool.file
+            if f is not None and not self._spooling and self.acked_seq >= f.last_seq:
+                self._spool.drop()  # the collector holds everything the spool file has
             hook = self.on_ack
             if popped and hook is not None:
                 try:
@@ -468,9 +463,9 @@ class Sender:
             self._disconnected_since = _monotonic()
         if not self._spooling:
             self._spooling = True
-            self._spool_catch_up()
+            self._spool.catch_up()
         if why is not None:
-            self._warn("connect", f"runwatch: {why}; retrying, and writing this run to the spool as it goes ({self._spool_where()}).")
+            self._warn("connect", f"runwatch: {why}; retrying, and writing this run to the spool as it goes ({self._spool.where()}).")
 
     def _on_lost(self, why: str) -> None:
         if self.ws is not None:
@@ -501,59 +496,11 @@ class Sender:
 
     # ------------------------------------------------------------------ spool
 
-    def _spool_where(self) -> str:
-        return self.spool.path if self.spool is not None else f"cannot be written: {'; '.join(self._spool_errors[-3:])}"
-
-    def _open_spool(self) -> Optional[SpoolFile]:
-        while self._spool_dir_index < len(self.spool_dirs):
-            d = self.spool_dirs[self._spool_dir_index]
-            sp: Optional[SpoolFile] = None
-            try:
-                sp = SpoolFile(d, self.run_id)
-                sp.append(self._all_unacked(), start_text=self._start_text)
-            except OSError as e:
-                self._spool_errors.append(f"{d}: {e}")
-                if sp is not None:
-                    sp.discard()
-                self._spool_dir_index += 1
-                continue
-            if self._spool_dir_index > 0:
-                self._warn(
-                    "spool-moved",
-                    f"runwatch: the spool folder {self.spool_dirs[0]} cannot be written ({self._spool_errors[-1]}); spooling to {sp.path} instead.",
-                )
-            self.spool = sp
-            return sp
-        # Every folder failed: start over later (space may come back).
-        self._spool_dir_index = 0
-        self._spool_retry_at = _monotonic() + REOPEN_EVERY_S
-        return None
-
-    def _spool_catch_up(self) -> bool:
-        """Opens the spool file if needed and writes every unacknowledged message it lacks."""
-        if self.spool is None:
-            return self._open_spool() is not None
-        return self._spool_write(self._all_unacked())
-
-    def _spool_write(self, items: Any) -> bool:
-        sp = self.spool
-        if sp is None:
-            return False
-        try:
-            sp.append(items)
-            return True
-        except OSError as e:
-            # This folder's disk is full (or gone): drop the file (all it held is in memory) and go on in the next.
-            self._spool_errors.append(f"{sp.folder}: {e}")
-            sp.discard()
-            self.spool = None
-            self._spool_dir_index += 1
-            return self._open_spool() is not None
-
-    def _drop_spool(self) -> None:
-        if self.spool is not None:
-            self.spool.discard()
-            self.spool = None
+    @property
+    def spool_path(self) -> Optional[str]:
+        """The final spool file once written, else the one being written, else None."""
+        f = self._spool.file
+        return self._spool.final_path or (f.path if f is not None else None)
 
     def _final_spool(self, why: str) -> None:
         """The run is over and the collector did not take everything: the spool file gets the rest."""
@@ -561,20 +508,12 @@ class Sender:
             self.ws.abort()
             self.ws = None
         msgs, points = self._unacked_counts()
-        if self.spool is None:
-            self._spool_dir_index = 0
-        if self._spool_catch_up() and self.spool is not None:
-            try:
-                self.spool_path = self.spool.finish()
-                self.spool = None
-                self._warn("spool", f"runwatch: {why}; spooling this run to {self.spool_path} ({msgs} messages not acknowledged, {points} points; Runwatch imports it when it next runs).")
-                return
-            except OSError as e:
-                self._spool_errors.append(f"{self.spool.folder}: {e}")
-                self.spool.discard()
-                self.spool = None
+        path = self._spool.finish()
+        if path is not None:
+            self._warn("spool", f"runwatch: {why}; spooling this run to {path} ({msgs} messages not acknowledged, {points} points; Runwatch imports it when it next runs).")
+            return
         self.lost_points = points
-        tried = "; ".join(self._spool_errors[-len(self.spool_dirs):]) or "no folder"
+        tried = "; ".join(self._spool.errors[-len(self.spool_dirs):]) or "no folder"
         self._error(
             f"runwatch: ERROR: {why}, and no spool folder could be written ({tried}). "
             f"{points} points ({msgs} messages) of run {self.run_id} were LOST; the run is not complete. "

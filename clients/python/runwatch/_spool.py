@@ -16,11 +16,13 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from typing import Iterable, Iterator, List, Optional
+from typing import Callable, Iterable, Iterator, List, Optional
 
 from ._protocol import Message
 
 FSYNC_EVERY_S = 0.5
+REOPEN_EVERY_S = 5.0  # when no folder could be written, they are tried again this often
+TOUCH_EVERY_S = 10.0  # the file's mtime says its writer lives
 
 
 def candidate_dirs(primary: str) -> List[str]:
@@ -182,3 +184,97 @@ class Overflow:
 def _parse_line(line: bytes) -> Message:
     seq, points, text = line.rstrip(b"\n").split(b" ", 2)
     return Message(int(seq), text.decode("utf-8"), int(points))
+
+
+class SpoolKeeper:
+    """A run's spool across folders: the configured one first, then the fallbacks (a full disk).
+
+    `unacked()` gives every message the collector has not acknowledged, in seq order: a file
+    opened (or reopened elsewhere) starts with the run.start, then those.
+    """
+
+    def __init__(self, run_id: str, dirs: List[str], unacked: Callable[[], Iterable[Message]], warn: Callable[[str, str], None]) -> None:
+        self.run_id = run_id
+        self.dirs = dirs
+        self.start_text = ""
+        self.file: Optional[SpoolFile] = None
+        self.final_path: Optional[str] = None
+        self.errors: List[str] = []
+        self.retry_at = 0.0
+        self._unacked = unacked
+        self._warn = warn
+        self._index = 0
+        self._touched = 0.0
+
+    def where(self) -> str:
+        return self.file.path if self.file is not None else f"cannot be written: {'; '.join(self.errors[-3:])}"
+
+    def catch_up(self) -> bool:
+        """Opens the file if needed and writes every unacknowledged message it lacks."""
+        if self.file is None:
+            return self._open()
+        return self.write(self._unacked())
+
+    def write(self, items: Iterable[Message]) -> bool:
+        f = self.file
+        if f is None:
+            return False
+        try:
+            f.append(items)
+            return True
+        except OSError as e:
+            # This folder's disk is full (or gone): drop the file (all it held is in memory) and go on in the next.
+            self.errors.append(f"{f.folder}: {e}")
+            f.discard()
+            self.file = None
+            self._index += 1
+            return self._open()
+
+    def _open(self) -> bool:
+        while self._index < len(self.dirs):
+            d = self.dirs[self._index]
+            f: Optional[SpoolFile] = None
+            try:
+                f = SpoolFile(d, self.run_id)
+                f.append(self._unacked(), start_text=self.start_text)
+            except OSError as e:
+                self.errors.append(f"{d}: {e}")
+                if f is not None:
+                    f.discard()
+                self._index += 1
+                continue
+            if self._index > 0:
+                self._warn("spool-moved", f"runwatch: the spool folder {self.dirs[0]} cannot be written ({self.errors[-1]}); spooling to {f.path} instead.")
+            self.file = f
+            return True
+        # Every folder failed: start over later (space may come back).
+        self._index = 0
+        self.retry_at = time.monotonic() + REOPEN_EVERY_S
+        return False
+
+    def touch_if_due(self, now: float) -> None:
+        if self.file is not None and now - self._touched > TOUCH_EVERY_S:
+            self._touched = now
+            self.file.touch()
+
+    def drop(self) -> None:
+        """The collector holds everything in the file: remove it."""
+        if self.file is not None:
+            self.file.discard()
+            self.file = None
+
+    def finish(self) -> Optional[str]:
+        """Writes what the file lacks and hands it to the importer; its path, or None (see `errors`)."""
+        if self.file is None:
+            self._index = 0
+        if not self.catch_up() or self.file is None:
+            return None
+        try:
+            self.final_path = self.file.finish()
+        except OSError as e:
+            self.errors.append(f"{self.file.folder}: {e}")
+            self.file.discard()
+            return None
+        finally:
+            self.file = None
+        return self.final_path
