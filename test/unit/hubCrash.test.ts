@@ -10,19 +10,14 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import WebSocket from 'ws';
 import { RunStore } from '../../src/store/runStore';
+import { waitFor } from '../support/waitFor';
+
+const WAIT = { timeoutMs: 90_000, intervalMs: 20 };
 
 const ROOT = path.resolve(__dirname, '../..');
 const CLI = path.join(ROOT, 'dist/collector-cli.js');
 const PLUGINS = path.join(ROOT, 'test/fixtures/backends/fileBackends.js');
 const TOKEN = 'crash-test-token';
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 90_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function startCli(
   storeDir: string,
@@ -79,9 +74,7 @@ async function connect(
   };
 }
 
-function lines(
-  file: string,
-): {
+function lines(file: string): {
   offset: number;
   event: { type: string; points?: unknown[]; params?: Record<string, unknown>; status?: string };
 }[] {
@@ -156,7 +149,7 @@ describe('hub: a collector killed mid-run and restarted', function () {
     for (let s = 2; s < 2 + PHASE1; s++) c.send(metrics(s));
     await c.acked(1 + PHASE1);
     const slowFile = path.join(folders.slow, `${runId}.jsonl`);
-    await waitFor('the slow backend to have written something', () => lines(slowFile).length > 0);
+    await waitFor('the slow backend to have written something', () => lines(slowFile).length > 0, WAIT);
     const slowBefore = lines(slowFile).length;
     cli.proc.kill('SIGKILL');
     await new Promise((r) => cli.proc.once('exit', r));
@@ -177,7 +170,7 @@ describe('hub: a collector killed mid-run and restarted', function () {
     const expected = 1 + PHASE1 + PHASE2 + 2;
     for (const [id, folder] of Object.entries(folders)) {
       const file = path.join(folder, `${runId}.jsonl`);
-      await waitFor(`${id} to hold the whole run`, () => lines(file).length >= expected);
+      await waitFor(`${id} to hold the whole run`, () => lines(file).length >= expected, WAIT);
     }
     cli.proc.kill('SIGTERM');
     await new Promise((r) => cli.proc.once('exit', r));

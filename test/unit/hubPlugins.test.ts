@@ -18,16 +18,12 @@ import type {
 import { startHeadlessHub } from '../../src/core/headless';
 import { Hub, secretKey } from '../../src/core/hub';
 import { RunStore } from '../../src/store/runStore';
+import { waitFor } from '../support/waitFor';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<boolean> =>
+  waitFor(what, check, { timeoutMs, intervalMs: 10 });
 
 /** A source that starts one run and emits `points` metrics; every lifecycle call is logged in `calls`. */
 function metricSource(id = 'sys') {

@@ -13,6 +13,9 @@ import { Hub, type BackendStatus } from '../../src/core/hub';
 import { buildPipeline } from '../../src/core/processors';
 import { DEFAULT_SINK_OPTIONS, SinkRunner, type RecordSource, type SinkOptions } from '../../src/core/sinkRunner';
 import { RunStore } from '../../src/store/runStore';
+import { waitFor } from '../support/waitFor';
+
+const WAIT = { timeoutMs: 60_000, intervalMs: 20 };
 
 const quiet: PluginLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 const FAST = {
@@ -22,14 +25,6 @@ const FAST = {
   backoff: { baseMs: 5, maxMs: 40 },
   breaker: { failureThreshold: 3, coolDownMs: 300 },
 };
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** An external system that remembers what it holds, across backend instances. */
 class Remote {
@@ -140,7 +135,7 @@ describe('sink runner', function () {
     // …while the slow backend was still far behind: ingest did not wait for it.
     assert.ok(slowRemote.count() < total / 2, `slow backend already held ${slowRemote.count()} of ${total}`);
 
-    await waitFor('the good backend to catch up', () => good.count() === total && st(h, 'good').lag === 0);
+    await waitFor('the good backend to catch up', () => good.count() === total && st(h, 'good').lag === 0, WAIT);
     assert.ok(st(h, 'slow').lag > 0, 'the good backend caught up while the slow one was still behind');
     assert.equal(good.duplicatesOffered, 0);
     assert.equal(other.count(), 0);
@@ -148,6 +143,7 @@ describe('sink runner', function () {
     await waitFor(
       'the broken and hanging backends to open their breakers',
       () => st(h, 'broken').breaker !== 'closed' && st(h, 'hanging').breaker !== 'closed',
+      WAIT,
     );
     assert.equal(st(h, 'broken').healthy, false);
     assert.match(st(h, 'broken').lastError ?? '', /always|down/);
@@ -181,7 +177,7 @@ describe('sink runner', function () {
     for (let i = 0; i < 40; i++) await store.append(runId, [{ seq: i + 2, event: frame(i) }]);
     const total = store.recordCount(runId);
     await h.selectBackends(['big', 'broken']);
-    await waitFor('every record delivered', () => remote.count() === total);
+    await waitFor('every record delivered', () => remote.count() === total, WAIT);
     assert.equal(remote.duplicatesOffered, 0);
     const points = (batch: RunBatch) =>
       batch.records.reduce((n, r) => n + (r.event.type === 'metrics' ? r.event.points.length : 1), 0);
@@ -211,11 +207,11 @@ describe('sink runner', function () {
       { event: start() },
       ...Array.from({ length: 30 }, (_, i) => ({ event: metrics(i) })),
     ]);
-    await waitFor('the breaker to open', () => st(h, 'flaky').breaker === 'open');
+    await waitFor('the breaker to open', () => st(h, 'flaky').breaker === 'open', WAIT);
     assert.equal(st(h, 'flaky').healthy, false);
     const callsWhileOpen = b.calls.length;
     down = false;
-    await waitFor('the backend to catch up', () => remote.count() === 31 && st(h, 'flaky').lag === 0);
+    await waitFor('the backend to catch up', () => remote.count() === 31 && st(h, 'flaky').lag === 0, WAIT);
     assert.equal(st(h, 'flaky').breaker, 'closed');
     assert.ok(st(h, 'flaky').healthy);
     assert.ok(b.calls.length > callsWhileOpen);
@@ -234,8 +230,8 @@ describe('sink runner', function () {
     h1.registerPlugin(recordingBackend('b', remoteB).plugin);
     await h1.selectBackends(['a', 'b']);
     await store.append('run-1', [{ event: start() }, ...Array.from({ length: 49 }, (_, i) => ({ event: metrics(i) }))]);
-    await waitFor('both backends to catch up', () => remoteA.count() === 50 && remoteB.count() === 50);
-    await waitFor('lag 0', () => st(h1, 'a').lag === 0 && st(h1, 'b').lag === 0);
+    await waitFor('both backends to catch up', () => remoteA.count() === 50 && remoteB.count() === 50, WAIT);
+    await waitFor('lag 0', () => st(h1, 'a').lag === 0 && st(h1, 'b').lag === 0, WAIT);
     await h1.dispose();
     hubs.splice(hubs.indexOf(h1), 1);
 
@@ -252,8 +248,8 @@ describe('sink runner', function () {
     h2.registerPlugin(a2.plugin);
     h2.registerPlugin(b2.plugin);
     await h2.selectBackends(['a', 'b']);
-    await waitFor('resume', () => remoteA.count() === 80 && remoteB.count() === 80);
-    await waitFor('lag 0 after resume', () => st(h2, 'a').lag === 0 && st(h2, 'b').lag === 0);
+    await waitFor('resume', () => remoteA.count() === 80 && remoteB.count() === 80, WAIT);
+    await waitFor('lag 0 after resume', () => st(h2, 'a').lag === 0 && st(h2, 'b').lag === 0, WAIT);
     // Only what was missing was sent: exactly 30 records, none from before the cursor.
     for (const calls of [a2.calls, b2.calls]) {
       const offered = calls.flatMap((c) => c.records.map((r) => `${r.runId}:${r.offset}`));
@@ -276,7 +272,7 @@ describe('sink runner', function () {
     await h.selectBackends(['retry'], { retry: { processors: [{ type: 'downsample', minIntervalSeconds: 10 }] } });
     // Times 1000..1004: one 10-second bucket, so one point survives.
     await store.append('run-r', [{ event: start() }, ...Array.from({ length: 4 }, (_, i) => ({ event: metrics(i) }))]);
-    await waitFor('delivery after two failures', () => st(h, 'retry').lag === 0);
+    await waitFor('delivery after two failures', () => st(h, 'retry').lag === 0, WAIT);
     assert.equal(b.calls.length, 3);
     const sent = b.calls.map((c) => JSON.stringify(c.records));
     assert.equal(sent[0], sent[1]);
@@ -298,7 +294,7 @@ describe('sink runner', function () {
       thin: { processors: [{ type: 'downsample', every: 10 }, { type: 'mask' }] },
     });
     await store.append('run-p', [{ event: start() }, ...Array.from({ length: 40 }, (_, i) => ({ event: metrics(i) }))]);
-    await waitFor('both caught up', () => st(h, 'full').lag === 0 && st(h, 'thin').lag === 0);
+    await waitFor('both caught up', () => st(h, 'full').lag === 0 && st(h, 'thin').lag === 0, WAIT);
     const steps = (calls: RunBatch[]) =>
       calls
         .flatMap((c) => c.records)
