@@ -149,7 +149,13 @@ export class Backends {
   reconcile(id: string, activate = false): Promise<void> {
     const c = this.chosen.get(id);
     if (!c) return Promise.resolve();
-    c.lock = c.lock.then(() => this.reconcileNow(c, activate));
+    // A fault anywhere in starting (not only in the plugin's own calls) becomes the
+    // backend's error: a rejected lock would leave it "starting…" and deaf to every later change.
+    c.lock = c.lock
+      .then(() => this.reconcileNow(c, activate))
+      .catch((e) => {
+        c.error = `start failed: ${errorText(e)}`;
+      });
     return c.lock;
   }
 

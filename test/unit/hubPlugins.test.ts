@@ -355,6 +355,36 @@ describe('hub: source and processor plugins', function () {
     });
   });
 
+  describe('backends', () => {
+    it('a backend whose start throws before initialize is reported failed, and starts on the next settings change', async () => {
+      const be = keysBackend('brittle');
+      let throwOnce = true;
+      // A getter that throws once stands for any fault before initialize (a bad schema, a cursor folder).
+      const metadata = be.plugin.metadata;
+      Object.defineProperty(be.plugin, 'metadata', {
+        get() {
+          if (throwOnce && new Error().stack?.includes('start')) {
+            throwOnce = false;
+            throw new Error('schema unreadable');
+          }
+          return metadata;
+        },
+      });
+      hub.registerPlugin(be.plugin);
+      await hub.selectBackends(['brittle'], { brittle: {} }).catch(() => undefined);
+      const st = hub.status().find((s) => s.id === 'brittle');
+      assert.ok(st, 'the backend is listed');
+      assert.match(`${st.details} ${st.lastError ?? ''}`, /schema unreadable/, 'the failure is shown, not "starting…"');
+
+      await store.append('b', [
+        { event: { type: 'run.start', project: 'p', name: 'n', time: 1, params: {}, tags: {}, context: {} } },
+        { event: { type: 'metrics', points: [{ key: 'loss', value: 1, step: 0, time: 1 }] } },
+      ]);
+      await hub.selectBackends(['brittle'], { brittle: { processors: [] } });
+      await until('delivery after the settings change', () => be.keys.length === 1);
+    });
+  });
+
   describe('processors', () => {
     it('are initialized with validated settings when a backend names them, health-checked, and disposed when no backend does', async () => {
       const proc = upperProcessor();
