@@ -73,7 +73,7 @@ function decode(buf: Buffer): Fields {
   return out;
 }
 
-/** Every scalar in every event file under `dir`: Event.step, Summary.Value.tag, TensorProto.double_val. */
+/** Every scalar in every event file under `dir`: Event.step, Summary.Value.tag, TensorProto.float_val or double_val. */
 function tensorboardScalars(dir: string): { file: string; tag: string; step: number; value: number }[] {
   const out: { file: string; tag: string; step: number; value: number }[] = [];
   const walk = (d: string): void => {
@@ -90,8 +90,10 @@ function tensorboardScalars(dir: string): { file: string; tag: string; step: num
               const v = decode(value);
               const tag = (v.get(1)![0] as Buffer).toString('utf8');
               const tensor = decode(v.get(8)![0] as Buffer);
-              const dv = tensor.get(6)![0] as Buffer;
-              out.push({ file: p, tag, step, value: dv.readDoubleLE(0) });
+              // DT_FLOAT's float_val (field 5, TensorBoard's default loader reads only these), or DT_DOUBLE's double_val (6).
+              const fv = tensor.get(5)?.[0] as Buffer | undefined;
+              const dv = tensor.get(6)?.[0] as Buffer | undefined;
+              out.push({ file: p, tag, step, value: fv ? fv.readFloatLE(0) : dv!.readDoubleLE(0) });
             }
           }
         }
@@ -102,14 +104,18 @@ function tensorboardScalars(dir: string): { file: string; tag: string; step: num
   return out;
 }
 
-function assertEveryPointOnce(what: string, points: { key: string; step: number; value: number }[]): void {
+function assertEveryPointOnce(
+  what: string,
+  points: { key: string; step: number; value: number }[],
+  round: (v: number) => number = (v) => v,
+): void {
   assert.strictEqual(points.length, STEPS * KEYS.length, `${what}: exactly ${STEPS * KEYS.length} points, got ${points.length}`);
   const seen = new Map<string, number>();
   for (const p of points) seen.set(`${p.key}@${p.step}`, (seen.get(`${p.key}@${p.step}`) ?? 0) + 1);
   for (const key of KEYS) {
     for (let s = 0; s < STEPS; s++) assert.strictEqual(seen.get(`${key}@${s}`), 1, `${what}: ${key} at step ${s} once`);
   }
-  for (const p of points) assert.strictEqual(p.value, valueOf(p.key as (typeof KEYS)[number], p.step), `${what}: ${p.key}@${p.step}`);
+  for (const p of points) assert.strictEqual(p.value, round(valueOf(p.key as (typeof KEYS)[number], p.step)), `${what}: ${p.key}@${p.step}`);
 }
 
 describe('host kill (e2e): the extension host is SIGKILLed mid-run and comes back', () => {
@@ -221,7 +227,8 @@ describe('host kill (e2e): the extension host is SIGKILLed mid-run and comes bac
 
       // TensorBoard: every scalar once, in the run's one folder.
       const scalars = tensorboardScalars(tbDir);
-      assertEveryPointOnce('tensorboard', scalars.map((s) => ({ key: s.tag, step: s.step, value: s.value })));
+      // Written as float32 (DT_FLOAT), so compared with the values rounded to float32.
+      assertEveryPointOnce('tensorboard', scalars.map((s) => ({ key: s.tag, step: s.step, value: s.value })), Math.fround);
       assert.strictEqual(new Set(scalars.map((s) => path.dirname(s.file))).size, 1, 'one run folder');
     } finally {
       if (py && py.exitCode === null) py.kill('SIGKILL');
