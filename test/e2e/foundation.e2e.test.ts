@@ -28,17 +28,27 @@ describe('foundation (e2e, packaged .vsix in code-server)', () => {
     try {
       await vs!.runCommand('Runwatch: Show Log');
       const panel = page.locator('.part.panel');
-      await panel.locator('.composite-bar .action-item.checked a[aria-label^="Output"]').waitFor({ state: 'visible', timeout: 60_000 });
-      const channel = await waitFor('the Output channel picker to show Runwatch', async () => {
-        const value = await panel.locator('.title-actions select.monaco-select-box').first().inputValue();
-        return value === 'Runwatch' ? value : undefined;
-      }, 60_000);
+      await panel
+        .locator('.composite-bar .action-item.checked a[aria-label^="Output"]')
+        .waitFor({ state: 'visible', timeout: 60_000 });
+      const channel = await waitFor(
+        'the Output channel picker to show Runwatch',
+        async () => {
+          const value = await panel.locator('.title-actions select.monaco-select-box').first().inputValue();
+          return value === 'Runwatch' ? value : undefined;
+        },
+        60_000,
+      );
       assert.strictEqual(channel, 'Runwatch');
       const line = new RegExp(`\\[info\\] Runwatch ${version.replace(/\./g, '\\.')} activating`);
-      const text = await waitFor('the activation line in the Output panel', async () => {
-        const t = plain(await panel.locator('.view-lines').first().textContent());
-        return line.test(t) ? t : undefined;
-      }, 60_000);
+      const text = await waitFor(
+        'the activation line in the Output panel',
+        async () => {
+          const t = plain(await panel.locator('.view-lines').first().textContent());
+          return line.test(t) ? t : undefined;
+        },
+        60_000,
+      );
       assert.match(text, line);
     } finally {
       await vs!.screenshot('foundation-show-log');
@@ -52,9 +62,13 @@ describe('foundation (e2e, packaged .vsix in code-server)', () => {
       await icon.waitFor({ state: 'visible', timeout: 60_000 });
       await icon.click();
       const sidebar = page.locator('.part.sidebar');
-      await sidebar.locator('.composite.title h2', { hasText: /^Runwatch/i }).waitFor({ state: 'visible', timeout: 60_000 });
+      await sidebar
+        .locator('.composite.title h2', { hasText: /^Runwatch/i })
+        .waitFor({ state: 'visible', timeout: 60_000 });
       for (const view of ['Runs', 'Backends']) {
-        await sidebar.locator('.pane-header h3.title', { hasText: new RegExp(`^${view}$`, 'i') }).waitFor({ state: 'visible', timeout: 60_000 });
+        await sidebar
+          .locator('.pane-header h3.title', { hasText: new RegExp(`^${view}$`, 'i') })
+          .waitFor({ state: 'visible', timeout: 60_000 });
       }
     } finally {
       await vs!.screenshot('foundation-activity-bar');

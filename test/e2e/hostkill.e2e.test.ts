@@ -109,13 +109,18 @@ function assertEveryPointOnce(
   points: { key: string; step: number; value: number }[],
   round: (v: number) => number = (v) => v,
 ): void {
-  assert.strictEqual(points.length, STEPS * KEYS.length, `${what}: exactly ${STEPS * KEYS.length} points, got ${points.length}`);
+  assert.strictEqual(
+    points.length,
+    STEPS * KEYS.length,
+    `${what}: exactly ${STEPS * KEYS.length} points, got ${points.length}`,
+  );
   const seen = new Map<string, number>();
   for (const p of points) seen.set(`${p.key}@${p.step}`, (seen.get(`${p.key}@${p.step}`) ?? 0) + 1);
   for (const key of KEYS) {
     for (let s = 0; s < STEPS; s++) assert.strictEqual(seen.get(`${key}@${s}`), 1, `${what}: ${key} at step ${s} once`);
   }
-  for (const p of points) assert.strictEqual(p.value, round(valueOf(p.key as (typeof KEYS)[number], p.step)), `${what}: ${p.key}@${p.step}`);
+  for (const p of points)
+    assert.strictEqual(p.value, round(valueOf(p.key as (typeof KEYS)[number], p.step)), `${what}: ${p.key}@${p.step}`);
 }
 
 describe('host kill (e2e): the extension host is SIGKILLed mid-run and comes back', () => {
@@ -150,7 +155,8 @@ describe('host kill (e2e): the extension host is SIGKILLed mid-run and comes bac
 
   it('every backend ends with every point exactly once, and the run is finished', async function () {
     const discovery = path.join(workspace, '.runwatch', 'collector.json');
-    const readDiscovery = () => JSON.parse(fs.readFileSync(discovery, 'utf8')) as { url: string; token: string; pid: number };
+    const readDiscovery = () =>
+      JSON.parse(fs.readFileSync(discovery, 'utf8')) as { url: string; token: string; pid: number };
     let py: ReturnType<typeof spawn> | undefined;
     try {
       await vs!.waitForFile(discovery, undefined, 180_000);
@@ -162,27 +168,44 @@ describe('host kill (e2e): the extension host is SIGKILLed mid-run and comes bac
       let out = '';
       let err = '';
       // Generous limits: the client must reconnect, not spool, however slow the restart.
-      py = spawn(python(), ['-c', SCRIPT, go], { cwd: workspace, env: pythonEnv({ RUNWATCH_GRACE_SECONDS: '170', RUNWATCH_FLUSH_TIMEOUT: '170' }), stdio: ['ignore', 'pipe', 'pipe'] });
+      py = spawn(python(), ['-c', SCRIPT, go], {
+        cwd: workspace,
+        env: pythonEnv({ RUNWATCH_GRACE_SECONDS: '170', RUNWATCH_FLUSH_TIMEOUT: '170' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       py.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       py.stderr!.on('data', (d: Buffer) => (err += d.toString()));
       const exited = new Promise<number | null>((resolve) => py!.once('exit', (code) => resolve(code)));
       const runId = await waitFor('the run id', () => /^id (\w+)$/m.exec(out)?.[1], 60_000);
       const jsonlFile = path.join(jsonlDir, `${runId}.jsonl`);
-      const pointsIn = (lines: JsonlLine[]) => lines.flatMap((l) => (l.type === 'metrics' ? l.points ?? [] : []));
+      const pointsIn = (lines: JsonlLine[]) => lines.flatMap((l) => (l.type === 'metrics' ? (l.points ?? []) : []));
 
       // Mid-run: both backends hold part of it, the rest is not logged yet.
-      await waitFor('both backends to hold the first points', () => pointsIn(readJsonl(jsonlFile)).length > 0 && tensorboardScalars(tbDir).length > 0, 120_000);
+      await waitFor(
+        'both backends to hold the first points',
+        () => pointsIn(readJsonl(jsonlFile)).length > 0 && tensorboardScalars(tbDir).length > 0,
+        120_000,
+      );
       const atKill = { jsonl: pointsIn(readJsonl(jsonlFile)).length, tensorboard: tensorboardScalars(tbDir).length };
-      assert.ok(atKill.jsonl <= KILL_AT * 2 && atKill.tensorboard <= KILL_AT * 2, `killed mid-run (${JSON.stringify(atKill)})`);
+      assert.ok(
+        atKill.jsonl <= KILL_AT * 2 && atKill.tensorboard <= KILL_AT * 2,
+        `killed mid-run (${JSON.stringify(atKill)})`,
+      );
 
       const t0 = Date.now();
       const { killed, restarted, how } = await vs!.killExtensionHost();
       fs.writeFileSync(go, '');
-      const after = await waitFor('the new collector in the discovery file', () => {
-        const d = readDiscovery();
-        return d.pid !== before.pid && restarted.includes(d.pid) ? d : undefined;
-      }, 120_000);
-      console.log(`      host ${killed} killed; ${restarted} up (${how}) and listening on ${after.url} after ${((Date.now() - t0) / 1000).toFixed(1)} s (was ${before.url})`);
+      const after = await waitFor(
+        'the new collector in the discovery file',
+        () => {
+          const d = readDiscovery();
+          return d.pid !== before.pid && restarted.includes(d.pid) ? d : undefined;
+        },
+        120_000,
+      );
+      console.log(
+        `      host ${killed} killed; ${restarted} up (${how}) and listening on ${after.url} after ${((Date.now() - t0) / 1000).toFixed(1)} s (was ${before.url})`,
+      );
       assert.strictEqual(after.url, before.url, 'the collector comes back on the port it had');
       assert.strictEqual(after.token, before.token, 'and with the token it had');
 
@@ -197,26 +220,48 @@ describe('host kill (e2e): the extension host is SIGKILLed mid-run and comes bac
       // Both backends catch up (the Backends view says lag 0), then hold every point once.
       const firstRow = vs!.page.locator('.part.sidebar .monaco-list-row', { hasText: 'JSON Lines Folder' }).first();
       // The activity bar icon toggles the sidebar: click it only if the view is not showing.
-      if (!(await firstRow.isVisible())) await vs!.page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]').click();
+      if (!(await firstRow.isVisible()))
+        await vs!.page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]').click();
       for (const name of ['JSON Lines Folder', 'TensorBoard']) {
         const row = vs!.page.locator('.part.sidebar .monaco-list-row', { hasText: name }).first();
         await row.waitFor({ state: 'visible', timeout: 60_000 });
-        await waitFor(`${name} to be caught up`, async () => /lag 0 · queue 0/.test((await row.textContent()) ?? ''), 120_000);
+        await waitFor(
+          `${name} to be caught up`,
+          async () => /lag 0 · queue 0/.test((await row.textContent()) ?? ''),
+          120_000,
+        );
       }
-      const lines = await waitFor('the run.end in the companion', () => {
-        const l = readJsonl(jsonlFile);
-        return l.some((x) => x.type === 'run.end') ? l : undefined;
-      }, 60_000);
+      const lines = await waitFor(
+        'the run.end in the companion',
+        () => {
+          const l = readJsonl(jsonlFile);
+          return l.some((x) => x.type === 'run.end') ? l : undefined;
+        },
+        60_000,
+      );
 
       // The store: one run.start, every point once, one run.end, finished (never crashed).
       const events = readRunLog(path.join(workspace, '.runwatch'), runId).map((r) => r.event);
       assert.strictEqual(events.filter((e) => e.type === 'run.start').length, 1);
       const ends = events.filter((e) => e.type === 'run.end');
-      assert.deepStrictEqual(ends.map((e) => e.status), ['finished'], 'the run ends once, finished');
-      assertEveryPointOnce('store', events.flatMap((e) => (e.type === 'metrics' ? (e.points as { key: string; step: number; value: number }[]) : [])));
+      assert.deepStrictEqual(
+        ends.map((e) => e.status),
+        ['finished'],
+        'the run ends once, finished',
+      );
+      assertEveryPointOnce(
+        'store',
+        events.flatMap((e) =>
+          e.type === 'metrics' ? (e.points as { key: string; step: number; value: number }[]) : [],
+        ),
+      );
 
       // The companion: each run-log record once, in order, and so every point once.
-      assert.deepStrictEqual(lines.map((l) => l.offset), lines.map((_, i) => i), 'each record once, in log order');
+      assert.deepStrictEqual(
+        lines.map((l) => l.offset),
+        lines.map((_, i) => i),
+        'each record once, in log order',
+      );
       assert.strictEqual(lines.length, events.length, 'as many lines as run-log records');
       assertEveryPointOnce('companion', pointsIn(lines));
       assert.ok(lines.some((l) => l.type === 'params' && l.params?.batch_size === 32));
@@ -228,7 +273,11 @@ describe('host kill (e2e): the extension host is SIGKILLed mid-run and comes bac
       // TensorBoard: every scalar once, in the run's one folder.
       const scalars = tensorboardScalars(tbDir);
       // Written as float32 (DT_FLOAT), so compared with the values rounded to float32.
-      assertEveryPointOnce('tensorboard', scalars.map((s) => ({ key: s.tag, step: s.step, value: s.value })), Math.fround);
+      assertEveryPointOnce(
+        'tensorboard',
+        scalars.map((s) => ({ key: s.tag, step: s.step, value: s.value })),
+        Math.fround,
+      );
       assert.strictEqual(new Set(scalars.map((s) => path.dirname(s.file))).size, 1, 'one run folder');
     } finally {
       if (py && py.exitCode === null) py.kill('SIGKILL');
