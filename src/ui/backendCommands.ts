@@ -9,24 +9,14 @@ import { backendPickItems, pickBackends } from './backendPicker';
 import { BackendsTreeProvider } from './backendsTree';
 import { backendIdOf, configureBackend } from './configureBackend';
 import { BackendHealthStatusBar } from './statusBar';
-
-type Configs = Record<string, Record<string, unknown>>;
-
-function target(): vscode.ConfigurationTarget {
-  // The choice belongs to the workspace; with no folder open, to the user.
-  return vscode.workspace.workspaceFolders?.length
-    ? vscode.ConfigurationTarget.Workspace
-    : vscode.ConfigurationTarget.Global;
-}
+import { onDidChangeSettings, setting, settingsTarget, updateSetting } from './config';
 
 /** Sources' and processor plugins' settings, as the hub takes them. */
 export function pluginSettings(): PluginSettings {
-  const settings = vscode.workspace.getConfiguration('runwatch');
-  return { sources: settings.get<Configs>('sources', {}), processors: settings.get<Configs>('processorConfig', {}) };
+  return { sources: setting('sources'), processors: setting('processorConfig') };
 }
 
 export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, log: vscode.LogOutputChannel): void {
-  const settings = () => vscode.workspace.getConfiguration('runwatch');
   let applying: Promise<void> = Promise.resolve();
   let appliedKey: string | undefined;
   // Serialized: a second settings change waits for the first to be applied. A command that
@@ -34,8 +24,8 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
   // applied (and their warnings not shown and logged) a second time.
   const apply = () =>
     (applying = applying.then(async () => {
-      const ids = settings().get<string[]>('backends', []);
-      const configs = settings().get<Configs>('backendConfig', {});
+      const ids = setting('backends');
+      const configs = setting('backendConfig');
       const key = JSON.stringify([ids, configs, pluginSettings()]);
       if (key === appliedKey) return;
       appliedKey = key;
@@ -80,22 +70,19 @@ export function registerBackendUi(context: vscode.ExtensionContext, hub: Hub, lo
       status.update();
       warnStartErrors();
     }),
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (
-        ['backends', 'backendConfig', 'sources', 'processorConfig'].some((k) => e.affectsConfiguration(`runwatch.${k}`))
-      )
-        void apply();
+    onDidChangeSettings(({ effects }) => {
+      if (effects.includes('plugins')) void apply();
     }),
     vscode.commands.registerCommand('runwatch.selectBackends', async () => {
-      const chosen = await pickBackends(hub.listPlugins('backend'), settings().get<string[]>('backends', []));
+      const chosen = await pickBackends(hub.listPlugins('backend'), setting('backends'));
       if (!chosen) return undefined;
-      await settings().update('backends', chosen, target());
+      await updateSetting('backends', chosen);
       await apply();
       return chosen;
     }),
     // From the palette (no argument), or from a row of the Backends view (its node).
     vscode.commands.registerCommand('runwatch.configureBackend', (arg?: unknown) =>
-      configureBackend({ context, hub, apply, target }, backendIdOf(arg)),
+      configureBackend({ context, hub, apply, target: settingsTarget }, backendIdOf(arg)),
     ),
     vscode.commands.registerCommand('runwatch.checkBackendHealth', async () => {
       const results = await hub.checkHealth();

@@ -48,8 +48,21 @@ export function settingsTarget(): vscode.ConfigurationTarget {
     : vscode.ConfigurationTarget.Global;
 }
 
-export async function updateSetting<K extends SettingKey>(key: K, value: RunwatchSettings[K]): Promise<void> {
-  await vscode.workspace.getConfiguration('runwatch').update(key, value, settingsTarget());
+export async function updateSetting<K extends SettingKey>(
+  key: K,
+  value: RunwatchSettings[K],
+  target: vscode.ConfigurationTarget = settingsTarget(),
+): Promise<void> {
+  await vscode.workspace.getConfiguration('runwatch').update(key, value, target);
+}
+
+/** The value set in `target` itself (not merged with other scopes or the default), for read-modify-write. */
+export function ownSetting<K extends SettingKey>(
+  key: K,
+  target: vscode.ConfigurationTarget = settingsTarget(),
+): RunwatchSettings[K] | undefined {
+  const seen = vscode.workspace.getConfiguration('runwatch').inspect<RunwatchSettings[K]>(key);
+  return target === vscode.ConfigurationTarget.Global ? seen?.globalValue : seen?.workspaceValue;
 }
 
 export interface SettingsChange {

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { ConfigProperty, ConfigSchema } from '../api/types';
 import { parseInput } from '../core/configSchema';
 import { secretKey, type Hub } from '../core/hub';
+import { ownSetting, setting, updateSetting } from './config';
 
 type Configs = Record<string, Record<string, unknown>>;
 
@@ -46,7 +47,7 @@ export async function configureBackend(d: ConfigureDeps, preselected?: string): 
     return;
   }
   const required = new Set(schema?.required ?? []);
-  const all = vscode.workspace.getConfiguration('runwatch').get<Configs>('backendConfig', {});
+  const all: Configs = setting('backendConfig');
   const current: Record<string, unknown> = { ...(all[id] ?? {}) };
   const secrets: [string, string][] = [];
   for (const [name, prop] of props) {
@@ -93,12 +94,9 @@ async function saveConfig(
   config: Record<string, unknown>,
   target: vscode.ConfigurationTarget,
 ): Promise<void> {
-  const settings = vscode.workspace.getConfiguration('runwatch');
-  const seen = settings.inspect<Configs>('backendConfig');
-  const own = target === vscode.ConfigurationTarget.Global ? seen?.globalValue : seen?.workspaceValue;
-  const next: Configs = JSON.parse(JSON.stringify(own ?? {})) as Configs;
+  const next: Configs = JSON.parse(JSON.stringify(ownSetting('backendConfig', target) ?? {})) as Configs;
   next[id] = config;
-  await settings.update('backendConfig', next, target);
+  await updateSetting('backendConfig', next, target);
 }
 
 async function schemaOf(hub: Hub, id: string): Promise<ConfigSchema | undefined> {
