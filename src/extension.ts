@@ -8,6 +8,7 @@ import { coalescedRunChanges, createExports } from './api/api';
 import { watchContributions } from './api/discovery';
 import type { RunwatchExports } from './api/types';
 import { builtinBackends } from './backends';
+import { setDefaultListenerErrorHandler } from './common/emitter';
 import { errorText } from './common/errors';
 import { Hub } from './core/hub';
 import { CurrentRuntime } from './runtime/current';
@@ -33,6 +34,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   );
   log.info(`Runwatch ${version} activating`);
   setSettingsLogger(log);
+  // A throwing listener (a view, a companion) is reported in our log under its event's name.
+  const restoreListenerErrors = setDefaultListenerErrorHandler((e, name) =>
+    log.error(`a listener of ${name} threw: ${errorText(e)}`),
+  );
+  context.subscriptions.push({ dispose: restoreListenerErrors });
 
   // --- the runtime: the store (owned, or read when another window owns it), collector, hub, series ---
   const settings = readSettings();
