@@ -159,15 +159,16 @@ export class RunWriters {
   private landed(q: RunQueue, batch: Submission[]): void {
     q.committing = undefined;
     q.held = batch[batch.length - 1].seq;
+    const current = this.queues.get(q.runId) === q; // not deleted meanwhile
+    // The next group goes to the disk first; acks and bookkeeping overlap with its write.
+    if (current && q.waiting.length > 0) this.commit(q);
     for (const sub of batch) {
       if (sub.refusal) sub.from.error(sub.refusal);
       sub.from.settled(sub.bytes);
     }
     for (const s of q.interested) s.ack(q.runId);
     this.onLanded(q.runId);
-    if (this.queues.get(q.runId) !== q) return; // deleted meanwhile
-    if (q.waiting.length > 0) this.commit(q);
-    else {
+    if (current && !q.committing && q.waiting.length === 0) {
       q.interested.clear();
       this.dropIfIdle(q);
     }
