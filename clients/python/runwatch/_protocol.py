@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import operator
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 PROTOCOL_VERSION = 1
 CLIENT_NAME = "runwatch-python"
@@ -71,8 +71,12 @@ def hello(token: str, version: str) -> str:
     return dumps({"type": "hello", "client": CLIENT_NAME, "version": version, "protocol": PROTOCOL_VERSION, "token": token})
 
 
-def heartbeat(t: float) -> str:
-    return dumps({"type": "heartbeat", "time": t})
+def heartbeat(t: float, run_ids: Sequence[str] = ()) -> str:
+    # Naming the runs keeps them alive even on a connection that has sent them nothing yet.
+    msg: Dict[str, Any] = {"type": "heartbeat", "time": t}
+    if run_ids:
+        msg["runIds"] = list(run_ids)
+    return dumps(msg)
 
 
 def parse_json(text: str) -> Dict[str, Any]:

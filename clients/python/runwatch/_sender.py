@@ -190,7 +190,7 @@ class Sender:
             self._spool.catch_up()
         # 4. Heartbeats while idle; the spool file's mtime says its writer lives.
         if self.ws is not None and now - self._last_sent > self._heartbeat_every:
-            self._queue_raw(heartbeat(_time()))
+            self._queue_raw(heartbeat(_time(), (self.run_id,)))
         self._spool.touch_if_due(now)
         # 5. Finishing: done when everything is acknowledged, or written to the spool.
         return self.finish_deadline is not None and not self._queue and self._finished(now)
