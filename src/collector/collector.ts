@@ -13,7 +13,6 @@ import { Emitter } from '../common/emitter';
 import { silentLogger, type Logger } from '../common/logger';
 import type { RunStore } from '../store/runStore';
 import { RunWriters } from './acks';
-import { readDiscovery } from './discovery';
 import { Liveness } from './liveness';
 import { CloseCode, FlowControl, Session, type SessionHost } from './session';
 
@@ -138,17 +137,9 @@ export class Collector implements SessionHost {
     const port = typeof addr === 'object' && addr ? addr.port : this.port;
     const hostForUrl = this.host.includes(':') ? `[${this.host}]` : this.host;
     this.info = { url: `ws://${hostForUrl}:${port}`, port, token: this.token };
-    // Runs left `running` by a previous process get one timeout to be resumed. Not
-    // when another live collector (another VS Code window, a CLI) writes into this
-    // store: those runs are its to end, and two writers on one log would corrupt it.
-    const other = readDiscovery(this.store.dir);
-    const otherLive = other !== undefined && other.pid !== process.pid && pidAlive(other.pid);
-    if (otherLive) {
-      this.logger.warn(
-        `another collector (pid ${other.pid}, ${other.url}) also writes into ${this.store.dir}; runs it left running are not timed out here`,
-      );
-    }
-    this.liveness.start(!otherLive);
+    // Runs left `running` by a previous process get one timeout to be resumed. The store's
+    // lock means no other live collector writes here, so every such run is ours to end.
+    this.liveness.start(true);
     // A run deleted while its client still streams is no longer live (its data now gets unknown_run).
     this.deletedSub = this.store.onDidDeleteRun((runId) => {
       this.writers.forget(runId);
@@ -210,15 +201,5 @@ export class Collector implements SessionHost {
     await closed;
     this.stateEmitter.dispose();
     this.logger.info('collector stopped');
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

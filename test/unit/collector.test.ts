@@ -18,11 +18,21 @@ function runStart(project = 'p') {
 }
 
 function batch(from: number, n: number) {
-  return { type: 'metrics', points: Array.from({ length: n }, (_, i) => ({ key: 'loss', value: (from + i) * 0.5, step: from + i, time: 1700000000 + from + i })) };
+  return {
+    type: 'metrics',
+    points: Array.from({ length: n }, (_, i) => ({
+      key: 'loss',
+      value: (from + i) * 0.5,
+      step: from + i,
+      time: 1700000000 + from + i,
+    })),
+  };
 }
 
 function pointsOf(records: RunRecord[]): { step: number; value: number }[] {
-  return records.flatMap((r) => (r.event.type === 'metrics' ? r.event.points.map((p) => ({ step: p.step, value: p.value })) : []));
+  return records.flatMap((r) =>
+    r.event.type === 'metrics' ? r.event.points.map((p) => ({ step: p.step, value: p.value })) : [],
+  );
 }
 
 describe('collector', function () {
@@ -117,7 +127,13 @@ describe('collector', function () {
     const errs = c.messages.filter((m) => m.type === 'error');
     assert.deepEqual(
       errs.map((e) => [e.code, e.seq]),
-      [['bad_json', undefined], ['bad_message', 5], ['unknown_type', 6], ['unknown_run', 7], ['too_many_points', 8]],
+      [
+        ['bad_json', undefined],
+        ['bad_message', 5],
+        ['unknown_type', 6],
+        ['unknown_run', 7],
+        ['too_many_points', 8],
+      ],
     );
     assert.match(errs[1].message as string, /points\[0\]\.value must be a number/);
     assert.equal(c.closed, undefined);
@@ -151,7 +167,11 @@ describe('collector', function () {
     await Promise.all(checks);
     assert.ok(checks.length >= 1);
     const acks = c.conn!.messages.filter((m) => m.type === 'ack').map((m) => m.seq as number);
-    assert.deepEqual(acks, [...acks].sort((x, y) => x - y), 'acks never go backwards');
+    assert.deepEqual(
+      acks,
+      [...acks].sort((x, y) => x - y),
+      'acks never go backwards',
+    );
     c.conn!.close();
   });
 
@@ -185,7 +205,14 @@ describe('collector', function () {
     const c = new ReliableClient('wire', TOKEN);
     await c.connect(url);
     c.send(runStart());
-    const s = c.send({ type: 'metrics', note: 'ignored', points: [{ key: 'a', value: 'NaN', step: 3, time: 5, junk: [1, 2] }, { key: 'b', value: -2.5, step: 4, time: 6 }] });
+    const s = c.send({
+      type: 'metrics',
+      note: 'ignored',
+      points: [
+        { key: 'a', value: 'NaN', step: 3, time: 5, junk: [1, 2] },
+        { key: 'b', value: -2.5, step: 4, time: 6 },
+      ],
+    });
     await c.waitAcked(s);
     const [rec] = await store.read('wire', 1, 1);
     assert.equal(rec.event.type, 'metrics');
@@ -210,8 +237,17 @@ describe('collector', function () {
       { key: 'train/acc', value: '-Infinity', step: 1, time: 1732252800.2 },
       { key: 'lr', value: 3e-4, step: 7, time: 0 },
     ];
-    const cols = { keys: ['train/loss', 'train/acc', 'lr'], k: [0, 1, 0, 1, 2], v: [0.5, 'NaN', 'Infinity', '-Infinity', 3e-4], s: [0, 0, 1, 1, 7], t: [1732252800.1, 1732252800.1, 1732252800.2, 1732252800.2, 0] };
-    for (const [runId, body] of [['as-objects', { points: objects }], ['as-cols', { cols, note: 'ignored' }]] as const) {
+    const cols = {
+      keys: ['train/loss', 'train/acc', 'lr'],
+      k: [0, 1, 0, 1, 2],
+      v: [0.5, 'NaN', 'Infinity', '-Infinity', 3e-4],
+      s: [0, 0, 1, 1, 7],
+      t: [1732252800.1, 1732252800.1, 1732252800.2, 1732252800.2, 0],
+    };
+    for (const [runId, body] of [
+      ['as-objects', { points: objects }],
+      ['as-cols', { cols, note: 'ignored' }],
+    ] as const) {
       const c = new ReliableClient(runId, TOKEN);
       await c.connect(url);
       c.send(runStart());
@@ -231,11 +267,16 @@ describe('collector', function () {
     await store.close();
     // Reopened, and again with meta.json gone, so the summary is rebuilt by replaying the log.
     for (const dropMeta of [false, true]) {
-      if (dropMeta) for (const runId of ['as-objects', 'as-cols']) fs.rmSync(path.join(dir, 'runs', runId, 'meta.json'));
+      if (dropMeta)
+        for (const runId of ['as-objects', 'as-cols']) fs.rmSync(path.join(dir, 'runs', runId, 'meta.json'));
       store = await RunStore.open(dir);
       for (const runId of ['as-objects', 'as-cols']) {
         const recs = await store.read(runId, 0, 10);
-        assert.deepEqual(pointsAt(recs), expected, `${runId}: read after reopening${dropMeta ? ' without meta.json' : ''}`);
+        assert.deepEqual(
+          pointsAt(recs),
+          expected,
+          `${runId}: read after reopening${dropMeta ? ' without meta.json' : ''}`,
+        );
         assert.deepEqual(Object.keys(recs[1].event), ['type', 'points']);
         assert.equal(store.getRun(runId)?.lastStep, 7);
         assert.equal(store.lastSeq(runId), 2);
@@ -309,26 +350,42 @@ describe('collector', function () {
 
   it('gives runs left running by a previous collector one timeout, then marks them crashed', async () => {
     const s0 = await RunStore.open(dir);
-    await s0.append('orphan', [{ seq: 1, event: { type: 'run.start', project: 'p', name: 'o', time: 1, params: {}, tags: {}, context: {} } }]);
+    await s0.append('orphan', [
+      { seq: 1, event: { type: 'run.start', project: 'p', name: 'o', time: 1, params: {}, tags: {}, context: {} } },
+    ]);
     await s0.close();
     await startCollector({ heartbeatTimeoutMs: 300 });
     await waitUntil(() => store.getRun('orphan')?.status === 'crashed', 'orphan crashed');
   });
 
-  it('leaves running runs alone when another live collector writes into the same store', async () => {
+  // The store's lock keeps a second writer out, so a discovery file naming a live pid is stale
+  // (the pid was reused): its runs left running are still ended, never stuck "running".
+  it('ends runs left running even when a stale discovery file names a live process', async () => {
     const s0 = await RunStore.open(dir);
-    await s0.append('theirs', [{ seq: 1, event: { type: 'run.start', project: 'p', name: 'o', time: 1, params: {}, tags: {}, context: {} } }]);
+    await s0.append('theirs', [
+      { seq: 1, event: { type: 'run.start', project: 'p', name: 'o', time: 1, params: {}, tags: {}, context: {} } },
+    ]);
     await s0.close();
     const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 120000)'], { stdio: 'ignore' });
     try {
-      await writeDiscovery(dir, { url: 'ws://127.0.0.1:1', token: 'x', pid: other.pid!, version: '0', spoolDir: path.join(dir, 'spool') });
+      await writeDiscovery(dir, {
+        url: 'ws://127.0.0.1:1',
+        token: 'x',
+        pid: other.pid!,
+        version: '0',
+        spoolDir: path.join(dir, 'spool'),
+      });
       const warnings: string[] = [];
       store = await RunStore.open(dir);
-      collector = new Collector({ store, token: TOKEN, heartbeatTimeoutMs: 200, logger: { info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined } });
+      collector = new Collector({
+        store,
+        token: TOKEN,
+        heartbeatTimeoutMs: 200,
+        logger: { info: () => undefined, warn: (m) => warnings.push(m), error: () => undefined },
+      });
       await collector.start();
-      assert.ok(warnings.some((w) => w.includes(`another collector (pid ${other.pid}`)), warnings.join('\n'));
-      await new Promise((r) => setTimeout(r, 1500)); // several timeouts and sweeps
-      assert.equal(store.getRun('theirs')!.status, 'running');
+      await waitUntil(() => store.getRun('theirs')?.status === 'crashed', 'the orphaned run crashed');
+      assert.ok(!warnings.some((w) => w.includes('another collector')), warnings.join('\n'));
     } finally {
       other.kill('SIGKILL');
     }
@@ -362,7 +419,10 @@ describe('collector', function () {
     await store.deleteRun('deleted-live');
     assert.equal(collector.state.liveRuns, 0, 'deleting the run ends its watch at once');
     c.send({ type: 'metrics', points: [{ key: 'k', value: 1, step: 0, time: 1 }] });
-    await waitUntil(() => c.conn!.messages.some((m) => m.type === 'error' && m.code === 'unknown_run'), 'unknown_run for the deleted run');
+    await waitUntil(
+      () => c.conn!.messages.some((m) => m.type === 'error' && m.code === 'unknown_run'),
+      'unknown_run for the deleted run',
+    );
     assert.equal(store.hasRun('deleted-live'), false);
     c.conn!.close();
   });
