@@ -5,7 +5,10 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
-const noVscode = { name: 'vscode', message: 'This layer runs headless (tests, benchmarks, the CLI): never import vscode here.' };
+const noVscode = {
+  name: 'vscode',
+  message: 'This layer runs headless (tests, benchmarks, the CLI): never import vscode here.',
+};
 const noWebview = {
   group: ['**/webview/*', '**/webview/**', '!**/webview/protocol', '!**/webview/protocol/**'],
   message: 'Host code may import only the webview protocol files (src/webview/protocol/), never webview code.',
@@ -14,7 +17,17 @@ const hostFolders = ['api', 'backends', 'collector', 'core', 'protocol', 'runtim
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'dist-vsix/**', 'out/**', 'node_modules/**', '.vscode-test/**', 'test-output/**', 'clients/**', 'examples/**/node_modules/**', '**/*.d.ts'],
+    ignores: [
+      'dist/**',
+      'dist-vsix/**',
+      'out/**',
+      'node_modules/**',
+      '.vscode-test/**',
+      'test-output/**',
+      'clients/**',
+      'examples/**/node_modules/**',
+      '**/*.d.ts',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -22,7 +35,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-require-imports': 'off',
       'no-empty': ['error', { allowEmptyCatch: true }],
     },
@@ -42,7 +58,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [noVscode], patterns: [{ group: hostFolders.map((f) => `**/${f}/**`).concat(['**/webview/**']), message: 'src/common imports nothing else of Runwatch.' }] },
+        {
+          paths: [noVscode],
+          patterns: [
+            {
+              group: hostFolders.map((f) => `**/${f}/**`).concat(['**/webview/**']),
+              message: 'src/common imports nothing else of Runwatch.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -60,8 +84,18 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [noVscode, { name: 'fs', message: 'Webview code runs in the browser.' }, { name: 'path', message: 'Webview code runs in the browser.' }],
-          patterns: [{ group: hostFolders.map((f) => `**/${f}/**`).concat(['!**/api/types', '!./protocol/*', '!../protocol/*']), message: 'Webview code never imports host code; share types through src/webview/protocol/ or src/common/.' }],
+          paths: [
+            noVscode,
+            { name: 'fs', message: 'Webview code runs in the browser.' },
+            { name: 'path', message: 'Webview code runs in the browser.' },
+          ],
+          patterns: [
+            {
+              group: hostFolders.map((f) => `**/${f}/**`).concat(['!**/api/types', '!./protocol/*', '!../protocol/*']),
+              message:
+                'Webview code never imports host code; share types through src/webview/protocol/ or src/common/.',
+            },
+          ],
         },
       ],
     },

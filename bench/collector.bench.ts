@@ -20,7 +20,7 @@ import type { Plugin } from '../src/api/types';
 import { Collector } from '../src/collector/collector';
 import { Hub } from '../src/core/hub';
 import { RunStore } from '../src/store/runStore';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const { createPlugins } = require('../test/fixtures/backends/fileBackends') as { createPlugins(): Plugin[] };
 
 const SECONDS = Number(process.env.COLLECTOR_BENCH_SECONDS ?? 3);
@@ -111,11 +111,29 @@ function client(idx) {
 
 type Form = 'cols' | 'points';
 
-function runClients(url: string, clients: number, rate: number, runPrefix: string, form: Form = 'cols'): Promise<ClientResult> {
+function runClients(
+  url: string,
+  clients: number,
+  rate: number,
+  runPrefix: string,
+  form: Form = 'cols',
+): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
     const w = new Worker(CLIENT, {
       eval: true,
-      workerData: { wsPath: require.resolve('ws'), url, token: TOKEN, clients, seconds: SECONDS, batch: BATCH, window: Math.max(1, Math.floor(WINDOW / clients)), rate, warmup: 0.5, runPrefix, form },
+      workerData: {
+        wsPath: require.resolve('ws'),
+        url,
+        token: TOKEN,
+        clients,
+        seconds: SECONDS,
+        batch: BATCH,
+        window: Math.max(1, Math.floor(WINDOW / clients)),
+        rate,
+        warmup: 0.5,
+        runPrefix,
+        form,
+      },
     });
     w.once('message', (m: ClientResult & { error?: string }) => {
       void w.terminate();
@@ -131,7 +149,7 @@ const flushMs: number[] = [];
 
 /**
  * A durable (or not) collector; with `faulty`, the hub also runs three chosen backends that
- * fail in the ways issue 5 names (one throws on every batch, one never answers, one takes
+ * fail in the three ways a backend breaks (one throws on every batch, one never answers, one takes
  * a second a batch), as they would in the extension host.
  */
 async function withCollector<T>(sync: boolean, f: (url: string) => Promise<T>, faulty = false): Promise<T> {
@@ -143,7 +161,8 @@ async function withCollector<T>(sync: boolean, f: (url: string) => Promise<T>, f
     if (faulty) {
       const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
       hub = new Hub({ store, stateDir: path.join(dir, 'backends'), logger: quiet });
-      for (const p of createPlugins()) if (['broken', 'hanging', 'slow'].includes(p.metadata.id)) hub.registerPlugin(p, 'api');
+      for (const p of createPlugins())
+        if (['broken', 'hanging', 'slow'].includes(p.metadata.id)) hub.registerPlugin(p, 'api');
       await hub.selectBackends(['broken', 'hanging', 'slow'], { slow: { folder: path.join(dir, 'slow-out') } });
     }
     const { url } = await collector.start();
@@ -163,7 +182,17 @@ async function withRawWs<T>(f: (url: string) => Promise<T>): Promise<T> {
   wss.on('connection', (ws) => {
     ws.on('message', (d) => {
       const m = JSON.parse(d.toString()) as { type: string; runId?: string; seq?: number };
-      if (m.type === 'hello') ws.send(JSON.stringify({ type: 'welcome', server: 'raw', version: '0', protocol: 1, limits: { maxFrameBytes: 1 << 23, maxBatchPoints: 100000 }, heartbeatIntervalMs: 10000 }));
+      if (m.type === 'hello')
+        ws.send(
+          JSON.stringify({
+            type: 'welcome',
+            server: 'raw',
+            version: '0',
+            protocol: 1,
+            limits: { maxFrameBytes: 1 << 23, maxBatchPoints: 100000 },
+            heartbeatIntervalMs: 10000,
+          }),
+        );
       else ws.send(JSON.stringify({ type: 'ack', runId: m.runId, seq: m.seq }));
     });
   });
@@ -179,9 +208,24 @@ async function withRawWs<T>(f: (url: string) => Promise<T>): Promise<T> {
 
 /** The floor under any JSON collector: JSON.parse of the same frames, one thread, no sockets, no I/O. */
 function parseCeiling(form: Form): number {
-  const pts = Array.from({ length: BATCH }, (_, i) => ({ key: i % 2 ? 'train/acc' : 'train/loss', value: Math.sin(i) * 3.7, step: i, time: 1732252800 + i / 1000 }));
-  const cols = { keys: ['train/loss', 'train/acc'], k: pts.map((_, i) => i % 2), v: pts.map((p) => p.value), s: pts.map((p) => p.step), t: pts.map((p) => p.time) };
-  const text = JSON.stringify(form === 'points' ? { type: 'metrics', runId: 'bench-x', seq: 2, points: pts } : { type: 'metrics', runId: 'bench-x', seq: 2, cols });
+  const pts = Array.from({ length: BATCH }, (_, i) => ({
+    key: i % 2 ? 'train/acc' : 'train/loss',
+    value: Math.sin(i) * 3.7,
+    step: i,
+    time: 1732252800 + i / 1000,
+  }));
+  const cols = {
+    keys: ['train/loss', 'train/acc'],
+    k: pts.map((_, i) => i % 2),
+    v: pts.map((p) => p.value),
+    s: pts.map((p) => p.step),
+    t: pts.map((p) => p.time),
+  };
+  const text = JSON.stringify(
+    form === 'points'
+      ? { type: 'metrics', runId: 'bench-x', seq: 2, points: pts }
+      : { type: 'metrics', runId: 'bench-x', seq: 2, cols },
+  );
   const t0 = performance.now();
   let n = 0;
   while (performance.now() - t0 < 1000) {
@@ -200,7 +244,18 @@ async function storeOpen(): Promise<{ metaMs: number[]; replayMs: number[] }> {
     await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
         s.append(`run-${i}`, [
-          { seq: 1, event: { type: 'run.start', project: 'bench', name: `run ${i}`, time: 1732252800 + i, params: { lr: 0.001 }, tags: {}, context: {} } },
+          {
+            seq: 1,
+            event: {
+              type: 'run.start',
+              project: 'bench',
+              name: `run ${i}`,
+              time: 1732252800 + i,
+              params: { lr: 0.001 },
+              tags: {},
+              context: {},
+            },
+          },
           { seq: 2, event: { type: 'metrics', points: pts } },
           { seq: 3, event: { type: 'run.end', status: 'finished', time: 1732259999 } },
         ]),
@@ -287,12 +342,18 @@ async function main(): Promise<void> {
   out.push('|---|---:|---:|---:|---|---:|');
   for (const [i, r] of rows.entries()) {
     const target = i === 0 ? '≥ 1,000,000' : '';
-    out.push(`| ${r.name} | ${r.clients} | ${fmt(median(r.rates))} | ${fmt(Math.min(...r.rates))}–${fmt(Math.max(...r.rates))} | ${target} | ${(median(r.rates) / rawOne).toFixed(2)}× |`);
+    out.push(
+      `| ${r.name} | ${r.clients} | ${fmt(median(r.rates))} | ${fmt(Math.min(...r.rates))}–${fmt(Math.max(...r.rates))} | ${target} | ${(median(r.rates) / rawOne).toFixed(2)}× |`,
+    );
   }
   const ceiling = median(ceilings);
-  out.push(`| JSON.parse of the same frames alone, one thread, no sockets (ceiling) | | ${fmt(ceiling)} | ${fmt(Math.min(...ceilings))}–${fmt(Math.max(...ceilings))} | | ${(ceiling / rawOne).toFixed(2)}× |`);
+  out.push(
+    `| JSON.parse of the same frames alone, one thread, no sockets (ceiling) | | ${fmt(ceiling)} | ${fmt(Math.min(...ceilings))}–${fmt(Math.max(...ceilings))} | | ${(ceiling / rawOne).toFixed(2)}× |`,
+  );
   const objCeiling = median(objectCeilings);
-  out.push(`| JSON.parse of the object-form frames alone (ceiling of the \`points\` row) | | ${fmt(objCeiling)} | ${fmt(Math.min(...objectCeilings))}–${fmt(Math.max(...objectCeilings))} | | ${(objCeiling / rawOne).toFixed(2)}× |`);
+  out.push(
+    `| JSON.parse of the object-form frames alone (ceiling of the \`points\` row) | | ${fmt(objCeiling)} | ${fmt(Math.min(...objectCeilings))}–${fmt(Math.max(...objectCeilings))} | | ${(objCeiling / rawOne).toFixed(2)}× |`,
+  );
   out.push('');
   out.push(
     `Group commits in the durable runs (write + fdatasync, per run log): ${flushMs.length.toLocaleString('en-US')} commits, p50 ${pct(flushMs, 50).toFixed(1)} ms, p99 ${pct(flushMs, 99).toFixed(1)} ms, max ${Math.max(...flushMs).toFixed(0)} ms. The disk is shared with other processes; an fdatasync also waits for their dirty data, so the durable rows move with it.`,
@@ -312,16 +373,24 @@ async function main(): Promise<void> {
   out.push('');
   out.push('| server | points/s achieved | p50 (ms) | p99 (ms) | target |');
   out.push('|---|---:|---:|---:|---|');
-  out.push(`| collector, durable | ${fmt(median(paced))} | ${median(p50s).toFixed(1)} | ${median(p99s).toFixed(1)} | p99 < 100 |`);
+  out.push(
+    `| collector, durable | ${fmt(median(paced))} | ${median(p50s).toFixed(1)} | ${median(p99s).toFixed(1)} | p99 < 100 |`,
+  );
   out.push(`| bare ws (peer) | | ${median(rawP50s).toFixed(1)} | ${median(rawP99s).toFixed(1)} | |`);
   const open = await storeOpen();
   out.push('');
-  out.push(`Opening a store of 1,000 finished runs (1,000 points each), median of ${REPS}: from their meta.json files, against replaying every log (the peer: all meta.json removed).`);
+  out.push(
+    `Opening a store of 1,000 finished runs (1,000 points each), median of ${REPS}: from their meta.json files, against replaying every log (the peer: all meta.json removed).`,
+  );
   out.push('');
   out.push('| open | median (ms) | min–max | target | × replay |');
   out.push('|---|---:|---:|---|---:|');
-  out.push(`| from meta.json | ${median(open.metaMs).toFixed(0)} | ${Math.min(...open.metaMs).toFixed(0)}–${Math.max(...open.metaMs).toFixed(0)} | < 500 | ${(median(open.metaMs) / median(open.replayMs)).toFixed(2)}× |`);
-  out.push(`| replaying every log (peer) | ${median(open.replayMs).toFixed(0)} | ${Math.min(...open.replayMs).toFixed(0)}–${Math.max(...open.replayMs).toFixed(0)} | | 1.00× |`);
+  out.push(
+    `| from meta.json | ${median(open.metaMs).toFixed(0)} | ${Math.min(...open.metaMs).toFixed(0)}–${Math.max(...open.metaMs).toFixed(0)} | < 500 | ${(median(open.metaMs) / median(open.replayMs)).toFixed(2)}× |`,
+  );
+  out.push(
+    `| replaying every log (peer) | ${median(open.replayMs).toFixed(0)} | ${Math.min(...open.replayMs).toFixed(0)}–${Math.max(...open.replayMs).toFixed(0)} | | 1.00× |`,
+  );
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -27,7 +27,9 @@ const RATE = 10_000;
 const SECONDS = Number(process.env.LATENCY_SECONDS ?? 8);
 const BIG = [1_000_000, 10_000_000];
 const REPS = Number(process.env.FIRST_DRAW_REPS ?? 3);
-const PYTHON = fs.existsSync(path.join(ROOT, '.vscode-test/venv-bench/bin/python')) ? path.join(ROOT, '.vscode-test/venv-bench/bin/python') : 'python3';
+const PYTHON = fs.existsSync(path.join(ROOT, '.vscode-test/venv-bench/bin/python'))
+  ? path.join(ROOT, '.vscode-test/venv-bench/bin/python')
+  : 'python3';
 
 const LOGGER_SCRIPT = `
 import json, sys, time
@@ -69,7 +71,17 @@ async function seedBigRuns(storeDir: string): Promise<Record<number, string>> {
     const runId = `bench-${n}`;
     ids[n] = runId;
     await store.append(runId, [
-      { event: { type: 'run.start', project: 'bench', name: `points-${n / 1e6}M`, time: t0, params: {}, tags: {}, context: {} } },
+      {
+        event: {
+          type: 'run.start',
+          project: 'bench',
+          name: `points-${n / 1e6}M`,
+          time: t0,
+          params: {},
+          tags: {},
+          context: {},
+        },
+      },
     ]);
     const batch = 50_000;
     for (let i = 0; i < n; i += batch) {
@@ -134,7 +146,10 @@ async function measureLatency(vs: VsCode, label: string): Promise<Latency> {
     async () => {
       const frame = await dashboardFrame(vs);
       const d = await frame.evaluate(
-        (id) => (globalThis as unknown as DashboardProbeGlobals).runwatchDraws.filter((x) => x.key === 'latency/sent' && id in x.lastStep).map((x) => [x.drawnAt, x.lastStep[id], x.sentAt ?? NaN] as [number, number, number]),
+        (id) =>
+          (globalThis as unknown as DashboardProbeGlobals).runwatchDraws
+            .filter((x) => x.key === 'latency/sent' && id in x.lastStep)
+            .map((x) => [x.drawnAt, x.lastStep[id], x.sentAt ?? NaN] as [number, number, number]),
         runId,
       );
       return d.length && d[d.length - 1][1] >= last ? d : undefined;
@@ -161,8 +176,18 @@ async function measureLatency(vs: VsCode, label: string): Promise<Latency> {
   lat.sort((a, b) => a - b);
   lag.sort((a, b) => a - b);
   const during = draws.filter(([at]) => at <= sent[last] * 1000 + 100);
-  const drawRate = during.length > 1 ? (during.length - 1) / ((during[during.length - 1][0] - during[0][0]) / 1000) : NaN;
-  return { p50: pct(lat, 50), p99: pct(lat, 99), lag50: pct(lag, 50), lag99: pct(lag, 99), points: lat.length, upstream: median(up), webview: median(web), drawRate };
+  const drawRate =
+    during.length > 1 ? (during.length - 1) / ((during[during.length - 1][0] - during[0][0]) / 1000) : NaN;
+  return {
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    lag50: pct(lag, 50),
+    lag99: pct(lag, 99),
+    points: lat.length,
+    upstream: median(up),
+    webview: median(web),
+    drawRate,
+  };
 }
 
 interface FirstDraw {
@@ -183,7 +208,11 @@ async function firstDraw(vs: VsCode, runName: string): Promise<FirstDraw> {
     async () => {
       for (const f of vs.page.frames()) {
         if (f.isDetached()) continue;
-        const d = await f.evaluate<(string | undefined)[] | null>('document.body && [document.body.dataset.firstDrawMs, document.body.dataset.firstDrawAt]').catch(() => undefined);
+        const d = await f
+          .evaluate<(string | undefined)[] | null>(
+            'document.body && [document.body.dataset.firstDrawMs, document.body.dataset.firstDrawAt]',
+          )
+          .catch(() => undefined);
         if (d && d[0] && d[1]) return { fromReady: Number(d[0]), fromClick: Number(d[1]) - clickedAt };
       }
       return undefined;
@@ -207,7 +236,10 @@ async function emptyStoreRssMb(): Promise<number> {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-bench-empty-'));
   const vs = await VsCode.start({ name: 'bench-empty', workspace });
   try {
-    await vs.page.locator('.part.statusbar', { hasText: /Runwatch :\d+/ }).first().waitFor({ state: 'visible', timeout: 180_000 });
+    await vs.page
+      .locator('.part.statusbar', { hasText: /Runwatch :\d+/ })
+      .first()
+      .waitFor({ state: 'visible', timeout: 180_000 });
     await vs.runCommand('Runwatch: Show Dashboard');
     await dashboardFrame(vs);
     await new Promise((r) => setTimeout(r, 5000));
@@ -247,7 +279,10 @@ async function main(): Promise<void> {
   const vs = await VsCode.start({ name: 'bench-live', workspace });
   let results: Results;
   try {
-    await vs.page.locator('.part.statusbar', { hasText: /Runwatch :\d+/ }).first().waitFor({ state: 'visible', timeout: 180_000 });
+    await vs.page
+      .locator('.part.statusbar', { hasText: /Runwatch :\d+/ })
+      .first()
+      .waitFor({ state: 'visible', timeout: 180_000 });
     await vs.page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]').click();
 
     // First draw, alternating sizes; the first round is cold (nothing of the series loaded yet).
@@ -276,11 +311,17 @@ async function main(): Promise<void> {
     const l10 = await measureLatency(vs, 'u10');
     await setSetting(vs, 'runwatch.dashboard.maxUpdatesPerSecond', 60);
     // A reload makes sure the new setting is read (code-server may not notice the file change).
-    const navigated = vs.page.waitForEvent('framenavigated', { predicate: (fr) => fr === vs.page.mainFrame(), timeout: 180_000 });
+    const navigated = vs.page.waitForEvent('framenavigated', {
+      predicate: (fr) => fr === vs.page.mainFrame(),
+      timeout: 180_000,
+    });
     await vs.runCommand('Developer: Reload Window');
     await navigated;
     await vs.page.waitForSelector('.monaco-workbench', { timeout: 180_000 });
-    await vs.page.locator('.part.statusbar', { hasText: /Runwatch :\d+/ }).first().waitFor({ state: 'visible', timeout: 180_000 });
+    await vs.page
+      .locator('.part.statusbar', { hasText: /Runwatch :\d+/ })
+      .first()
+      .waitFor({ state: 'visible', timeout: 180_000 });
     await vs.runCommand('View: Close All Editors');
     await vs.runCommand('Runwatch: Show Dashboard');
     await dashboardFrame(vs);
@@ -316,7 +357,7 @@ function report({ l10, l60, fd, raw, bigRss }: Results, emptyRss: number): void 
     '',
     `Latency: Python \`run.log\` → point drawn in the webview (webview wall clock), ${RATE.toLocaleString()} points/s for ${SECONDS} s, one key. Two measures: *per point* is, for every point, the first draw holding it minus its log time; *lag* is, for every draw, the draw time minus the log time of the newest point drawn (how far the chart trails training). With at most N updates a second a point also waits for the next draw (on average half the interval: 50 ms at the default 10/s), which is in *per point* but not in *lag*. Peer: the same with \`runwatch.dashboard.maxUpdatesPerSecond\` = 60, same session.`,
     '',
-    'Split of the lag (medians over draws): *log → host posts* covers the Python client\'s batching, the collector, the durable commit, the series index and the panel\'s coalescing; *host → drawn* covers postMessage and uPlot.',
+    "Split of the lag (medians over draws): *log → host posts* covers the Python client's batching, the collector, the durable commit, the series index and the panel's coalescing; *host → drawn* covers postMessage and uPlot.",
     '',
     '| setting | points | per point p50 (ms) | per point p99 (ms) | lag p50 (ms) | lag p99 (ms) | log → host posts (ms) | host → drawn (ms) | draws/s | lag p50 vs peer |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -325,7 +366,7 @@ function report({ l10, l60, fd, raw, bigRss }: Results, emptyRss: number): void 
     '',
     `Targets (p50 ≤ 50 ms, p99 ≤ 250 ms) at the default 10 updates/s: lag p50 ${f(l10.lag50)} ms (${met(l10.lag50 <= 50)}), lag p99 ${f(l10.lag99)} ms (${met(l10.lag99 <= 250)}); per point p50 ${f(l10.p50)} ms (${met(l10.p50 <= 50)}), per point p99 ${f(l10.p99)} ms (${met(l10.p99 <= 250)}).`,
     '',
-    `First draw of a stored series, opened from the Runs tree. *ready → drawn* is what Runwatch does once its page runs: the host\'s pyramid query, the transfer and uPlot; *click → drawn* adds VS Code creating the panel and loading the page. Cold is the first opening in this extension host (the series\' pyramid is read from its snapshot on disk); then the median of ${REPS} openings. The target is judged on the cold *ready → drawn*. Peer: uPlot drawing the same number of raw points without decimation in the same Chromium (data already in memory).`,
+    `First draw of a stored series, opened from the Runs tree. *ready → drawn* is what Runwatch does once its page runs: the host's pyramid query, the transfer and uPlot; *click → drawn* adds VS Code creating the panel and loading the page. Cold is the first opening in this extension host (the series' pyramid is read from its snapshot on disk); then the median of ${REPS} openings. The target is judged on the cold *ready → drawn*. Peer: uPlot drawing the same number of raw points without decimation in the same Chromium (data already in memory).`,
     '',
     '| series | ready → drawn, cold (ms) | ready → drawn, median (ms) | click → drawn, cold (ms) | raw uPlot (ms) | target | cold ready → drawn / raw |',
     '|---|---:|---:|---:|---:|---|---:|',

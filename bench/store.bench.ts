@@ -105,10 +105,13 @@ async function seriesChild(n: number): Promise<SeriesResult> {
     gc();
     const m0 = process.memoryUsage();
     const t0 = Date.now();
-    await store.append(runId, [{ event: { type: 'run.start', project: 'bench', name: 'big', time: T0, params: {}, tags: {}, context: {} } }]);
+    await store.append(runId, [
+      { event: { type: 'run.start', project: 'bench', name: 'big', time: T0, params: {}, tags: {}, context: {} } },
+    ]);
     for (let a = 0; a < n; a += RECORD_POINTS) {
       const pts: MetricPoint[] = [];
-      for (let i = a; i < Math.min(n, a + RECORD_POINTS); i++) pts.push({ key: 'train/loss', step: i, time: T0 + i * 0.01, value: valueAt(i) });
+      for (let i = a; i < Math.min(n, a + RECORD_POINTS); i++)
+        pts.push({ key: 'train/loss', step: i, time: T0 + i * 0.01, value: valueAt(i) });
       await store.append(runId, [{ event: { type: 'metrics', points: pts } }]);
       if ((a / RECORD_POINTS) % 50 === 49) await series.whenIdle(); // keep the fold backlog bounded
     }
@@ -194,9 +197,20 @@ async function reopenChild(runs: number): Promise<ReopenResult> {
     for (let r = 0; r < runs; r++) {
       const runId = `run-${String(r).padStart(5, '0')}`;
       const pts: MetricPoint[] = [];
-      for (let s = 0; s < 20; s++) pts.push({ key: s % 2 ? 'train/loss' : 'val/acc', step: s, time: T0 + r + s, value: 1 / (s + 1) });
+      for (let s = 0; s < 20; s++)
+        pts.push({ key: s % 2 ? 'train/loss' : 'val/acc', step: s, time: T0 + r + s, value: 1 / (s + 1) });
       await store.append(runId, [
-        { event: { type: 'run.start', project: `proj-${r % 7}`, name: `run ${r}`, time: T0 + r, params: { lr: 0.001 * r, batch: 32 }, tags: { r: String(r) }, context: { host: 'bench', pid: r } } },
+        {
+          event: {
+            type: 'run.start',
+            project: `proj-${r % 7}`,
+            name: `run ${r}`,
+            time: T0 + r,
+            params: { lr: 0.001 * r, batch: 32 },
+            tags: { r: String(r) },
+            context: { host: 'bench', pid: r },
+          },
+        },
         { event: { type: 'metrics', points: pts } },
         { event: { type: 'run.end', status: 'finished', time: T0 + r + 60 } },
       ]);
@@ -229,7 +243,11 @@ async function reopenChild(runs: number): Promise<ReopenResult> {
           await time(async () => {
             const dir = path.join(tmp, 'runs');
             const names = await fs.promises.readdir(dir);
-            const metas = await Promise.all(names.map(async (d) => JSON.parse(await fs.promises.readFile(path.join(dir, d, META_FILE), 'utf8')) as unknown));
+            const metas = await Promise.all(
+              names.map(
+                async (d) => JSON.parse(await fs.promises.readFile(path.join(dir, d, META_FILE), 'utf8')) as unknown,
+              ),
+            );
             if (metas.length !== runs) throw new Error('meta count');
           })
         )[0],
@@ -257,41 +275,65 @@ function main(): void {
   const re = child<ReopenResult>('reopen', 1000);
   const out: string[] = [];
   out.push('## Store: series queries, memory, reopen', '');
-  out.push('Rerun: `npm run bench -- store` (or `npx tsx bench/store.bench.ts`). Points go through `RunStore.append` (no fsync) and `SeriesStore`; ' +
-    `queries ask for at most ${MAX_POINTS} points of the whole series by step. The peer reads the same series file whole and min/max-buckets it in one pass.`);
+  out.push(
+    'Rerun: `npm run bench -- store` (or `npx tsx bench/store.bench.ts`). Points go through `RunStore.append` (no fsync) and `SeriesStore`; ' +
+      `queries ask for at most ${MAX_POINTS} points of the whole series by step. The peer reads the same series file whole and min/max-buckets it in one pass.`,
+  );
   out.push('');
   out.push('| Series | Query | Median ms | Naive full scan ms | Ratio (naive / ours) |');
   out.push('|---|---|---:|---:|---:|');
   for (const s of [s1, s10]) {
     const name = `${s.points / 1e6}M points`;
-    out.push(`| ${name} | whole series, pyramid in memory (median of 15) | ${ms(s.warmQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.warmQueryMs).toFixed(0)}x |`);
-    out.push(`| ${name} | a tenth of the series, 15 positions (median) | ${ms(s.zoomQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.zoomQueryMs).toFixed(0)}x |`);
-    out.push(`| ${name} | first query of the live series (pyramid grew with the appends) | ${ms(s.firstQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.firstQueryMs).toFixed(0)}x |`);
-    out.push(`| ${name} | first query after reopening the store (pyramid snapshot + catch-up) | ${ms(s.reopenFirstQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.reopenFirstQueryMs).toFixed(1)}x |`);
-    out.push(`| ${name} | first query after reopening with no snapshot (pyramid rebuilt from the file) | ${ms(s.rebuildFirstQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.rebuildFirstQueryMs).toFixed(1)}x |`);
+    out.push(
+      `| ${name} | whole series, pyramid in memory (median of 15) | ${ms(s.warmQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.warmQueryMs).toFixed(0)}x |`,
+    );
+    out.push(
+      `| ${name} | a tenth of the series, 15 positions (median) | ${ms(s.zoomQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.zoomQueryMs).toFixed(0)}x |`,
+    );
+    out.push(
+      `| ${name} | first query of the live series (pyramid grew with the appends) | ${ms(s.firstQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.firstQueryMs).toFixed(0)}x |`,
+    );
+    out.push(
+      `| ${name} | first query after reopening the store (pyramid snapshot + catch-up) | ${ms(s.reopenFirstQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.reopenFirstQueryMs).toFixed(1)}x |`,
+    );
+    out.push(
+      `| ${name} | first query after reopening with no snapshot (pyramid rebuilt from the file) | ${ms(s.rebuildFirstQueryMs)} | ${ms(s.naiveMs)} | ${(s.naiveMs / s.rebuildFirstQueryMs).toFixed(1)}x |`,
+    );
   }
   out.push('');
-  out.push(`Decimated output: ${s10.outPoints} points for 10M; the one-point spike ${s10.spikeKept ? 'survives' : 'is LOST'}. ` +
-    `Storing (append + fold) took ${s1.storeSeconds.toFixed(1)} s for 1M and ${s10.storeSeconds.toFixed(1)} s for 10M points.`);
+  out.push(
+    `Decimated output: ${s10.outPoints} points for 10M; the one-point spike ${s10.spikeKept ? 'survives' : 'is LOST'}. ` +
+      `Storing (append + fold) took ${s1.storeSeconds.toFixed(1)} s for 1M and ${s10.storeSeconds.toFixed(1)} s for 10M points.`,
+  );
   out.push('');
-  out.push('Memory growth of the process (RunStore + SeriesStore, after a forced GC) from empty to N points stored and queried once. ' +
-    'Holding the series in memory instead would take 24 bytes a point (240 MB for 10M) before any chart copy. ' +
-    'This is a worst case: the bench appends the points as fast as it can make them, so RSS keeps the high-water mark of that garbage ' +
-    '(V8 and malloc do not hand freed pages back at once); what stays allocated is the heap + arrayBuffers column. ' +
-    'The extension host itself, with 11M points stored and drawn, is measured against an empty store in the live-dashboard section.');
+  out.push(
+    'Memory growth of the process (RunStore + SeriesStore, after a forced GC) from empty to N points stored and queried once. ' +
+      'Holding the series in memory instead would take 24 bytes a point (240 MB for 10M) before any chart copy. ' +
+      'This is a worst case: the bench appends the points as fast as it can make them, so RSS keeps the high-water mark of that garbage ' +
+      '(V8 and malloc do not hand freed pages back at once); what stays allocated is the heap + arrayBuffers column. ' +
+      'The extension host itself, with 11M points stored and drawn, is measured against an empty store in the live-dashboard section.',
+  );
   out.push('');
   out.push('| Points stored | RSS growth MB | heapUsed + arrayBuffers growth MB | pyramid + markers MB | Target |');
   out.push('|---:|---:|---:|---:|---|');
   for (const s of [s1, s10]) {
-    out.push(`| ${s.points.toLocaleString('en-US')} | ${mb(s.rssDelta)} | ${mb(s.heapDelta)} | ${mb(s.pyramidBytes)} | RSS ≤ 100 MB for 10M: ${s.points < 1e7 ? '—' : s.rssDelta <= 100 * 1024 * 1024 ? 'met' : 'MISSED'} |`);
+    out.push(
+      `| ${s.points.toLocaleString('en-US')} | ${mb(s.rssDelta)} | ${mb(s.heapDelta)} | ${mb(s.pyramidBytes)} | RSS ≤ 100 MB for 10M: ${s.points < 1e7 ? '—' : s.rssDelta <= 100 * 1024 * 1024 ? 'met' : 'MISSED'} |`,
+    );
   }
   out.push('');
-  out.push(`Reopening a store of ${re.runs} finished runs (median of 5). The peer reads and parses every \`runs/*/meta.json\` in parallel and does nothing else.`);
+  out.push(
+    `Reopening a store of ${re.runs} finished runs (median of 5). The peer reads and parses every \`runs/*/meta.json\` in parallel and does nothing else.`,
+  );
   out.push('');
   out.push('| Step | Median ms | Peer ms | Ratio (ours / peer) | Target |');
   out.push('|---|---:|---:|---:|---|');
-  out.push(`| \`RunStore.open\` + \`listRuns()\` | ${ms(re.openMs)} | ${ms(re.naiveMs)} | ${(re.openMs / re.naiveMs).toFixed(1)}x | ≤ 500 ms: ${re.openMs <= 500 ? 'met' : 'MISSED'} |`);
-  out.push(`| then \`SeriesStore.open\` until caught up (index of each run checked) | ${ms(re.seriesCatchUpMs)} | ${ms(re.naiveMs)} | ${(re.seriesCatchUpMs / re.naiveMs).toFixed(1)}x | background, not blocking |`);
+  out.push(
+    `| \`RunStore.open\` + \`listRuns()\` | ${ms(re.openMs)} | ${ms(re.naiveMs)} | ${(re.openMs / re.naiveMs).toFixed(1)}x | ≤ 500 ms: ${re.openMs <= 500 ? 'met' : 'MISSED'} |`,
+  );
+  out.push(
+    `| then \`SeriesStore.open\` until caught up (index of each run checked) | ${ms(re.seriesCatchUpMs)} | ${ms(re.naiveMs)} | ${(re.seriesCatchUpMs / re.naiveMs).toFixed(1)}x | background, not blocking |`,
+  );
   out.push('');
   process.stdout.write(out.join('\n') + '\n');
 }

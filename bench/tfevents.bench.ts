@@ -23,14 +23,20 @@ function records(runId: string, steps: number, keys: number): RunRecord[] {
   for (let s0 = 0; s0 < steps; s0 += 50) {
     const points = [];
     for (let s = s0; s < Math.min(steps, s0 + 50); s++) {
-      for (let k = 0; k < keys; k++) points.push({ key: `metric${k}`, value: 1 / (s + k + 1), step: s, time: base + s * 0.01 });
+      for (let k = 0; k < keys; k++)
+        points.push({ key: `metric${k}`, value: 1 / (s + k + 1), step: s, time: base + s * 0.01 });
     }
     out.push({ runId, offset: out.length, event: { type: 'metrics', points } });
   }
   return out;
 }
 
-async function runwatch(tmp: string, rep: number, steps: number, keys: number): Promise<{ seconds: number; bytes: number }> {
+async function runwatch(
+  tmp: string,
+  rep: number,
+  steps: number,
+  keys: number,
+): Promise<{ seconds: number; bytes: number }> {
   const runId = `bench-${keys}-${rep}`;
   const recs = records(runId, steps, keys); // built before the clock starts: the store has them already
   const b = new TensorBoardBackend();
@@ -42,11 +48,23 @@ async function runwatch(tmp: string, rep: number, steps: number, keys: number): 
     storageDir: path.join(tmp, 'state'),
   };
   await b.initialize(ctx);
-  const run: RunSummary = { runId, project: 'bench', name: runId, status: 'running', startTime: 1_700_000_000, params: {}, tags: {}, context: {} };
+  const run: RunSummary = {
+    runId,
+    project: 'bench',
+    name: runId,
+    status: 'running',
+    startTime: 1_700_000_000,
+    params: {},
+    tags: {},
+    context: {},
+  };
   const t0 = process.hrtime.bigint();
   // The hub's batches: up to batchSize records and about maxBatchPoints points each.
   const perRecord = (recs[0].event as { points: unknown[] }).points.length;
-  const per = Math.max(1, Math.min(DEFAULT_SINK_OPTIONS.batchSize, Math.floor(DEFAULT_SINK_OPTIONS.maxBatchPoints / perRecord)));
+  const per = Math.max(
+    1,
+    Math.min(DEFAULT_SINK_OPTIONS.batchSize, Math.floor(DEFAULT_SINK_OPTIONS.maxBatchPoints / perRecord)),
+  );
   for (let i = 0; i < recs.length; i += per) await b.write({ run, records: recs.slice(i, i + per) });
   await b.dispose();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -57,7 +75,10 @@ async function runwatch(tmp: string, rep: number, steps: number, keys: number): 
 
 function tensorboardX(tmp: string, rep: number, steps: number, keys: number): { seconds: number; bytes: number } {
   const dir = path.join(tmp, `tbx-${keys}-${rep}`);
-  const r = spawnSync(PY, [path.join(__dirname, 'tfevents.bench.py'), dir, String(steps), String(keys)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(PY, [path.join(__dirname, 'tfevents.bench.py'), dir, String(steps), String(keys)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (r.status !== 0) throw new Error(`tensorboardX peer failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -86,8 +107,12 @@ async function main(): Promise<void> {
       const r = median(rw);
       const t = median(tbx);
       const label = `${points.toLocaleString('en-US')} scalars (${keys} key${keys > 1 ? 's' : ''} × ${steps.toLocaleString('en-US')} steps)`;
-      rows.push(`| ${label} | Runwatch TensorBoard backend (float64 tensor) | ${Math.round(r).toLocaleString('en-US')} | ${(rwBytes / points).toFixed(1)} | ${(r / t).toFixed(1)}× |`);
-      rows.push(`| ${label} | tensorboardX \`add_scalar\` (float32 simple_value) | ${Math.round(t).toLocaleString('en-US')} | ${(tbxBytes / points).toFixed(1)} | 1.0× |`);
+      rows.push(
+        `| ${label} | Runwatch TensorBoard backend (float64 tensor) | ${Math.round(r).toLocaleString('en-US')} | ${(rwBytes / points).toFixed(1)} | ${(r / t).toFixed(1)}× |`,
+      );
+      rows.push(
+        `| ${label} | tensorboardX \`add_scalar\` (float32 simple_value) | ${Math.round(t).toLocaleString('en-US')} | ${(tbxBytes / points).toFixed(1)} | 1.0× |`,
+      );
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -24,11 +24,15 @@ const metadata = {
   configSchema: {
     type: 'object',
     properties: {
-      folder: { type: 'string', description: 'Folder for the .jsonl files (absolute, or relative to the first workspace folder).' },
+      folder: {
+        type: 'string',
+        description: 'Folder for the .jsonl files (absolute, or relative to the first workspace folder).',
+      },
       apiToken: {
         type: 'string',
         secret: true,
-        description: 'A token for the tracker (an example of a secret: kept in SecretStorage; this backend only records a fingerprint of it).',
+        description:
+          'A token for the tracker (an example of a secret: kept in SecretStorage; this backend only records a fingerprint of it).',
       },
     },
     required: ['folder'],

@@ -17,7 +17,11 @@ function tempName(file: string): string {
   return `${file}.${process.pid}.${++counter}.tmp`;
 }
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions,
+): Promise<void> {
   const tmp = tempName(file);
   const fh = await fs.promises.open(tmp, 'w', options.mode ?? 0o666);
   try {

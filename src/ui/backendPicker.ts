@@ -20,7 +20,9 @@ export function backendPickItems(entries: PluginEntry[]): BackendPickItem[] {
 export function pickBackends(entries: PluginEntry[], current: readonly string[]): Promise<string[] | undefined> {
   const qp = vscode.window.createQuickPick<BackendPickItem>();
   qp.title = 'Runwatch: Select Backends';
-  qp.placeholder = entries.length ? 'Check the backends that should receive every run, then press Enter' : 'No backends installed';
+  qp.placeholder = entries.length
+    ? 'Check the backends that should receive every run, then press Enter'
+    : 'No backends installed';
   qp.canSelectMany = true;
   qp.matchOnDescription = true;
   qp.items = backendPickItems(entries);

@@ -31,20 +31,37 @@ export class BackendsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
     }
     if (node.kind === 'plugin') {
       const p = node.status;
-      const rows: Node[] = [{ kind: 'detail', label: `health: ${p.healthy ? 'ok' : 'unhealthy'}: ${p.details}`, tooltip: p.details, icon: p.healthy ? 'pass' : 'warning' }];
+      const rows: Node[] = [
+        {
+          kind: 'detail',
+          label: `health: ${p.healthy ? 'ok' : 'unhealthy'}: ${p.details}`,
+          tooltip: p.details,
+          icon: p.healthy ? 'pass' : 'warning',
+        },
+      ];
       if (p.usedBy?.length) rows.push({ kind: 'detail', label: `used by: ${p.usedBy.join(', ')}`, icon: 'references' });
-      if (p.lastError && p.lastError !== p.details) rows.push({ kind: 'detail', label: `last error: ${p.lastError}`, tooltip: p.lastError, icon: 'error' });
+      if (p.lastError && p.lastError !== p.details)
+        rows.push({ kind: 'detail', label: `last error: ${p.lastError}`, tooltip: p.lastError, icon: 'error' });
       return rows;
     }
     if (node.kind !== 'backend') return [];
     const s = node.status;
     const rows: Node[] = [
-      { kind: 'detail', label: `health: ${s.healthy ? 'ok' : 'unhealthy'}: ${s.details}`, icon: s.healthy ? 'pass' : 'warning' },
+      {
+        kind: 'detail',
+        label: `health: ${s.healthy ? 'ok' : 'unhealthy'}: ${s.details}`,
+        icon: s.healthy ? 'pass' : 'warning',
+      },
       { kind: 'detail', label: `lag: ${s.lag} events behind`, icon: 'history' },
       { kind: 'detail', label: `queue: ${s.queueDepth} events in memory`, icon: 'list-ordered' },
-      { kind: 'detail', label: `breaker: ${s.breaker}`, icon: s.breaker === 'closed' ? 'circle-large-outline' : 'debug-disconnect' },
+      {
+        kind: 'detail',
+        label: `breaker: ${s.breaker}`,
+        icon: s.breaker === 'closed' ? 'circle-large-outline' : 'debug-disconnect',
+      },
     ];
-    if (s.lastError) rows.push({ kind: 'detail', label: `last error: ${s.lastError}`, tooltip: s.lastError, icon: 'error' });
+    if (s.lastError)
+      rows.push({ kind: 'detail', label: `last error: ${s.lastError}`, tooltip: s.lastError, icon: 'error' });
     return rows;
   }
 
@@ -68,10 +85,15 @@ export class BackendsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
     item.description = `${s.healthy ? '' : 'unhealthy · '}lag ${s.lag} · queue ${s.queueDepth}`;
     item.iconPath = s.healthy
       ? new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'))
-      : new vscode.ThemeIcon(s.breaker === 'open' ? 'debug-disconnect' : 'warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+      : new vscode.ThemeIcon(
+          s.breaker === 'open' ? 'debug-disconnect' : 'warning',
+          new vscode.ThemeColor('problemsWarningIcon.foreground'),
+        );
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown(`**${s.displayName}** (\`${s.id}\`)\n\n`);
-    md.appendText(`${s.healthy ? 'Healthy' : 'Unhealthy'}: ${s.details}\nLag: ${s.lag} events · queue: ${s.queueDepth} · breaker: ${s.breaker}`);
+    md.appendText(
+      `${s.healthy ? 'Healthy' : 'Unhealthy'}: ${s.details}\nLag: ${s.lag} events · queue: ${s.queueDepth} · breaker: ${s.breaker}`,
+    );
     if (s.lastError) md.appendText(`\nLast error: ${s.lastError}`);
     item.tooltip = md;
     item.contextValue = `backend${s.healthy ? '' : '.unhealthy'}`;

@@ -37,7 +37,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       toVs(deps.store.onDidChangeRun(() => this.coalescer.schedule())),
       toVs(deps.series.onDidChange(() => this.coalescer.schedule())),
     );
-    if (deps.store.onDidDeleteRun) this.disposables.push(toVs(deps.store.onDidDeleteRun(() => this.coalescer.schedule())));
+    if (deps.store.onDidDeleteRun)
+      this.disposables.push(toVs(deps.store.onDidDeleteRun(() => this.coalescer.schedule())));
   }
 
   refresh(): void {

@@ -1,4 +1,4 @@
-// Registers everything issue 4 shows: the Runs tree, the dashboard and compare
+// Registers the live views: the Runs tree, the dashboard and compare
 // webviews (with serializers, so they come back after a window reload), the
 // status bar item and the run commands. `extension.ts` calls `registerViews` once.
 import * as vscode from 'vscode';
@@ -20,7 +20,11 @@ export interface Views {
 
 export function registerViews(context: vscode.ExtensionContext, deps: ViewsDeps): Views {
   const tree = new RunsTreeProvider(deps);
-  const treeView = vscode.window.createTreeView('runwatch.runs', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+  const treeView = vscode.window.createTreeView('runwatch.runs', {
+    treeDataProvider: tree,
+    canSelectMany: true,
+    showCollapseAll: true,
+  });
   const statusBar = new CollectorStatusBar(deps);
   const uri = context.extensionUri;
 

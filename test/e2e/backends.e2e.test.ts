@@ -49,7 +49,9 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       await vs!.waitForFile(path.join(workspace, '.runwatch', 'collector.json'), undefined, 180_000);
 
       await vs!.runCommand('Runwatch: Select Backends');
-      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'JSON Lines Folder' }).first();
+      const row = page
+        .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'JSON Lines Folder' })
+        .first();
       await row.waitFor({ state: 'visible', timeout: 60_000 });
       // Listed before the companion runs (it has no activation events of its own).
       assert.match((await row.textContent()) ?? '', /starts when chosen/);
@@ -64,28 +66,47 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       await vs!.waitForFile(settingsFile, (t) => /"runwatch\.backends"\s*:\s*\[\s*"jsonl"\s*\]/.test(t), 60_000);
 
       // Its required "folder" is not set yet: refused, with a message naming the field.
-      const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: '"folder" (backend "jsonl") is required' }).first();
+      const toast = page
+        .locator('.notifications-toasts .notification-list-item-message', {
+          hasText: '"folder" (backend "jsonl") is required',
+        })
+        .first();
       await toast.waitFor({ state: 'visible', timeout: 120_000 });
       // …and the status bar warns while a chosen backend is unhealthy.
-      const warning = page.locator('.part.statusbar .statusbar-item', { hasText: 'JSON Lines Folder unhealthy' }).first();
+      const warning = page
+        .locator('.part.statusbar .statusbar-item', { hasText: 'JSON Lines Folder unhealthy' })
+        .first();
       await warning.waitFor({ state: 'visible', timeout: 60_000 });
 
       // "Configure Backend…": pick the backend, type its folder.
       await vs!.runCommand('Runwatch: Configure Backend…');
-      const pick = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'JSON Lines Folder' }).first();
+      const pick = page
+        .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'JSON Lines Folder' })
+        .first();
       await pick.waitFor({ state: 'visible', timeout: 60_000 });
       await pick.click();
       const input = page.locator('.quick-input-widget input.input').first();
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'jsonl: folder' }).waitFor({ state: 'visible', timeout: 60_000 });
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'jsonl: folder' })
+        .waitFor({ state: 'visible', timeout: 60_000 });
       await input.fill(outDir);
       await page.keyboard.press('Enter');
       // Then its secret, in a password box: kept in SecretStorage, never in settings.
-      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'jsonl: apiToken (optional)' }).waitFor({ state: 'visible', timeout: 60_000 });
+      await page
+        .locator('.quick-input-widget .quick-input-title', { hasText: 'jsonl: apiToken (optional)' })
+        .waitFor({ state: 'visible', timeout: 60_000 });
       assert.strictEqual(await input.getAttribute('type'), 'password', 'the secret is typed into a password box');
       await input.fill(SECRET);
       await page.keyboard.press('Enter');
-      await page.locator('.notifications-toasts .notification-list-item-message', { hasText: 'Runwatch: jsonl configured.' }).first().waitFor({ state: 'visible', timeout: 60_000 });
-      const settingsText = await vs!.waitForFile(settingsFile, (t) => t.includes('"runwatch.backendConfig"') && t.includes(JSON.stringify(outDir)), 60_000);
+      await page
+        .locator('.notifications-toasts .notification-list-item-message', { hasText: 'Runwatch: jsonl configured.' })
+        .first()
+        .waitFor({ state: 'visible', timeout: 60_000 });
+      const settingsText = await vs!.waitForFile(
+        settingsFile,
+        (t) => t.includes('"runwatch.backendConfig"') && t.includes(JSON.stringify(outDir)),
+        60_000,
+      );
       assert.ok(!settingsText.includes(SECRET), 'the secret is not in the settings');
 
       const script = [
@@ -94,7 +115,7 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
         `for step in range(${STEPS}):`,
         "    run.log({'loss': 1.0 / (step + 1), 'acc': step / 100.0}, step=step)",
         "run.log_params({'batch_size': 32})",
-        "run.finish()",
+        'run.finish()',
         'print(run.id)',
       ].join('\n');
       const py = spawnSync(python(), ['-c', script], {
@@ -107,19 +128,27 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       const runId = py.stdout.trim().split('\n').pop()!;
       const file = path.join(outDir, `${runId}.jsonl`);
 
-      const lines = await waitFor('the run to reach the companion, up to run.end', () => {
-        const l = readJsonl(file);
-        return l.some((x) => x.type === 'run.end') ? l : undefined;
-      }, 180_000);
+      const lines = await waitFor(
+        'the run to reach the companion, up to run.end',
+        () => {
+          const l = readJsonl(file);
+          return l.some((x) => x.type === 'run.end') ? l : undefined;
+        },
+        180_000,
+      );
 
-      assert.deepStrictEqual(lines.map((l) => l.offset), lines.map((_, i) => i), 'each record once, in log order');
+      assert.deepStrictEqual(
+        lines.map((l) => l.offset),
+        lines.map((_, i) => i),
+        'each record once, in log order',
+      );
       assert.ok(lines.every((l) => l.runId === runId));
       const start = lines[0];
       assert.strictEqual(start.type, 'run.start');
       assert.strictEqual(start.params?.lr, 0.01);
       assert.strictEqual(start.params?.layers, 3);
       assert.strictEqual(start.params?.api_key, '***', 'secret-looking params are masked on the way to backends');
-      const points = lines.flatMap((l) => (l.type === 'metrics' ? l.points ?? [] : []));
+      const points = lines.flatMap((l) => (l.type === 'metrics' ? (l.points ?? []) : []));
       assert.strictEqual(points.length, STEPS * 2, 'exactly the streamed points');
       const seen = new Set(points.map((p) => `${p.key}@${p.step}`));
       assert.strictEqual(seen.size, STEPS * 2);
@@ -133,20 +162,30 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
       assert.strictEqual(end.status, 'finished');
 
       // The companion got the secret from SecretStorage: its meta holds the fingerprint, not the secret.
-      const meta = JSON.parse(await vs!.waitForFile(path.join(outDir, `${runId}.meta.json`), (t) => t.includes('"finished"'), 60_000)) as {
+      const meta = JSON.parse(
+        await vs!.waitForFile(path.join(outDir, `${runId}.meta.json`), (t) => t.includes('"finished"'), 60_000),
+      ) as {
         status: string;
         apiToken: { sha256: string; length: number } | null;
       };
       assert.strictEqual(meta.status, 'finished');
-      assert.deepStrictEqual(meta.apiToken, { sha256: crypto.createHash('sha256').update(SECRET).digest('hex').slice(0, 16), length: SECRET.length });
-      for (const f of fs.readdirSync(outDir)) assert.ok(!fs.readFileSync(path.join(outDir, f), 'utf8').includes(SECRET), `${f} does not hold the secret`);
+      assert.deepStrictEqual(meta.apiToken, {
+        sha256: crypto.createHash('sha256').update(SECRET).digest('hex').slice(0, 16),
+        length: SECRET.length,
+      });
+      for (const f of fs.readdirSync(outDir))
+        assert.ok(!fs.readFileSync(path.join(outDir, f), 'utf8').includes(SECRET), `${f} does not hold the secret`);
 
       // The Backends view shows it, healthy and caught up.
       const icon = page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]');
       await icon.click();
       const backendRow = page.locator('.part.sidebar .monaco-list-row', { hasText: 'JSON Lines Folder' }).first();
       await backendRow.waitFor({ state: 'visible', timeout: 60_000 });
-      await waitFor('the Backends view to show lag 0', async () => /lag 0 · queue 0/.test((await backendRow.textContent()) ?? ''), 60_000);
+      await waitFor(
+        'the Backends view to show lag 0',
+        async () => /lag 0 · queue 0/.test((await backendRow.textContent()) ?? ''),
+        60_000,
+      );
       await warning.waitFor({ state: 'hidden', timeout: 60_000 });
     } finally {
       await vs!.screenshot('backends-companion');

@@ -81,7 +81,12 @@ export function runwatchVsix(): string {
 }
 
 /** Polls `check` until it returns a truthy value; throws `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -135,7 +140,8 @@ export class VsCode {
 
   /** Installs extensions, starts code-server and Chromium, and waits for the workbench. */
   static async start(options: StartOptions = {}): Promise<VsCode> {
-    if (!fs.existsSync(CODE_SERVER)) throw new Error(`${CODE_SERVER} is missing: run \`bash scripts/setup-vscode.sh\` first`);
+    if (!fs.existsSync(CODE_SERVER))
+      throw new Error(`${CODE_SERVER} is missing: run \`bash scripts/setup-vscode.sh\` first`);
     installExitHook();
     const n = ++instanceCounter;
     const name = `${options.name ?? 'vscode'}-${n}`;
@@ -160,9 +166,18 @@ export class VsCode {
     };
     fs.writeFileSync(path.join(dataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
 
-    const baseArgs = ['--config', path.join(tmpDir, 'config.yaml'), '--user-data-dir', dataDir, '--extensions-dir', extDir];
+    const baseArgs = [
+      '--config',
+      path.join(tmpDir, 'config.yaml'),
+      '--user-data-dir',
+      dataDir,
+      '--extensions-dir',
+      extDir,
+    ];
     // The tester's own PYTHONPATH or RUNWATCH_* must not reach VS Code's terminals: Runwatch sets those.
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'PYTHONPATH' && !/^RUNWATCH_(URL|TOKEN|SPOOL)/.test(k)));
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k !== 'PYTHONPATH' && !/^RUNWATCH_(URL|TOKEN|SPOOL)/.test(k)),
+    );
     const env = { ...inherited, ...options.env };
     const vsixes = [...(options.installRunwatch === false ? [] : [runwatchVsix()])];
     const folders: string[] = [];
@@ -182,7 +197,16 @@ export class VsCode {
     // Port 0: code-server picks a free port and prints it, so parallel suites never collide.
     const codeServer = spawn(
       CODE_SERVER,
-      [...baseArgs, '--auth', 'none', '--bind-addr', '127.0.0.1:0', '--disable-telemetry', '--disable-update-check', workspace],
+      [
+        ...baseArgs,
+        '--auth',
+        'none',
+        '--bind-addr',
+        '127.0.0.1:0',
+        '--disable-telemetry',
+        '--disable-update-check',
+        workspace,
+      ],
       { env, stdio: ['ignore', logFd, logFd], detached: true }, // own process group: stop() kills its children too
     );
     fs.closeSync(logFd);
@@ -195,7 +219,11 @@ export class VsCode {
       exited.catch(() => undefined);
       const port = await Promise.race([
         exited,
-        waitFor('code-server to listen', () => /HTTP server listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(logFile, 'utf8'))?.[1], 120_000),
+        waitFor(
+          'code-server to listen',
+          () => /HTTP server listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(logFile, 'utf8'))?.[1],
+          120_000,
+        ),
       ]);
       const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
       browserServer = await chromium.launchServer({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
@@ -221,7 +249,11 @@ export class VsCode {
     const deadline = Date.now() + timeoutMs;
     // The row's aria-label is the title, or "title, recently used"/"title, similar commands":
     // pick it exactly, since fuzzy matching may rank another command first.
-    const row = page.locator(`.quick-input-list .monaco-list-row[aria-label="${title}"], .quick-input-list .monaco-list-row[aria-label^="${title},"]`).first();
+    const row = page
+      .locator(
+        `.quick-input-list .monaco-list-row[aria-label="${title}"], .quick-input-list .monaco-list-row[aria-label^="${title},"]`,
+      )
+      .first();
     for (let attempt = 1; ; attempt++) {
       await page.locator('.monaco-workbench').click({ timeout: timeoutMs });
       await page.keyboard.press('Control+Shift+P');
@@ -232,13 +264,18 @@ export class VsCode {
         // A freshly loaded workbench may not list every command yet: retry rather than fail.
         await row.waitFor({ state: 'visible', timeout: Math.max(1000, Math.min(15_000, deadline - Date.now())) });
         await row.click();
-        await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+        await page
+          .locator('.quick-input-widget')
+          .waitFor({ state: 'hidden', timeout: 10_000 })
+          .catch(() => undefined);
         return;
       } catch (err) {
         await page.keyboard.press('Escape');
         if (Date.now() > deadline) {
           await this.screenshot(`runCommand-failed-${title}`).catch(() => undefined);
-          throw new Error(`command "${title}" not found in the palette after ${attempt} tries: ${(err as Error).message}`);
+          throw new Error(
+            `command "${title}" not found in the palette after ${attempt} tries: ${(err as Error).message}`,
+          );
         }
       }
     }
@@ -246,14 +283,18 @@ export class VsCode {
 
   /** The frame (walking nested webview iframes) whose document holds `selector`. */
   async webviewFrame(selector: string, timeoutMs = 60_000): Promise<Frame> {
-    return waitFor(`a frame holding ${selector}`, async () => {
-      for (const frame of this.page.frames()) {
-        if (frame.isDetached()) continue;
-        const el = await frame.$(selector).catch(() => null);
-        if (el) return frame;
-      }
-      return undefined;
-    }, timeoutMs);
+    return waitFor(
+      `a frame holding ${selector}`,
+      async () => {
+        for (const frame of this.page.frames()) {
+          if (frame.isDetached()) continue;
+          const el = await frame.$(selector).catch(() => null);
+          if (el) return frame;
+        }
+        return undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Saves a full-page screenshot under test-output/screenshots/ and returns its path. */
@@ -267,11 +308,15 @@ export class VsCode {
   /** Waits until `file` exists (and `pred` accepts its text); returns the text. */
   async waitForFile(file: string, pred: (text: string) => boolean = () => true, timeoutMs = 60_000): Promise<string> {
     const abs = path.resolve(this.workspace, file);
-    return waitFor(`${abs}`, () => {
-      if (!fs.existsSync(abs)) return undefined;
-      const text = fs.readFileSync(abs, 'utf8');
-      return pred(text) ? text : undefined;
-    }, timeoutMs);
+    return waitFor(
+      `${abs}`,
+      () => {
+        if (!fs.existsSync(abs)) return undefined;
+        const text = fs.readFileSync(abs, 'utf8');
+        return pred(text) ? text : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** Reloads the browser window (the extension host restarts) and waits for the workbench. */
@@ -310,13 +355,23 @@ export class VsCode {
    * times in 5 minutes); if it has not after `autoRestartMs`, the page is reloaded.
    * Returns the old and new pids and how it came back.
    */
-  async killExtensionHost(autoRestartMs = 30_000): Promise<{ killed: number[]; restarted: number[]; how: 'auto' | 'reload' }> {
-    const killed = await waitFor('an extension host process', () => {
-      const p = this.extensionHostPids();
-      return p.length ? p : undefined;
-    }, 30_000);
+  async killExtensionHost(
+    autoRestartMs = 30_000,
+  ): Promise<{ killed: number[]; restarted: number[]; how: 'auto' | 'reload' }> {
+    const killed = await waitFor(
+      'an extension host process',
+      () => {
+        const p = this.extensionHostPids();
+        return p.length ? p : undefined;
+      },
+      30_000,
+    );
     for (const pid of killed) killPid(pid, 'SIGKILL');
-    await waitFor('the killed extension host to be gone', () => killed.every((pid) => !this.extensionHostPids().includes(pid)), 15_000);
+    await waitFor(
+      'the killed extension host to be gone',
+      () => killed.every((pid) => !this.extensionHostPids().includes(pid)),
+      15_000,
+    );
     const fresh = () => {
       const p = this.extensionHostPids().filter((pid) => !killed.includes(pid));
       return p.length ? p : undefined;
@@ -346,7 +401,11 @@ export class VsCode {
     const chromiumPid = this.browserServer.process().pid;
     if (chromiumPid && isAlive(chromiumPid)) killPid(chromiumPid, 'SIGKILL');
     killGroup(this.codeServer, 'SIGTERM');
-    const gone = await waitFor('code-server to exit', () => this.codeServer.exitCode !== null || this.codeServer.signalCode !== null, 15_000).catch(() => false);
+    const gone = await waitFor(
+      'code-server to exit',
+      () => this.codeServer.exitCode !== null || this.codeServer.signalCode !== null,
+      15_000,
+    ).catch(() => false);
     if (!gone) killGroup(this.codeServer, 'SIGKILL');
     copyLogs(path.join(this.tmpDir, 'data', 'logs'), path.join(OUTPUT_DIR, 'vscode-logs', this.name));
     // A caller's workspace lives outside tmpDir and stays; ours goes with it.
@@ -369,7 +428,11 @@ export const COMPANION = path.join(ROOT, 'examples', 'companion-backend');
 /** Packs examples/companion-backend with vsce, as its README says, into `dir`; returns the .vsix. */
 export function packCompanion(dir: string): string {
   const vsix = path.join(dir, 'runwatch-jsonl-backend.vsix');
-  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--out', vsix], { cwd: COMPANION, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+  execFileSync(path.join(ROOT, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--out', vsix], {
+    cwd: COMPANION,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 180_000,
+  });
   return vsix;
 }
 
@@ -414,12 +477,15 @@ export function pythonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
  * The events of a run, read straight from the store's log (<store>/runs/<id>/log.rwl:
  * u32 length, u32 CRC-32, payload), read-only, stopping at a partial tail.
  */
-export function readRunLog(storeDir: string, runId: string): { seq?: number; event: { type: string; [k: string]: unknown } }[] {
+export function readRunLog(
+  storeDir: string,
+  runId: string,
+): { seq?: number; event: { type: string; [k: string]: unknown } }[] {
   const file = path.join(storeDir, 'runs', runId, 'log.rwl');
   if (!fs.existsSync(file)) return [];
   const buf = fs.readFileSync(file);
   const out: { seq?: number; event: { type: string; [k: string]: unknown } }[] = [];
-  for (let pos = 0; pos + 8 <= buf.length; ) {
+  for (let pos = 0; pos + 8 <= buf.length;) {
     const len = buf.readUInt32LE(pos);
     const end = pos + 8 + len;
     if (end > buf.length) break;
@@ -429,7 +495,10 @@ export function readRunLog(storeDir: string, runId: string): { seq?: number; eve
     // A columnar metrics frame (what the Python client sends, stored as received) reads as its points.
     const cols = rec.event.cols as { keys: string[]; k: number[]; v: unknown[]; s: number[]; t: number[] } | undefined;
     if (rec.event.type === 'metrics' && cols) {
-      rec.event = { type: 'metrics', points: cols.k.map((ki, i) => ({ key: cols.keys[ki], value: cols.v[i], step: cols.s[i], time: cols.t[i] })) };
+      rec.event = {
+        type: 'metrics',
+        points: cols.k.map((ki, i) => ({ key: cols.keys[ki], value: cols.v[i], step: cols.s[i], time: cols.t[i] })),
+      };
     }
     out.push(rec);
     pos = end;
@@ -443,11 +512,18 @@ export function readRunLog(storeDir: string, runId: string): { seq?: number; eve
  * preference to scanning the folder once --install-extension has written it).
  */
 export function addExtensionFolder(extDir: string, folder: string): void {
-  const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };
+  const manifest = JSON.parse(fs.readFileSync(path.join(folder, 'package.json'), 'utf8')) as {
+    publisher: string;
+    name: string;
+    version: string;
+  };
   const id = `${manifest.publisher}.${manifest.name}`.toLowerCase();
   const relativeLocation = `${id}-${manifest.version}`;
   const target = path.join(extDir, relativeLocation);
-  fs.cpSync(folder, target, { recursive: true, filter: (src) => !/[\\/](node_modules|\.git)$/.test(src) || src === folder });
+  fs.cpSync(folder, target, {
+    recursive: true,
+    filter: (src) => !/[\\/](node_modules|\.git)$/.test(src) || src === folder,
+  });
   const listFile = path.join(extDir, 'extensions.json');
   const list = fs.existsSync(listFile) ? (JSON.parse(fs.readFileSync(listFile, 'utf8')) as unknown[]) : [];
   list.push({
@@ -458,10 +534,6 @@ export function addExtensionFolder(extDir: string, folder: string): void {
     metadata: { installedTimestamp: Date.now(), source: 'vsix' },
   });
   fs.writeFileSync(listFile, JSON.stringify(list));
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function isAlive(pid: number): boolean {

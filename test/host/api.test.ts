@@ -45,7 +45,13 @@ describe('exported API (host)', function () {
     const api = exportsOfRunwatch.getApi(1);
     let context: PluginContext | undefined;
     const plugin: BackendPlugin = {
-      metadata: { id: 'host-test-backend', displayName: 'Host Test Backend', version: '1.0.0', kind: 'backend', capabilities: ['metrics'] },
+      metadata: {
+        id: 'host-test-backend',
+        displayName: 'Host Test Backend',
+        version: '1.0.0',
+        kind: 'backend',
+        capabilities: ['metrics'],
+      },
       async initialize(ctx) {
         context = ctx;
       },
@@ -57,17 +63,25 @@ describe('exported API (host)', function () {
     };
     const registration = api.registerPlugin(plugin);
     const config = vscode.workspace.getConfiguration('runwatch');
-    const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+    const target = vscode.workspace.workspaceFolders?.length
+      ? vscode.ConfigurationTarget.Workspace
+      : vscode.ConfigurationTarget.Global;
     const before = config.get<string[]>('backends', []);
     try {
-      const choices = await vscode.commands.executeCommand<{ id: string; label: string; description: string }[]>('runwatch.listBackendChoices');
+      const choices =
+        await vscode.commands.executeCommand<{ id: string; label: string; description: string }[]>(
+          'runwatch.listBackendChoices',
+        );
       const mine = choices.find((c) => c.id === 'host-test-backend');
       assert.ok(mine, `listed among ${choices.map((c) => c.id).join(', ')}`);
       assert.strictEqual(mine.label, 'Host Test Backend');
 
       await config.update('backends', [...before, 'host-test-backend'], target);
       await waitFor('the hub to initialize the chosen backend', () => context);
-      const results = await vscode.commands.executeCommand<{ id: string; healthy: boolean; details: string }[]>('runwatch.checkBackendHealth');
+      const results =
+        await vscode.commands.executeCommand<{ id: string; healthy: boolean; details: string }[]>(
+          'runwatch.checkBackendHealth',
+        );
       const status = results.find((r) => r.id === 'host-test-backend');
       assert.ok(status);
       assert.strictEqual(status.healthy, true);

@@ -14,7 +14,12 @@ function findTests(dir) {
   return fs
     .readdirSync(dir, { recursive: true })
     .map((f) => String(f))
-    .filter((f) => f.endsWith('.test.ts') && !f.split(path.sep).includes('runner-extension') && !f.split(path.sep).includes('node_modules'))
+    .filter(
+      (f) =>
+        f.endsWith('.test.ts') &&
+        !f.split(path.sep).includes('runner-extension') &&
+        !f.split(path.sep).includes('node_modules'),
+    )
     .sort()
     .map((f) => path.join(dir, f));
 }
@@ -27,7 +32,8 @@ const keepSourceDirname = {
   setup(build) {
     build.onLoad({ filter: /[\\/]test[\\/]host[\\/].*\.ts$/ }, (args) => {
       if (args.path.includes(`${path.sep}runner-extension${path.sep}`)) return undefined;
-      const source = fs.readFileSync(args.path, 'utf8')
+      const source = fs
+        .readFileSync(args.path, 'utf8')
         .replace(/\b__dirname\b/g, JSON.stringify(path.dirname(args.path)))
         .replace(/\b__filename\b/g, JSON.stringify(args.path));
       return { contents: source, loader: 'ts' };
@@ -39,10 +45,21 @@ async function buildHostTests(out = OUT) {
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(path.join(out, 'dist', 'tests'), { recursive: true });
   fs.copyFileSync(path.join(__dirname, 'runner-extension', 'package.json'), path.join(out, 'package.json'));
-  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: 'inline', external: ['vscode', 'mocha'], logLevel: 'warning' };
+  const common = {
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    sourcemap: 'inline',
+    external: ['vscode', 'mocha'],
+    logLevel: 'warning',
+  };
   await esbuild.build({
     ...common,
-    entryPoints: { extension: path.join(__dirname, 'runner-extension', 'src', 'extension.ts'), suite: path.join(__dirname, 'runner-extension', 'src', 'suite.ts') },
+    entryPoints: {
+      extension: path.join(__dirname, 'runner-extension', 'src', 'extension.ts'),
+      suite: path.join(__dirname, 'runner-extension', 'src', 'suite.ts'),
+    },
     outdir: path.join(out, 'dist'),
   });
   const tests = findTests(__dirname);

@@ -1,5 +1,5 @@
-// A companion extension installed and removed while VS Code runs (issue 5: "installing
-// or removing a companion is noticed while VS Code runs"), in the real extension host:
+// A companion extension installed and removed while VS Code runs (installing or removing
+// a companion is noticed without a restart), in the real extension host:
 // the example companion (examples/companion-backend, packed by test/host/run.js into
 // $RUNWATCH_HOST_COMPANION_VSIX) is installed through VS Code's own install command,
 // and what "Runwatch: Select Backends" would offer is read with
@@ -46,18 +46,34 @@ function describeChoices(list: Choice[]): string {
 }
 
 /** Polls an async `check` until it returns something truthy; the error shows `explain()`. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, explain: () => Promise<string>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  explain: () => Promise<string>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; now: ${await explain()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; now: ${await explain()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-const listed = () => until(`"${LABEL}" to be listed`, async () => (await choices()).find((c) => c.id === PLUGIN_ID), async () => `Select Backends lists ${describeChoices(await choices())}`);
-const dropped = () => until(`"${LABEL}" to be dropped`, async () => !(await choices()).some((c) => c.id === PLUGIN_ID), async () => `Select Backends lists ${describeChoices(await choices())}`);
+const listed = () =>
+  until(
+    `"${LABEL}" to be listed`,
+    async () => (await choices()).find((c) => c.id === PLUGIN_ID),
+    async () => `Select Backends lists ${describeChoices(await choices())}`,
+  );
+const dropped = () =>
+  until(
+    `"${LABEL}" to be dropped`,
+    async () => !(await choices()).some((c) => c.id === PLUGIN_ID),
+    async () => `Select Backends lists ${describeChoices(await choices())}`,
+  );
 
 async function health(): Promise<Health | undefined> {
   const results = await vscode.commands.executeCommand<Health[]>('runwatch.checkBackendHealth');
@@ -68,20 +84,33 @@ describe('companion installed and removed while VS Code runs (host)', function (
   this.timeout(180_000);
   const vsix = process.env.RUNWATCH_HOST_COMPANION_VSIX ?? '';
   const config = () => vscode.workspace.getConfiguration('runwatch');
-  const target = () => (vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
+  const target = () =>
+    vscode.workspace.workspaceFolders?.length
+      ? vscode.ConfigurationTarget.Workspace
+      : vscode.ConfigurationTarget.Global;
   const scope = () => (target() === vscode.ConfigurationTarget.Workspace ? 'workspaceValue' : 'globalValue');
   let saved: { backends?: unknown; backendConfig?: unknown } = {};
   let outDir = '';
   let extensionsDir = '';
 
   before(async () => {
-    assert.ok(vsix && fs.existsSync(vsix), `RUNWATCH_HOST_COMPANION_VSIX names the packed companion (test/host/run.js sets it), got "${vsix}"`);
+    assert.ok(
+      vsix && fs.existsSync(vsix),
+      `RUNWATCH_HOST_COMPANION_VSIX names the packed companion (test/host/run.js sets it), got "${vsix}"`,
+    );
     const runwatch = vscode.extensions.getExtension<RunwatchExports>('runwatch.runwatch');
     assert.ok(runwatch, 'Runwatch is installed');
     await runwatch.activate();
     extensionsDir = path.dirname(runwatch.extensionPath);
-    assert.strictEqual(vscode.extensions.getExtension(COMPANION_ID), undefined, 'the companion is not installed to begin with');
-    saved = { backends: config().inspect('backends')?.[scope()], backendConfig: config().inspect('backendConfig')?.[scope()] };
+    assert.strictEqual(
+      vscode.extensions.getExtension(COMPANION_ID),
+      undefined,
+      'the companion is not installed to begin with',
+    );
+    saved = {
+      backends: config().inspect('backends')?.[scope()],
+      backendConfig: config().inspect('backendConfig')?.[scope()],
+    };
     outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-companion-install-'));
   });
 
@@ -101,14 +130,20 @@ describe('companion installed and removed while VS Code runs (host)', function (
     await vscode.commands.executeCommand('workbench.extensions.installExtension', vscode.Uri.file(vsix));
     const choice = await listed();
     assert.strictEqual(choice.label, LABEL);
-    assert.match(choice.description, new RegExp(`^${PLUGIN_ID} · from ${COMPANION_ID.replace(/\./g, '\\.')} \\(starts when chosen\\)$`));
+    assert.match(
+      choice.description,
+      new RegExp(`^${PLUGIN_ID} · from ${COMPANION_ID.replace(/\./g, '\\.')} \\(starts when chosen\\)$`),
+    );
     const ext = vscode.extensions.getExtension(COMPANION_ID);
     assert.ok(ext, 'the running extension host knows the companion');
     assert.strictEqual(ext.isActive, false, 'listed from its package.json, before it runs');
   });
 
   it('uninstalling it before it ever ran drops it from the list, with no window reload', async () => {
-    assert.ok((await choices()).some((c) => c.id === PLUGIN_ID), 'listed before the uninstall');
+    assert.ok(
+      (await choices()).some((c) => c.id === PLUGIN_ID),
+      'listed before the uninstall',
+    );
     await vscode.commands.executeCommand('workbench.extensions.uninstallExtension', COMPANION_ID);
     await dropped();
     assert.strictEqual(vscode.extensions.getExtension(COMPANION_ID), undefined);
@@ -118,9 +153,15 @@ describe('companion installed and removed while VS Code runs (host)', function (
     await vscode.commands.executeCommand('workbench.extensions.installExtension', vscode.Uri.file(vsix));
     assert.match((await listed()).description, /\(starts when chosen\)$/);
     // What Select Backends saves when the backend is checked; the settings change applies it.
-    const before = config().get<string[]>('backends', []).filter((id) => id !== PLUGIN_ID);
+    const before = config()
+      .get<string[]>('backends', [])
+      .filter((id) => id !== PLUGIN_ID);
     await config().update('backends', [...before, PLUGIN_ID], target());
-    await until('the companion extension to be activated', async () => vscode.extensions.getExtension(COMPANION_ID)?.isActive, async () => `Select Backends lists ${describeChoices(await choices())}`);
+    await until(
+      'the companion extension to be activated',
+      async () => vscode.extensions.getExtension(COMPANION_ID)?.isActive,
+      async () => `Select Backends lists ${describeChoices(await choices())}`,
+    );
     const refused = await until(
       'the hub to report the chosen companion backend',
       async () => {
@@ -132,7 +173,11 @@ describe('companion installed and removed while VS Code runs (host)', function (
     assert.strictEqual(refused.healthy, false);
     assert.match(refused.details, /"folder" \(backend "jsonl"\) is required/);
 
-    await config().update('backendConfig', { ...config().get<object>('backendConfig', {}), [PLUGIN_ID]: { folder: outDir } }, target());
+    await config().update(
+      'backendConfig',
+      { ...config().get<object>('backendConfig', {}), [PLUGIN_ID]: { folder: outDir } },
+      target(),
+    );
     const ok = await until(
       'the companion backend to be healthy',
       async () => {
@@ -143,12 +188,18 @@ describe('companion installed and removed while VS Code runs (host)', function (
     );
     assert.strictEqual(ok.details, `writing to ${outDir}`);
     const choice = (await choices()).find((c) => c.id === PLUGIN_ID);
-    assert.strictEqual(choice?.description, `${PLUGIN_ID} · from ${COMPANION_ID}`, 'no longer "starts when chosen": it runs');
+    assert.strictEqual(
+      choice?.description,
+      `${PLUGIN_ID} · from ${COMPANION_ID}`,
+      'no longer "starts when chosen": it runs',
+    );
   });
 
   it('uninstalled while it runs, VS Code keeps it loaded until the extension host restarts, and so does Runwatch', async () => {
     const obsolete = path.join(extensionsDir, '.obsolete');
-    const markedObsolete = () => fs.existsSync(obsolete) && Object.keys(JSON.parse(fs.readFileSync(obsolete, 'utf8'))).some((k) => k.startsWith(`${COMPANION_ID}-`));
+    const markedObsolete = () =>
+      fs.existsSync(obsolete) &&
+      Object.keys(JSON.parse(fs.readFileSync(obsolete, 'utf8'))).some((k) => k.startsWith(`${COMPANION_ID}-`));
     assert.ok(!markedObsolete(), 'installed again, the companion is not marked obsolete');
     await vscode.commands.executeCommand('workbench.extensions.uninstallExtension', COMPANION_ID);
     // The uninstall did happen: VS Code marks the running extension obsolete on disk.
@@ -161,7 +212,10 @@ describe('companion installed and removed while VS Code runs (host)', function (
     await new Promise((r) => setTimeout(r, 3000));
     const ext = vscode.extensions.getExtension(COMPANION_ID);
     assert.ok(ext?.isActive, 'still loaded and active in this extension host');
-    assert.ok((await choices()).some((c) => c.id === PLUGIN_ID), 'still listed while it runs');
+    assert.ok(
+      (await choices()).some((c) => c.id === PLUGIN_ID),
+      'still listed while it runs',
+    );
     assert.strictEqual((await health())?.healthy, true, 'the chosen backend keeps working until the restart');
   });
 });

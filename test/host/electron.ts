@@ -8,8 +8,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { runTests } from '@vscode/test-electron';
 import { packCompanion } from '../e2e/harness';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { buildHostTests } = require('./build') as { buildHostTests(): Promise<{ extensionDir: string; tests: string[] }> };
+
+const { buildHostTests } = require('./build') as {
+  buildHostTests(): Promise<{ extensionDir: string; tests: string[] }>;
+};
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -23,7 +25,11 @@ async function main(): Promise<number> {
       version: process.env.RUNWATCH_VSCODE_VERSION ?? '1.100.3',
       extensionDevelopmentPath: ROOT,
       extensionTestsPath: path.join(extensionDir, 'dist', 'suite.js'),
-      extensionTestsEnv: { RUNWATCH_HOST_ROOT: ROOT, RUNWATCH_HOST_COMPANION_VSIX: companionVsix, ...(process.env.RUNWATCH_HOST_GREP ? { RUNWATCH_HOST_GREP: process.env.RUNWATCH_HOST_GREP } : {}) },
+      extensionTestsEnv: {
+        RUNWATCH_HOST_ROOT: ROOT,
+        RUNWATCH_HOST_COMPANION_VSIX: companionVsix,
+        ...(process.env.RUNWATCH_HOST_GREP ? { RUNWATCH_HOST_GREP: process.env.RUNWATCH_HOST_GREP } : {}),
+      },
       launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome'],
     });
     return 0;

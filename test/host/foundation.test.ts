@@ -9,7 +9,9 @@ interface Manifest {
   publisher: string;
   contributes: {
     commands: { command: string; title: string }[];
-    configuration: { properties: Record<string, { description?: string; markdownDescription?: string; default?: unknown }> };
+    configuration: {
+      properties: Record<string, { description?: string; markdownDescription?: string; default?: unknown }>;
+    };
   };
 }
 
@@ -34,7 +36,10 @@ describe('foundation (host)', function () {
   it('registers every runwatch.* command the manifest declares', async () => {
     await ext.activate();
     const declared = manifest.contributes.commands.map((c) => c.command);
-    assert.ok(declared.length > 0 && declared.every((c) => c.startsWith('runwatch.')), 'manifest commands are runwatch.*');
+    assert.ok(
+      declared.length > 0 && declared.every((c) => c.startsWith('runwatch.')),
+      'manifest commands are runwatch.*',
+    );
     const registered = new Set(await vscode.commands.getCommands(true));
     const missing = declared.filter((c) => !registered.has(c));
     assert.deepStrictEqual(missing, [], `declared in package.json but not registered: ${missing.join(', ')}`);

@@ -1,7 +1,12 @@
 // Shared by the host tests (bundled into the runner extension with them).
 
 /** Polls `check` until it returns something truthy, or fails after `timeoutMs` naming `what`. */
-export function waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 60_000, intervalMs = 100): Promise<T> {
+export function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | null,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const tick = () => {

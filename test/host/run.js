@@ -26,7 +26,12 @@ async function main() {
     vs = await VsCode.start({
       name: 'host',
       extensions: [extensionDir],
-      env: { RUNWATCH_HOST_TESTS: resultsFile, RUNWATCH_HOST_ROOT: ROOT, RUNWATCH_HOST_COMPANION_VSIX: companionVsix, ...(process.env.RUNWATCH_HOST_GREP ? { RUNWATCH_HOST_GREP: process.env.RUNWATCH_HOST_GREP } : {}) },
+      env: {
+        RUNWATCH_HOST_TESTS: resultsFile,
+        RUNWATCH_HOST_ROOT: ROOT,
+        RUNWATCH_HOST_COMPANION_VSIX: companionVsix,
+        ...(process.env.RUNWATCH_HOST_GREP ? { RUNWATCH_HOST_GREP: process.env.RUNWATCH_HOST_GREP } : {}),
+      },
     });
     // The suite runs as soon as the extension host starts (the browser opening the workbench did that).
     const timeoutMs = Number(process.env.RUNWATCH_HOST_TIMEOUT_MS ?? 30 * 60_000);
@@ -45,7 +50,10 @@ async function main() {
     return results.failed > 0 ? 1 : 0;
   } catch (err) {
     console.error(`host: ${err && err.stack ? err.stack : err}`);
-    if (vs) console.error(`host: code-server log: ${vs.logFile}; VS Code logs will be in test-output/vscode-logs/${vs.name}/`);
+    if (vs)
+      console.error(
+        `host: code-server log: ${vs.logFile}; VS Code logs will be in test-output/vscode-logs/${vs.name}/`,
+      );
     return 1;
   } finally {
     if (vs) await vs.stop();
@@ -53,7 +61,10 @@ async function main() {
   }
 }
 
-main().then((code) => process.exit(code), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

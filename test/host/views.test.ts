@@ -17,7 +17,6 @@ import { waitFor } from './helpers';
 const ROOT = path.resolve(__dirname, '..', '..');
 const PYTHON = process.env.RUNWATCH_PYTHON ?? 'python3';
 
-
 function runPython(code: string, cwd: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
   const clean: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: path.join(ROOT, 'clients', 'python'), ...env };
   for (const k of Object.keys(clean)) if (k.startsWith('RUNWATCH_') && !(k in env)) delete clean[k];
@@ -45,8 +44,28 @@ describe('Runs tree (temporary store)', function () {
     store = await RunStore.open(dir, { sync: false });
     const t = 1_700_000_000;
     await store.append('run-a', [
-      { event: { type: 'run.start', project: 'vision', name: 'resnet', time: t, params: { lr: 0.1, opt: 'sgd' }, tags: {}, context: {} } },
-      { event: { type: 'metrics', points: Array.from({ length: 10 }, (_, i) => ({ key: 'train/loss', value: 1 / (i + 1), step: i, time: t + i })) } },
+      {
+        event: {
+          type: 'run.start',
+          project: 'vision',
+          name: 'resnet',
+          time: t,
+          params: { lr: 0.1, opt: 'sgd' },
+          tags: {},
+          context: {},
+        },
+      },
+      {
+        event: {
+          type: 'metrics',
+          points: Array.from({ length: 10 }, (_, i) => ({
+            key: 'train/loss',
+            value: 1 / (i + 1),
+            step: i,
+            time: t + i,
+          })),
+        },
+      },
       { event: { type: 'run.end', status: 'finished', time: t + 90 } },
     ]);
     await store.append('run-b', [
@@ -71,7 +90,10 @@ describe('Runs tree (temporary store)', function () {
 
   it('lists projects, then their runs with status, duration and last step', () => {
     const projects = tree.getChildren();
-    assert.deepStrictEqual(projects.map((p) => label(tree.getTreeItem(p))), ['nlp', 'vision']);
+    assert.deepStrictEqual(
+      projects.map((p) => label(tree.getTreeItem(p))),
+      ['nlp', 'vision'],
+    );
     const vision = tree.getChildren(projects[1]);
     assert.strictEqual(vision.length, 1);
     const run = tree.getTreeItem(vision[0]);
@@ -89,26 +111,55 @@ describe('Runs tree (temporary store)', function () {
     assert.strictEqual(gpt.contextValue, 'run.failed');
   });
 
-  it('shows a run\'s metrics with latest values, and its params', () => {
+  it("shows a run's metrics with latest values, and its params", () => {
     const run: RunsNode = { kind: 'run', runId: 'run-a' };
     const [metrics, params] = tree.getChildren(run);
     const m = tree.getChildren(metrics).map((n) => tree.getTreeItem(n));
-    assert.deepStrictEqual(m.map((i) => [label(i), i.description]), [['train/loss', '0.1 @ step 9']]);
+    assert.deepStrictEqual(
+      m.map((i) => [label(i), i.description]),
+      [['train/loss', '0.1 @ step 9']],
+    );
     const p = tree.getChildren(params).map((n) => tree.getTreeItem(n));
-    assert.deepStrictEqual(p.map((i) => [label(i), i.description]), [['lr', '0.1'], ['opt', 'sgd']]);
+    assert.deepStrictEqual(
+      p.map((i) => [label(i), i.description]),
+      [
+        ['lr', '0.1'],
+        ['opt', 'sgd'],
+      ],
+    );
     assert.deepStrictEqual(tree.getParent(metrics), run);
   });
 
   it('shows a crashed run with the crashed icon', async () => {
     // What the collector appends when a client goes silent past the heartbeat timeout.
     await store.append('run-d', [
-      { event: { type: 'run.start', project: 'rl', name: 'ppo', time: 1_700_000_000, params: {}, tags: {}, context: {} } },
-      { event: { type: 'run.end', status: 'crashed', time: 1_700_000_030, reason: 'no message from the client for 30s (heartbeat timeout)' } },
+      {
+        event: {
+          type: 'run.start',
+          project: 'rl',
+          name: 'ppo',
+          time: 1_700_000_000,
+          params: {},
+          tags: {},
+          context: {},
+        },
+      },
+      {
+        event: {
+          type: 'run.end',
+          status: 'crashed',
+          time: 1_700_000_030,
+          reason: 'no message from the client for 30s (heartbeat timeout)',
+        },
+      },
     ]);
     const ppo = tree.getTreeItem({ kind: 'run', runId: 'run-d' });
     assert.strictEqual(label(ppo), 'ppo');
     assert.strictEqual((ppo.iconPath as vscode.ThemeIcon).id, 'flame');
-    assert.strictEqual(((ppo.iconPath as vscode.ThemeIcon).color as vscode.ThemeColor | undefined)?.id, 'charts.orange');
+    assert.strictEqual(
+      ((ppo.iconPath as vscode.ThemeIcon).color as vscode.ThemeColor | undefined)?.id,
+      'charts.orange',
+    );
     assert.strictEqual(ppo.contextValue, 'run.crashed');
     assert.match(String(ppo.description), /^crashed · 30s$/);
   });
@@ -140,7 +191,11 @@ describe('run commands (workspace store, real collector)', function () {
         `for s in range(5): run.log({"loss": 1.0 / (s + 1) + ${lr}}, step=s)\nrun.finish()\nprint(run.id)`,
       workspace,
     );
-    await waitFor(`run ${name} finished in the store`, () => api.listRuns().find((r) => r.runId === id && r.status === 'finished'), 60_000);
+    await waitFor(
+      `run ${name} finished in the store`,
+      () => api.listRuns().find((r) => r.runId === id && r.status === 'finished'),
+      60_000,
+    );
     return id;
   };
 
@@ -150,7 +205,11 @@ describe('run commands (workspace store, real collector)', function () {
     const exports = await ext.activate();
     api = exports.getApi(1);
     workspace = vscode.workspace.workspaceFolders![0].uri.fsPath;
-    await waitFor('the discovery file', () => fs.existsSync(path.join(workspace, '.runwatch', 'collector.json')), 60_000);
+    await waitFor(
+      'the discovery file',
+      () => fs.existsSync(path.join(workspace, '.runwatch', 'collector.json')),
+      60_000,
+    );
     ids.push(await streamRun('cmd-a', 0.1), await streamRun('cmd-b', 0.2));
   });
 
@@ -163,7 +222,11 @@ describe('run commands (workspace store, real collector)', function () {
   it('Copy Run ID copies the ids of the clicked run or of the multi-selection', async () => {
     const one = await vscode.commands.executeCommand<string[]>('runwatch.copyRunId', { kind: 'run', runId: ids[0] });
     assert.deepStrictEqual(one, [ids[0]]);
-    const both = await vscode.commands.executeCommand<string[]>('runwatch.copyRunId', { kind: 'run', runId: ids[0] }, ids.map((runId) => ({ kind: 'run', runId })));
+    const both = await vscode.commands.executeCommand<string[]>(
+      'runwatch.copyRunId',
+      { kind: 'run', runId: ids[0] },
+      ids.map((runId) => ({ kind: 'run', runId })),
+    );
     assert.deepStrictEqual(both, ids);
   });
 
@@ -174,7 +237,10 @@ describe('run commands (workspace store, real collector)', function () {
   });
 
   it('Show Dashboard and Open in Dashboard open the panel on the chosen runs', async () => {
-    const panel = await vscode.commands.executeCommand<{ runIds: readonly string[]; panel: vscode.WebviewPanel }>('runwatch.openInDashboard', ids[0]);
+    const panel = await vscode.commands.executeCommand<{ runIds: readonly string[]; panel: vscode.WebviewPanel }>(
+      'runwatch.openInDashboard',
+      ids[0],
+    );
     assert.ok(panel.runIds.includes(ids[0]));
     assert.strictEqual(panel.panel.viewType, 'runwatch.dashboard');
     const again = await vscode.commands.executeCommand<{ runIds: readonly string[] }>('runwatch.showDashboard');
@@ -182,12 +248,20 @@ describe('run commands (workspace store, real collector)', function () {
   });
 
   it('Compare Runs tabulates params and final metrics, marking differences', async () => {
-    const panel = await vscode.commands.executeCommand<{ table(): { params: { name: string; differs: boolean }[]; metrics: { name: string; values: unknown[]; differs: boolean }[] } }>(
-      'runwatch.compareRuns',
-      ids,
-    );
+    const panel = await vscode.commands.executeCommand<{
+      table(): {
+        params: { name: string; differs: boolean }[];
+        metrics: { name: string; values: unknown[]; differs: boolean }[];
+      };
+    }>('runwatch.compareRuns', ids);
     const t = panel.table();
-    assert.deepStrictEqual(t.params.map((p) => [p.name, p.differs]), [['lr', true], ['seed', false]]);
+    assert.deepStrictEqual(
+      t.params.map((p) => [p.name, p.differs]),
+      [
+        ['lr', true],
+        ['seed', false],
+      ],
+    );
     const loss = t.metrics.find((m) => m.name === 'loss')!;
     assert.ok(loss.differs);
     assert.strictEqual(loss.values.length, 2);
@@ -207,7 +281,11 @@ describe('run commands (workspace store, real collector)', function () {
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           void vscode.commands.executeCommand('workbench.action.closeQuickOpen');
-          reject(new Error('Compare with Selected did not open within 30 s (is it asking for runs instead of using the selection?)'));
+          reject(
+            new Error(
+              'Compare with Selected did not open within 30 s (is it asking for runs instead of using the selection?)',
+            ),
+          );
         }, 30_000);
       }),
     ]).finally(() => clearTimeout(timer));
@@ -215,15 +293,24 @@ describe('run commands (workspace store, real collector)', function () {
     assert.strictEqual(panel.panel.viewType, 'runwatch.compare');
     assert.ok(panel.panel.visible, 'the compare panel is showing');
     assert.deepStrictEqual([...panel.runIds].sort(), [ids[0], third].sort());
-    assert.deepStrictEqual(panel.table().runs.map((r) => r.runId).sort(), [ids[0], third].sort());
+    assert.deepStrictEqual(
+      panel
+        .table()
+        .runs.map((r) => r.runId)
+        .sort(),
+      [ids[0], third].sort(),
+    );
   });
 
-  it('Reveal Run Folder selects the run\'s folder in the Explorer (code-server has no OS file manager)', async () => {
+  it("Reveal Run Folder selects the run's folder in the Explorer (code-server has no OS file manager)", async () => {
     assert.strictEqual(vscode.env.uiKind, vscode.UIKind.Web, 'code-server is a web UI');
     const runDir = path.join(workspace, '.runwatch', 'runs', ids[0]);
-    const revealed = await vscode.commands.executeCommand<string>('runwatch.revealRunFolder', { kind: 'run', runId: ids[0] });
+    const revealed = await vscode.commands.executeCommand<string>('runwatch.revealRunFolder', {
+      kind: 'run',
+      runId: ids[0],
+    });
     assert.strictEqual(revealed, runDir);
-    assert.ok(fs.existsSync(path.join(runDir, 'log.rwl')), 'it is the folder that holds the run\'s log');
+    assert.ok(fs.existsSync(path.join(runDir, 'log.rwl')), "it is the folder that holds the run's log");
     // What a person sees is the Explorer with that folder selected. An extension cannot
     // read the Explorer's selection, but "Open in Integrated Terminal" with no argument
     // opens a terminal in whatever the Explorer has selected: its cwd tells.
@@ -236,12 +323,18 @@ describe('run commands (workspace store, real collector)', function () {
     await vscode.commands.executeCommand('openInTerminal');
     const terminal = await Promise.race([
       opened,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no terminal opened: nothing is selected in the Explorer')), 30_000)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('no terminal opened: nothing is selected in the Explorer')), 30_000),
+      ),
     ]);
     try {
       const cwd = (terminal.creationOptions as vscode.TerminalOptions).cwd;
       assert.ok(cwd, 'the terminal has a cwd');
-      assert.strictEqual(typeof cwd === 'string' ? cwd : cwd.fsPath, runDir, 'the Explorer\'s selection is the run folder');
+      assert.strictEqual(
+        typeof cwd === 'string' ? cwd : cwd.fsPath,
+        runDir,
+        "the Explorer's selection is the run folder",
+      );
     } finally {
       terminal.dispose();
     }
@@ -250,14 +343,21 @@ describe('run commands (workspace store, real collector)', function () {
   it('Copy Connection Snippet copies Python lines that connect from outside VS Code', async () => {
     const snippet = await vscode.commands.executeCommand<string>('runwatch.copyConnectionSnippet');
     assert.ok(snippet, 'the command returns what it copied');
-    const discovery = JSON.parse(fs.readFileSync(path.join(workspace, '.runwatch', 'collector.json'), 'utf8')) as { url: string; token: string };
+    const discovery = JSON.parse(fs.readFileSync(path.join(workspace, '.runwatch', 'collector.json'), 'utf8')) as {
+      url: string;
+      token: string;
+    };
     assert.ok(snippet.includes(discovery.url) && snippet.includes(discovery.token));
     // Run it from a folder with no discovery file and no RUNWATCH_* variables.
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-snippet-'));
     try {
       const before = new Set(api.listRuns().map((r) => r.runId));
       await runPython(snippet, elsewhere, { PYTHONPATH: '' });
-      const run = await waitFor('the snippet\'s run', () => api.listRuns().find((r) => !before.has(r.runId) && r.project === 'my-project' && r.status === 'finished'), 60_000);
+      const run = await waitFor(
+        "the snippet's run",
+        () => api.listRuns().find((r) => !before.has(r.runId) && r.project === 'my-project' && r.status === 'finished'),
+        60_000,
+      );
       ids.push(run.runId);
     } finally {
       fs.rmSync(elsewhere, { recursive: true, force: true });
@@ -266,9 +366,18 @@ describe('run commands (workspace store, real collector)', function () {
 
   it('Delete Run asks first, and deletes only when confirmed', async () => {
     const id = ids[2] ?? ids[1];
-    assert.strictEqual(await vscode.commands.executeCommand('runwatch.deleteRun', id, undefined, { confirmed: false }), false);
-    assert.ok(api.listRuns().some((r) => r.runId === id), 'kept when not confirmed');
-    assert.strictEqual(await vscode.commands.executeCommand('runwatch.deleteRun', id, undefined, { confirmed: true }), true);
+    assert.strictEqual(
+      await vscode.commands.executeCommand('runwatch.deleteRun', id, undefined, { confirmed: false }),
+      false,
+    );
+    assert.ok(
+      api.listRuns().some((r) => r.runId === id),
+      'kept when not confirmed',
+    );
+    assert.strictEqual(
+      await vscode.commands.executeCommand('runwatch.deleteRun', id, undefined, { confirmed: true }),
+      true,
+    );
     assert.ok(!api.listRuns().some((r) => r.runId === id), 'gone when confirmed');
   });
 });

@@ -85,7 +85,8 @@ export class TestConnection {
 
   ackedSeq(runId: string): number {
     let seq = 0;
-    for (const m of this.messages) if (m.type === 'ack' && m.runId === runId && (m.seq as number) > seq) seq = m.seq as number;
+    for (const m of this.messages)
+      if (m.type === 'ack' && m.runId === runId && (m.seq as number) > seq) seq = m.seq as number;
     return seq;
   }
 
@@ -95,7 +96,11 @@ export class TestConnection {
 }
 
 /** Waits for a condition that is not tied to a connection (store state, files). */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitUntil(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -161,10 +166,14 @@ export class ReliableClient {
   async waitAcked(seq: number, timeoutMs = 60_000): Promise<void> {
     const conn = this.conn;
     if (!conn) throw new Error('not connected');
-    await conn.waitFor(() => {
-      this.collectAcks(conn);
-      return this.acked >= seq || conn.closed !== undefined;
-    }, `ack of ${seq}`, timeoutMs);
+    await conn.waitFor(
+      () => {
+        this.collectAcks(conn);
+        return this.acked >= seq || conn.closed !== undefined;
+      },
+      `ack of ${seq}`,
+      timeoutMs,
+    );
     if (this.acked < seq) throw new Error(`connection closed before ack of ${seq} (acked ${this.acked})`);
   }
 }

@@ -77,7 +77,10 @@ describe('min/max decimation', () => {
     const j = out.y.indexOf(50);
     assert.ok(j >= 0, 'spike present');
     assert.equal(out.x[j], 1.7e9 + SPIKE * 0.01);
-    assert.ok(out.x[0] >= 1.7e9 + i0 * 0.01 && out.x[out.x.length - 1] <= 1.7e9 + (i1 - 1) * 0.01, 'nothing outside the range');
+    assert.ok(
+      out.x[0] >= 1.7e9 + i0 * 0.01 && out.x[out.x.length - 1] <= 1.7e9 + (i1 - 1) * 0.01,
+      'nothing outside the range',
+    );
   });
 
   it('NaN and Inf neither enter y nor poison the min/max of their bucket', () => {
@@ -99,8 +102,14 @@ describe('min/max decimation', () => {
     assert.equal(plan.kind, 'raw');
     const out = decimateRows(rows, 'step', 100);
     assert.equal(out.decimated, false);
-    assert.deepEqual([...out.x], [...rows.step].filter((s) => s !== NAN_AT));
-    assert.deepEqual([...out.y], [...rows.value].filter((v) => !Number.isNaN(v)));
+    assert.deepEqual(
+      [...out.x],
+      [...rows.step].filter((s) => s !== NAN_AT),
+    );
+    assert.deepEqual(
+      [...out.y],
+      [...rows.value].filter((v) => !Number.isNaN(v)),
+    );
   });
 
   it('buckets by x value when x is out of order, and sorts the result', () => {

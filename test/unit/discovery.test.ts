@@ -6,12 +6,18 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ContributedPlugin, Disposable } from '../../src/api/types';
-import { readContributions, watchContributions, type ExtensionLike, type ExtensionsLike } from '../../src/api/discovery';
+import {
+  readContributions,
+  watchContributions,
+  type ExtensionLike,
+  type ExtensionsLike,
+} from '../../src/api/discovery';
 import { Hub } from '../../src/core/hub';
 import { RunStore } from '../../src/store/runStore';
 
 const pkg = (...plugins: unknown[]) => ({ name: 'c', contributes: { runwatch: { plugins } } });
-const plugin = (id: string, kind = 'backend'): ContributedPlugin => ({ id, displayName: `Plugin ${id}`, kind } as ContributedPlugin);
+const plugin = (id: string, kind = 'backend'): ContributedPlugin =>
+  ({ id, displayName: `Plugin ${id}`, kind }) as ContributedPlugin;
 
 describe('readContributions', () => {
   it('returns nothing, and no problem, for an extension without our key', () => {
@@ -24,25 +30,45 @@ describe('readContributions', () => {
     const { plugins, problems } = readContributions(
       pkg(
         plugin('good'),
-        { id: 'port', displayName: 'P', kind: 'backend', configSchema: { type: 'object', properties: { port: { type: 'integer', maximum: 'lots' } } } },
+        {
+          id: 'port',
+          displayName: 'P',
+          kind: 'backend',
+          configSchema: { type: 'object', properties: { port: { type: 'integer', maximum: 'lots' } } },
+        },
         { id: 'kind', displayName: 'K', kind: 'sink' },
         { displayName: 'no id', kind: 'source' },
       ),
       'pub.ext',
     );
-    assert.deepEqual(plugins.map((p) => p.id), ['good']);
+    assert.deepEqual(
+      plugins.map((p) => p.id),
+      ['good'],
+    );
     assert.equal(problems.length, 3);
-    assert.match(problems[0], /^pub\.ext: plugin "port" ignored: contributes\.runwatch\.plugins\[1\]\.configSchema\.properties\.port\.maximum must be a number/);
-    assert.match(problems[1], /^pub\.ext: plugin "kind" ignored: contributes\.runwatch\.plugins\[2\]\.kind must be one of backend, source, processor, got "sink"/);
+    assert.match(
+      problems[0],
+      /^pub\.ext: plugin "port" ignored: contributes\.runwatch\.plugins\[1\]\.configSchema\.properties\.port\.maximum must be a number/,
+    );
+    assert.match(
+      problems[1],
+      /^pub\.ext: plugin "kind" ignored: contributes\.runwatch\.plugins\[2\]\.kind must be one of backend, source, processor, got "sink"/,
+    );
     assert.match(problems[2], /^pub\.ext: plugin ignored: contributes\.runwatch\.plugins\[3\]\.id must be a string/);
   });
 
   it('refuses a configSchema whose required names a missing property, or whose default does not fit', () => {
     const { plugins, problems } = readContributions(
       pkg(
-        { ...plugin('req'), configSchema: { type: 'object', properties: { folder: { type: 'string' } }, required: ['fodler'] } },
+        {
+          ...plugin('req'),
+          configSchema: { type: 'object', properties: { folder: { type: 'string' } }, required: ['fodler'] },
+        },
         { ...plugin('def'), configSchema: { type: 'object', properties: { port: { type: 'integer', default: 'x' } } } },
-        { ...plugin('enum'), configSchema: { type: 'object', properties: { mode: { type: 'string', enum: ['a'], default: 'b' } } } },
+        {
+          ...plugin('enum'),
+          configSchema: { type: 'object', properties: { mode: { type: 'string', enum: ['a'], default: 'b' } } },
+        },
       ),
     );
     assert.deepEqual(plugins, []);
@@ -52,14 +78,26 @@ describe('readContributions', () => {
   });
 
   it('refuses an id declared twice in one manifest, keeping the first', () => {
-    const { plugins, problems } = readContributions(pkg(plugin('twice'), { ...plugin('twice'), displayName: 'Again' }), 'a.b');
-    assert.deepEqual(plugins.map((p) => p.displayName), ['Plugin twice']);
+    const { plugins, problems } = readContributions(
+      pkg(plugin('twice'), { ...plugin('twice'), displayName: 'Again' }),
+      'a.b',
+    );
+    assert.deepEqual(
+      plugins.map((p) => p.displayName),
+      ['Plugin twice'],
+    );
     assert.match(problems[0], /plugins\[1\]\.id "twice" is declared twice/);
   });
 
   it('names a malformed contributes.runwatch as a whole', () => {
-    assert.match(readContributions({ contributes: { runwatch: [] } }, 'x.y').problems[0], /^x\.y: contributes\.runwatch must be an object/);
-    assert.match(readContributions({ contributes: { runwatch: { plugins: 'jsonl' } } }).problems[0], /contributes\.runwatch\.plugins must be a list/);
+    assert.match(
+      readContributions({ contributes: { runwatch: [] } }, 'x.y').problems[0],
+      /^x\.y: contributes\.runwatch must be an object/,
+    );
+    assert.match(
+      readContributions({ contributes: { runwatch: { plugins: 'jsonl' } } }).problems[0],
+      /contributes\.runwatch\.plugins must be a list/,
+    );
   });
 });
 
@@ -112,12 +150,24 @@ describe('watchContributions', () => {
     ]);
     const log = recordingLog();
     const watch = watchContributions(hub, log, 'runwatch.runwatch', exts);
-    assert.deepEqual(hub.listPlugins().map((e) => [e.id, e.extensionId, e.active]), [['one', 'a.one', false]]);
+    assert.deepEqual(
+      hub.listPlugins().map((e) => [e.id, e.extensionId, e.active]),
+      [['one', 'a.one', false]],
+    );
 
     exts.set([...exts.all, { id: 'b.two', packageJSON: pkg(plugin('two', 'processor')) }]);
-    assert.deepEqual(hub.listPlugins().map((e) => e.id).sort(), ['one', 'two']);
+    assert.deepEqual(
+      hub
+        .listPlugins()
+        .map((e) => e.id)
+        .sort(),
+      ['one', 'two'],
+    );
     exts.set(exts.all.filter((e) => e.id !== 'a.one'));
-    assert.deepEqual(hub.listPlugins().map((e) => e.id), ['two']);
+    assert.deepEqual(
+      hub.listPlugins().map((e) => e.id),
+      ['two'],
+    );
     assert.ok(log.lines.some((l) => /plugin "one" is gone/.test(l.m)));
 
     // Activation goes through the extension that declared it.
@@ -132,12 +182,26 @@ describe('watchContributions', () => {
 
   it('logs a malformed contribution naming the extension and the field, and lists the rest', () => {
     const exts = new FakeExtensions();
-    exts.set([{ id: 'bad.ext', packageJSON: pkg(plugin('fine'), { ...plugin('broken'), configSchema: { type: 'object', properties: { n: { type: 'int' } } } }) }]);
+    exts.set([
+      {
+        id: 'bad.ext',
+        packageJSON: pkg(plugin('fine'), {
+          ...plugin('broken'),
+          configSchema: { type: 'object', properties: { n: { type: 'int' } } },
+        }),
+      },
+    ]);
     const log = recordingLog();
     watchContributions(hub, log, 'runwatch.runwatch', exts);
-    assert.deepEqual(hub.listPlugins().map((e) => e.id), ['fine']);
+    assert.deepEqual(
+      hub.listPlugins().map((e) => e.id),
+      ['fine'],
+    );
     assert.equal(log.errors().length, 1);
-    assert.match(log.errors()[0], /^bad\.ext: plugin "broken" ignored: .*configSchema\.properties\.n\.type must be one of/);
+    assert.match(
+      log.errors()[0],
+      /^bad\.ext: plugin "broken" ignored: .*configSchema\.properties\.n\.type must be one of/,
+    );
   });
 
   it('reports two extensions contributing one id, naming both; the first keeps it until it is removed', () => {
@@ -147,11 +211,17 @@ describe('watchContributions', () => {
     exts.set([first, second]);
     const log = recordingLog();
     watchContributions(hub, log, 'runwatch.runwatch', exts);
-    assert.deepEqual(hub.listPlugins().map((e) => e.extensionId), ['first.ext']);
+    assert.deepEqual(
+      hub.listPlugins().map((e) => e.extensionId),
+      ['first.ext'],
+    );
     assert.equal(log.errors().length, 1);
     assert.match(log.errors()[0], /plugin id "shared" is contributed by both second\.ext and first\.ext/);
     // Uninstalling the first lets the second's declaration through.
     exts.set([second]);
-    assert.deepEqual(hub.listPlugins().map((e) => [e.extensionId, e.displayName]), [['second.ext', 'Second']]);
+    assert.deepEqual(
+      hub.listPlugins().map((e) => [e.extensionId, e.displayName]),
+      [['second.ext', 'Second']],
+    );
   });
 });

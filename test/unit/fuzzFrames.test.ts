@@ -30,19 +30,79 @@ const RUN = 'fuzz-never-started';
 
 function templates(): Record<string, unknown>[] {
   return [
-    { type: 'run.start', runId: RUN, seq: 1, project: 'p', name: 'n', time: 1700000000, params: { lr: 0.1, opt: 'adam', b: true, z: null }, tags: { a: 'b' }, context: { pid: 3 } },
-    { type: 'metrics', runId: RUN, seq: 2, points: [{ key: 'loss', value: 0.5, step: 0, time: 1700000000.5 }, { key: 'acc', value: 'NaN', step: 1, time: 1 }, { key: 'x', value: '-Infinity', step: 2, time: 0 }] },
-    { type: 'metrics', runId: RUN, seq: 8, cols: { keys: ['loss', 'acc', 'x'], k: [0, 1, 2, 0], v: [0.5, 'NaN', '-Infinity', 'Infinity'], s: [0, 1, 2, 3], t: [1700000000.5, 1, 0, 2] } },
+    {
+      type: 'run.start',
+      runId: RUN,
+      seq: 1,
+      project: 'p',
+      name: 'n',
+      time: 1700000000,
+      params: { lr: 0.1, opt: 'adam', b: true, z: null },
+      tags: { a: 'b' },
+      context: { pid: 3 },
+    },
+    {
+      type: 'metrics',
+      runId: RUN,
+      seq: 2,
+      points: [
+        { key: 'loss', value: 0.5, step: 0, time: 1700000000.5 },
+        { key: 'acc', value: 'NaN', step: 1, time: 1 },
+        { key: 'x', value: '-Infinity', step: 2, time: 0 },
+      ],
+    },
+    {
+      type: 'metrics',
+      runId: RUN,
+      seq: 8,
+      cols: {
+        keys: ['loss', 'acc', 'x'],
+        k: [0, 1, 2, 0],
+        v: [0.5, 'NaN', '-Infinity', 'Infinity'],
+        s: [0, 1, 2, 3],
+        t: [1700000000.5, 1, 0, 2],
+      },
+    },
     { type: 'params', runId: RUN, seq: 3, params: { a: 1 } },
     { type: 'tags', runId: RUN, seq: 4, tags: { k: 'v' } },
-    { type: 'artifact', runId: RUN, seq: 5, name: 'model.pt', path: '/tmp/model.pt', kind: 'model', metadata: { size: 3 } },
+    {
+      type: 'artifact',
+      runId: RUN,
+      seq: 5,
+      name: 'model.pt',
+      path: '/tmp/model.pt',
+      kind: 'model',
+      metadata: { size: 3 },
+    },
     { type: 'log', runId: RUN, seq: 6, stream: 'stdout', lines: ['hello', 'world'], time: 1 },
     { type: 'run.end', runId: RUN, seq: 7, status: 'finished', time: 2, reason: 'done' },
     { type: 'hello', client: 'c', version: '1', protocol: 1, token: 't' },
   ];
 }
 
-const WEIRD: unknown[] = [null, true, false, 0, -1, 1.5, 2 ** 53, -0, 1e308, '', 'NaN', 'Infinity', '-Infinity', 'x'.repeat(300), [], [1], {}, { a: 1 }, '..', '.', 'a b'];
+const WEIRD: unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  2 ** 53,
+  -0,
+  1e308,
+  '',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  'x'.repeat(300),
+  [],
+  [1],
+  {},
+  { a: 1 },
+  '..',
+  '.',
+  'a b',
+];
 
 function randomValue(r: () => number): unknown {
   return WEIRD[Math.floor(r() * WEIRD.length)];
@@ -51,11 +111,14 @@ function randomValue(r: () => number): unknown {
 /** A structural mutation: change, drop or add a value somewhere in the object. */
 function mutateObject(obj: unknown, r: () => number, depth = 0): unknown {
   if (typeof obj !== 'object' || obj === null || depth > 3 || r() < 0.25) return randomValue(r);
-  const copy: Record<string, unknown> | unknown[] = Array.isArray(obj) ? [...obj] : { ...(obj as Record<string, unknown>) };
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(obj)
+    ? [...obj]
+    : { ...(obj as Record<string, unknown>) };
   const keys = Object.keys(copy);
   const roll = r();
   if (keys.length === 0 || roll < 0.1) {
-    (copy as Record<string, unknown>)[Array.isArray(copy) ? String(copy.length) : `extra${Math.floor(r() * 3)}`] = randomValue(r);
+    (copy as Record<string, unknown>)[Array.isArray(copy) ? String(copy.length) : `extra${Math.floor(r() * 3)}`] =
+      randomValue(r);
     return copy;
   }
   const k = keys[Math.floor(r() * keys.length)];
@@ -72,8 +135,12 @@ function randomCols(r: () => number): unknown {
   const keys: unknown[] = Array.from({ length: nk }, (_, i) => (odd() ? randomValue(r) : r() < 0.05 ? 'k0' : `k${i}`));
   const n = Math.floor(r() * 6);
   const len = () => (r() < 0.05 ? Math.max(0, n + pick([-1, 1])) : n);
-  const k = Array.from({ length: len() }, () => (odd() ? pick([-1, nk, 0.5, '0', null]) : Math.floor(r() * Math.max(1, nk))));
-  const v = Array.from({ length: len() }, () => (odd() ? randomValue(r) : pick([0, -1.5, 1e300, 'NaN', 'Infinity', '-Infinity', r()])));
+  const k = Array.from({ length: len() }, () =>
+    odd() ? pick([-1, nk, 0.5, '0', null]) : Math.floor(r() * Math.max(1, nk)),
+  );
+  const v = Array.from({ length: len() }, () =>
+    odd() ? randomValue(r) : pick([0, -1.5, 1e300, 'NaN', 'Infinity', '-Infinity', r()]),
+  );
   const s = Array.from({ length: len() }, () => (odd() ? pick([-1, 0.5, 2 ** 53, '1', null]) : Math.floor(r() * 1000)));
   const t = Array.from({ length: len() }, () => (odd() ? pick([-1, 'NaN', '1', null]) : 1700000000 + r()));
   const cols: Record<string, unknown> = { keys, k, v, s, t };
@@ -102,7 +169,8 @@ function mutateText(text: string, r: () => number): string {
 function randomText(r: () => number): string {
   const n = Math.floor(r() * 200);
   let s = '';
-  for (let i = 0; i < n; i++) s += r() < 0.5 ? CHARS[Math.floor(r() * CHARS.length)] : String.fromCharCode(32 + Math.floor(r() * 95));
+  for (let i = 0; i < n; i++)
+    s += r() < 0.5 ? CHARS[Math.floor(r() * CHARS.length)] : String.fromCharCode(32 + Math.floor(r() * 95));
   return s;
 }
 
@@ -142,11 +210,20 @@ describe('fuzz: frames', function () {
   it('the hand-written metrics check accepts and rejects exactly what the zod schema does, with the same result (both forms)', () => {
     const r = rng(1234);
     const bases = { points: templates()[1], cols: templates()[2] };
-    const stats = { points: { accepted: 0, rejected: 0 }, cols: { accepted: 0, rejected: 0 }, random: { accepted: 0, rejected: 0 } };
+    const stats = {
+      points: { accepted: 0, rejected: 0 },
+      cols: { accepted: 0, rejected: 0 },
+      random: { accepted: 0, rejected: 0 },
+    };
     for (let i = 0; i < 60_000; i++) {
       // Mutations of each form, and random column frames (lengths, indexes and values drawn at random).
       const form = i % 3 === 0 ? 'points' : i % 3 === 1 ? 'cols' : 'random';
-      const mutated = form === 'random' ? JSON.stringify(randomCols(r)) : i % 9 < 3 ? mutateText(JSON.stringify(bases[form]), r) : JSON.stringify(mutateObject(bases[form], r));
+      const mutated =
+        form === 'random'
+          ? JSON.stringify(randomCols(r))
+          : i % 9 < 3
+            ? mutateText(JSON.stringify(bases[form]), r)
+            : JSON.stringify(mutateObject(bases[form], r));
       let obj: unknown;
       try {
         obj = JSON.parse(mutated);
@@ -169,14 +246,23 @@ describe('fuzz: frames', function () {
       }
     }
     // The mutations must exercise both sides, for each form.
-    for (const [form, st] of Object.entries(stats)) assert.ok(st.accepted > 500 && st.rejected > 3000, `${form}: accepted ${st.accepted}, rejected ${st.rejected}`);
+    for (const [form, st] of Object.entries(stats))
+      assert.ok(st.accepted > 500 && st.rejected > 3000, `${form}: accepted ${st.accepted}, rejected ${st.rejected}`);
   });
 
   it('cols frames: each rule refused with a bad_message naming the field and index; the limit counts points', () => {
-    const frame = (cols: Record<string, unknown>, extra: Record<string, unknown> = {}) => JSON.stringify({ type: 'metrics', runId: 'r', seq: 2, cols, ...extra });
+    const frame = (cols: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ type: 'metrics', runId: 'r', seq: 2, cols, ...extra });
     const good = { keys: ['a', 'b'], k: [0, 1, 1], v: [1, 'NaN', -2.5], s: [0, 0, 1], t: [1, 1, 2] };
     const ok = parseFrame(frame(good), { maxBatchPoints: 3 });
-    assert.deepEqual(ok.kind === 'run' && ok.event, { type: 'metrics', points: [{ key: 'a', value: 1, step: 0, time: 1 }, { key: 'b', value: NaN, step: 0, time: 1 }, { key: 'b', value: -2.5, step: 1, time: 2 }] });
+    assert.deepEqual(ok.kind === 'run' && ok.event, {
+      type: 'metrics',
+      points: [
+        { key: 'a', value: 1, step: 0, time: 1 },
+        { key: 'b', value: NaN, step: 0, time: 1 },
+        { key: 'b', value: -2.5, step: 1, time: 2 },
+      ],
+    });
     const cases: [string, RegExp][] = [
       [frame({ ...good, keys: ['a', 'a'] }), /cols\.keys\[1\] "a" appears twice/],
       [frame({ ...good, keys: [] }), /cols\.keys is empty/],
@@ -184,7 +270,10 @@ describe('fuzz: frames', function () {
       [frame({ ...good, k: [0, 2, 1] }), /cols\.k\[1\] must be an integer index into cols\.keys \(0 to 1\), got 2/],
       [frame({ ...good, k: [0, 1, 0.5] }), /cols\.k\[2\]/],
       [frame({ ...good, v: [1, 'nan', 2] }), /cols\.v\[1\] must be a number or one of/],
-      [frame({ ...good, s: [0, -1, 1] }), /cols\.s\[1\] must be an integer from 0 to 2\^53 − 1 \(9007199254740991\), got -1/],
+      [
+        frame({ ...good, s: [0, -1, 1] }),
+        /cols\.s\[1\] must be an integer from 0 to 2\^53 − 1 \(9007199254740991\), got -1/,
+      ],
       [frame({ ...good, s: [0, 0, 2 ** 53] }), /cols\.s\[2\]/],
       [frame({ ...good, t: [1, 1, 'Infinity'] }), /cols\.t\[2\] must be seconds/],
       [frame({ ...good, t: [1, 1] }), /cols\.k, v, s and t must have the same length; got 3, 3, 3 and 2/],
@@ -261,12 +350,19 @@ describe('fuzz: frames', function () {
       const { sent, codes } = await round(12_000);
       const middle = heap();
       assert.equal(sent, 12_000);
-      for (const code of ['bad_json', 'bad_message', 'unknown_type', 'unknown_run']) assert.ok((codes.get(code) ?? 0) > 50, `${code}: ${codes.get(code)}`);
-      assert.ok(middle - before < 16 * 1024 * 1024, `memory grew by ${((middle - before) / 1048576).toFixed(1)} MB over 12,000 frames`);
+      for (const code of ['bad_json', 'bad_message', 'unknown_type', 'unknown_run'])
+        assert.ok((codes.get(code) ?? 0) > 50, `${code}: ${codes.get(code)}`);
+      assert.ok(
+        middle - before < 16 * 1024 * 1024,
+        `memory grew by ${((middle - before) / 1048576).toFixed(1)} MB over 12,000 frames`,
+      );
       // A second round must not add more: anything kept per frame (over ~400 bytes) shows here.
       await round(12_000);
       const after = heap();
-      assert.ok(after - middle < 5 * 1024 * 1024, `memory grew by ${((after - middle) / 1048576).toFixed(1)} MB over a second 12,000 frames`);
+      assert.ok(
+        after - middle < 5 * 1024 * 1024,
+        `memory grew by ${((after - middle) / 1048576).toFixed(1)} MB over a second 12,000 frames`,
+      );
 
       const good = new ReliableClient('good-after-fuzz', 'fz');
       await good.connect(url);

@@ -81,7 +81,12 @@ describe('MinMaxPyramid', () => {
     ]);
     // Windows holding only those ranges are enough (RawWindows throws on any other row).
     const windows = new RawWindows(
-      ranges.map(([p, q]) => ({ start: p, step: rows.step.slice(p, q), time: rows.time.slice(p, q), value: rows.value.slice(p, q) })),
+      ranges.map(([p, q]) => ({
+        start: p,
+        step: rows.step.slice(p, q),
+        time: rows.time.slice(p, q),
+        value: rows.value.slice(p, q),
+      })),
     );
     const got = new Extremes();
     pyr.aggregate(a, b, windows, got);

@@ -23,7 +23,10 @@ function loadMocha(): MochaCtor {
   return createRequire(path.join(root, 'package.json'))('mocha') as MochaCtor;
 }
 
-export async function runHostTests(testsDir = path.join(__dirname, 'tests'), echo?: (line: string) => void): Promise<HostResults> {
+export async function runHostTests(
+  testsDir = path.join(__dirname, 'tests'),
+  echo?: (line: string) => void,
+): Promise<HostResults> {
   const Mocha = loadMocha();
   const lines: string[] = [];
   // The extension host's console goes nowhere a test runner can read: collect the report.
@@ -36,12 +39,23 @@ export async function runHostTests(testsDir = path.join(__dirname, 'tests'), ech
   const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', timeout: 120_000, slow: 30_000, color: false });
   const grep = process.env.RUNWATCH_HOST_GREP;
   if (grep) mocha.grep(grep);
-  const files = fs.readdirSync(testsDir).filter((f) => f.endsWith('.test.js')).sort();
+  const files = fs
+    .readdirSync(testsDir)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort();
   for (const f of files) mocha.addFile(path.join(testsDir, f));
   const failures: HostResults['failures'] = [];
   const stats = await new Promise<{ passes: number; failures: number; pending: number }>((resolve) => {
-    const runner = mocha.run(() => resolve({ passes: runner.stats?.passes ?? 0, failures: runner.stats?.failures ?? 0, pending: runner.stats?.pending ?? 0 }));
-    runner.on('fail', (test, err: Error) => failures.push({ title: test.fullTitle(), error: String(err?.stack ?? err) }));
+    const runner = mocha.run(() =>
+      resolve({
+        passes: runner.stats?.passes ?? 0,
+        failures: runner.stats?.failures ?? 0,
+        pending: runner.stats?.pending ?? 0,
+      }),
+    );
+    runner.on('fail', (test, err: Error) =>
+      failures.push({ title: test.fullTitle(), error: String(err?.stack ?? err) }),
+    );
   });
   return { passed: stats.passes, failed: stats.failures, pending: stats.pending, output: lines.join('\n'), failures };
 }
@@ -49,5 +63,6 @@ export async function runHostTests(testsDir = path.join(__dirname, 'tests'), ech
 /** The entry @vscode/test-electron calls (extensionTestsPath): rejects when a test fails. */
 export async function run(): Promise<void> {
   const results = await runHostTests(undefined, (line) => console.log(line));
-  if (results.failed > 0 || results.passed === 0) throw new Error(`${results.failed} host test(s) failed, ${results.passed} passed`);
+  if (results.failed > 0 || results.passed === 0)
+    throw new Error(`${results.failed} host test(s) failed, ${results.passed} passed`);
 }
