@@ -4,6 +4,10 @@
 // step and wall time where each occurs, and a count of NaN/±Inf. Memory is
 // about 70 bytes per FANOUT raw points (arrays grow by doubling): for 10M
 // points with FANOUT 64, at most ~18 MB.
+//
+// One file on purpose, a little over the usual size: the build, the append path and
+// the window queries share the bucket layout and its typed arrays, and splitting
+// them would scatter one tight, allocation-aware structure (as uPlot keeps its own).
 
 export const FANOUT = 64;
 const SNAPSHOT_MAGIC = 0x5257_5059; // 'RWPY'
