@@ -30,14 +30,18 @@ def init(
     token: Optional[str] = None,
     parent_run_id: Optional[str] = None,
     flush_timeout: Optional[float] = None,
+    system_metrics: Union[bool, float, None] = None,
 ) -> Run:
     """Starts a run and makes it the current one for the module-level shortcuts.
 
     The collector is found from `url`/`token`, else RUNWATCH_URL/RUNWATCH_TOKEN, else the
     nearest .runwatch/collector.json; with none reachable the run is spooled to disk.
+    `system_metrics`: False turns the `sys/*` sampler off, a number sets its interval in seconds
+    (default RUNWATCH_SYSTEM_INTERVAL, else 10).
     """
     global _current
-    run = Run(project=project, name=name, config=config, tags=tags, url=url, token=token, parent_run_id=parent_run_id, flush_timeout=flush_timeout)
+    run = Run(project=project, name=name, config=config, tags=tags, url=url, token=token, parent_run_id=parent_run_id, flush_timeout=flush_timeout,
+              system_metrics=system_metrics)
     _register(run)
     _current = run
     return run

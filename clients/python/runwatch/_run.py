@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any, Callable, Deque, Dict, Iterable, Mapping, Optional, Set, Tuple, Union
 
-from . import _discovery, _hooks
+from . import _discovery, _hooks, _system
 from ._protocol import MAX_REASON, PROTOCOL_VERSION, FrameEncoder
 from ._sender import Sender
 from ._values import ParamValue, describe_exception, flatten_params, make_slow_value, normalize_tags, r
@@ -59,6 +59,7 @@ class Run:
         token: Optional[str] = None,
         parent_run_id: Optional[str] = None,
         flush_timeout: Optional[float] = None,
+        system_metrics: Any = None,
     ) -> None:
         self.id: str = uuid.uuid4().hex
         self._warned: Set[str] = set()
@@ -89,7 +90,8 @@ class Run:
             "name": self.name,
             "time": self.start_time,
             "params": params,
-            "tags": self._safe_tags(tags),
+            # torchrun/DDP ranks tag themselves; the person's own tags win.
+            "tags": {**_system.rank_tags(), **self._safe_tags(tags)},
         }
         if parent_run_id:
             start["parentRunId"] = str(parent_run_id)
@@ -113,6 +115,7 @@ class Run:
         )
         self._thread = threading.Thread(target=self._sender.main, name=f"runwatch-sender-{self.id[:8]}", daemon=True)
         self._thread.start()
+        self._system = _system.start_for(self, system_metrics)
 
     # ------------------------------------------------------------------
     # What the sender knows, for people and tests
@@ -265,6 +268,8 @@ class Run:
             self._warn("status", f"finish(status={r(status)}): the status is one of {', '.join(FINAL_STATUSES)}; using 'finished'.")
             status = "finished"
         self.status = status
+        if self._system is not None:
+            self._system.stop()  # before run.end: no sample lands after it
         self._append = self._append_after_finish
         end: Dict[str, Any] = {"type": "run.end", "runId": self.id, "status": status, "time": _time()}
         if reason:

@@ -22,6 +22,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("RUNWATCH_SPOOL_DIR", str(tmp_path / "spool"))
     # A loaded CI machine may take more than the default 5 s to acknowledge at exit.
     monkeypatch.setenv("RUNWATCH_FLUSH_TIMEOUT", "60")
+    # System metrics add sys/* points at times of their own; tests that count points turn them on themselves.
+    monkeypatch.setenv("RUNWATCH_SYSTEM_INTERVAL", "0")
     # No discovery file above a temp dir.
     monkeypatch.chdir(tmp_path)
 
