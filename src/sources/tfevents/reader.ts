@@ -1,0 +1,90 @@
+// Reads one event file from a cursor: records (records.ts) decoded into summary items
+// (events.ts). Never throws for bad contents: bad framing and undecodable records come back
+// as problems naming the file, the record and its byte offset, and reading goes on past them.
+import * as fs from 'node:fs';
+import { errorText } from '../../common/errors';
+import { decodeEvent, type SummaryItem } from './events';
+import { splitRecords, type RecordCursor, type RecordProblem } from './records';
+
+export type { RecordCursor } from './records';
+
+export interface FileProblem extends RecordProblem {
+  file: string;
+}
+
+export interface FileRead {
+  items: SummaryItem[];
+  problems: FileProblem[];
+  cursor: RecordCursor;
+}
+
+const CHUNK = 16 << 20;
+
+export interface ReadOptions {
+  /** The file is done (not being written): bytes after the last whole record are reported as truncated. */
+  final?: boolean;
+  /** Called per chunk, so a big file need not be held as items all at once. Default: collect them. */
+  onItems?: (items: SummaryItem[]) => void;
+}
+
+/** Reads `file` from `cursor` (the start when omitted) to its current end. */
+export function readEventFile(file: string, cursor?: RecordCursor, opts: ReadOptions = {}): FileRead {
+  let cur: RecordCursor = cursor ?? { offset: 0, records: 0 };
+  const items: SummaryItem[] = [];
+  const problems: FileProblem[] = [];
+  const emit = opts.onItems ?? ((xs: SummaryItem[]) => void items.push(...xs));
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    problems.push({ file, kind: 'corrupt', record: cur.records, offset: cur.offset, message: errorText(e) });
+    return { items, problems, cursor: cur };
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < cur.offset) {
+      // Shorter than where we were: rewritten or truncated in place; our cursor no longer means anything.
+      problems.push({
+        file,
+        kind: 'truncated',
+        record: cur.records,
+        offset: cur.offset,
+        message: `file shrank to ${size} bytes below the read position ${cur.offset}; read again from the start`,
+      });
+      cur = { offset: 0, records: 0 };
+    }
+    let chunk = CHUNK;
+    while (cur.offset < size) {
+      const want = Math.min(chunk, size - cur.offset);
+      const buf = Buffer.allocUnsafe(want);
+      const got = fs.readSync(fd, buf, 0, want, cur.offset);
+      const last = cur.offset + got >= size;
+      const batch = splitRecords(buf.subarray(0, got), cur, (opts.final ?? false) && last);
+      const chunkItems: SummaryItem[] = [];
+      for (const r of batch.records) {
+        try {
+          for (const it of decodeEvent(r.data)) chunkItems.push(it);
+        } catch (e) {
+          problems.push({
+            file,
+            kind: 'corrupt',
+            record: r.index,
+            offset: r.offset,
+            message: `record ${r.index} at byte ${r.offset}: CRCs hold but it is not an Event (${errorText(e)}); skipped`,
+          });
+        }
+      }
+      for (const p of batch.problems) problems.push({ file, ...p });
+      emit(chunkItems);
+      const progressed = batch.cursor.offset > cur.offset;
+      cur = batch.cursor;
+      if (progressed) chunk = CHUNK;
+      else if (!last && got === want)
+        chunk *= 2; // one record bigger than the chunk: read more at once
+      else break; // torn tail: the rest is not written yet
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { items, problems, cursor: cur };
+}
