@@ -42,7 +42,7 @@ PY="$ROOT/.vscode-test/venv-test/bin/python"
 step "build"
 npm run --silent build || exit 1
 
-run_tier typecheck 'error|Found [0-9]+ error|passed' bash -c 'npx tsc -p . --noEmit && echo "typecheck: 1 passed, 0 failed"'
+run_tier typecheck 'error|Found [0-9]+ error|passed' bash -c 'npm run -s typecheck && echo "typecheck: 2 projects passed, 0 failed"'
 run_tier lint '(problems|All matched files|error|passed)' bash -c 'npx eslint . --max-warnings 0 && npx prettier --check . && echo "lint: 1 passed, 0 failed"'
 run_tier unit '[0-9]+ (passing|failing|pending)' npx mocha --config test/unit/.mocharc.json
 run_tier companion '^# (pass|fail) [0-9]+' node --test examples/companion-backend/
