@@ -102,6 +102,7 @@ function scriptEnv(): NodeJS.ProcessEnv {
     PYTHONUNBUFFERED: '1',
   };
   for (const k of Object.keys(env)) if (k.startsWith('RUNWATCH_')) delete env[k];
+  env.RUNWATCH_SYSTEM_INTERVAL = '0'; // the groups asserted are train and val only
   return env;
 }
 

@@ -305,8 +305,8 @@ class Sampler:
     """Samples every `interval` seconds on a daemon thread and hands each sample to `emit(data, n, time)`.
 
     `n` is the sample number (0, 1, 2, ...): the step of every `sys/` point, independent of the
-    training steps; align the two by wall time. The first sample is taken at once (CPU percentages
-    start with the second, they need an interval to measure over).
+    training steps; align the two by wall time. The first sample comes one interval after the start
+    (a script shorter than that pays nothing), measured against a baseline read at the start.
     """
 
     def __init__(self, interval: float, emit: Callable[[Sample, int, float], None], warn: Warn) -> None:
@@ -330,6 +330,17 @@ class Sampler:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
+    def _read(self, readers: List[Tuple[str, Any]]) -> Sample:
+        data: Sample = {}
+        for name, reader in list(readers):
+            try:
+                data.update(reader.sample())
+            except Exception as e:  # noqa: BLE001 - one broken reader must not stop the others
+                readers.remove((name, reader))
+                why = f"system metrics: reading {name} metrics failed ({e!r}); they are no longer sampled."
+                self._warn(f"system-{name}", why)
+        return data
+
     def _main(self) -> None:
         readers: List[Tuple[str, Any]] = []
         try:
@@ -337,23 +348,15 @@ class Sampler:
             gpus = open_gpus()
             if gpus is not None:
                 readers.append(("gpu", gpus))
-            while True:
-                data: Sample = {}
-                for name, reader in list(readers):
-                    try:
-                        data.update(reader.sample())
-                    except Exception as e:  # noqa: BLE001 - one broken reader must not stop the others
-                        readers.remove((name, reader))
-                        why = f"system metrics: reading {name} metrics failed ({e!r}); they are no longer sampled."
-                        self._warn(f"system-{name}", why)
+            self._read(readers)  # the baseline CPU percentages are measured against
+            while not self._stop.wait(self.interval):
+                data = self._read(readers)
                 with self._lock:
                     if self._stopped:
                         break
                     if data:
                         self._emit(data, self.samples, time.time())
                         self.samples += 1
-                if self._stop.wait(self.interval):
-                    break
         except Exception as e:  # noqa: BLE001
             self._warn("system", f"system metrics stopped ({e!r}); training goes on without them.")
         finally:

@@ -272,6 +272,12 @@ def test_a_run_with_a_short_interval_stores_sys_points(collector: Collector, tmp
     assert [p["step"] for p in points_of(events, "train/loss")] == list(range(12))
 
 
+def test_by_default_a_run_shorter_than_the_interval_has_no_sys_points(collector: Collector, tmp_path) -> None:
+    collector.start()
+    events = _sampled_run(collector, tmp_path, RUNWATCH_SYSTEM_INTERVAL="")  # unset: the 10 s default
+    assert len(points_of(events, "train/loss")) == 12 and not _sys_keys(events)
+
+
 def test_system_metrics_off_by_argument_and_by_interval_zero(collector: Collector, tmp_path) -> None:
     collector.start()
     events = _sampled_run(collector, tmp_path, RUNWATCH_SYSTEM_INTERVAL="0")
