@@ -66,7 +66,7 @@ TRAIN = textwrap.dedent(
     run = runwatch.init(project="sys", name="sampled")
     for i in range(12):
         run.log({"train/loss": 1.0 / (i + 1)})
-        time.sleep(0.05)
+        time.sleep(0.08)
     run.finish()
     print(run.id)
     """
@@ -130,10 +130,10 @@ def test_cpu_percent_of_process_and_machine_while_spinning() -> None:
         pass
     p, m = proc.sample(), machine.sample()
     # One spinning thread is about 100 (one core); a shared CI machine may lend less of it.
-    assert 30 < p["sys/proc/cpu_percent"] <= 100 * (os.cpu_count() or 1) + 5, p
+    assert 5 < p["sys/proc/cpu_percent"] <= 100 * (os.cpu_count() or 1) + 5, p
     assert 0 < m["sys/cpu_percent"] <= 100, m
     assert 0 < m["sys/mem_used_mb"] < m["sys/mem_total_mb"] and 0 < m["sys/mem_percent"] < 100
-    assert m["sys/load1"] == pytest.approx(os.getloadavg()[0], abs=1.0)
+    assert m["sys/load1"] == pytest.approx(os.getloadavg()[0], abs=2.0)
 
 
 def test_machine_memory_matches_proc_meminfo() -> None:
