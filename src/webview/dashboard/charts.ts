@@ -1,5 +1,6 @@
 // The charts area: one chart per key with data, grouped in sections by key prefix
-// (groups in name order, ungrouped keys last); charts and groups come and go with the data.
+// (groups in name order, then ungrouped keys, then the system metrics `sys/`, which are
+// context rather than results); charts and groups come and go with the data.
 import { Chart, type ChartContext } from './chart';
 import { el } from './dom';
 import { groupOf } from './state';
@@ -56,12 +57,19 @@ export class ChartGrid {
     if (!g) {
       g = el('section', 'group');
       g.id = id;
+      g.dataset.order = groupOrder(group);
       const h = el('h2', '');
       h.textContent = group || 'metrics';
       g.append(h, el('div', 'charts'));
-      const after = Array.from(this.box.children).find((c) => (c.id > id && id !== 'group-_') || c.id === 'group-_');
+      const order = g.dataset.order;
+      const after = Array.from(this.box.children).find((c) => ((c as HTMLElement).dataset.order ?? '') > order);
       this.box.insertBefore(g, after ?? null);
     }
     return g.querySelector('.charts') as HTMLElement;
   }
+}
+
+function groupOrder(group: string): string {
+  const rank = group === 'sys' ? 2 : group === '' ? 1 : 0;
+  return `${rank}:${group}`;
 }
