@@ -70,7 +70,7 @@ export function readEventFile(file: string, cursor?: RecordCursor, opts: ReadOpt
             kind: 'corrupt',
             record: r.index,
             offset: r.offset,
-            message: `record ${r.index} at byte ${r.offset}: CRCs hold but it is not an Event (${errorText(e)}); skipped`,
+            message: `record ${r.index} at byte ${r.offset}: not an Event (${errorText(e)}); skipped`,
           });
         }
       }

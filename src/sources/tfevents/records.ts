@@ -92,14 +92,17 @@ export function splitRecords(buf: Buffer, cursor: RecordCursor, final = false): 
     index++;
     p = end;
   }
-  if (final && p < buf.length) {
+  // Leftover bytes of a stretch already reported as corrupt are not reported again.
+  if (final && p < buf.length && !resyncing) {
     problems.push({
       kind: 'truncated',
       record: index,
       offset: at(p),
       message: `record ${index} at byte ${at(p)}: file ends inside it (${buf.length - p} bytes); record skipped`,
     });
-    p = buf.length;
   }
-  return { records, problems, cursor: { offset: at(p), records: index, resyncing: resyncing || undefined } };
+  if (final) p = buf.length;
+  const next: RecordCursor = { offset: at(p), records: index };
+  if (resyncing) next.resyncing = true;
+  return { records, problems, cursor: next };
 }
