@@ -95,6 +95,8 @@ async function runRowText(vs: VsCode, name: string): Promise<string> {
 }
 
 /** The client must find the collector through the workspace's discovery file, as a script started from tmux would. */
+// System metrics are on in these runs; they keep arriving while a run is live, so the
+// comparisons of what was drawn leave the sys/ charts out.
 function scriptEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -102,7 +104,7 @@ function scriptEnv(): NodeJS.ProcessEnv {
     PYTHONUNBUFFERED: '1',
   };
   for (const k of Object.keys(env)) if (k.startsWith('RUNWATCH_')) delete env[k];
-  env.RUNWATCH_SYSTEM_INTERVAL = '0'; // the groups asserted are train and val only
+  env.RUNWATCH_SYSTEM_INTERVAL = '0.5'; // system metrics on, often enough to be seen in this short run
   return env;
 }
 
@@ -195,8 +197,16 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       );
       assert.strictEqual(done.loss.nonfinite[runId], 1, 'the NaN is drawn as one marker');
       assert.strictEqual(done.acc.points[runId], STEPS);
-      const groups = await (await dashboard(v)).$$eval('section.group h2', (hs) => hs.map((h) => h.textContent));
-      assert.deepStrictEqual(groups, ['train', 'val'], 'charts are grouped by key prefix');
+      // Grouped by key prefix, the run's own groups first and the system metrics last.
+      const groups = await waitFor(
+        'the sys group of system metrics',
+        async () => {
+          const hs = await (await dashboard(v)).$$eval('section.group h2', (h) => h.map((e) => e.textContent));
+          return hs.includes('sys') ? hs : undefined;
+        },
+        60_000,
+      );
+      assert.deepStrictEqual(groups, ['train', 'val', 'sys'], 'charts are grouped by key prefix, sys/ last');
     } finally {
       await v.screenshot('dashboard-live');
     }
@@ -312,7 +322,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
     const v = vs!;
     try {
       const before = (await charts(await dashboard(v)))
-        .filter((c) => c.points[runId])
+        .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
         .sort((a, b) => a.key.localeCompare(b.key));
       // Another editor in the same group hides the panel; its page is torn down (no retainContextWhenHidden).
       await v.runCommand('File: New Untitled Text File');
@@ -332,7 +342,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
           const f = await dashboard(v, 5_000).catch(() => undefined);
           const cs = f
             ? (await charts(f).catch(() => []))
-                .filter((c) => c.points[runId])
+                .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
                 .sort((a, b) => a.key.localeCompare(b.key))
             : [];
           return cs.length === before.length ? cs : undefined;
@@ -355,7 +365,9 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       // A UI setting that must survive through the webview's saved state.
       await frame.click('#log-scale');
       await waitFor('the log-scale state to be saved', async () => frame.locator('#log-scale').isChecked(), 10_000);
-      const before = (await charts(frame)).filter((c) => c.points[runId]).sort((a, b) => a.key.localeCompare(b.key));
+      const before = (await charts(frame))
+        .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
+        .sort((a, b) => a.key.localeCompare(b.key));
       assert.strictEqual(before.length, 2);
       await v.screenshot('dashboard-before-reload');
       // VS Code's own reload (not a bare browser reload): the workbench saves editor and
@@ -373,7 +385,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
           frame = await dashboard(v, 5_000).catch(() => undefined as unknown as Frame);
           if (!frame) return undefined;
           const cs = (await charts(frame).catch(() => []))
-            .filter((c) => c.points[runId])
+            .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
             .sort((a, b) => a.key.localeCompare(b.key));
           return cs.length === before.length ? cs : undefined;
         },
