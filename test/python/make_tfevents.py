@@ -41,8 +41,8 @@ def event(step, wall, values):
 
 
 def only_file(logdir):
-    (path,) = glob.glob(os.path.join(logdir, "events.out.tfevents.*"))
-    return path
+    """The file this writer wrote: the newest one (a folder may already hold an older run's)."""
+    return max(glob.glob(os.path.join(logdir, "events.out.tfevents.*")), key=os.path.getmtime)
 
 
 def basic(logdir):

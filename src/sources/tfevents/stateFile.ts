@@ -2,6 +2,7 @@
 // replaced atomically and durably, so a cursor never moves back (points twice) or forward
 // (points lost) after a crash. Save only after the events read up to those cursors are stored.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { writeFileAtomic } from '../../common/atomicWrite';
 import type { LogDirState } from './logDirRun';
 
@@ -23,6 +24,7 @@ export class TfeventsStateFile {
 
   set(logDir: string, state: LogDirState): Promise<void> {
     this.states[logDir] = state;
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
     return writeFileAtomic(this.file, JSON.stringify(this.states), { durable: true });
   }
 }

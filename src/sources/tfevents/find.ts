@@ -1,0 +1,54 @@
+// Finds TensorBoard log directories (folders holding events.out.tfevents.* files) under a
+// workspace folder, by globs over workspace-relative paths, skipping folders that never hold
+// a person's logs: version control, dependencies, virtual environments and Runwatch's own.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const DEFAULT_GLOBS = ['**/events.out.tfevents.*'];
+const SKIP = new Set(['.git', 'node_modules', '.runwatch', '.venv', 'venv', '__pycache__', '.tox', '.vscode-test']);
+
+/** A glob as a RegExp over POSIX relative paths: `**` any folders, `*` within a name, `?` one character. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*' && glob[i + 1] === '*') {
+      const slash = glob[i + 2] === '/';
+      re += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** Whether a folder is a virtual environment (any name): Python's venv writes pyvenv.cfg at its root. */
+function isVenv(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'pyvenv.cfg'));
+}
+
+/** Absolute paths of the folders under `root` holding a file that matches one of `globs`, sorted. */
+export function findLogDirs(root: string, globs: string[] = DEFAULT_GLOBS): string[] {
+  const res = globs.map(globToRegExp);
+  const found = new Set<string>();
+  const walk = (dir: string, rel: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // unreadable or gone: nothing to show from there
+    }
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        const sub = path.join(dir, e.name);
+        if (!SKIP.has(e.name) && !isVenv(sub)) walk(sub, r);
+      } else if (e.isFile() && e.name.startsWith('events.out.tfevents.') && res.some((x) => x.test(r))) {
+        found.add(dir);
+      }
+    }
+  };
+  walk(root, '');
+  return [...found].sort();
+}
