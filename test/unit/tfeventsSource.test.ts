@@ -67,6 +67,10 @@ describe('TensorBoard log-folder source', function () {
     const rel = (ds: string[]) => ds.map((d) => path.relative(ws, d));
     assert.deepEqual(rel(findLogDirs(ws)), [path.join('lightning_logs', 'version_0'), path.join('runs', 'exp1')]);
     assert.deepEqual(rel(findLogDirs(ws, ['runs/**'])), [path.join('runs', 'exp1')]);
+    // The TensorBoard backend's own output folder is excluded, so exported runs are not read back in.
+    assert.deepEqual(rel(findLogDirs(ws, undefined, [path.join(ws, 'runs')])), [
+      path.join('lightning_logs', 'version_0'),
+    ]);
   });
 
   it('imports each folder as one run, once, and tails new files and folders', async () => {

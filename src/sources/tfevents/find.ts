@@ -28,9 +28,13 @@ function isVenv(dir: string): boolean {
   return fs.existsSync(path.join(dir, 'pyvenv.cfg'));
 }
 
-/** Absolute paths of the folders under `root` holding a file that matches one of `globs`, sorted. */
-export function findLogDirs(root: string, globs: string[] = DEFAULT_GLOBS): string[] {
+/**
+ * Absolute paths of the folders under `root` holding a file that matches one of `globs`, sorted.
+ * Folders in `exclude` (absolute) and everything under them are skipped.
+ */
+export function findLogDirs(root: string, globs: string[] = DEFAULT_GLOBS, exclude: string[] = []): string[] {
   const res = globs.map(globToRegExp);
+  const excluded = new Set(exclude.map((d) => path.resolve(d)));
   const found = new Set<string>();
   const walk = (dir: string, rel: string) => {
     let entries: fs.Dirent[];
@@ -43,7 +47,7 @@ export function findLogDirs(root: string, globs: string[] = DEFAULT_GLOBS): stri
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
         const sub = path.join(dir, e.name);
-        if (!SKIP.has(e.name) && !isVenv(sub)) walk(sub, r);
+        if (!SKIP.has(e.name) && !excluded.has(sub) && !isVenv(sub)) walk(sub, r);
       } else if (e.isFile() && e.name.startsWith('events.out.tfevents.') && res.some((x) => x.test(r))) {
         found.add(dir);
       }

@@ -15,6 +15,11 @@ export interface TfeventsSourceOptions {
   workspaceRoot: string;
   /** Where the cursors are kept (a JSON file, e.g. under the store's folder). */
   stateFile: string;
+  /**
+   * Folders never read, asked on every poll: the TensorBoard backend's own log folder, so runs it
+   * writes out are not read back in as new runs.
+   */
+  excludeDirs?: () => string[];
 }
 
 export class TfeventsSource implements SourcePlugin {
@@ -60,7 +65,7 @@ export class TfeventsSource implements SourcePlugin {
     const states = this.states ?? (this.states = new TfeventsStateFile(this.o.stateFile));
     const globs = Array.isArray(this.ctx?.config.globs) ? (this.ctx.config.globs as string[]) : DEFAULT_GLOBS;
     let failed: string | undefined;
-    for (const dir of findLogDirs(this.o.workspaceRoot, globs)) {
+    for (const dir of findLogDirs(this.o.workspaceRoot, globs, this.o.excludeDirs?.() ?? [])) {
       // One folder's failure (unreadable, state not writable) must not hold up the others.
       try {
         const key = path.relative(this.o.workspaceRoot, dir).split(path.sep).join('/') || '.';
