@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame } from 'playwright-core';
 import type { DashboardProbeGlobals } from '../../src/webview/dashboard/probeContract';
-import { OUTPUT_DIR, ROOT, VsCode, waitFor } from './harness';
+import { OUTPUT_DIR, ROOT, VsCode, waitFor, readJsonLines } from './harness';
 
 const PYTHON =
   process.env.RUNWATCH_PYTHON ??
@@ -53,14 +53,7 @@ interface Note {
   time?: number;
 }
 
-function readNotes(file: string): Note[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Note);
-}
+const readNotes = (file: string): Note[] => readJsonLines<Note>(file);
 
 interface ChartAttrs {
   key: string;

@@ -33,6 +33,7 @@ import * as path from 'path';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
 import { chromium, Browser, BrowserServer, Frame, Page } from 'playwright-core';
+import { waitFor as pollUntil, type Check } from '../support/waitFor';
 
 const execFileAsync = promisify(execFile);
 
@@ -80,28 +81,19 @@ export function runwatchVsix(): string {
   return file;
 }
 
-/** Polls `check` until it returns a truthy value; throws `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  timeoutMs = 60_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+/** Polls `check` until it returns a truthy value (test/support/waitFor.ts, with the e2e defaults). */
+export function waitFor<T>(what: string, check: Check<T>, timeoutMs = 60_000, intervalMs = 250): Promise<T> {
+  return pollUntil(what, check, { timeoutMs, intervalMs });
+}
+
+/** The JSON lines a test script appended to `file` (none while it does not exist). */
+export function readJsonLines<T>(file: string): T[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
 }
 
 const live = new Set<VsCode>();

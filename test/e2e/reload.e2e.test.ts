@@ -9,7 +9,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { VsCode, python, readRunLog, waitFor } from './harness';
+import { VsCode, python, readRunLog, waitFor, readJsonLines } from './harness';
 
 const STEPS = 400;
 const PAUSE_AT = 100; // the script waits here until the window has reloaded
@@ -44,14 +44,7 @@ interface Note {
   spool?: string | null;
 }
 
-function readNotes(file: string): Note[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Note);
-}
+const readNotes = (file: string): Note[] => readJsonLines<Note>(file);
 
 describe('window reload (e2e): a terminal opened before the reload keeps streaming', () => {
   let vs: VsCode | undefined;

@@ -4,19 +4,7 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
 import type { BackendPlugin, PluginContext, RunwatchExports } from '../../src/api/types';
-
-function waitFor<T>(what: string, check: () => T | undefined | false | null, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      const v = check();
-      if (v) return resolve(v);
-      if (Date.now() > deadline) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      setTimeout(tick, 100);
-    };
-    tick();
-  });
-}
+import { waitFor } from './helpers';
 
 describe('exported API (host)', function () {
   this.timeout(120_000);

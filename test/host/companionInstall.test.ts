@@ -20,6 +20,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { RunwatchExports } from '../../src/api/types';
+import { waitFor } from '../support/waitFor';
 
 const COMPANION_ID = 'runwatch-examples.runwatch-jsonl-backend';
 const PLUGIN_ID = 'jsonl';
@@ -46,21 +47,12 @@ function describeChoices(list: Choice[]): string {
 }
 
 /** Polls an async `check` until it returns something truthy; the error shows `explain()`. */
-async function until<T>(
+const until = <T>(
   what: string,
   check: () => Promise<T | undefined | false>,
   explain: () => Promise<string>,
   timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; now: ${await explain()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+): Promise<T> => waitFor(what, check, { timeoutMs, intervalMs: 200, explain });
 
 const listed = () =>
   until(

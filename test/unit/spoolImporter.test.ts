@@ -5,6 +5,7 @@ import * as path from 'path';
 import type { RunRecord } from '../../src/api/types';
 import { RunStore } from '../../src/store/runStore';
 import { IMPORTED_DIR, SpoolImporter } from '../../src/sources/spoolImporter';
+import { waitFor } from '../support/waitFor';
 
 const RUN = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 
@@ -36,14 +37,6 @@ function end(seq: number, runId = RUN): string {
 
 async function readAll(store: RunStore, runId: string): Promise<RunRecord[]> {
   return store.read(runId, 0, 1_000_000);
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe('SpoolImporter', () => {
@@ -94,7 +87,7 @@ describe('SpoolImporter', () => {
     importer = new SpoolImporter(store, spool, { logger });
     await importer.start();
     const moved = path.join(spool, IMPORTED_DIR, `${RUN}.jsonl`);
-    await waitFor(() => fs.existsSync(moved), 'the file to move to imported/');
+    await waitFor('the file to move to imported/', () => fs.existsSync(moved));
     assert.ok(!fs.existsSync(file));
 
     const run = store.getRun(RUN);
@@ -241,7 +234,7 @@ describe('SpoolImporter', () => {
     fs.utimesSync(file, old, old);
     importer = new SpoolImporter(store, spool, { logger, staleMs: 60_000, recheckMs: 100 });
     await importer.start();
-    await waitFor(() => fs.existsSync(path.join(spool, IMPORTED_DIR, `${RUN}.jsonl`)), 'the stale file to move');
+    await waitFor('the stale file to move', () => fs.existsSync(path.join(spool, IMPORTED_DIR, `${RUN}.jsonl`)));
     const run = store.getRun(RUN);
     assert.strictEqual(run?.status, 'crashed');
     const events = (await readAll(store, RUN)).map((r) => r.event);
