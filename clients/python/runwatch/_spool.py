@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from typing import Callable, Iterable, Iterator, List, Optional
+from typing import IO, Callable, Iterable, Iterator, List, Optional
 
 from ._protocol import Message
 
@@ -101,14 +101,7 @@ class SpoolFile:
 
     def discard(self) -> None:
         """The collector holds everything in it: remove it."""
-        try:
-            self._f.close()
-        except OSError:
-            pass
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+        _close_and_remove(self._f, self.path)
 
 
 class Overflow:
@@ -171,14 +164,18 @@ class Overflow:
         return sum(m.points for m in self.peek_all())
 
     def close(self) -> None:
-        try:
-            self._f.close()
-        except OSError:
-            pass
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+        _close_and_remove(self._f, self.path)
+
+
+def _close_and_remove(f: IO[bytes], path: str) -> None:
+    try:
+        f.close()
+    except OSError:
+        pass
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _parse_line(line: bytes) -> Message:
