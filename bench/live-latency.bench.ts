@@ -27,8 +27,8 @@ const RATE = 10_000;
 const SECONDS = Number(process.env.LATENCY_SECONDS ?? 8);
 const BIG = [1_000_000, 10_000_000];
 const REPS = Number(process.env.FIRST_DRAW_REPS ?? 3);
-const PYTHON = fs.existsSync(path.join(ROOT, '.vscode-test/venv-bench/bin/python'))
-  ? path.join(ROOT, '.vscode-test/venv-bench/bin/python')
+const PYTHON = fs.existsSync(path.join(ROOT, '.vscode-test/venv-test/bin/python'))
+  ? path.join(ROOT, '.vscode-test/venv-test/bin/python')
   : 'python3';
 
 const LOGGER_SCRIPT = `

@@ -13,8 +13,8 @@ import { MlflowBackend } from '../src/backends/mlflow/backend';
 import { DEFAULT_SINK_OPTIONS } from '../src/core/sinkRunner';
 
 const ROOT = path.resolve(__dirname, '..');
-// RUNWATCH_BENCH_BIN: another venv's bin with the same mlflow (the test venv has it), to skip the bench venv.
-const BIN = process.env.RUNWATCH_BENCH_BIN ?? path.join(ROOT, '.vscode-test/venv-bench/bin');
+// RUNWATCH_BENCH_BIN: another venv's bin with the same mlflow (the test venv has it), to skip the Python test environment.
+const BIN = process.env.RUNWATCH_BENCH_BIN ?? path.join(ROOT, '.vscode-test/venv-test/bin');
 const REPS = 3;
 // Sizes keep the whole bench to a few minutes on a small shared machine.
 const N = 5_000; // points for the batched writers

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Per-call cost of runwatch's run.log against tensorboardX, torch.utils.tensorboard,
 # mlflow (sync and async) and wandb (offline), in one run. Prints one Markdown section.
-# Needs `npm run build` (dist/collector-cli.js) and the bench venv (`bash scripts/python-env.sh bench`).
+# Needs `npm run build` (dist/collector-cli.js) and the Python test environment (`bash scripts/python-env.sh test`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.vscode-test/venv-bench/bin/python
-[ -x "$PY" ] || { echo "the bench venv is missing: run bash scripts/python-env.sh bench" >&2; exit 1; }
+PY=.vscode-test/venv-test/bin/python
+[ -x "$PY" ] || { echo "the Python test environment is missing: run bash scripts/python-env.sh test" >&2; exit 1; }
 TMP=$(mktemp -d)
 node dist/collector-cli.js --store "$TMP/store" --quiet > "$TMP/collector.out" 2> "$TMP/collector.err" < /dev/null &
 CPID=$!

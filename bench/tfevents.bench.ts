@@ -11,7 +11,7 @@ import { TensorBoardBackend } from '../src/backends/tensorboard/backend';
 import { DEFAULT_SINK_OPTIONS } from '../src/core/sinkRunner';
 
 const ROOT = path.resolve(__dirname, '..');
-const PY = path.join(ROOT, '.vscode-test/venv-bench/bin/python');
+const PY = path.join(ROOT, '.vscode-test/venv-test/bin/python');
 const REPS = 3;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

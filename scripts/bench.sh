@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 filter=${1:-}
 npm run --silent build || exit 1
-bash scripts/python-env.sh bench || exit 1
+bash scripts/python-env.sh test || exit 1
 mkdir -p bench/results
 for f in bench/*.bench.ts bench/*.bench.sh; do
   [ -e "$f" ] || continue

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Creates (once) a Python virtual environment from a requirements file:
-# `python-env.sh test` uses test/requirements.txt, `python-env.sh bench` uses
-# bench/requirements.txt. The environment lives outside the clone, in
+# Creates (once) the Python environment that tests and benchmarks share, from
+# test/requirements.txt (torch and the tracker SDKs are heavy: one copy, not two).
+# The environment lives outside the clone, in
 # ${RUNWATCH_CACHE_DIR:-~/.cache/runwatch}/venv-<kind>-<hash of the requirements file>,
 # so fresh clones on the same machine reuse it and a changed file gets a new one;
 # .vscode-test/venv-<kind> is a link to it, the path the tests and scripts use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-test}
-req=$([ "$kind" = bench ] && echo bench/requirements.txt || echo test/requirements.txt)
+req=test/requirements.txt
 want=$(sha256sum "$req" | cut -d' ' -f1)
 cache=${RUNWATCH_CACHE_DIR:-$HOME/.cache/runwatch}
 venv=$cache/venv-$kind-${want:0:16}
