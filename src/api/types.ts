@@ -188,7 +188,16 @@ export interface SourceSink {
     params?: Record<string, ParamValue>;
     tags?: Record<string, string>;
   }): string;
+  /** Fire and forget: the event is appended in order with the run's others; failures are logged. */
   emit(runId: string, event: RunEvent): void;
+  /**
+   * Appends events in order with the run's others and resolves once they are durable in the store, so
+   * a source can advance its own cursor (or acknowledge a broker) only then. Items carrying a `seq` the
+   * run already holds are skipped, which makes redelivery harmless. Rejects when the store refuses.
+   */
+  append(runId: string, items: { seq?: number; event: RunEvent }[]): Promise<void>;
+  /** Resolves once everything emitted or appended so far is durable (or has failed and been logged). */
+  flush(): Promise<void>;
 }
 
 /** A source produces events (system metrics, file formats, streams). */

@@ -149,16 +149,26 @@ export class Sources {
     const chains = new Map<string, Promise<unknown>>();
     let open = true;
     let warnedClosed = false;
+    const closed = (): boolean => {
+      if (open) return false;
+      if (!warnedClosed) log.warn(`source ${id}: events emitted after stop() are dropped`);
+      warnedClosed = true;
+      return true;
+    };
+    const chain = (runId: string, items: { seq?: number; event: RunEvent }[]): Promise<void> => {
+      const done = (chains.get(runId) ?? Promise.resolve()).then(() => append(runId, items)).then(() => undefined);
+      // The chain itself never rejects, so one failure does not stop the run's later appends.
+      chains.set(
+        runId,
+        done.catch(() => undefined),
+      );
+      return done;
+    };
     const push = (runId: string, event: RunEvent) => {
-      if (!open) {
-        if (!warnedClosed) log.warn(`source ${id}: events emitted after stop() are dropped`);
-        warnedClosed = true;
-        return;
-      }
-      const next = (chains.get(runId) ?? Promise.resolve())
-        .then(() => append(runId, [{ event }]))
-        .catch((e: unknown) => log.error(`source ${id}: append to ${runId} failed: ${errorText(e)}`));
-      chains.set(runId, next);
+      if (closed()) return;
+      chain(runId, [{ event }]).catch((e: unknown) =>
+        log.error(`source ${id}: append to ${runId} failed: ${errorText(e)}`),
+      );
     };
     const sink: SourceSink = {
       startRun: (r) => {
@@ -177,6 +187,9 @@ export class Sources {
         return runId;
       },
       emit: push,
+      append: (runId, items) =>
+        closed() ? Promise.reject(new Error(`source ${id} is stopped: nothing more is appended`)) : chain(runId, items),
+      flush: () => Promise.all(chains.values()).then(() => undefined),
     };
     s.stopSink = async () => {
       try {

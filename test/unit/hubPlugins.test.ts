@@ -258,6 +258,63 @@ describe('hub: source and processor plugins', function () {
       );
     });
 
+    it('append resolves once durable and skips seqs the run holds; flush waits for every emit', async () => {
+      const src = metricSource();
+      await hub.configurePlugins({ sources: { sys: { project: 'hw', points: 2 } } });
+      hub.registerPlugin(src.plugin);
+      await until('the source to start', () => src.calls.includes('start'));
+      const sink = src.sink();
+      assert.ok(sink);
+      // flush: everything emitted so far (run.start and two metrics) is in the store when it resolves.
+      await sink.flush();
+      assert.equal((await store.read('sys-run-1', 0, 100)).length, 3);
+
+      const point = (step: number) => ({
+        type: 'metrics' as const,
+        points: [{ key: 'q', value: step, step, time: 1 }],
+      });
+      const start = {
+        type: 'run.start' as const,
+        project: 'hw',
+        name: 'q',
+        time: 1,
+        params: {},
+        tags: {},
+        context: {},
+      };
+      await sink.append('q-run', [
+        { seq: 1, event: start },
+        { seq: 2, event: point(1) },
+      ]);
+      assert.equal(store.lastSeq('q-run'), 2, 'durable when append resolves');
+      // A redelivery of seq 2 with seq 3: only seq 3 is new.
+      await sink.append('q-run', [
+        { seq: 2, event: point(1) },
+        { seq: 3, event: point(2) },
+      ]);
+      const records = await store.read('q-run', 0, 100);
+      assert.deepEqual(
+        records.map((r) => (r.event.type === 'metrics' ? r.event.points[0].step : r.event.type)),
+        ['run.start', 1, 2],
+      );
+    });
+
+    it('append rejects when the store refuses, and the source goes on', async () => {
+      const src = metricSource();
+      await hub.configurePlugins({ sources: { sys: { project: 'hw', points: 1 } } });
+      hub.registerPlugin(src.plugin);
+      await until('the source to start', () => src.calls.includes('start'));
+      const sink = src.sink();
+      assert.ok(sink);
+      // A metrics record for a run that was never started is refused by the store.
+      await assert.rejects(
+        sink.append('never-started', [{ seq: 1, event: { type: 'metrics', points: [] } }]),
+        /never-started|run\.start|unknown run/i,
+      );
+      await sink.flush();
+      assert.equal((await store.read('sys-run-1', 0, 100)).length, 2);
+    });
+
     it('a source registered while turned off never starts', async () => {
       const src = metricSource();
       await hub.configurePlugins({ sources: { sys: { enabled: false } } });

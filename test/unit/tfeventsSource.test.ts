@@ -28,6 +28,8 @@ function recordingSink(): SourceSink & { events: { runId: string; event: RunEven
     events,
     startRun: () => assert.fail('the source emits its own run.start with the log’s first wall time'),
     emit: (runId, event) => void events.push({ runId, event }),
+    append: (runId, items) => Promise.resolve(void events.push(...items.map(({ event }) => ({ runId, event })))),
+    flush: () => Promise.resolve(),
   };
 }
 
