@@ -50,7 +50,8 @@ export type RunEvent =
     }
   | { type: 'metrics'; points: MetricPoint[] }
   | { type: 'params'; params: Record<string, ParamValue> }
-  | { type: 'tags'; tags: Record<string, string> }
+  /** `removed`: tag names taken off the run (applied after `tags`); absent from older logs. */
+  | { type: 'tags'; tags: Record<string, string>; removed?: string[] }
   | {
       type: 'artifact';
       name: string;

@@ -98,7 +98,7 @@ function toEvent(m: v1.RunMessage): RunEvent {
     case 'params':
       return { type: 'params', params: m.params };
     case 'tags':
-      return { type: 'tags', tags: m.tags };
+      return { type: 'tags', tags: m.tags, ...(m.removed?.length ? { removed: m.removed } : {}) };
     case 'artifact':
       return { type: 'artifact', name: m.name, path: m.path, kind: m.kind, metadata: m.metadata };
     case 'log':

@@ -189,6 +189,8 @@ export const Tags = z.object({
   runId: RunId,
   seq: Seq,
   tags: z.record(z.string(), z.string()),
+  /** Tag names to take off the run (after `tags` is merged). */
+  removed: z.array(z.string()).optional(),
 });
 
 export const Artifact = z.object({

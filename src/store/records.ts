@@ -110,6 +110,7 @@ export function reduce(prev: RunSummary | undefined, runId: string, ev: RunEvent
       break;
     case 'tags':
       s.tags = { ...s.tags, ...ev.tags };
+      for (const name of ev.removed ?? []) delete s.tags[name];
       break;
     case 'artifact':
     case 'log':
