@@ -1,7 +1,8 @@
 // Runs as the pages show them (protocol RunInfo), built from the store's summaries.
 import type { RunSummary } from '../../api/types';
-import { type RunInfo, runColor } from '../../webview/protocol/runs';
+import type { RunInfo } from '../../webview/protocol/runs';
 import type { RunStoreLike } from '../deps';
+import { runColors } from './runColors';
 
 export function runInfo(r: RunSummary): RunInfo {
   return {
@@ -11,7 +12,7 @@ export function runInfo(r: RunSummary): RunInfo {
     status: r.status,
     startTime: r.startTime,
     lastStep: r.lastStep,
-    color: runColor(r.runId),
+    color: runColors.colorOf(r.runId),
   };
 }
 
@@ -23,5 +24,7 @@ export function runsPayload(
   const all = store.listRuns();
   const byId = new Map(all.map((r) => [r.runId, r]));
   const runs = runIds.map((id) => byId.get(id)).filter((r): r is RunSummary => !!r);
+  // Runs charted together never share a close colour (the tree and table follow: one table).
+  runColors.ensureDistinct(runs.map((r) => r.runId));
   return { runs: runs.map(runInfo), allRuns: all.map(runInfo) };
 }

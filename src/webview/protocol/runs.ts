@@ -13,13 +13,5 @@ export interface RunInfo {
   color: string;
 }
 
-/** Stable color per run id: a hash picks a hue, so a run keeps its color in every view. */
-export function runColor(runId: string): string {
-  let h = 2166136261;
-  for (let i = 0; i < runId.length; i++) {
-    h ^= runId.charCodeAt(i);
-    h = Math.imul(h, 16777619);
-  }
-  const hue = (h >>> 0) % 360;
-  return `hsl(${hue}, 70%, 55%)`;
-}
+/** A run's colour before any assignment: see palette.ts (`assignColors` for runs shown together). */
+export { runColor } from './palette';
