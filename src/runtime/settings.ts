@@ -28,6 +28,11 @@ export interface RunwatchSettings {
   processorConfig: PluginConfigs;
   'dashboard.openOnRunStart': boolean;
   'dashboard.maxUpdatesPerSecond': number;
+  'dashboard.smoothing': number;
+  'dashboard.xAxis': 'step' | 'time' | 'relative';
+  'dashboard.logScale': boolean;
+  'dashboard.palette': string[];
+  'dashboard.wheelZoom': 'modifier' | 'focused' | 'always';
 }
 
 export type SettingKey = keyof RunwatchSettings;
@@ -47,6 +52,10 @@ const inRange =
     typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v));
 const isObject = (v: unknown): v is PluginConfigs => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+const oneOf =
+  <T extends string>(values: readonly T[]) =>
+  (v: unknown): v is T =>
+    typeof v === 'string' && (values as readonly string[]).includes(v);
 
 export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<RunwatchSettings[K]> } = {
   'collector.host': {
@@ -72,6 +81,19 @@ export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<RunwatchSetting
   processorConfig: { default: {}, effect: 'plugins', check: isObject },
   'dashboard.openOnRunStart': { default: false, effect: 'live', check: isBool },
   'dashboard.maxUpdatesPerSecond': { default: 10, effect: 'live', check: inRange(1, 60) },
+  'dashboard.smoothing': { default: 0.6, effect: 'live', check: (v): v is number => inRange(0)(v) && v < 1 },
+  'dashboard.xAxis': { default: 'step', effect: 'live', check: oneOf(['step', 'time', 'relative'] as const) },
+  'dashboard.logScale': { default: false, effect: 'live', check: isBool },
+  'dashboard.palette': {
+    default: [],
+    effect: 'live',
+    check: (v): v is string[] => isStringList(v) && v.every((c) => /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(c)),
+  },
+  'dashboard.wheelZoom': {
+    default: 'modifier',
+    effect: 'live',
+    check: oneOf(['modifier', 'focused', 'always'] as const),
+  },
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
