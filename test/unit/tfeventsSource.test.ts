@@ -78,7 +78,7 @@ describe('TensorBoard log-folder source', function () {
   it('imports each folder as one run, once, and tails new files and folders', async () => {
     const stateFile = path.join(tmp.dir, 'state', 'tfevents.json');
     const warnings: string[] = [];
-    const src = new TfeventsSource({ workspaceRoot: ws, stateFile });
+    const src = new TfeventsSource({ roots: [ws], stateFile, settleMs: 0, walkMs: 0 });
     await src.initialize(context({ pollMs: 200 }, warnings));
     const sink = recordingSink();
     await src.start(sink);
@@ -105,12 +105,228 @@ describe('TensorBoard log-folder source', function () {
       await src.stop();
     }
     // A fresh source on the same saved cursors: nothing is imported twice.
-    const again = new TfeventsSource({ workspaceRoot: ws, stateFile });
+    const again = new TfeventsSource({ roots: [ws], stateFile, settleMs: 0, walkMs: 0 });
     await again.initialize(context({}, warnings));
     const sink2 = recordingSink();
     await again.pollOnce(sink2);
     assert.deepEqual(sink2.events, []);
     assert.deepEqual(warnings, []);
     assert.deepEqual(await again.healthCheck(), { healthy: true, details: 'reading' });
+  });
+
+  describe('cursors move only once the store holds the events', () => {
+    /** A store as the sink sees it: seqs at or below the run's last are skipped (the store's rule). */
+    function storeSink(): SourceSink & { held: Map<string, RunEvent[]>; lastSeq: Map<string, number> } {
+      const held = new Map<string, RunEvent[]>();
+      const lastSeq = new Map<string, number>();
+      return {
+        held,
+        lastSeq,
+        startRun: () => assert.fail('not used'),
+        emit: () => assert.fail('emit is fire-and-forget: the source must append and wait'),
+        append: (runId, items) => {
+          for (const { seq, event } of items) {
+            if (seq !== undefined && seq <= (lastSeq.get(runId) ?? 0)) continue;
+            if (seq !== undefined) lastSeq.set(runId, seq);
+            held.set(runId, [...(held.get(runId) ?? []), event]);
+          }
+          return Promise.resolve();
+        },
+        flush: () => Promise.resolve(),
+      };
+    }
+    const heldPoints = (s: ReturnType<typeof storeSink>, runId: string) =>
+      pointsOf((s.held.get(runId) ?? []).map((event) => ({ event })));
+    const saved = (file: string) =>
+      JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
+
+    it('an append not yet durable: the saved cursor has not moved; once it resolves, it has', async () => {
+      const w = path.join(tmp.dir, 'durable-ws');
+      bulk(path.join(w, 'runs', 'a'), 12);
+      const stateFile = path.join(tmp.dir, 'durable-state.json');
+      const src = new TfeventsSource({ roots: [w], stateFile, settleMs: 0 });
+      await src.initialize(context({}, []));
+      const inner = storeSink();
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let appends = 0;
+      const sink: SourceSink = {
+        ...inner,
+        append: async (runId, items) => {
+          appends++;
+          await gate;
+          return inner.append(runId, items);
+        },
+      };
+      const polled = src.pollOnce(sink);
+      await waitFor('the source to append', () => appends > 0, 10_000);
+      const mid = saved(stateFile)['runs/a'];
+      assert.deepEqual(mid.files, {}, 'no cursor saved before the events are durable');
+      assert.equal(mid.seq, 0);
+      assert.ok(mid.pending, 'the stretch being appended is written down first');
+      release();
+      await polled;
+      const after = saved(stateFile)['runs/a'];
+      assert.equal(after.pending, undefined);
+      assert.equal(after.seq, 2, 'run.start and one metrics event');
+      assert.equal(heldPoints(inner, runIdentity(w, path.join(w, 'runs', 'a')).runId).length, 12);
+    });
+
+    it('a crash after the append, before the cursor moved: read again into the same seqs, nothing twice or lost', async () => {
+      const w = path.join(tmp.dir, 'crash-ws');
+      const dir = path.join(w, 'runs', 'b');
+      bulk(dir, 25);
+      const stateFile = path.join(tmp.dir, 'crash-state.json');
+      const store = storeSink();
+      const src = new TfeventsSource({ roots: [w], stateFile, settleMs: 0 });
+      await src.initialize(context({}, []));
+      // The store takes the events, then the window dies before the source saves its cursor.
+      const crashing: SourceSink = {
+        ...store,
+        append: async (runId, items) => {
+          await store.append(runId, items);
+          throw new Error('the extension host died here');
+        },
+      };
+      await src.pollOnce(crashing);
+      const runId = runIdentity(w, dir).runId;
+      assert.equal(heldPoints(store, runId).length, 25);
+      assert.ok(saved(stateFile)['runs/b'].pending);
+      bulk(dir, 9); // the log grows while nothing reads it
+      const again = new TfeventsSource({ roots: [w], stateFile, settleMs: 0 });
+      await again.initialize(context({}, []));
+      await again.pollOnce(store);
+      const pts = heldPoints(store, runId);
+      assert.equal(pts.length, 34, 'every point once');
+      assert.equal(store.held.get(runId)?.filter((e) => e.type === 'run.start').length, 1);
+      assert.equal(saved(stateFile)['runs/b'].pending, undefined);
+    });
+
+    it('a refused append: nothing lost, the next poll delivers it', async () => {
+      const w = path.join(tmp.dir, 'refuse-ws');
+      const dir = path.join(w, 'logs');
+      bulk(dir, 10);
+      const stateFile = path.join(tmp.dir, 'refuse-state.json');
+      const store = storeSink();
+      let refuse = true;
+      const errors: string[] = [];
+      const sink: SourceSink = {
+        ...store,
+        append: (runId, items) => (refuse ? Promise.reject(new Error('disk full')) : store.append(runId, items)),
+      };
+      const src = new TfeventsSource({ roots: [w], stateFile, settleMs: 0 });
+      const ctx = context({}, []);
+      (ctx.logger as { error: (m: string) => void }).error = (m: string) => void errors.push(m);
+      await src.initialize(ctx);
+      await src.pollOnce(sink);
+      assert.match(errors.join('\n'), /disk full/);
+      assert.equal((await src.healthCheck()).healthy, false);
+      refuse = false;
+      await src.pollOnce(sink);
+      assert.equal(heldPoints(store, runIdentity(w, dir).runId).length, 10);
+      assert.equal((await src.healthCheck()).healthy, true);
+    });
+  });
+
+  describe('historic and live, captured runs', () => {
+    const old = (dir: string) => {
+      const t = new Date(Date.now() - 3600_000);
+      for (const f of fs.readdirSync(dir)) fs.utimesSync(path.join(dir, f), t, t);
+    };
+
+    it('a historic folder waits for the import; once imported it is tailed', async () => {
+      const w = path.join(tmp.dir, 'hist-ws');
+      const dir = path.join(w, 'old_runs', 'exp');
+      bulk(dir, 8);
+      old(dir);
+      const src = new TfeventsSource({
+        roots: [w],
+        stateFile: path.join(tmp.dir, 'hist.json'),
+        settleMs: 0,
+        walkMs: 0,
+      });
+      await src.initialize(context({ pollMs: 200 }, []));
+      const sink = recordingSink();
+      await src.start(sink);
+      try {
+        assert.deepEqual(sink.events, [], 'an hour-old folder is not imported by itself');
+        const c = await src.candidates();
+        assert.deepEqual(
+          c.map((x) => [x.kind, x.path, x.project, x.name]),
+          [['tfevents', dir, 'old_runs', 'exp']],
+        );
+        const r = await src.importPaths([dir]);
+        assert.deepEqual(
+          r.map((x) => [x.path, x.points]),
+          [[dir, 8]],
+        );
+        assert.deepEqual(await src.candidates(), []);
+        bulk(dir, 3);
+        await waitFor('the 3 new points tailed', () => pointsOf(sink.events).length === 11, 10_000);
+      } finally {
+        await src.stop();
+      }
+    });
+
+    it('a folder outside the workspace can be imported by its path', async () => {
+      const outside = path.join(tmp.dir, 'elsewhere', 'tb');
+      bulk(outside, 4);
+      const src = new TfeventsSource({
+        roots: [path.join(tmp.dir, 'empty-ws')],
+        stateFile: path.join(tmp.dir, 'out.json'),
+      });
+      await src.initialize(context({}, []));
+      const sink = recordingSink();
+      await src.start(sink);
+      try {
+        const r = await src.importPaths([outside]);
+        assert.equal(r[0].points, 4);
+        const start = sink.events.find((e) => e.event.type === 'run.start')?.event;
+        assert.equal(start?.type === 'run.start' && start.name, 'tb');
+        assert.deepEqual(await src.importPaths([path.join(tmp.dir, 'elsewhere')]), [
+          {
+            path: path.join(tmp.dir, 'elsewhere'),
+            points: 0,
+            problems: 0,
+            skipped: 'no event files, metrics.csv or trainer_state.json',
+          },
+        ]);
+      } finally {
+        await src.stop();
+      }
+    });
+
+    it('a log a captured run streams is never imported; a just-changed new folder waits for its run.start', async () => {
+      const w = path.join(tmp.dir, 'cap-ws');
+      const dir = path.join(w, 'runs', 'live');
+      bulk(dir, 5);
+      const captured = new Set<string>();
+      const src = new TfeventsSource({
+        roots: [w],
+        stateFile: path.join(tmp.dir, 'cap.json'),
+        capturedDirs: () => captured,
+        settleMs: 1500,
+        walkMs: 0,
+      });
+      await src.initialize(context({ pollMs: 60_000 }, []));
+      const sink = recordingSink();
+      await src.start(sink);
+      assert.deepEqual(sink.events, [], 'seen seconds after it changed: looked at again later');
+      captured.add(dir); // the capture's run.start arrives meanwhile
+      await new Promise((r) => setTimeout(r, 1600));
+      await src.pollOnce(sink);
+      assert.deepEqual(sink.events, []);
+      assert.deepEqual(await src.candidates(), []);
+      assert.equal((await src.importPaths([dir]))[0].skipped, 'a captured run already streams it');
+      // Not captured: imported once it has settled.
+      const other = path.join(w, 'runs', 'plain');
+      bulk(other, 6);
+      await src.pollOnce(sink);
+      assert.equal(pointsOf(sink.events).length, 0);
+      await new Promise((r) => setTimeout(r, 1600));
+      await src.pollOnce(sink);
+      assert.equal(pointsOf(sink.events).length, 6);
+      await src.stop();
+    });
   });
 });

@@ -4,7 +4,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const DEFAULT_GLOBS = ['**/events.out.tfevents.*'];
+/** TensorBoard event files, Lightning's and Keras' CSV logs, and the Hugging Face Trainer's state. */
+export const DEFAULT_GLOBS = [
+  '**/events.out.tfevents.*',
+  '**/metrics.csv',
+  '**/training.log',
+  '**/*history*.csv',
+  '**/trainer_state.json',
+];
 const SKIP = new Set(['.git', 'node_modules', '.runwatch', '.venv', 'venv', '__pycache__', '.tox', '.vscode-test']);
 
 /** A glob as a RegExp over POSIX relative paths: `**` any folders, `*` within a name, `?` one character. */
@@ -29,10 +36,18 @@ function isVenv(dir: string): boolean {
 }
 
 /**
- * Absolute paths of the folders under `root` holding a file that matches one of `globs`, sorted.
- * Folders in `exclude` (absolute) and everything under them are skipped.
+ * Absolute paths of the folders under `root` holding an event file that matches one of `globs`,
+ * sorted. Folders in `exclude` (absolute) and everything under them are skipped.
  */
 export function findLogDirs(root: string, globs: string[] = DEFAULT_GLOBS, exclude: string[] = []): string[] {
+  const dirs = findLogFiles(root, globs, exclude)
+    .filter((f) => path.basename(f).startsWith('events.out.tfevents.'))
+    .map((f) => path.dirname(f));
+  return [...new Set(dirs)].sort();
+}
+
+/** Absolute paths of the files under `root` matching one of `globs` (workspace-relative), sorted. */
+export function findLogFiles(root: string, globs: string[] = DEFAULT_GLOBS, exclude: string[] = []): string[] {
   const res = globs.map(globToRegExp);
   const excluded = new Set(exclude.map((d) => path.resolve(d)));
   const found = new Set<string>();
@@ -48,8 +63,8 @@ export function findLogDirs(root: string, globs: string[] = DEFAULT_GLOBS, exclu
       if (e.isDirectory()) {
         const sub = path.join(dir, e.name);
         if (!SKIP.has(e.name) && !excluded.has(sub) && !isVenv(sub)) walk(sub, r);
-      } else if (e.isFile() && e.name.startsWith('events.out.tfevents.') && res.some((x) => x.test(r))) {
-        found.add(dir);
+      } else if (e.isFile() && res.some((x) => x.test(r))) {
+        found.add(path.join(dir, e.name));
       }
     }
   };

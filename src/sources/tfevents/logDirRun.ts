@@ -13,15 +13,41 @@ import { readEventFile, type FileProblem, type RecordCursor } from './reader';
 /** Points per `metrics` event: big enough to be cheap, small enough for one append. */
 export const POINTS_PER_EVENT = 1000;
 const EVENT_FILE = /^events\.out\.tfevents\./;
+/** Files the TensorBoard backend writes end so: Runwatch's own exports are never read back in. */
+const OWN_EXPORT = /\.runwatch$/;
+
+/** What kind of log a run is read from. */
+export type LogKind = 'tfevents' | 'csv' | 'hf';
+
+/** A file's cursor: the record cursor, plus what CSV and trainer_state.json readers keep. */
+export interface FileCursor extends RecordCursor {
+  /** CSV: the header line the rows were read against (a changed header means the file was rewritten). */
+  header?: string;
+  /** A torn tail in a file nothing writes any more was reported (once). */
+  tailReported?: boolean;
+  /** Why the file is not read (reported once while it stays so). */
+  rejected?: string;
+}
 
 export interface LogDirState {
   runId: string;
   /** Whether run.start was emitted. */
   started: boolean;
-  /** Per event file (its name in the directory): where reading stopped. */
-  files: Record<string, RecordCursor>;
+  /** Per file (its name in the directory): where reading stopped. */
+  files: Record<string, FileCursor>;
   /** Summaries not shown yet, by kind (image, histogram, audio, plugin name). */
   notShown: Record<string, number>;
+  /** Absent in states written before there were other kinds: tfevents. */
+  kind?: LogKind;
+  /** The log directory (tfevents, hf) or file (csv), absolute. */
+  path?: string;
+  /** The seq of the last event appended for this run (the store skips seqs it holds). */
+  seq?: number;
+  /**
+   * Set, durably, before events are appended: per file, the offset the read went up to. After a crash
+   * before the cursor moved, the same stretch is read again, giving the same events with the same seqs.
+   */
+  pending?: Record<string, number>;
 }
 
 export interface RunIdentity {
@@ -33,16 +59,24 @@ export interface RunIdentity {
 
 /** The run a log directory is: stable for the same workspace-relative path. */
 export function runIdentity(workspaceRoot: string, logDir: string): RunIdentity {
-  const rel = path.relative(workspaceRoot, logDir).split(path.sep).join('/') || '.';
-  const hash = crypto.createHash('sha256').update(`tfevents:${rel}`).digest('hex');
+  return identityOf(path.relative(workspaceRoot, logDir).split(path.sep).join('/') || '.', 'tfevents', workspaceRoot);
+}
+
+/**
+ * The run a log is, from its key (its workspace-relative path, or its absolute path when it is
+ * outside the workspace); `rootName` names a log at the root itself.
+ */
+export function identityOf(rel: string, kind: LogKind, root: string, label = rel): RunIdentity {
+  const hash = crypto.createHash('sha256').update(`${kind}:${rel}`).digest('hex');
   // UUID-shaped (version 8, "custom"), as run ids are best.
   const h = (a: number, b: number) => hash.slice(a, b);
   const runId = `${h(0, 8)}-${h(8, 12)}-8${h(13, 16)}-a${h(17, 20)}-${h(20, 32)}`;
-  const parent = path.posix.dirname(rel);
+  const shown = label.split(path.sep).join('/');
+  const parent = path.posix.dirname(shown);
   return {
     runId,
-    project: rel === '.' ? '.' : parent,
-    name: rel === '.' ? path.basename(workspaceRoot) : path.posix.basename(rel),
+    project: shown === '.' ? '.' : parent,
+    name: shown === '.' ? path.basename(root) : path.posix.basename(shown),
   };
 }
 
@@ -57,24 +91,35 @@ export function eventFiles(logDir: string): string[] {
   try {
     return fs
       .readdirSync(logDir)
-      .filter((f) => EVENT_FILE.test(f))
+      .filter((f) => EVENT_FILE.test(f) && !OWN_EXPORT.test(f))
       .sort();
   } catch {
     return [];
   }
 }
 
-/**
- * Reads what is new in `logDir` since `prev` and turns it into run events. With `final`, a
- * file's unfinished last record is reported as truncated (for folders nothing writes any more).
- */
+export interface PollOptions {
+  /** A file's unfinished last record is reported as truncated and skipped (nothing writes the folder). */
+  final?: boolean;
+  /** Read each file only up to this offset (a file not named: not at all); see LogDirState.pending. */
+  bounds?: Record<string, number>;
+  /**
+   * A file unchanged for this long whose last record is unfinished: reported once as truncated,
+   * and still waited for (nothing is skipped, in case its writer comes back).
+   */
+  staleMs?: number;
+  /** The run's identity; default: from the path relative to `workspaceRoot`. */
+  identity?: RunIdentity;
+}
+
+/** Reads what is new in `logDir` since `prev` and turns it into run events. */
 export function pollLogDir(
   workspaceRoot: string,
   logDir: string,
   prev?: LogDirState,
-  opts: { final?: boolean } = {},
+  opts: PollOptions = {},
 ): PollResult {
-  const id = runIdentity(workspaceRoot, logDir);
+  const id = opts.identity ?? runIdentity(workspaceRoot, logDir);
   const state: LogDirState = prev
     ? { ...prev, files: { ...prev.files }, notShown: { ...prev.notShown } }
     : { runId: id.runId, started: false, files: {}, notShown: {} };
@@ -114,8 +159,28 @@ export function pollLogDir(
     }
   };
   for (const f of eventFiles(logDir)) {
-    const r = readEventFile(path.join(logDir, f), state.files[f], { final: opts.final, onItems: take });
-    state.files[f] = r.cursor;
+    const until = opts.bounds ? (opts.bounds[f] ?? 0) : undefined;
+    const file = path.join(logDir, f);
+    const before = state.files[f];
+    const r = readEventFile(file, before, { final: opts.final, onItems: take, until });
+    const cursor: FileCursor = { ...r.cursor };
+    if (before?.tailReported && cursor.offset === before.offset) cursor.tailReported = true;
+    if (opts.staleMs !== undefined && until === undefined && !cursor.tailReported) {
+      const st = statOf(file);
+      if (st && st.size > cursor.offset && Date.now() - st.mtimeMs > opts.staleMs && !cursor.resyncing) {
+        cursor.tailReported = true;
+        problems.push({
+          file,
+          kind: 'truncated',
+          record: cursor.records,
+          offset: cursor.offset,
+          message:
+            `record ${cursor.records} at byte ${cursor.offset}: the file ends inside it ` +
+            `(${st.size - cursor.offset} bytes) and has not changed for a while; waiting for the rest`,
+        });
+      }
+    }
+    state.files[f] = cursor;
     problems.push(...r.problems);
   }
   flush();
@@ -134,4 +199,12 @@ export function pollLogDir(
     events.unshift({ type: 'params', params });
   }
   return { events, problems, state };
+}
+
+function statOf(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
 }

@@ -25,6 +25,11 @@ export interface ReadOptions {
   final?: boolean;
   /** Called per chunk, so a big file need not be held as items all at once. Default: collect them. */
   onItems?: (items: SummaryItem[]) => void;
+  /**
+   * Read no further than this byte offset (a record boundary reached before), so reading the same
+   * stretch again gives the same records even if the file has grown since.
+   */
+  until?: number;
 }
 
 /** Reads `file` from `cursor` (the start when omitted) to its current end. */
@@ -41,15 +46,16 @@ export function readEventFile(file: string, cursor?: RecordCursor, opts: ReadOpt
     return { items, problems, cursor: cur };
   }
   try {
-    const size = fs.fstatSync(fd).size;
-    if (size < cur.offset) {
+    const onDisk = fs.fstatSync(fd).size;
+    const size = opts.until === undefined ? onDisk : Math.min(onDisk, opts.until);
+    if (onDisk < cur.offset) {
       // Shorter than where we were: rewritten or truncated in place; our cursor no longer means anything.
       problems.push({
         file,
         kind: 'truncated',
         record: cur.records,
         offset: cur.offset,
-        message: `file shrank to ${size} bytes below the read position ${cur.offset}; read again from the start`,
+        message: `file shrank to ${onDisk} bytes below the read position ${cur.offset}; read again from the start`,
       });
       cur = { offset: 0, records: 0 };
     }

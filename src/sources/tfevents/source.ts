@@ -1,47 +1,99 @@
-// The built-in TensorBoard source: every log directory found in the workspace is a run.
-// On start it reads each folder from its saved cursors (historic folders are imported, once:
-// run ids are stable and cursors persist), then polls for new folders and appended records.
-// Problems in a file are logged once each, with the file, the record and its byte offset.
+// The built-in log-folder source: TensorBoard log directories, CSV training logs and Hugging Face
+// Trainer output folders in the workspace, each shown as a run.
+// - Growing ones (a file changed within `liveWindowSeconds`) are imported and then tailed live.
+// - Historic ones wait to be imported on demand ("Runwatch: Import TensorBoard Logs…"); once
+//   imported they are tailed like the others.
+// - A log directory that a run captured live already streams (its run.start context names it under
+//   `tensorboard.logdir`) is never imported. A folder never seen before whose files changed seconds
+//   ago is looked at again `settleMs` later, so a capture's run.start has time to arrive first.
+// Cursors move only once the store holds the events (SourceSink.append), and the stretch about to be
+// appended is written down first, so a crash in between reads the same stretch again into the same
+// seqs, which the store skips: nothing twice, nothing lost. Problems are logged once each.
 import * as path from 'node:path';
 import type { HealthStatus, PluginContext, PluginMetadata, SourcePlugin, SourceSink } from '../../api/types';
 import { errorText } from '../../common/errors';
-import { DEFAULT_GLOBS, findLogDirs } from './find';
-import { pollLogDir } from './logDirRun';
+import { DEFAULT_GLOBS } from './find';
+import type { LogDirState } from './logDirRun';
 import { TfeventsStateFile } from './stateFile';
+import { findTargets, newestChange, pollTarget, targetOfState, targetsIn, type LogTarget } from './targets';
 
 export const TFEVENTS_SOURCE_ID = 'runwatch.tensorboard-logs';
 
 export interface TfeventsSourceOptions {
-  workspaceRoot: string;
+  /** The workspace folders. */
+  roots: string[];
   /** Where the cursors are kept (a JSON file, e.g. under the store's folder). */
   stateFile: string;
-  /**
-   * Folders never read, asked on every poll: the TensorBoard backend's own log folder, so runs it
-   * writes out are not read back in as new runs.
-   */
+  /** Folders never read, asked on every walk: e.g. the TensorBoard backend's own log folder. */
   excludeDirs?: () => string[];
+  /** Log directories that captured runs already stream (resolved), asked before each import. */
+  capturedDirs?: () => Iterable<string>;
+  /** How long a newly seen, just-changed folder waits for a capture to claim it (default 3 s). */
+  settleMs?: number;
+  /** How often the workspace is walked for new logs (default 10 s; logs already found are read every poll). */
+  walkMs?: number;
+}
+
+/** A log not imported yet, as the import command lists it. */
+export interface LogCandidate {
+  key: string;
+  kind: LogDirState['kind'] & string;
+  path: string;
+  name: string;
+  project: string;
+  /** When its newest file changed (ms since the epoch). */
+  changed: number;
+}
+
+export interface ImportResult {
+  path: string;
+  runId?: string;
+  points: number;
+  problems: number;
+  /** Why it was not imported. */
+  skipped?: string;
 }
 
 export class TfeventsSource implements SourcePlugin {
   readonly metadata: PluginMetadata & { kind: 'source' } = {
     id: TFEVENTS_SOURCE_ID,
-    displayName: 'TensorBoard log folders',
-    version: '1.0.0',
+    displayName: 'Log folders (TensorBoard, CSV, Trainer state)',
+    version: '1.1.0',
     kind: 'source',
-    description: 'Shows each folder of events.out.tfevents.* files in the workspace as a run, tailed live.',
+    description:
+      'Shows each TensorBoard log folder, Lightning/Keras CSV log and Hugging Face trainer_state.json in ' +
+      'the workspace as a run: growing ones tailed live, older ones through "Import TensorBoard Logs…".',
     capabilities: ['metrics', 'params', 'live'],
     configSchema: {
       type: 'object',
       properties: {
-        globs: { type: 'array', items: { type: 'string' }, default: DEFAULT_GLOBS },
-        pollMs: { type: 'integer', minimum: 200, default: 2000 },
+        globs: {
+          type: 'array',
+          items: { type: 'string' },
+          default: DEFAULT_GLOBS,
+          description: 'Workspace-relative globs of the log files to look for.',
+        },
+        pollMs: { type: 'integer', minimum: 200, default: 2000, description: 'How often growing logs are read.' },
+        liveWindowSeconds: {
+          type: 'number',
+          minimum: 0,
+          default: 300,
+          description:
+            'A log whose files changed this recently is imported and tailed by itself; older ones on demand.',
+        },
       },
     },
   };
   private ctx?: PluginContext;
+  private sink?: SourceSink;
   private timer?: NodeJS.Timeout;
-  private polling?: Promise<void>;
+  /** One poll or import at a time: both move the same cursors. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private polling = false;
   private states?: TfeventsStateFile;
+  private found: LogTarget[] = [];
+  private lastWalk = 0;
+  private readonly firstSeen = new Map<string, number>();
   private lastError?: string;
 
   constructor(private readonly o: TfeventsSourceOptions) {}
@@ -51,40 +103,188 @@ export class TfeventsSource implements SourcePlugin {
     return Promise.resolve();
   }
 
-  async start(sink: SourceSink): Promise<void> {
-    this.states = new TfeventsStateFile(this.o.stateFile);
-    await this.pollOnce(sink);
-    const ms = typeof this.ctx?.config.pollMs === 'number' ? this.ctx.config.pollMs : 2000;
-    this.timer = setInterval(() => {
-      this.polling ??= this.pollOnce(sink).finally(() => (this.polling = undefined));
-    }, ms);
+  private get pollMs(): number {
+    return typeof this.ctx?.config.pollMs === 'number' ? this.ctx.config.pollMs : 2000;
   }
 
-  /** One pass over the workspace: new folders, appended records. */
-  async pollOnce(sink: SourceSink): Promise<void> {
-    const states = this.states ?? (this.states = new TfeventsStateFile(this.o.stateFile));
-    const globs = Array.isArray(this.ctx?.config.globs) ? (this.ctx.config.globs as string[]) : DEFAULT_GLOBS;
-    let failed: string | undefined;
-    for (const dir of findLogDirs(this.o.workspaceRoot, globs, this.o.excludeDirs?.() ?? [])) {
-      // One folder's failure (unreadable, state not writable) must not hold up the others.
-      try {
-        const key = path.relative(this.o.workspaceRoot, dir).split(path.sep).join('/') || '.';
-        const r = pollLogDir(this.o.workspaceRoot, dir, states.get(key));
-        for (const p of r.problems) this.ctx?.logger.warn(`${p.file}: ${p.message}`);
-        for (const e of r.events) sink.emit(r.state.runId, e);
-        if (r.events.length || r.problems.length || !states.get(key)) await states.set(key, r.state);
-      } catch (e) {
-        failed = `TensorBoard logs in ${dir}: ${errorText(e)}`;
-        this.ctx?.logger.error(failed);
+  private get liveWindowMs(): number {
+    const s = this.ctx?.config.liveWindowSeconds;
+    return (typeof s === 'number' ? s : 300) * 1000;
+  }
+
+  private get globs(): string[] {
+    const g = this.ctx?.config.globs;
+    return Array.isArray(g) && g.every((x) => typeof x === 'string') ? g : DEFAULT_GLOBS;
+  }
+
+  private stateFile(): TfeventsStateFile {
+    return (this.states ??= new TfeventsStateFile(this.o.stateFile));
+  }
+
+  async start(sink: SourceSink): Promise<void> {
+    this.sink = sink;
+    this.states = new TfeventsStateFile(this.o.stateFile);
+    await this.pollOnce(sink);
+    this.timer = setInterval(() => {
+      if (this.polling) return;
+      this.polling = true;
+      void this.pollOnce(sink).finally(() => (this.polling = false));
+    }, this.pollMs);
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(f, f);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Walks the workspace folders again, when `walkMs` has passed since the last walk (or forced). */
+  private walk(force = false): LogTarget[] {
+    const now = Date.now();
+    if (force || !this.lastWalk || now - this.lastWalk >= (this.o.walkMs ?? 10_000)) {
+      this.found = findTargets(this.o.roots, this.globs, this.o.excludeDirs?.() ?? []);
+      this.lastWalk = now;
+    }
+    return this.found;
+  }
+
+  private captured(): Set<string> {
+    return new Set([...(this.o.capturedDirs?.() ?? [])].map((d) => path.resolve(d)));
+  }
+
+  /** One pass: new growing logs imported, imported ones read on from their cursors. */
+  pollOnce(sink: SourceSink | undefined = this.sink): Promise<void> {
+    if (!sink) return Promise.resolve();
+    return this.serial(async () => {
+      const states = this.stateFile();
+      const now = Date.now();
+      const captured = this.captured();
+      const targets = new Map<string, LogTarget>();
+      for (const [key, s] of states.entries()) targets.set(key, targetOfState(this.o.roots, key, s));
+      for (const t of this.walk()) if (!targets.has(t.key)) targets.set(t.key, t);
+      let failed: string | undefined;
+      for (const t of targets.values()) {
+        // A log a capture streams is that run's; reading it too would show it twice.
+        if (t.kind === 'tfevents' && captured.has(t.path)) continue;
+        if (!states.get(t.key)) {
+          const changed = newestChange(t);
+          if (now - changed > this.liveWindowMs) continue; // historic: imported on demand
+          const seen = this.firstSeen.get(t.key);
+          if (seen === undefined) this.firstSeen.set(t.key, now);
+          const settle = this.o.settleMs ?? 3000;
+          if (now - changed < settle && (seen === undefined || now - seen < settle)) continue;
+        }
+        // One log's failure (unreadable, state not writable, the store refusing) must not hold up the others.
+        try {
+          await this.read(t, sink);
+        } catch (e) {
+          failed = `${t.path}: ${errorText(e)}`;
+          this.ctx?.logger.error(`log folders: ${failed}`);
+        }
+      }
+      this.lastError = failed;
+    });
+  }
+
+  /** Reads a target on from its cursor; returns the points appended. */
+  private async read(t: LogTarget, sink: SourceSink, force = false): Promise<{ points: number; problems: number }> {
+    const states = this.stateFile();
+    let prev = states.get(t.key);
+    let points = 0;
+    let problems = 0;
+    if (prev?.pending) {
+      // A crash (or a refused append) after the stretch was written down: read it again, the same way.
+      const again = pollTarget(t, prev, { bounds: prev.pending });
+      prev = await this.deliver(t, prev, again.state, again.events, sink);
+    }
+    const r = pollTarget(t, prev, { staleMs: force ? 0 : this.liveWindowMs });
+    for (const p of r.problems) this.ctx?.logger.warn(`${p.file}: ${p.message}`);
+    problems += r.problems.length;
+    for (const e of r.events) if (e.type === 'metrics') points += e.points.length;
+    const next: LogDirState = { ...r.state, kind: t.kind, path: t.path };
+    if (!r.events.length) {
+      if (!prev || JSON.stringify(prev) !== JSON.stringify(next)) await states.set(t.key, next);
+      return { points, problems };
+    }
+    await this.deliver(t, prev, next, r.events, sink);
+    return { points, problems };
+  }
+
+  /** Writes the stretch down, appends its events with their seqs, then moves the cursor. */
+  private async deliver(
+    t: LogTarget,
+    prev: LogDirState | undefined,
+    next: LogDirState,
+    events: Parameters<SourceSink['emit']>[1][],
+    sink: SourceSink,
+  ): Promise<LogDirState> {
+    const states = this.stateFile();
+    const seq0 = prev?.seq ?? 0;
+    const pending: Record<string, number> = {};
+    for (const [f, c] of Object.entries(next.files)) pending[f] = c.offset;
+    const base: LogDirState = prev ?? { runId: next.runId, started: false, files: {}, notShown: {} };
+    await states.set(t.key, { ...base, kind: t.kind, path: t.path, seq: seq0, pending });
+    await sink.append(
+      next.runId,
+      events.map((event, i) => ({ seq: seq0 + i + 1, event })),
+    );
+    const done: LogDirState = { ...next, kind: t.kind, path: t.path, seq: seq0 + events.length };
+    delete done.pending;
+    await states.set(t.key, done);
+    return done;
+  }
+
+  /** Logs found and not imported yet (historic ones), newest first; walks the workspace again. */
+  async candidates(): Promise<LogCandidate[]> {
+    return this.serial(() => {
+      const states = this.stateFile();
+      const captured = this.captured();
+      const out: LogCandidate[] = [];
+      for (const t of this.walk(true)) {
+        if (states.get(t.key) || (t.kind === 'tfevents' && captured.has(t.path))) continue;
+        out.push({ key: t.key, kind: t.kind, path: t.path, ...t.identity, changed: newestChange(t) });
+      }
+      return Promise.resolve(out.sort((a, b) => b.changed - a.changed));
+    });
+  }
+
+  /**
+   * Imports the named logs now (each a candidate's path, or any folder: its event files, Trainer
+   * state or metrics.csv), and tails them from then on.
+   */
+  async importPaths(paths: string[]): Promise<ImportResult[]> {
+    const sink = this.sink;
+    if (!sink) throw new Error('the log-folder source is not running (turned off in runwatch.sources?)');
+    const found = new Map(this.walk(true).map((t) => [t.path, t]));
+    const results: ImportResult[] = [];
+    for (const p of paths) {
+      const abs = path.resolve(p);
+      const targets = found.has(abs) ? [found.get(abs) as LogTarget] : targetsIn(this.o.roots, abs);
+      if (!targets.length) {
+        results.push({
+          path: abs,
+          points: 0,
+          problems: 0,
+          skipped: 'no event files, metrics.csv or trainer_state.json',
+        });
+        continue;
+      }
+      for (const t of targets) {
+        if (t.kind === 'tfevents' && this.captured().has(t.path)) {
+          results.push({ path: t.path, points: 0, problems: 0, skipped: 'a captured run already streams it' });
+          continue;
+        }
+        const r = await this.serial(() => this.read(t, sink, true));
+        results.push({ path: t.path, runId: t.identity.runId, ...r });
       }
     }
-    this.lastError = failed;
+    return results;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.polling;
+    await this.queue;
   }
 
   healthCheck(): Promise<HealthStatus> {

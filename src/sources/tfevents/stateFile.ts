@@ -19,7 +19,11 @@ export class TfeventsStateFile {
   }
 
   get(logDir: string): LogDirState | undefined {
-    return this.states[logDir];
+    return Object.prototype.hasOwnProperty.call(this.states, logDir) ? this.states[logDir] : undefined;
+  }
+
+  entries(): [string, LogDirState][] {
+    return Object.entries(this.states);
   }
 
   set(logDir: string, state: LogDirState): Promise<void> {
