@@ -28,6 +28,8 @@ import type { Collector, CollectorInfo, CollectorState } from '../collector/coll
 import { readDiscovery, removeDiscovery, writeDiscovery, type DiscoveryInfo } from '../collector/discovery';
 import type { Hub } from '../core/hub';
 import { SpoolImporter } from '../sources/spoolImporter';
+import { registerLogFolderSource } from '../sources/tfevents/register';
+import type { TfeventsSource } from '../sources/tfevents/source';
 import { spoolDir } from '../store/paths';
 import { RunStore, StoreLockedError } from '../store/runStore';
 import { SeriesStore } from '../store/series';
@@ -72,6 +74,8 @@ export interface RuntimeOptions {
   owner?: string;
   /** A reader's own series cache (never inside the store it reads); without it a reader has no charts. */
   readerCacheDir?: string;
+  /** Workspace folders whose TensorBoard/CSV log folders become runs (a source on the hub; writers only). */
+  logFolders?: string[];
   /** A lock already taken (a reader taking over), handed to the store. */
   lock?: StoreLock;
   /** 'auto': how long to wait for an owned store's lock before reading instead (default 0). */
@@ -90,6 +94,8 @@ export class Runtime {
   private closing?: Promise<void>;
   /** Why the collector is not listening, for views and messages. */
   collectorError?: string;
+  /** The log-folder source, for "Import TensorBoard Logs…" (a writer with a hub and workspace folders). */
+  logFolders?: TfeventsSource;
 
   private ownerTimer?: NodeJS.Timeout;
   private ownerAddress?: DiscoveryInfo;
@@ -183,6 +189,8 @@ export class Runtime {
     if (opts.startHub) {
       try {
         rt.hubRef = await opts.startHub(store, path.join(store.dir, 'backends'));
+        if (rt.hubRef && opts.logFolders?.length)
+          rt.logFolders = registerLogFolderSource(rt.hubRef, store, opts.logFolders);
       } catch (err) {
         // Backends that could start do run; ingest goes on regardless.
         opts.logger.error(`backends: ${errorText(err)}`);

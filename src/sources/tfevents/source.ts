@@ -9,6 +9,7 @@
 // Cursors move only once the store holds the events (SourceSink.append), and the stretch about to be
 // appended is written down first, so a crash in between reads the same stretch again into the same
 // seqs, which the store skips: nothing twice, nothing lost. Problems are logged once each.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HealthStatus, PluginContext, PluginMetadata, SourcePlugin, SourceSink } from '../../api/types';
 import { errorText } from '../../common/errors';
@@ -18,6 +19,17 @@ import { TfeventsStateFile } from './stateFile';
 import { findTargets, newestChange, pollTarget, targetOfState, targetsIn, type LogTarget } from './targets';
 
 export const TFEVENTS_SOURCE_ID = 'runwatch.tensorboard-logs';
+
+/** Whether a captured run streams this log directory (compared as given and with links resolved). */
+function isCaptured(t: LogTarget, captured: Set<string>): boolean {
+  if (t.kind !== 'tfevents' || !captured.size) return false;
+  if (captured.has(t.path)) return true;
+  try {
+    return captured.has(fs.realpathSync(t.path));
+  } catch {
+    return false;
+  }
+}
 
 export interface TfeventsSourceOptions {
   /** The workspace folders. */
@@ -165,7 +177,7 @@ export class TfeventsSource implements SourcePlugin {
       let failed: string | undefined;
       for (const t of targets.values()) {
         // A log a capture streams is that run's; reading it too would show it twice.
-        if (t.kind === 'tfevents' && captured.has(t.path)) continue;
+        if (isCaptured(t, captured)) continue;
         if (!states.get(t.key)) {
           const changed = newestChange(t);
           if (now - changed > this.liveWindowMs) continue; // historic: imported on demand
@@ -241,7 +253,7 @@ export class TfeventsSource implements SourcePlugin {
       const captured = this.captured();
       const out: LogCandidate[] = [];
       for (const t of this.walk(true)) {
-        if (states.get(t.key) || (t.kind === 'tfevents' && captured.has(t.path))) continue;
+        if (states.get(t.key) || (isCaptured(t, captured))) continue;
         out.push({ key: t.key, kind: t.kind, path: t.path, ...t.identity, changed: newestChange(t) });
       }
       return Promise.resolve(out.sort((a, b) => b.changed - a.changed));
@@ -270,7 +282,7 @@ export class TfeventsSource implements SourcePlugin {
         continue;
       }
       for (const t of targets) {
-        if (t.kind === 'tfevents' && this.captured().has(t.path)) {
+        if (isCaptured(t, this.captured())) {
           results.push({ path: t.path, points: 0, problems: 0, skipped: 'a captured run already streams it' });
           continue;
         }
