@@ -27,6 +27,17 @@ export interface RunContext {
   [key: string]: unknown;
 }
 
+/** Where a metric key was first logged: the person's file and line (frameworks' frames skipped). */
+export interface SourceLocation {
+  /** Absolute path where the code ran; a notebook's .ipynb for a Jupyter cell. */
+  file: string;
+  /** 1-based; for a Jupyter cell, within the cell. */
+  line: number;
+  function?: string;
+  /** For a Jupyter cell: the kernel's name for the cell's code. */
+  cell?: string;
+}
+
 export interface MetricPoint {
   key: string;
   value: number;
@@ -48,7 +59,8 @@ export type RunEvent =
       parentRunId?: string;
       context: RunContext;
     }
-  | { type: 'metrics'; points: MetricPoint[] }
+  /** `sources`: where keys were first logged (sent once per key; may come with no points). */
+  | { type: 'metrics'; points: MetricPoint[]; sources?: Record<string, SourceLocation> }
   | { type: 'params'; params: Record<string, ParamValue> }
   /** `removed`: tag names taken off the run (applied after `tags`); absent from older logs. */
   | { type: 'tags'; tags: Record<string, string>; removed?: string[] }
@@ -85,6 +97,8 @@ export interface RunSummary {
   tags: Record<string, string>;
   parentRunId?: string;
   context: RunContext;
+  /** Metric key -> where it was first logged (the first location sent for a key wins). */
+  sources?: Record<string, SourceLocation>;
 }
 
 // ---------------------------------------------------------------------------

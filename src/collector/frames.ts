@@ -94,7 +94,7 @@ function toEvent(m: v1.RunMessage): RunEvent {
         context: m.context ?? {},
       };
     case 'metrics':
-      return { type: 'metrics', points: v1.metricsPoints(m) };
+      return { type: 'metrics', points: v1.metricsPoints(m), ...(m.sources ? { sources: m.sources } : {}) };
     case 'params':
       return { type: 'params', params: m.params };
     case 'tags':
@@ -131,6 +131,32 @@ function parseMetrics(
   const s = o.seq;
   if (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1)
     return bad(`"seq" must be an integer from 1 to ${v1.MAX_INT_TEXT}, got ${kind(s)}`);
+  const pts = o.points;
+  if (o.sources !== undefined) {
+    // Once per key per run: zod is fast enough here.
+    const r = v1.Sources.safeParse(o.sources);
+    if (!r.success) return bad(`"sources": ${describeIssues(r.error)}`);
+    if (o.cols === undefined && pts === undefined) {
+      return { kind: 'run', runId: rid, seq: s, event: { type: 'metrics', points: [], sources: r.data }, points: 0 };
+    }
+    return withSources(metricsBody(o, rid, s, limits, bad), r.data);
+  }
+  return metricsBody(o, rid, s, limits, bad);
+}
+
+function withSources(frame: ParsedFrame, sources: Record<string, v1.SourceLocation>): ParsedFrame {
+  return frame.kind === 'run' && frame.event.type === 'metrics'
+    ? { ...frame, event: { ...frame.event, sources } }
+    : frame;
+}
+
+function metricsBody(
+  o: Record<string, unknown>,
+  rid: string,
+  s: number,
+  limits: FrameLimits,
+  bad: (message: string) => ParsedFrame,
+): ParsedFrame {
   const pts = o.points;
   if (o.cols !== undefined) {
     if (pts !== undefined) return bad('send exactly one of "points" and "cols", not both');
@@ -265,6 +291,13 @@ function kind(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
   if (typeof v === 'number') return String(v);
   return typeof v;
+}
+
+function describeIssues(err: ZodError): string {
+  return err.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(map)'}: ${i.message}`)
+    .join('; ');
 }
 
 function describe(type: string, err: ZodError): string {

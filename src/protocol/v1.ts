@@ -152,24 +152,59 @@ export const MetricColumns = z
     });
   });
 
+/** The most keys one `sources` map may name (the Python client stops locating keys there). */
+export const MAX_SOURCE_KEYS = 10000;
+
+/** Where a metric key was first logged: the person's file and line (a framework's frames skipped). */
+export const SourceLocation = z.object({
+  /** Absolute path on the machine that ran the code (a notebook's .ipynb for a Jupyter cell). */
+  file: Text(4096, 1),
+  line: Int('line').min(1, { error: 'line must be 1 or more' }),
+  function: Text(250).optional(),
+  /** For a Jupyter cell: the kernel's name for the cell's code (`line` counts within the cell). */
+  cell: Text(4096).optional(),
+});
+export type SourceLocation = z.infer<typeof SourceLocation>;
+
+/** Metric key -> where it was first logged; sent once per key per run, before or with its first points. */
+export const Sources = z.record(z.string(), SourceLocation).superRefine((m, ctx) => {
+  const keys = Object.keys(m);
+  if (keys.length > MAX_SOURCE_KEYS)
+    ctx.addIssue({ code: 'custom', message: `at most ${MAX_SOURCE_KEYS} keys in one sources map` });
+  for (const key of keys) {
+    if (key.length < 1 || codePoints(key) > MAX_KEY_CODE_POINTS)
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `keys are metric names of 1 to ${MAX_KEY_CODE_POINTS} characters`,
+      });
+  }
+});
+
 const MetricsBase = { type: z.literal('metrics'), runId: RunId, seq: Seq };
 
 /**
- * `metrics` carries exactly one of `points` (objects) or `cols` (columns). The loose
- * object in front gives the discriminated unions below their `type`; the union then
- * checks (and strips) the rest, so the inferred type is one form or the other.
+ * `metrics` carries exactly one of `points` (objects) or `cols` (columns), or neither when it
+ * carries `sources` (optional otherwise). The loose object in front gives the discriminated
+ * unions below their `type`; the union then checks (and strips) the rest, so the inferred
+ * type is one form or another.
  */
-export const Metrics = z
-  .looseObject(MetricsBase)
-  .pipe(
-    z.union([
-      z.object({ ...MetricsBase, points: z.array(Point).min(1), cols: z.never().optional() }),
-      z.object({ ...MetricsBase, cols: MetricColumns, points: z.never().optional() }),
-    ]),
-  );
+export const Metrics = z.looseObject(MetricsBase).pipe(
+  z.union([
+    z.object({
+      ...MetricsBase,
+      points: z.array(Point).min(1),
+      cols: z.never().optional(),
+      sources: Sources.optional(),
+    }),
+    z.object({ ...MetricsBase, cols: MetricColumns, points: z.never().optional(), sources: Sources.optional() }),
+    z.object({ ...MetricsBase, sources: Sources, points: z.never().optional(), cols: z.never().optional() }),
+  ]),
+);
 
 /** The points of a checked `metrics` message, in order, whichever form it came in. */
 export function metricsPoints(m: Metrics): { key: string; value: number; step: number; time: number }[] {
+  if (!m.cols && !m.points) return [];
   if (m.cols) {
     const { keys, k, v, s, t } = m.cols;
     return k.map((ki, i) => ({ key: keys[ki], value: decodeWireNumber(v[i]) as number, step: s[i], time: t[i] }));

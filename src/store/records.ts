@@ -1,6 +1,6 @@
 // What a log record's payload holds (`{"seq"?, "event"}` as UTF-8 JSON, non-finite values as the wire's
 // strings) and how a run's summary is folded from its events. Pure functions, no I/O.
-import type { MetricPoint, RunEvent, RunSummary } from '../api/types';
+import type { MetricPoint, RunEvent, RunSummary, SourceLocation } from '../api/types';
 import { decodeWireNumber, encodeWireNumber, type WireNumber } from '../common/wireNumber';
 
 export function encodePayload(seq: number | undefined, event: RunEvent): Buffer {
@@ -16,7 +16,7 @@ export function encodePayload(seq: number | undefined, event: RunEvent): Buffer 
     }
     if (!finite) {
       const wire = pts.map((p) => (Number.isFinite(p.value) ? p : { ...p, value: encodeWireNumber(p.value) }));
-      ev = { type: 'metrics', points: wire as unknown as MetricPoint[] };
+      ev = { ...event, points: wire as unknown as MetricPoint[] };
     }
   }
   return Buffer.from(JSON.stringify(seq === undefined ? { event: ev } : { seq, event: ev }));
@@ -32,18 +32,19 @@ export function decodePayload(payload: Buffer): { seq?: number; event: RunEvent 
   if (rec.event.type === 'metrics') {
     // Rebuilt point by point: a stored wire message carries extra fields (runId, seq, unknown keys),
     // and may be in the columnar form (`cols`, protocol v1), which is read back as the same points.
-    const stored = rec.event as { points?: StoredPoint[]; cols?: StoredColumns };
+    const stored = rec.event as { points?: StoredPoint[]; cols?: StoredColumns; sources?: MetricSources };
     const points =
       stored.cols !== undefined && stored.points === undefined
         ? columnsToPoints(stored.cols)
         : objectsToPoints(stored.points ?? []);
-    return rec.seq === undefined
-      ? { event: { type: 'metrics', points } }
-      : { seq: rec.seq, event: { type: 'metrics', points } };
+    const event: RunEvent =
+      stored.sources !== undefined ? { type: 'metrics', points, sources: stored.sources } : { type: 'metrics', points };
+    return rec.seq === undefined ? { event } : { seq: rec.seq, event };
   }
   return rec;
 }
 
+type MetricSources = Record<string, SourceLocation>;
 type StoredPoint = Omit<MetricPoint, 'value'> & { value: WireNumber };
 interface StoredColumns {
   keys: string[];
@@ -103,6 +104,8 @@ export function reduce(prev: RunSummary | undefined, runId: string, ev: RunEvent
       let last = s.lastStep ?? -1;
       for (const p of ev.points) if (p.step > last) last = p.step;
       if (last >= 0) s.lastStep = last;
+      // The first location of a key wins: it is where the key was first logged.
+      if (ev.sources) s.sources = { ...ev.sources, ...s.sources };
       break;
     }
     case 'params':

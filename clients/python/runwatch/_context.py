@@ -1,4 +1,5 @@
-"""What a run records about where it runs: host, process, Python, git. Never raises."""
+"""What a run records about where it runs: host, process, Python, git, the command line (to run it
+again) and the notebook when it runs in a Jupyter kernel. Never raises."""
 
 from __future__ import annotations
 
@@ -47,12 +48,32 @@ def git_state(cwd: str) -> Optional[Dict[str, Any]]:
     return state
 
 
+def notebook_path() -> Optional[str]:
+    """The notebook a Jupyter kernel runs, or None outside one.
+
+    Jupyter's server passes it to the kernel as JPY_SESSION_NAME (ipykernel copies it into
+    `__session__`); VS Code's Jupyter extension sets `__vsc_ipynb_file__` in the kernel's namespace.
+    """
+    if "ipykernel" not in sys.modules:
+        return None
+    main = sys.modules.get("__main__")
+    names = getattr(main, "__dict__", {}) if main is not None else {}
+    for candidate in (names.get("__vsc_ipynb_file__"), names.get("__session__"), os.environ.get("JPY_SESSION_NAME")):
+        if isinstance(candidate, str) and candidate.endswith(".ipynb"):
+            return os.path.abspath(candidate)
+    return None
+
+
 def collect() -> Dict[str, Any]:
     ctx: Dict[str, Any] = {}
     try:
         ctx["host"] = socket.gethostname()
         ctx["pid"] = os.getpid()
         ctx["argv"] = [str(a) for a in sys.argv]
+        # The interpreter's own command line (`python -m pkg ...` included) is what "Rerun" runs.
+        orig = getattr(sys, "orig_argv", None)
+        if isinstance(orig, list) and orig:
+            ctx["origArgv"] = [str(a) for a in orig]
         cwd = os.getcwd()
         ctx["cwd"] = cwd
         ctx["python"] = platform.python_version()
@@ -65,6 +86,9 @@ def collect() -> Dict[str, Any]:
                 frameworks[name] = version
         if frameworks:
             ctx["frameworks"] = frameworks
+        notebook = notebook_path()
+        if notebook:
+            ctx["notebook"] = notebook
         git = git_state(cwd)
         if git:
             ctx["git"] = git

@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any, Callable, Deque, Dict, Iterable, Mapping, Optional, Set, Tuple, Union
 
-from . import _discovery, _hooks, _system
+from . import _discovery, _hooks, _source, _system
 from ._protocol import MAX_REASON, PROTOCOL_VERSION, FrameEncoder
 from ._sender import Sender
 from ._values import ParamValue, describe_exception, flatten_params, make_slow_value, normalize_tags, r
@@ -73,6 +73,10 @@ class Run:
         # Bound once: the hot path is one attribute lookup and one call.
         self._append: Callable[[Tuple[Any, Any, float]], None] = self._queue.extend
         self._next_step = 0
+        # Keys whose first call site was taken (_source.py); `_known(data)` is one C-level set test per
+        # call. Off (RUNWATCH_SOURCES=0) or full, it is a test that is always true.
+        self._seen: Set[Any] = set()
+        self._known: Callable[[Any], bool] = self._seen.issuperset if _source.enabled() else frozenset().isdisjoint
         self.status: Optional[str] = None
         self.flush_timeout = flush_timeout if flush_timeout is not None else _env_float("RUNWATCH_FLUSH_TIMEOUT", 5.0)
 
@@ -180,6 +184,8 @@ class Run:
                 self._log_slow(data, step)
                 return
             self._next_step = step + 1
+            if not self._known(data):
+                self._locate(data)
             self._append((data.copy(), step, _time()))
         except Exception:  # noqa: BLE001 - odd input takes the slow path, never the caller down
             self._log_slow(data, step)
@@ -202,6 +208,8 @@ class Run:
                 self._warn("step", "step must be an integer 0 or more; values logged with another step were skipped.")
                 return
             self._next_step = step + 1
+            if not self._known(data):
+                self._locate(data)
             self._append((dict(data), step, _time()))
         except Exception as e:  # noqa: BLE001
             self._warn("log-internal", f"run.log() could not record a value ({e!r}); it was skipped.")
@@ -329,6 +337,14 @@ class Run:
 
     def _append_after_finish(self, item: Tuple[Any, Any, float]) -> None:
         self._warn("after-finish", "this run has finished; values logged after finish() are ignored. Call runwatch.init() for a new run.")
+
+    def _locate(self, data: Mapping[str, Any]) -> None:
+        """The first call logging these keys: one stack walk, sent ahead of the points (never raises)."""
+        msg = _source.sources_message(self.id, self._seen, data)
+        if msg is not None:
+            self._control(msg)
+        if len(self._seen) >= _source.MAX_KEYS:
+            self._known = frozenset().isdisjoint
 
     def _control(self, msg: Dict[str, Any]) -> None:
         self._append((None, msg, 0.0))

@@ -147,7 +147,7 @@ def frame_points(msg: Dict[str, Any]) -> List[Dict[str, Any]]:
     `points`, or the columnar `cols` the client sends (keys once; columns k, v, s, t)."""
     cols = msg.get("cols")
     if cols is None:
-        return list(msg["points"])
+        return list(msg.get("points", []))  # a message may carry only `sources`
     keys = cols["keys"]
     assert len(cols["k"]) == len(cols["v"]) == len(cols["s"]) == len(cols["t"]), f"columns of one length: {cols}"
     return [{"key": keys[k], "value": v, "step": s, "time": t} for k, v, s, t in zip(cols["k"], cols["v"], cols["s"], cols["t"])]

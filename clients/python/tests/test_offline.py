@@ -133,8 +133,11 @@ def test_module_level_shortcuts(capfd: pytest.CaptureFixture) -> None:
     runwatch.set_tags(["t"])
     runwatch.finish()
     assert run.status == "finished"
-    types = [m["type"] for m in spool_messages(run)]
-    assert types == ["run.start", "metrics", "params", "tags", "run.end"]
+    msgs = spool_messages(run)
+    types = [m["type"] for m in msgs]
+    # The first metrics message says where "a" was first logged (source locations, _source.py).
+    assert types == ["run.start", "metrics", "metrics", "params", "tags", "run.end"]
+    assert list(msgs[1]["sources"]) == ["a"] and msgs[1]["sources"]["a"]["file"] == __file__
 
 
 def test_unwritable_spool_warns_and_does_not_raise(monkeypatch: pytest.MonkeyPatch, tmp_path, capfd: pytest.CaptureFixture) -> None:
