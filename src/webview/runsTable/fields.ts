@@ -14,11 +14,11 @@ export type FieldRef =
 
 export type FieldValue = ParamValue | undefined;
 
-/** Last, min and max of one metric of one run (NaN-free min/max; NaN when the run has no finite value). */
+/** Last, min and max of one metric of one run (min/max over finite points; absent while unknown or none). */
 export interface MetricStats {
-  last: number;
-  min: number;
-  max: number;
+  last?: number;
+  min?: number;
+  max?: number;
 }
 
 /** A run as the page holds it (decoded from the wire row). */

@@ -40,7 +40,8 @@ type Tok =
   | { t: 'word'; v: string; col: number }
   | { t: 'str'; v: string; col: number }
   | { t: 'op'; v: CompareOp; col: number }
-  | { t: '(' | ')'; col: number }
+  | { t: '('; col: number }
+  | { t: ')'; col: number }
   | { t: 'end'; col: number };
 
 class ParseError extends Error {
@@ -63,7 +64,7 @@ function lex(src: string): Tok[] {
     }
     const col = i + 1;
     if (c === '(' || c === ')') {
-      out.push({ t: c, col });
+      out.push(c === '(' ? { t: '(', col } : { t: ')', col });
       i++;
     } else if (c === '"' || c === "'") {
       let j = i + 1;

@@ -1,6 +1,7 @@
 // From all runs to the rows the table shows: archived runs out (unless shown), the filter
 // expression and parallel-coordinates brushes applied, sorted by one column, and grouped by
 // fields into expandable group rows with aggregates. Pure (no DOM), so tests and benchmarks run it.
+import type { Brush } from '../protocol/runsTable';
 import type { FilterTarget } from './filterExpr';
 import {
   type FieldRef,
@@ -13,9 +14,6 @@ import {
 } from './fields';
 
 export const ARCHIVED_TAG = 'runwatch.archived';
-
-/** A brush on a parallel-coordinates axis: a numeric range, or the categories kept. */
-export type Brush = { min: number; max: number } | { values: string[] };
 
 export interface SortSpec {
   id: string;
