@@ -22,7 +22,11 @@ const targets = [
   },
   {
     ...shared,
-    entryPoints: { dashboard: 'src/webview/dashboard/main.ts', compare: 'src/webview/compare/main.ts' },
+    entryPoints: {
+      dashboard: 'src/webview/dashboard/main.ts',
+      compare: 'src/webview/compare/main.ts',
+      runsTable: 'src/webview/runsTable/main.ts',
+    },
     outdir: 'dist/webview',
     platform: 'browser',
     format: 'iife',

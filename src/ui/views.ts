@@ -9,6 +9,8 @@ import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboard/dashboardPanel'
 import type { ViewsDeps } from './deps';
 import { type RunsNode, RunsTreeProvider } from './runsTree';
 import { CollectorStatusBar } from './statusBar';
+import { RUNS_TABLE_VIEW_TYPE, RunsTablePanel } from './runsTable/runsTablePanel';
+import { registerTagCommands } from './tags';
 
 export type { ViewsDeps } from './deps';
 
@@ -42,11 +44,19 @@ export function registerViews(context: vscode.ExtensionContext, deps: ViewsDeps)
         ComparePanel.revive(panel, deps, uri, state);
       },
     }),
+    vscode.window.registerWebviewPanelSerializer(RUNS_TABLE_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel, state: unknown) {
+        RunsTablePanel.revive(panel, deps, uri, state);
+      },
+    }),
+    vscode.commands.registerCommand('runwatch.showRunsTable', () => RunsTablePanel.show(deps, uri)),
+    ...registerTagCommands(deps, () => treeView.selection),
     ...registerRunCommands(context, deps, tree, treeView),
     openOnRunStart(deps, uri),
     new vscode.Disposable(() => {
       DashboardPanel.instance?.dispose();
       ComparePanel.instance?.dispose();
+      RunsTablePanel.instance?.dispose();
     }),
   );
   return { tree, treeView, statusBar };

@@ -17,7 +17,7 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 export function webviewHtml(
   webview: vscode.Webview,
   extensionUri: vscode.Uri,
-  bundle: 'dashboard' | 'compare',
+  bundle: 'dashboard' | 'compare' | 'runsTable',
   title: string,
 ): string {
   const nonce = randomBytes(16).toString('base64');
