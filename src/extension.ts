@@ -18,6 +18,7 @@ import { collectorSettings, type RunwatchSettings } from './runtime/settings';
 import { resolveStoreDir } from './store/paths';
 import { pluginSettings, registerBackendUi } from './ui/backendCommands';
 import { onDidChangeSettings, readSettings, setSettingsLogger } from './ui/config';
+import { registerImportLogs } from './ui/importLogs';
 import { StoreRoleStatus } from './ui/storeRole';
 import { applyTerminalEnv } from './ui/terminalEnv';
 import { registerViews } from './ui/views';
@@ -58,6 +59,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
     // Runs the Python client spooled to its default folder while no collector was reachable.
     extraSpoolDirs: [path.join(os.homedir(), '.runwatch', 'spool')],
     series: true,
+    logFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
     readerCacheDir: path.join(context.globalStorageUri.fsPath, 'reader-cache'),
     startHub: async (store, stateDir) => {
       const hub = new Hub({
@@ -121,6 +123,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
     exportSource: () => current.runtime?.store,
     log,
   });
+
+  registerImportLogs(context, () => current.runtime?.logFolders, log);
 
   // --- backends: the hub exists only where this window writes the store ---
   const role = new StoreRoleStatus(log);

@@ -253,7 +253,7 @@ export class TfeventsSource implements SourcePlugin {
       const captured = this.captured();
       const out: LogCandidate[] = [];
       for (const t of this.walk(true)) {
-        if (states.get(t.key) || (isCaptured(t, captured))) continue;
+        if (states.get(t.key) || isCaptured(t, captured)) continue;
         out.push({ key: t.key, kind: t.kind, path: t.path, ...t.identity, changed: newestChange(t) });
       }
       return Promise.resolve(out.sort((a, b) => b.changed - a.changed));
