@@ -33,6 +33,7 @@ export interface RunwatchSettings {
   'dashboard.logScale': boolean;
   'dashboard.palette': string[];
   'dashboard.wheelZoom': 'modifier' | 'focused' | 'always';
+  'editor.inlineValues': boolean;
 }
 
 export type SettingKey = keyof RunwatchSettings;
@@ -94,6 +95,7 @@ export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<RunwatchSetting
     effect: 'live',
     check: oneOf(['modifier', 'focused', 'always'] as const),
   },
+  'editor.inlineValues': { default: true, effect: 'live', check: isBool },
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];

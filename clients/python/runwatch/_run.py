@@ -60,6 +60,7 @@ class Run:
         parent_run_id: Optional[str] = None,
         flush_timeout: Optional[float] = None,
         system_metrics: Any = None,
+        context: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self.id: str = uuid.uuid4().hex
         self._warned: Set[str] = set()
@@ -99,6 +100,8 @@ class Run:
         }
         if parent_run_id:
             start["parentRunId"] = str(parent_run_id)
+        if context:
+            start["context"] = dict(context)  # merged with what _context.collect() finds (e.g. TensorBoard capture's logdir)
 
         target = _discovery.resolve(url, token)
         self.spool_dir: str = target.spool_dir

@@ -134,7 +134,7 @@ class Sender:
             self.done.set()
 
     def _begin(self) -> None:
-        self._start_msg["context"] = _context.collect()
+        self._start_msg["context"] = {**_context.collect(), **self._start_msg.get("context", {})}
         self._start_text = dumps(self._start_msg)
         self._spool.start_text = self._start_text
         self._add([Message(1, self._start_text, 0)])

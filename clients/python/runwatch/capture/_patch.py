@@ -1,0 +1,361 @@
+"""TensorBoard capture: the event-writer patch and what each event becomes.
+
+`EventFileWriter.add_event` of `tensorboard.summary.writer.event_file_writer` (behind
+`torch.utils.tensorboard`, Lightning's `TensorBoardLogger`, the HF Trainer's `TensorBoardCallback`)
+and of `tensorboardX.event_file_writer` is wrapped once: the original runs first and unchanged (the
+event file is written exactly as before), then the event is read on the caller's thread:
+
+- scalars (`simple_value`, and tensor scalars of the `scalars` plugin: float, double, half, ints)
+  become metrics at the event's step and wall time;
+- hparams (the `hparams` plugin's session start info) become params;
+- text (the `text` plugin) becomes log lines, `<tag> (step N): <line>`;
+- everything else (images, histograms, audio, PR curves, meshes, graphs, ...) is kept as one
+  `artifact` per log directory and tag, naming the event file, the tag, the plugin and the first
+  step, so a later view can read every step of it from the file.
+
+One run per log directory (its run.start context says `"tensorboard": {"logdir": <absolute>}`); a
+log directory inside another one this process captures (`add_scalars`' writers) is a child run of
+it. While a run started by `runwatch.init()` is active, everything goes to that run instead, keys
+of a second log directory prefixed by its path relative to the first. Once an explicit integration
+(`runwatch.integrations.*`) is in use, capture steps aside: that integration records the values.
+Any failure warns once and turns capture off; the writer goes on as without it.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import time
+from typing import Any, Dict, List, Optional, Set
+
+from .. import _hooks
+from .._run import Run
+
+_OFF = object()  # a writer that is not captured
+_lock = threading.Lock()
+_sinks: Dict[str, "_Sink"] = {}  # by resolved log directory
+_state = {"off": False, "aside": False, "warned": False}
+
+# DataType values of tensorflow/core/framework/types.proto.
+_DT_FLOAT, _DT_DOUBLE, _DT_INT32, _DT_INT64, _DT_HALF, _DT_BFLOAT16 = 1, 2, 3, 9, 19, 14
+
+
+def _warn_once(message: str) -> None:
+    if not _state["warned"]:
+        _state["warned"] = True
+        _hooks.warn("runwatch: " + message)
+
+
+def step_aside() -> None:
+    """An explicit integration is in use: captured writers record nothing from now on."""
+    _state["aside"] = True
+
+
+def _fail(e: BaseException) -> None:
+    _state["off"] = True
+    _warn_once(f"TensorBoard capture stopped ({e!r}); the event files are written as usual, and the rest of this "
+               "process is not captured.")
+
+
+# ----------------------------------------------------------------------
+# Where a writer's events go
+
+
+def _logdir_of(writer: Any) -> str:
+    get = getattr(writer, "get_logdir", None)
+    d = get() if get is not None else getattr(writer, "_logdir")
+    return os.path.realpath(os.path.abspath(os.fspath(d)))
+
+
+def _event_file_of(writer: Any, logdir: str) -> str:
+    name = getattr(writer, "_file_name", None)  # tensorboard's writer
+    if name is None:
+        name = getattr(getattr(writer, "_ev_writer", None), "_file_name", None)  # tensorboardX's
+    return os.path.abspath(name) if isinstance(name, str) else logdir
+
+
+def _display_name(logdir: str) -> str:
+    try:
+        rel = os.path.relpath(logdir, os.getcwd())
+    except (OSError, ValueError):
+        rel = logdir
+    return (logdir if rel.startswith("..") else rel)[:250]
+
+
+def _active_user_run() -> Optional[Run]:
+    import runwatch
+
+    run = runwatch.current_run()
+    if run is None or run.status is not None:
+        return None
+    return run
+
+
+class _Sink:
+    """Where one log directory's events go: a run, and a key prefix."""
+
+    def __init__(self, run: Run, logdir: str, prefix: str, owned: bool) -> None:
+        self.run = run
+        self.logdir = logdir
+        self.prefix = prefix
+        self.owned = owned
+        self.kept: Set[str] = set()  # tags kept as artifacts already
+
+    # The hot path: one add_scalar is one event with one simple_value.
+    def take(self, event: Any, event_file: str) -> None:
+        run = self.run
+        if run.status is not None:
+            return
+        values = event.summary.value
+        if not values:
+            if event.graph_def:
+                self._keep("graph", "graph", event.step, event_file)
+            return
+        data: Optional[Dict[str, float]] = None
+        step = event.step
+        prefix = self.prefix
+        for v in values:
+            if v.WhichOneof("value") == "simple_value":
+                if data is None:
+                    data = {}
+                data[prefix + v.tag] = v.simple_value
+            else:
+                scalar = self._other(v, step, event_file)
+                if scalar is not None:
+                    if data is None:
+                        data = {}
+                    data[prefix + v.tag] = scalar
+        if data:
+            run._append((data, step, event.wall_time or time.time()))
+
+    def _other(self, v: Any, step: int, event_file: str) -> Optional[float]:
+        kind = v.WhichOneof("value")
+        plugin = v.metadata.plugin_data.plugin_name
+        if plugin == "hparams":  # tensorboardX sends these with no value at all
+            params = _hparams(v.metadata.plugin_data.content)
+            if params:
+                self.run.log_params({self.prefix + k: p for k, p in params.items()})
+                parent = _parent_sink(self.logdir)
+                if parent is not None and parent.run is not self.run:
+                    # torch's add_hparams writes into a new folder below the writer's: its parent run has them too
+                    parent.run.log_params({_rel(self.logdir, parent.logdir) + "/" + k: p for k, p in params.items()})
+            return None
+        if kind == "tensor":
+            if plugin == "scalars" or (not plugin and _is_scalar_tensor(v.tensor)):
+                value = _tensor_scalar(v.tensor)
+                if value is not None:
+                    return value
+            elif plugin == "text":
+                lines = _text_lines(v.tensor)
+                if lines:
+                    tag = self.prefix + v.tag
+                    self.run.log_output([f"{tag} (step {step}): {line}" for line in lines])
+                return None
+        self._keep(v.tag, plugin or kind or "unknown", step, event_file)
+        return None
+
+    def _keep(self, tag: str, plugin: str, step: int, event_file: str) -> None:
+        key = self.prefix + tag
+        if key in self.kept or len(self.kept) >= 10_000:
+            return
+        self.kept.add(key)
+        meta = {"source": "tensorboard", "file": event_file, "tag": tag, "plugin": plugin, "step": int(step),
+                "logdir": self.logdir}
+        self.run.log_artifact(event_file, name=f"tensorboard/{key}"[:500], kind=f"tensorboard.{plugin}"[:50], metadata=meta)
+
+
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def _parent_sink(logdir: str) -> Optional[_Sink]:
+    """The nearest captured log directory above `logdir`."""
+    d = os.path.dirname(logdir)
+    while True:
+        sink = _sinks.get(d)
+        if sink is not None:
+            return sink
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def _sink_for(writer: Any) -> Any:
+    """The sink of a writer met for the first time (cached on the writer)."""
+    if _state["off"] or _state["aside"]:
+        return _OFF
+    logdir = _logdir_of(writer)
+    with _lock:
+        sink = _sinks.get(logdir)
+        if sink is None:
+            sink = _new_sink(logdir)
+            _sinks[logdir] = sink
+    return sink
+
+
+def _new_sink(logdir: str) -> _Sink:
+    user = _active_user_run()
+    if user is not None:
+        # The person's own run: the first log directory is its root, any other one a key prefix.
+        roots = [s for s in _sinks.values() if s.run is user and not s.prefix]
+        if not roots:
+            user.set_tags({"tensorboard.logdir": logdir})
+            return _Sink(user, logdir, "", owned=False)
+        root = roots[0].logdir
+        inside = logdir.startswith(root.rstrip(os.sep) + os.sep)
+        prefix = (_rel(logdir, root) if inside else os.path.basename(logdir) or "tensorboard") + "/"
+        return _Sink(user, logdir, prefix, owned=False)
+    parent = _parent_sink(logdir)
+    run = Run(
+        name=_display_name(logdir),
+        tags={"tensorboard.logdir": logdir, "runwatch.capture": "tensorboard"},
+        parent_run_id=parent.run.id if parent is not None else None,
+        context={"tensorboard": {"logdir": logdir}},
+        system_metrics=False if parent is not None else None,  # the machine is sampled once, by the top run
+    )
+    _hooks.register(run)  # ended when the process ends: finished, failed or killed, as it ends
+    return _Sink(run, logdir, "", owned=True)
+
+
+# ----------------------------------------------------------------------
+# Decoding what is not a simple_value
+
+
+def _is_scalar_tensor(t: Any) -> bool:
+    dims = t.tensor_shape.dim
+    return all(d.size == 1 for d in dims) and t.dtype in (_DT_FLOAT, _DT_DOUBLE, _DT_HALF, _DT_BFLOAT16)
+
+
+def _tensor_scalar(t: Any) -> Optional[float]:
+    """The one number of a scalar TensorProto, from its typed field or its packed content."""
+    dt = t.dtype
+    if dt == _DT_FLOAT:
+        if len(t.float_val) == 1:
+            return float(t.float_val[0])
+        fmt = "<f"
+    elif dt == _DT_DOUBLE:
+        if len(t.double_val) == 1:
+            return float(t.double_val[0])
+        fmt = "<d"
+    elif dt == _DT_HALF:
+        if len(t.half_val) == 1:
+            return float(struct.unpack("<e", struct.pack("<H", t.half_val[0] & 0xFFFF))[0])
+        fmt = "<e"
+    elif dt == _DT_BFLOAT16:
+        bits = t.half_val[0] if len(t.half_val) == 1 else struct.unpack("<H", t.tensor_content[:2])[0]
+        return float(struct.unpack("<f", struct.pack("<I", (bits & 0xFFFF) << 16))[0])
+    elif dt == _DT_INT32:
+        if len(t.int_val) == 1:
+            return float(t.int_val[0])
+        fmt = "<i"
+    elif dt == _DT_INT64:
+        if len(t.int64_val) == 1:
+            return float(t.int64_val[0])
+        fmt = "<q"
+    else:
+        return None
+    content = t.tensor_content
+    if len(content) == struct.calcsize(fmt):
+        return float(struct.unpack(fmt, content)[0])
+    return None
+
+
+def _text_lines(t: Any) -> List[str]:
+    out: List[str] = []
+    for b in t.string_val:
+        out.extend((b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b)).splitlines())
+    return out
+
+
+def _hparams_message() -> Any:
+    try:
+        from tensorboard.plugins.hparams import plugin_data_pb2
+
+        return plugin_data_pb2.HParamsPluginData
+    except ImportError:
+        from tensorboardX.proto import plugin_hparams_pb2
+
+        return plugin_hparams_pb2.HParamsPluginData
+
+
+def _hparams(content: bytes) -> Dict[str, Any]:
+    """The hyperparameters of the hparams plugin's session start info ({} for its other summaries)."""
+    data = _hparams_message()()
+    data.ParseFromString(content)
+    if data.WhichOneof("data") != "session_start_info":
+        return {}
+    out: Dict[str, Any] = {}
+    for name, value in data.session_start_info.hparams.items():
+        kind = value.WhichOneof("kind")
+        if kind == "number_value":
+            n = value.number_value
+            out[name] = int(n) if n.is_integer() and abs(n) < 2**53 else n
+        elif kind == "string_value":
+            out[name] = value.string_value
+        elif kind == "bool_value":
+            out[name] = value.bool_value
+        else:
+            out[name] = None
+    return out
+
+
+# ----------------------------------------------------------------------
+# The patch
+
+
+def _wrap(cls: Any, closed_attr: Optional[str]) -> None:
+    original = cls.add_event
+    if getattr(original, "_runwatch_original", None) is not None:
+        return  # patched already (the hook may meet a module twice)
+
+    def add_event(self: Any, event: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, event, *args, **kwargs)
+        if _state["off"]:
+            return result
+        try:
+            d = self.__dict__
+            if closed_attr is not None and d.get(closed_attr):
+                return result  # tensorboardX drops events of a closed writer: so do we
+            sink = d.get("_runwatch_sink")
+            if sink is None:
+                if not (event.summary.value or event.graph_def):
+                    return result  # the file_version event: a run starts with the first value
+                sink = _sink_for(self)
+                d["_runwatch_sink"] = sink
+                d["_runwatch_file"] = _event_file_of(self, getattr(sink, "logdir", ""))
+            if sink is not _OFF and not _state["aside"]:
+                sink.take(event, d["_runwatch_file"])
+        except Exception as e:  # noqa: BLE001 - never break the person's writer
+            _fail(e)
+        return result
+
+    add_event._runwatch_original = original  # type: ignore[attr-defined]
+    add_event.__doc__ = original.__doc__
+    add_event.__name__ = "add_event"
+    cls.add_event = add_event
+
+
+def patch(family: str, module: Any, explicit: bool) -> None:
+    """Patches the EventFileWriter of a watched module (`family` is "tensorboard" or "tensorboardX")."""
+    cls = getattr(module, "EventFileWriter")
+    _wrap(cls, "_closed" if family == "tensorboardX" else None)
+
+
+def unpatch_all() -> None:
+    """Tests: restores the original writers (runs already started keep going)."""
+    import sys
+
+    for name in ("tensorboard.summary.writer.event_file_writer", "tensorboardX.event_file_writer"):
+        module = sys.modules.get(name)
+        cls = getattr(module, "EventFileWriter", None) if module is not None else None
+        original = getattr(getattr(cls, "add_event", None), "_runwatch_original", None)
+        if original is not None:
+            cls.add_event = original
+
+
+def captured_runs() -> Dict[str, Run]:
+    """Tests and tools: the runs by log directory."""
+    with _lock:
+        return {d: s.run for d, s in _sinks.items()}
