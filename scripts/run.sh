@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `npm start`: builds and packages Runwatch, installs the .vsix into a real VS Code
 # (code-server, set up by scripts/setup-vscode.sh), opens a demo workspace and prints
-# the URL to open. If examples/train_demo.py exists, a synthetic training run streams
-# into Runwatch in a loop once the extension is up. Runs until Ctrl+C, then stops
-# everything it started.
+# the URL to open. Once the extension is up, examples/demo_sweep.py streams a small
+# synthetic sweep into Runwatch (six runs over learning rate and seed, one diverging,
+# one failing with a traceback) and stops. Runs until Ctrl+C, then stops everything it
+# started.
 #   RUNWATCH_PORT=8080   port to serve on (the next free one is used if it is taken)
-#   RUNWATCH_DEMO=0      do not start the demo training loop
+#   RUNWATCH_DEMO=0      do not stream the demo sweep
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -49,12 +50,13 @@ CS_ARGS=(--config "$STATE/config.yaml" --user-data-dir "$STATE/data" --extension
 if [ ! -d "$WS" ]; then
   say "create the demo workspace $WS"
   mkdir -p "$WS/.vscode"
-  printf '# Runwatch demo workspace\n\nRun `python3 train_demo.py` in a terminal here, or watch the demo loop that `npm start` runs.\n' > "$WS/README.md"
+  printf '# Runwatch demo workspace\n\nRun `python3 train_demo.py` or `python3 demo_sweep.py` in a terminal here.\n' > "$WS/README.md"
   # The dashboard opens by itself when the demo's first run starts.
   printf '{\n  "runwatch.dashboard.openOnRunStart": true\n}\n' > "$WS/.vscode/settings.json"
 fi
 # The current demo script, even in a workspace made by an older checkout.
 [ -f examples/train_demo.py ] && cp examples/train_demo.py "$WS/"
+[ -f examples/demo_sweep.py ] && cp examples/demo_sweep.py "$WS/"
 
 # A discovery file left by an earlier session names a collector that is gone: wait for a fresh one.
 rm -f "$WS/.runwatch/collector.json"
@@ -84,17 +86,17 @@ setsid "$CS" "${CS_ARGS[@]}" --auth none --bind-addr "127.0.0.1:$PORT" \
   --disable-telemetry --disable-update-check "$WS" </dev/null &
 PIDS+=($!)
 
-if [ "${RUNWATCH_DEMO:-1}" != 0 ] && [ -f "$WS/train_demo.py" ]; then
+if [ "${RUNWATCH_DEMO:-1}" != 0 ] && [ -f "$WS/demo_sweep.py" ]; then
   # The extension writes .runwatch/collector.json once a browser has opened the
   # workbench (that starts the extension host); the client finds it from the cwd.
+  # One sweep, then nothing more: the runs table, groups and bands have six runs to show.
   setsid bash -c '
-    cd "$1"; n=1
+    cd "$1"
     until [ -f .runwatch/collector.json ]; do sleep 1; done
-    echo "[runwatch] demo: streaming synthetic training runs into Runwatch (RUNWATCH_DEMO=0 to skip)"
-    while true; do
-      PYTHONPATH="$2/clients/python" python3 train_demo.py --steps 600 --name "demo-$n" >>"$2/test-output/demo-train.log" 2>&1 || true
-      n=$((n + 1)); sleep 5
-    done' demo "$WS" "$ROOT" </dev/null &
+    echo "[runwatch] demo: streaming a sweep of six runs into Runwatch (RUNWATCH_DEMO=0 to skip)"
+    PYTHONPATH="$2/clients/python" python3 demo_sweep.py >>"$2/test-output/demo-sweep.log" 2>&1 || true
+    echo "[runwatch] demo: the sweep is done (\"Runwatch: Show Runs Table\" lists it; log: test-output/demo-sweep.log)"
+  ' demo "$WS" "$ROOT" </dev/null &
   PIDS+=($!)
 fi
 
