@@ -6,6 +6,8 @@ import { registerRunCommands } from './commands';
 import { setting } from './config';
 import { COMPARE_VIEW_TYPE, ComparePanel } from './compare/comparePanel';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboard/dashboardPanel';
+import { registerDashboardCommands } from './dashboard/exportCommands';
+import { runColors } from './dashboard/runColors';
 import type { ViewsDeps } from './deps';
 import { type RunsNode, RunsTreeProvider } from './runsTree';
 import { CollectorStatusBar } from './statusBar';
@@ -29,6 +31,8 @@ export function registerViews(context: vscode.ExtensionContext, deps: ViewsDeps)
   });
   const statusBar = new CollectorStatusBar(deps);
   const uri = context.extensionUri;
+  // Run colours are kept per workspace, so the same run keeps its colour after a reload.
+  runColors.attach(context.workspaceState);
 
   context.subscriptions.push(
     tree,
@@ -52,6 +56,7 @@ export function registerViews(context: vscode.ExtensionContext, deps: ViewsDeps)
     vscode.commands.registerCommand('runwatch.showRunsTable', () => RunsTablePanel.show(deps, uri)),
     ...registerTagCommands(deps, () => treeView.selection),
     ...registerRunCommands(context, deps, tree, treeView),
+    ...registerDashboardCommands(deps),
     openOnRunStart(deps, uri),
     new vscode.Disposable(() => {
       DashboardPanel.instance?.dispose();

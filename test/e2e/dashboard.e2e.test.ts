@@ -125,7 +125,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
     try {
       // The status bar item appears once Runwatch has activated and its collector listens.
       await v.page
-        .locator('.part.statusbar', { hasText: /Runwatch :\d+/ })
+        .locator('.part.statusbar', { hasText: /Runwatch · port \d+/ })
         .first()
         .waitFor({ state: 'visible', timeout: 180_000 });
       await v.runCommand('Runwatch: Show Dashboard');
@@ -194,7 +194,9 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       const groups = await waitFor(
         'the sys group of system metrics',
         async () => {
-          const hs = await (await dashboard(v)).$$eval('section.group h2', (h) => h.map((e) => e.textContent));
+          const hs = await (
+            await dashboard(v)
+          ).$$eval('section.group', (g) => g.map((e) => e.getAttribute('data-group') || 'metrics'));
           return hs.includes('sys') ? hs : undefined;
         },
         60_000,
@@ -282,7 +284,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       assert.match(live, /live-run/);
       // The status bar counts the connected client and its live run.
       await v.page
-        .locator('.part.statusbar', { hasText: /Runwatch :\d+ · 1 client · 1 live/ })
+        .locator('.part.statusbar', { hasText: /Runwatch · port \d+ · 1 client · 1 live/ })
         .first()
         .waitFor({ state: 'visible', timeout: 60_000 });
       await v.screenshot('dashboard-tree-live');
@@ -302,7 +304,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
         'the status bar to show no live run',
         async () => {
           const t = (await v.page.locator('.part.statusbar').first().textContent()) ?? '';
-          return /Runwatch :\d+/.test(t) && !/ live/.test(t) ? t : undefined;
+          return /Runwatch · port \d+/.test(t) && !/ live/.test(t) ? t : undefined;
         },
         60_000,
       );

@@ -8,6 +8,9 @@ import type { RunSummary } from '../../api/types';
 import {
   type DashboardHostMessage,
   type DashboardState,
+  type ExportKind,
+  type ExportMessage,
+  type PageSettings,
   defaultDashboardState,
   isDashboardState,
   isDashboardWebviewMessage,
@@ -15,9 +18,26 @@ import {
 import { setting } from '../config';
 import type { ViewsDeps } from '../deps';
 import { Coalescer } from './coalescer';
+import { saveChartExport } from './exportCommands';
 import { webviewHtml, webviewOptions } from './html';
+import { runColors } from './runColors';
 import { runsPayload } from './runInfo';
 import { SeriesFeed } from './seriesFeed';
+
+/** A new dashboard's state, from the settings (runwatch.dashboard.smoothing, .xAxis, .logScale). */
+export function newDashboardState(runIds: string[] = []): DashboardState {
+  return {
+    ...defaultDashboardState,
+    runIds,
+    smoothing: setting('dashboard.smoothing'),
+    xMode: setting('dashboard.xAxis'),
+    logScale: setting('dashboard.logScale'),
+  };
+}
+
+function pageSettings(): PageSettings {
+  return { wheelZoom: setting('dashboard.wheelZoom') };
+}
 
 export const DASHBOARD_VIEW_TYPE = 'runwatch.dashboard';
 
@@ -32,6 +52,9 @@ export class DashboardPanel {
   private readonly feed: SeriesFeed;
   private readonly coalescer: Coalescer;
   private readonly disposables: vscode.Disposable[] = [];
+  /** Replies the page owes to `render` requests (commands exporting a chart), by request id. */
+  private readonly renders = new Map<number, (m: ExportMessage) => void>();
+  private renderId = 0;
 
   /** The open dashboard, if any (one per window: "Show Dashboard" reveals it). */
   static get instance(): DashboardPanel | undefined {
@@ -52,13 +75,13 @@ export class DashboardPanel {
       { viewColumn: vscode.ViewColumn.Active, preserveFocus },
       webviewOptions(extensionUri),
     );
-    return new DashboardPanel(panel, deps, extensionUri, { ...defaultDashboardState, runIds });
+    return new DashboardPanel(panel, deps, extensionUri, newDashboardState(runIds));
   }
 
   /** Used by the serializer after a window reload, with the state the webview saved (checked here). */
   static revive(panel: vscode.WebviewPanel, deps: ViewsDeps, extensionUri: vscode.Uri, saved: unknown): DashboardPanel {
     DashboardPanel.current?.panel.dispose();
-    const state = isDashboardState(saved) ? saved : { ...defaultDashboardState };
+    const state = isDashboardState(saved) ? { ...defaultDashboardState, ...saved } : newDashboardState();
     panel.webview.options = webviewOptions(extensionUri);
     const shown = `${state.runIds.length} runs, x by ${state.xMode}, log scale ${state.logScale ? 'on' : 'off'}`;
     deps.log.info(`dashboard restored after a reload (${shown})`);
@@ -93,13 +116,44 @@ export class DashboardPanel {
       panel.onDidDispose(() => this.dispose()),
       deps.series.onDidChange((runId, keys) => this.onSeriesChange(runId, keys)),
       deps.store.onDidChangeRun((run) => this.onRunChange(run)),
+      runColors.onDidChange(() => {
+        this.runsDirty = true;
+        this.coalescer.schedule();
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('runwatch.dashboard.wheelZoom') && this.ready)
+          this.post({ type: 'settings', settings: pageSettings() });
+        if (e.affectsConfiguration('runwatch.dashboard.palette')) runColors.setPalette(setting('dashboard.palette'));
+      }),
     );
+    runColors.setPalette(setting('dashboard.palette'));
     if (deps.store.onDidDeleteRun) this.disposables.push(deps.store.onDidDeleteRun((id) => this.onRunDeleted(id)));
   }
 
   /** Run ids shown, in order (tests read this). */
   get runIds(): readonly string[] {
     return this.state.runIds;
+  }
+
+  /** The keys charted (for the export commands' pick). */
+  keys(): string[] {
+    return [...new Set(this.state.runIds.flatMap((id) => this.deps.series.keys(id)))].sort();
+  }
+
+  /** Asks the page for a chart's picture or drawn data (the export commands). */
+  render(key: string, kind: ExportKind): Promise<ExportMessage> {
+    const requestId = ++this.renderId;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.renders.delete(requestId);
+        reject(new Error('the dashboard did not answer: show it (its tab must be visible) and try again'));
+      }, 10_000);
+      this.renders.set(requestId, (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      this.post({ type: 'render', requestId, key, kind });
+    });
   }
 
   addRuns(runIds: string[]): void {
@@ -134,9 +188,27 @@ export class DashboardPanel {
         this.ready = true;
         // A new page starts at the full range; its request ids start again too.
         this.feed.clearRanges();
-        this.post({ type: 'init', state: this.state, ...runsPayload(this.deps.store, this.state.runIds) });
-        this.dirty.clear();
-        for (const id of this.state.runIds) this.markAll(id);
+        this.post({
+          type: 'init',
+          state: this.state,
+          settings: pageSettings(),
+          ...runsPayload(this.deps.store, this.state.runIds),
+        });
+        // What this host sent last is drawn at once (a tab shown again, a reload): no store
+        // read before the first chart. Then the usual flush sends whatever changed since.
+        {
+          const cached = this.feed.cached(this.state.runIds, this.state.xMode);
+          if (cached.length) this.post({ type: 'series', series: cached, sentAt: Date.now() });
+          const have = new Set(cached.map((c) => `${c.runId}\0${c.key}`));
+          // Changes while hidden are in `dirty` already; add what the cache does not hold.
+          for (const id of this.state.runIds) {
+            const missing = this.deps.series.keys(id).filter((k) => !have.has(`${id}\0${k}`));
+            if (!missing.length) continue;
+            let set = this.dirty.get(id);
+            if (!set) this.dirty.set(id, (set = new Set()));
+            for (const k of missing) set.add(k);
+          }
+        }
         void this.flush();
         break;
       case 'state': {
@@ -153,6 +225,23 @@ export class DashboardPanel {
         this.coalescer.schedule();
         break;
       }
+      case 'export': {
+        const waiting = m.requestId !== undefined ? this.renders.get(m.requestId) : undefined;
+        if (waiting) {
+          this.renders.delete(m.requestId!);
+          waiting(m);
+        } else {
+          void saveChartExport(this.deps, this.state.runIds, m);
+        }
+        break;
+      }
+      case 'setColor':
+        try {
+          runColors.pin(m.runId, m.color);
+        } catch (err) {
+          void vscode.window.showErrorMessage(`Runwatch: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        break;
       case 'query':
         this.feed.setRange(m);
         void this.sendSeries(
@@ -185,6 +274,8 @@ export class DashboardPanel {
   }
 
   private onRunDeleted(runId: string): void {
+    this.feed.forget(runId);
+    runColors.forget(runId);
     this.state = { ...this.state, runIds: this.state.runIds.filter((id) => id !== runId) };
     this.dirty.delete(runId);
     this.runsDirty = true;

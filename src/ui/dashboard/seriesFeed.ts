@@ -16,6 +16,8 @@ interface KeyRange {
 export class SeriesFeed {
   /** key → range the page zoomed to; live updates of that key stay within it. */
   private readonly ranges = new Map<string, KeyRange>();
+  /** The last full-range slice sent per (x mode, run, key): a new page draws it at once. */
+  private readonly last = new Map<string, SeriesData>();
 
   constructor(private readonly deps: Pick<ViewsDeps, 'store' | 'series' | 'log'>) {}
 
@@ -29,6 +31,22 @@ export class SeriesFeed {
     this.ranges.clear();
   }
 
+  /** The last full-range slices of `runIds` for `xMode` (a shown-again page draws them before any read). */
+  cached(runIds: readonly string[], xMode: XMode): SeriesData[] {
+    const out: SeriesData[] = [];
+    for (const runId of runIds)
+      for (const key of this.deps.series.keys(runId)) {
+        const s = this.last.get(`${xMode}\0${runId}\0${key}`);
+        if (s) out.push(s);
+      }
+    return out;
+  }
+
+  /** Forgets a run's cached slices (deleted). */
+  forget(runId: string): void {
+    for (const k of [...this.last.keys()]) if (k.split('\0')[1] === runId) this.last.delete(k);
+  }
+
   /** The slices of `items` for `xMode`; a slice that cannot be read is logged and left out. */
   async read(items: readonly { runId: string; key: string }[], xMode: XMode): Promise<SeriesData[]> {
     const out: SeriesData[] = [];
@@ -37,7 +55,11 @@ export class SeriesFeed {
         const run = this.deps.store.getRun(runId);
         if (!run) return;
         try {
-          out.push(await this.slice(run, key, xMode));
+          const s = await this.slice(run, key, xMode);
+          // A zoomed slice is not what a new page (full range) shows: drop the stale full one.
+          if (s.rangeRequestId === undefined) this.last.set(`${xMode}\0${runId}\0${key}`, s);
+          else this.last.delete(`${xMode}\0${runId}\0${key}`);
+          out.push(s);
         } catch (err) {
           this.deps.log.warn(`dashboard: could not read ${key} of run ${runId}: ${String(err)}`);
         }

@@ -1,16 +1,18 @@
 // One metric key's chart: every shown run overlaid (aligned on a shared x column),
 // smoothed and log-masked as the toolbar says, with its legend and non-finite markers.
 // A new plot is built only when its shape changes (runs, smoothing, scale, x mode);
-// live data is set on the existing one.
+// live data is set on the existing one. The title row holds expand and export buttons; the
+// box names its key for VS Code's context menu on webviews (data-vscode-context).
 import uPlot from 'uplot';
 import type { Emitter } from '../../common/emitter';
-import type { SeriesData } from '../protocol/dashboard';
-import { alignRuns, ema, maskNonPositive } from './chartData';
+import type { DashboardState, ExportKind, PageSettings, SeriesData } from '../protocol/dashboard';
+import { alignRuns, ema, maskNonPositive, robustRange } from './chartData';
 import { CHART_HEIGHT, chartOptions } from './chartOptions';
 import { el } from './dom';
 import { renderLegend } from './legend';
 import { drawNonFiniteMarkers } from './markers';
 import { type Zoomable, bindPanZoom, zoomToSelection } from './panZoom';
+import { Readout, pointsAt } from './readout';
 import type { DashboardModel, XRange } from './state';
 
 /** Debounce for range queries: wheel and pan produce many steps, the host needs only the last. */
@@ -27,6 +29,16 @@ export interface ChartContext {
   readonly onDidUpdate: Emitter<Chart>;
   /** Fired after every draw of a chart (data, zoom, pan, resize). */
   readonly onDidDraw: Emitter<Chart>;
+  /** The settings the page follows (wheel behaviour). */
+  settings(): PageSettings;
+  /** A person zoomed this chart (none: reset); with synced zoom the grid applies it to the others. */
+  onZoom(chart: Chart, zoom: XRange | undefined): void;
+  /** Expand this chart to the whole panel, or back (none). */
+  expand(key: string | undefined): void;
+  /** A change of the dashboard state made on this page (a folded group, an expanded chart). */
+  changeState(patch: Partial<DashboardState>): void;
+  /** Export this chart (its buttons). */
+  exportChart(chart: Chart, kind: ExportKind, resolution: 'full' | 'drawn'): void;
 }
 
 export class Chart implements Zoomable {
@@ -37,6 +49,9 @@ export class Chart implements Zoomable {
   private plotShape = '';
   private shown: SeriesData[] = [];
   private drawnRange: { min?: number; max?: number } = {};
+  /** Each shown series' smoothed line, point for point (for the readout). */
+  private smoothed: (number | null)[][] = [];
+  private readonly readout: Readout;
   zoom: XRange | undefined;
   private pendingQuery: ReturnType<typeof setTimeout> | undefined;
 
@@ -47,11 +62,20 @@ export class Chart implements Zoomable {
   ) {
     this.box = el('div', 'chart');
     this.box.dataset.key = key;
+    this.box.dataset.vscodeContext = JSON.stringify({
+      webviewSection: 'chart',
+      key,
+      preventDefaultContextMenuItems: true,
+    });
+    const head = el('div', 'chart-head');
     const title = el('div', 'chart-title');
     title.textContent = key;
+    title.title = key;
+    head.append(title, this.buttons());
     this.plotBox = el('div', 'plot');
     this.legend = el('div', 'legend');
-    this.box.append(title, this.plotBox, this.legend);
+    this.box.append(head, this.plotBox, this.legend);
+    this.readout = new Readout(this.plotBox);
     ctx.resizer.observe(this.plotBox);
     const before = Array.from(parent.children).find((c) => ((c as HTMLElement).dataset.key ?? '') > key);
     parent.insertBefore(this.box, before ?? null);
@@ -67,25 +91,40 @@ export class Chart implements Zoomable {
     return this.drawnRange;
   }
 
+  /** True while this chart fills the panel. */
+  get expanded(): boolean {
+    return this.ctx.model.state.expanded === this.key;
+  }
+
   update(series: readonly SeriesData[]): void {
     const { model } = this.ctx;
     const { state } = model;
-    this.shown = series.filter((s) => model.runs.has(s.runId));
+    // Legend and line order: the shown runs' order, the same in every chart.
+    const order = [...model.runs.keys()];
+    this.shown = series
+      .filter((s) => model.runs.has(s.runId))
+      .sort((a, b) => order.indexOf(a.runId) - order.indexOf(b.runId));
     const { x, ys } = alignRuns(this.shown.map((s) => ({ x: s.x, y: s.y })));
     const cols: (number | null)[][] = [];
     const smoothing = state.smoothing;
+    this.smoothed = this.shown.map((s) => (smoothing > 0 ? ema(Array.from(s.y), smoothing) : []));
     for (const y of ys) {
       const raw = state.logScale ? maskNonPositive(y) : y;
       cols.push(raw);
       if (smoothing > 0) cols.push(ema(raw, smoothing));
     }
-    const shape = `${this.shown.map((s) => s.runId).join(',')}|${smoothing > 0}|${state.logScale}|${state.xMode}`;
+    const yRange = state.ignoreOutliers ? robustRange(this.shown.map((s) => s.y)) : undefined;
+    const colors = this.shown.map((s) => model.runs.get(s.runId)?.color).join(',');
+    const shape =
+      `${this.shown.map((s) => s.runId).join(',')}|${colors}|${smoothing > 0}|${state.logScale}|${state.xMode}` +
+      `|${yRange?.join(',')}|${this.expanded}`;
     const aligned = [x, ...cols] as uPlot.AlignedData;
     if (!this.plot || shape !== this.plotShape) {
       this.plot?.destroy();
       this.plot = new uPlot(this.options(), aligned, this.plotBox);
       this.plotShape = shape;
-      bindPanZoom(this.plot, this);
+      bindPanZoom(this.plot, this, () => this.ctx.settings().wheelZoom);
+      this.plot.over.addEventListener('mouseleave', () => this.readout.hide());
     } else {
       const plot = this.plot;
       plot.batch(() => {
@@ -98,8 +137,14 @@ export class Chart implements Zoomable {
     this.ctx.onDidUpdate.fire(this);
   }
 
-  /** Applies a finished zoom (none: back to the full range) and asks the host for it. */
+  /** A person's finished zoom (none: reset): applied here, and to the others when zoom is synced. */
   setZoom(zoom: XRange | undefined): void {
+    this.applyZoom(zoom);
+    this.ctx.onZoom(this, zoom);
+  }
+
+  /** Applies a finished zoom (none: back to the full range) and asks the host for it. */
+  applyZoom(zoom: XRange | undefined): void {
     this.zoom = zoom;
     if (zoom) this.plot?.setScale('x', zoom);
     else this.update(this.shown);
@@ -109,7 +154,14 @@ export class Chart implements Zoomable {
 
   resize(): void {
     const width = this.width();
-    if (this.plot && Math.abs(this.plot.width - width) > 1) this.plot.setSize({ width, height: CHART_HEIGHT });
+    const height = this.height();
+    if (this.plot && (Math.abs(this.plot.width - width) > 1 || this.plot.height !== height))
+      this.plot.setSize({ width, height });
+  }
+
+  /** The uPlot instance (export draws from its canvas and scales). */
+  get uplot(): uPlot | undefined {
+    return this.plot;
   }
 
   destroy(): void {
@@ -123,14 +175,58 @@ export class Chart implements Zoomable {
     return Math.max(200, this.plotBox.clientWidth || 400);
   }
 
+  private height(): number {
+    // Expanded: the panel's height less the title, legend and toolbar.
+    return this.expanded ? Math.max(CHART_HEIGHT, window.innerHeight - 160) : CHART_HEIGHT;
+  }
+
+  private buttons(): HTMLElement {
+    const bar = el('div', 'chart-buttons');
+    const button = (label: string, tip: string, cls: string, run: () => void) => {
+      const b = el('button', `chart-button ${cls}`);
+      b.type = 'button';
+      b.textContent = label;
+      b.title = tip;
+      b.setAttribute('aria-label', tip);
+      b.addEventListener('click', (e) => {
+        e.stopPropagation();
+        run();
+      });
+      bar.append(b);
+    };
+    button('PNG', 'Export this chart as PNG', 'export-png', () => this.ctx.exportChart(this, 'png', 'drawn'));
+    button('SVG', 'Export this chart as SVG', 'export-svg', () => this.ctx.exportChart(this, 'svg', 'drawn'));
+    button('CSV', 'Export the chosen runs of this metric as CSV, every stored point', 'export-csv', () =>
+      this.ctx.exportChart(this, 'csv', 'full'),
+    );
+    button('JSON', 'Export the chosen runs of this metric as JSON, every stored point', 'export-json', () =>
+      this.ctx.exportChart(this, 'json', 'full'),
+    );
+    button('⤢', 'Expand this chart to the whole panel (again: back)', 'expand', () =>
+      this.ctx.expand(this.expanded ? undefined : this.key),
+    );
+    return bar;
+  }
+
   private options(): uPlot.Options {
     const { model } = this.ctx;
     return chartOptions({
       width: this.width(),
+      height: this.height(),
       series: this.shown,
       runs: model.runs,
       state: model.state,
+      yRange: model.state.ignoreOutliers ? robustRange(this.shown.map((s) => s.y)) : undefined,
       onSelect: (u) => zoomToSelection(u, this),
+      onCursor: (u) => {
+        const { left, top } = u.cursor;
+        if (left === undefined || top === undefined || left < 0) return this.readout.hide();
+        const rows = pointsAt(this.shown, u.posToVal(left, 'x'), this.smoothed);
+        // The cursor is relative to the plot's overlay; the readout sits in the plot box.
+        const over = u.over.getBoundingClientRect();
+        const box = this.plotBox.getBoundingClientRect();
+        this.readout.show(rows, model.runs, model.state.xMode, left + over.left - box.left, top + over.top - box.top);
+      },
       onDraw: (u) => {
         drawNonFiniteMarkers(u, this.shown, (id) => model.runs.get(id)?.color);
         // From the hook's plot: the first draw can come before the constructor returns.

@@ -61,3 +61,19 @@ export function ema(values: readonly (number | null)[], weight: number): (number
 export function maskNonPositive(values: readonly (number | null)[]): (number | null)[] {
   return values.map((v) => (v !== null && v > 0 ? v : null));
 }
+
+/**
+ * The y range without the extreme `tail` share of finite values at each end ("ignore
+ * outliers"), widened by 5% so the kept lines do not touch the frame. Undefined when there
+ * are too few values to leave any out.
+ */
+export function robustRange(columns: readonly ArrayLike<number>[], tail = 0.01): [number, number] | undefined {
+  const all: number[] = [];
+  for (const c of columns) for (let i = 0; i < c.length; i++) if (Number.isFinite(c[i])) all.push(c[i]);
+  if (all.length < 10) return undefined;
+  all.sort((a, b) => a - b);
+  const lo = all[Math.floor(tail * (all.length - 1))];
+  const hi = all[Math.ceil((1 - tail) * (all.length - 1))];
+  const pad = (hi - lo) * 0.05 || Math.abs(hi) * 0.05 || 1;
+  return [lo - pad, hi + pad];
+}

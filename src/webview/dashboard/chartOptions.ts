@@ -4,6 +4,7 @@ import type uPlot from 'uplot';
 import { formatTick } from '../protocol/format';
 import type { DashboardState, RunInfo, SeriesData } from '../protocol/dashboard';
 import { cssVar } from './dom';
+import { integerTicks, ticksThatFit } from './ticks';
 
 export const CHART_HEIGHT = 220;
 
@@ -12,11 +13,20 @@ export interface ChartOptionsInput {
   series: readonly SeriesData[];
   runs: ReadonlyMap<string, RunInfo>;
   state: DashboardState;
+  /** Chart height in px (taller when expanded). */
+  height?: number;
+  /** A fixed y range (ignore outliers), else uPlot's from the data. */
+  yRange?: [number, number];
   onSelect(u: uPlot): void;
   onDraw(u: uPlot): void;
+  onCursor?(u: uPlot): void;
 }
 
-export function chartOptions({ width, series, runs, state, onSelect, onDraw }: ChartOptionsInput): uPlot.Options {
+/** Pixels between step ticks. */
+const STEP_TICK_SPACE = 70;
+
+export function chartOptions(input: ChartOptionsInput): uPlot.Options {
+  const { width, series, runs, state, onSelect, onDraw, onCursor, yRange } = input;
   const fg = cssVar('--vscode-foreground', '#ccc');
   const grid = cssVar('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
   const smoothing = state.smoothing > 0;
@@ -32,18 +42,30 @@ export function chartOptions({ width, series, runs, state, onSelect, onDraw }: C
   const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
   return {
     width,
-    height: CHART_HEIGHT,
+    height: input.height ?? CHART_HEIGHT,
     series: seriesOpts,
     legend: { show: false },
     scales: {
       x: { time: state.xMode === 'time' },
-      y: state.logScale ? { distr: 3, log: 10 } : {},
+      y: {
+        ...(state.logScale ? { distr: 3, log: 10 } : {}),
+        ...(yRange ? { range: () => yRange } : {}),
+      },
     },
     axes: [
       state.xMode === 'relative'
         ? { ...axis, values: (_u, vals) => vals.map(formatDuration) }
-        : // Wall-time ticks take two lines (time, then date).
-          { ...axis, size: state.xMode === 'time' ? 64 : 50 },
+        : state.xMode === 'step'
+          ? // Steps are integers: ticks only at integers, 1·2·5 spaced (never 2.5 or 7.5).
+            {
+              ...axis,
+              size: 50,
+              splits: (u, _i, min, max) =>
+                integerTicks(min, max, ticksThatFit(u.bbox.width / devicePixelRatio, STEP_TICK_SPACE)),
+              values: (_u, vals) => vals.map((v) => String(v)),
+            }
+          : // Wall-time ticks take two lines (time, then date).
+            { ...axis, size: 64 },
       // As wide as the widest label needs (uPlot lays out again when this changes).
       { ...axis, size: (_u, labels) => yAxisWidth(labels), values: (_u, vals) => vals.map(formatTick) },
     ],
@@ -52,7 +74,7 @@ export function chartOptions({ width, series, runs, state, onSelect, onDraw }: C
       // Double-click is ours (reset to the full range, live), not uPlot's autoscale.
       bind: { dblclick: () => () => null },
     },
-    hooks: { setSelect: [onSelect], draw: [onDraw] },
+    hooks: { setSelect: [onSelect], draw: [onDraw], ...(onCursor ? { setCursor: [onCursor] } : {}) },
   };
 }
 

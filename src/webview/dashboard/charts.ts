@@ -1,12 +1,32 @@
 // The charts area: one chart per key with data, grouped in sections by key prefix
 // (groups in name order, then ungrouped keys, then the system metrics `sys/`, which are
-// context rather than results); charts and groups come and go with the data.
+// context rather than results); charts and groups come and go with the data. The metric
+// filter (a regular expression) picks the keys; a group's header folds it; one chart can
+// be expanded to the whole panel; with synced zoom one chart's x zoom applies to all.
 import { Chart, type ChartContext } from './chart';
 import { el } from './dom';
-import { groupOf } from './state';
+import { type XRange, groupOf } from './state';
+
+/** The keys a metric filter keeps: a case-insensitive regex, or the plain text when it is not one. */
+export function filterKeys(keys: readonly string[], filter: string): { keys: string[]; error?: string } {
+  const f = filter.trim();
+  if (!f) return { keys: [...keys] };
+  try {
+    const re = new RegExp(f, 'i');
+    return { keys: keys.filter((k) => re.test(k)) };
+  } catch (err) {
+    const lower = f.toLowerCase();
+    return {
+      keys: keys.filter((k) => k.toLowerCase().includes(lower)),
+      error: `not a regular expression (${(err as Error).message}); matching it as text`,
+    };
+  }
+}
 
 export class ChartGrid {
   private readonly charts = new Map<string, Chart>();
+  /** The filter's problem, if any (the toolbar shows it). */
+  filterError: string | undefined;
 
   constructor(
     private readonly box: HTMLElement,
@@ -21,51 +41,88 @@ export class ChartGrid {
     return new Set(this.charts.keys());
   }
 
+  all(): Chart[] {
+    return [...this.charts.values()];
+  }
+
   /** Every chart back to the full range (a new x axis makes old zooms meaningless). */
   resetZooms(): void {
     for (const c of this.charts.values()) c.zoom = undefined;
   }
 
+  /** A person zoomed `from`: with synced zoom, every other chart takes the same x range. */
+  syncZoom(from: Chart, zoom: XRange | undefined): void {
+    if (this.ctx.model.state.syncZoom === false) return;
+    for (const c of this.charts.values()) if (c !== from) c.applyZoom(zoom);
+  }
+
   /** Adds and drops charts to match the data; redraws those in `changed` and every new one. */
   render(changed: ReadonlySet<string>): void {
     const { model } = this.ctx;
-    const shownKeys = model.shownKeys();
-    const shown = new Set(shownKeys);
+    const { state } = model;
+    const { keys, error } = filterKeys(model.shownKeys(), state.metricFilter ?? '');
+    this.filterError = error;
+    const collapsed = new Set(state.collapsed ?? []);
+    const expanded = state.expanded && keys.includes(state.expanded) ? state.expanded : undefined;
+    const charted = keys.filter((k) => (expanded ? k === expanded : !collapsed.has(groupOf(k))));
+    const shown = new Set(charted);
     for (const [key, c] of this.charts) {
       if (!shown.has(key)) {
         c.destroy();
         this.charts.delete(key);
       }
     }
-    for (const key of shownKeys) {
+    const groups = new Map<string, number>();
+    for (const k of keys) groups.set(groupOf(k), (groups.get(groupOf(k)) ?? 0) + 1);
+    for (const [g, n] of groups) this.groupContainer(g, n, collapsed.has(g));
+    for (const key of charted) {
       let c = this.charts.get(key);
       const created = !c;
       if (!c) {
-        c = new Chart(key, this.groupContainer(groupOf(key)), this.ctx);
+        c = new Chart(key, this.groupContainer(groupOf(key), groups.get(groupOf(key)) ?? 0, false), this.ctx);
         this.charts.set(key, c);
       }
+      c.box.classList.toggle('expanded', key === expanded);
       if (created || changed.has(key)) c.update(model.seriesOf(key));
     }
-    for (const g of Array.from(this.box.children)) {
-      if (!g.querySelector('.chart')) g.remove();
+    this.box.classList.toggle('has-expanded', expanded !== undefined);
+    for (const g of Array.from(this.box.children) as HTMLElement[]) {
+      if (!groups.has(g.dataset.group ?? '')) g.remove();
+      else g.classList.toggle('holds-expanded', expanded !== undefined && groupOf(expanded) === g.dataset.group);
     }
   }
 
-  private groupContainer(group: string): HTMLElement {
+  private groupContainer(group: string, count: number, collapsed: boolean): HTMLElement {
     const id = `group-${group || '_'}`;
     let g = document.getElementById(id);
     if (!g) {
       g = el('section', 'group');
       g.id = id;
+      g.dataset.group = group;
       g.dataset.order = groupOrder(group);
       const h = el('h2', '');
-      h.textContent = group || 'metrics';
+      const toggle = el('button', 'group-toggle');
+      toggle.type = 'button';
+      toggle.addEventListener('click', () => this.toggleGroup(group));
+      h.append(toggle);
       g.append(h, el('div', 'charts'));
       const order = g.dataset.order;
       const after = Array.from(this.box.children).find((c) => ((c as HTMLElement).dataset.order ?? '') > order);
       this.box.insertBefore(g, after ?? null);
     }
+    g.classList.toggle('collapsed', collapsed);
+    const toggle = g.querySelector('.group-toggle') as HTMLButtonElement;
+    toggle.textContent = `${collapsed ? '▸' : '▾'} ${group || 'metrics'} (${count})`;
+    toggle.setAttribute('aria-expanded', String(!collapsed));
+    toggle.title = collapsed ? 'Show this group’s charts' : 'Fold this group away';
     return g.querySelector('.charts') as HTMLElement;
+  }
+
+  private toggleGroup(group: string): void {
+    const collapsed = new Set(this.ctx.model.state.collapsed ?? []);
+    if (collapsed.has(group)) collapsed.delete(group);
+    else collapsed.add(group);
+    this.ctx.changeState({ collapsed: [...collapsed].sort() });
   }
 }
 

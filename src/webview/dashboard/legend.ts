@@ -1,5 +1,6 @@
 // A chart's legend: per run its color, name, latest value (step in the tooltip), how many
-// non-finite points it has and, when decimated, how many points are stored.
+// non-finite points it has and, when decimated, how many points are stored. One line: what
+// does not fit is cut with an ellipsis (CSS) and every item is in the line's tooltip.
 import { decodeWireNumber } from '../../common/wireNumber';
 import { formatValue } from '../protocol/format';
 import type { RunInfo, SeriesData } from '../protocol/dashboard';
@@ -11,9 +12,13 @@ export function renderLegend(
   runs: ReadonlyMap<string, RunInfo>,
 ): void {
   legend.replaceChildren();
+  const whole: string[] = [];
   for (const s of series) {
     const r = runs.get(s.runId);
     const item = el('span', 'legend-item');
+    item.dataset.runId = s.runId;
+    // Right-click: "Set Run Colour…" (package.json, webview/context).
+    item.dataset.vscodeContext = JSON.stringify({ webviewSection: 'run', runId: s.runId });
     item.append(swatch(r?.color ?? '#888'), text(r?.name ?? s.runId, 'legend-name'));
     const value = text(s.latest ? formatValue(decodeWireNumber(s.latest.value)) : '–', 'legend-value');
     value.title = s.latest ? `step ${s.latest.step}` : '';
@@ -21,5 +26,7 @@ export function renderLegend(
     if (s.nonFiniteX.length > 0) item.append(text(` ${s.nonFiniteX.length} non-finite`, 'legend-warn'));
     if (s.decimated) item.append(text(` (${s.total.toLocaleString()} pts)`, 'legend-count'));
     legend.append(item);
+    whole.push(item.textContent ?? '');
   }
+  legend.title = whole.join('\n');
 }

@@ -2,7 +2,8 @@
 // run overlaid in its own color. All data comes from the extension host as min/max-
 // decimated typed arrays (src/webview/protocol/dashboard.ts); the page never talks to
 // the collector. This file wires the parts: state.ts (what the page knows), toolbar.ts,
-// runsPicker.ts, charts.ts → chart.ts (plot, legend, markers, pan/zoom), probes.ts.
+// runsPicker.ts, charts.ts → chart.ts (plot, legend, readout, markers, pan/zoom),
+// exportChart.ts, probes.ts.
 import 'uplot/dist/uPlot.min.css';
 import '../dashboard.css';
 import { Emitter } from '../../common/emitter';
@@ -10,19 +11,23 @@ import {
   type DashboardHostMessage,
   type DashboardState,
   type DashboardWebviewMessage,
+  type ExportKind,
+  type PageSettings,
   isDashboardHostMessage,
 } from '../protocol/dashboard';
 import { vscodeApi } from '../vscodeApi';
 import type { Chart } from './chart';
 import { ChartGrid } from './charts';
 import { el } from './dom';
+import { chartPng, chartSvg, drawnData } from './exportChart';
 import { installProbes } from './probes';
-import { renderRunsPicker } from './runsPicker';
+import { RunsPicker } from './runsPicker';
 import { DashboardModel } from './state';
 import { Toolbar } from './toolbar';
 
 const vscode = vscodeApi<DashboardState, DashboardWebviewMessage>();
 const model = new DashboardModel(vscode.getState());
+let settings: PageSettings = { wheelZoom: 'modifier' };
 
 const root = document.getElementById('root') as HTMLElement;
 const runsBox = el('details', 'runs-picker');
@@ -30,21 +35,36 @@ const emptyBox = el('div', 'empty');
 const groupsBox = el('div', 'groups');
 const toolbar = new Toolbar(el('div', 'toolbar'), changeState);
 root.append(toolbar.box, runsBox, emptyBox, groupsBox);
+const picker = new RunsPicker(runsBox, emptyBox, {
+  show: (runIds) => changeState({ runIds }),
+  setColor: (runId, color) => vscode.postMessage({ type: 'setColor', runId, color }),
+});
 
 const onDidUpdate = new Emitter<Chart>({ name: 'dashboard chart onDidUpdate' });
 const onDidDraw = new Emitter<Chart>({ name: 'dashboard chart onDidDraw' });
 // One observer for every plot box: grid cells change width when charts come and go.
 const resizer = new ResizeObserver((entries) => {
-  for (const e of entries) grid.get((e.target.parentElement as HTMLElement).dataset.key ?? '')?.resize();
+  for (const e of entries) grid.get((e.target.closest('.chart') as HTMLElement | null)?.dataset.key ?? '')?.resize();
 });
-const grid = new ChartGrid(groupsBox, {
+const grid: ChartGrid = new ChartGrid(groupsBox, {
   model,
   resizer,
   requestRange: (key, range) => vscode.postMessage(model.query(key, range)),
   onDidUpdate,
   onDidDraw,
+  settings: () => settings,
+  onZoom: (chart, zoom) => grid.syncZoom(chart, zoom),
+  expand: (key) => changeState({ expanded: key }),
+  changeState,
+  exportChart: (chart, kind, resolution) => postExport(chart, kind, resolution),
 });
 installProbes({ model, onDidUpdate: onDidUpdate.event, onDidDraw: onDidDraw.event });
+window.addEventListener('resize', () => {
+  for (const c of grid.all()) if (c.expanded) c.resize();
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && model.state.expanded) changeState({ expanded: undefined });
+});
 
 window.addEventListener('message', (e: MessageEvent<unknown>) => {
   if (isDashboardHostMessage(e.data)) onHostMessage(e.data);
@@ -56,6 +76,7 @@ function onHostMessage(msg: DashboardHostMessage): void {
     case 'init':
       model.state = msg.state;
       vscode.setState(model.state);
+      applySettings(msg.settings);
       setRuns(msg);
       toolbar.sync(model.state);
       break;
@@ -67,19 +88,45 @@ function onHostMessage(msg: DashboardHostMessage): void {
     case 'series':
       grid.render(model.applySeries(msg));
       break;
+    case 'settings':
+      applySettings(msg.settings);
+      break;
+    case 'render': {
+      const chart = grid.get(msg.key);
+      if (chart) postExport(chart, msg.kind, 'drawn', msg.requestId);
+      else
+        vscode.postMessage({
+          type: 'export',
+          key: msg.key,
+          kind: msg.kind,
+          resolution: 'drawn',
+          requestId: msg.requestId,
+        });
+      break;
+    }
   }
+}
+
+function applySettings(next: PageSettings): void {
+  settings = next;
+  toolbar.setWheelHint(settings.wheelZoom);
 }
 
 function setRuns(msg: Pick<DashboardHostMessage & { type: 'runs' }, 'runs' | 'allRuns'>): void {
   const redraw = model.setRuns(msg.runs, msg.allRuns);
-  renderRunsPicker(runsBox, emptyBox, model.runs, model.allRuns, toggleRun);
+  picker.render(model.runs, model.allRuns);
   if (redraw) grid.render(grid.keys());
 }
 
-function toggleRun(runId: string, show: boolean): void {
-  const ids = model.state.runIds.filter((id) => id !== runId);
-  if (show) ids.push(runId);
-  changeState({ runIds: ids });
+/** PNG/SVG and drawn CSV/JSON are made here; full-resolution CSV/JSON the host reads from the store. */
+function postExport(chart: Chart, kind: ExportKind, resolution: 'full' | 'drawn', requestId?: number): void {
+  const plot = chart.uplot;
+  let data: string | undefined;
+  if (plot && (kind === 'png' || kind === 'svg' || resolution === 'drawn')) {
+    const picture = { key: chart.key, plot, series: chart.series, runs: model.runs, xMode: model.state.xMode };
+    data = kind === 'png' ? chartPng(picture) : kind === 'svg' ? chartSvg(picture) : drawnData(picture, kind);
+  }
+  vscode.postMessage({ type: 'export', key: chart.key, kind, resolution, data, requestId });
 }
 
 function changeState(patch: Partial<DashboardState>): void {
@@ -88,4 +135,9 @@ function changeState(patch: Partial<DashboardState>): void {
   if (xChanged) grid.resetZooms();
   vscode.postMessage({ type: 'state', state: model.state });
   grid.render(grid.keys());
+  toolbar.setFilterError(grid.filterError);
+  if ('expanded' in patch) {
+    for (const c of grid.all()) c.resize();
+    if (patch.expanded) grid.get(patch.expanded)?.box.scrollIntoView({ block: 'start' });
+  }
 }

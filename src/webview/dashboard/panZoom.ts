@@ -1,6 +1,9 @@
-// Zoom and pan on a chart's x axis: drag-select zooms, the wheel zooms around the
-// cursor, Shift+drag pans, double-click resets to the full range (live again).
+// Zoom and pan on a chart's x axis: drag-select zooms, Shift+drag pans, double-click resets
+// to the full range (live again). The wheel scrolls the page as everywhere else, and zooms
+// around the cursor only with Ctrl/Cmd/Alt held, or (setting `focused`) once the chart was
+// clicked, or (setting `always`) always.
 import type uPlot from 'uplot';
+import type { WheelZoom } from '../protocol/dashboard';
 import type { XRange } from './state';
 
 /** What pan and zoom act on: the chart's zoom, and how to apply a finished one. */
@@ -20,12 +23,50 @@ export function zoomToSelection(u: uPlot, target: Zoomable): void {
   target.setZoom({ min, max });
 }
 
-export function bindPanZoom(u: uPlot, target: Zoomable): void {
+/** Whether a wheel event zooms the chart (true) or is left to scroll the page. */
+export function wheelZooms(
+  mode: WheelZoom,
+  e: Pick<WheelEvent, 'ctrlKey' | 'metaKey' | 'altKey'>,
+  focused: boolean,
+): boolean {
+  if (e.ctrlKey || e.metaKey || e.altKey) return true;
+  return mode === 'always' || (mode === 'focused' && focused);
+}
+
+export function bindPanZoom(u: uPlot, target: Zoomable, wheelMode: () => WheelZoom = () => 'modifier'): void {
   const over = u.over;
+  // "Focused": a click on the plot arms wheel zoom until a click elsewhere or Escape.
+  let focused = false;
+  over.addEventListener('mousedown', () => {
+    focused = true;
+    u.root.classList.add('wheel-armed');
+  });
+  const disarm = () => {
+    focused = false;
+    u.root.classList.remove('wheel-armed');
+  };
+  // Page-wide listeners go with the plot (plots are rebuilt when their shape changes).
+  const gone = new AbortController();
+  (u.hooks.destroy ??= []).push(() => gone.abort());
+  document.addEventListener(
+    'mousedown',
+    (e) => {
+      if (!over.contains(e.target as Node)) disarm();
+    },
+    { signal: gone.signal },
+  );
+  document.addEventListener(
+    'keydown',
+    (e) => {
+      if (e.key === 'Escape') disarm();
+    },
+    { signal: gone.signal },
+  );
   over.addEventListener('dblclick', () => target.setZoom(undefined));
   over.addEventListener(
     'wheel',
     (e) => {
+      if (!wheelZooms(wheelMode(), e, focused)) return; // the page scrolls
       e.preventDefault();
       const { min, max } = u.scales.x;
       if (min === undefined || max === undefined) return;

@@ -1,6 +1,7 @@
-// The toolbar: x axis, smoothing, log scale and "add new runs", each a change of the
-// dashboard state; `sync` shows a state that came from the host.
-import type { DashboardState, XMode } from '../protocol/dashboard';
+// The toolbar: metric filter, x axis, smoothing, log scale, ignore outliers, synced zoom and
+// "add new runs", each a change of the dashboard state; `sync` shows a state that came from
+// the host.
+import type { DashboardState, WheelZoom, XMode } from '../protocol/dashboard';
 import { checkbox, el, label } from './dom';
 
 const X_LABELS: readonly (readonly [XMode, string])[] = [
@@ -15,6 +16,11 @@ export class Toolbar {
   private readonly smoothValue = el('span', 'smooth-value');
   private readonly logScale: HTMLInputElement;
   private readonly follow: HTMLInputElement;
+  private readonly syncZoom: HTMLInputElement;
+  private readonly outliers: HTMLInputElement;
+  private readonly filter = document.createElement('input');
+  private readonly filterError = el('span', 'filter-error');
+  private readonly hint = el('span', 'hint');
 
   constructor(
     readonly box: HTMLElement,
@@ -41,14 +47,54 @@ export class Toolbar {
       change({ smoothing: Number(smooth.value) });
     });
 
+    const f = this.filter;
+    f.type = 'search';
+    f.id = 'metric-filter';
+    f.placeholder = 'Filter metrics (regex)';
+    f.setAttribute('aria-label', 'Filter metrics by a regular expression');
+    f.addEventListener('input', () => change({ metricFilter: f.value }));
+
     const log = checkbox('log-scale', 'Log scale', (v) => change({ logScale: v }));
+    const outliers = checkbox('ignore-outliers', 'Ignore outliers', (v) => change({ ignoreOutliers: v }));
+    outliers.title = 'The y range leaves out the lowest and highest 1% of values';
+    const sync = checkbox('sync-zoom', 'Sync zoom', (v) => change({ syncZoom: v }));
+    sync.title = 'Zooming one chart zooms every chart to the same x range';
     const follow = checkbox('follow', 'Add new runs', (v) => change({ follow: v }));
     this.logScale = log.querySelector('input') as HTMLInputElement;
+    this.outliers = outliers.querySelector('input') as HTMLInputElement;
+    this.syncZoom = sync.querySelector('input') as HTMLInputElement;
     this.follow = follow.querySelector('input') as HTMLInputElement;
 
-    const hint = el('span', 'hint');
-    hint.textContent = 'Drag to zoom · Shift+drag or wheel to pan/zoom · double-click to reset';
-    box.append(label('X axis', x), label('Smoothing', smooth, this.smoothValue), log, follow, hint);
+    this.setWheelHint('modifier');
+    box.append(
+      label('Metrics', f, this.filterError),
+      label('X axis', x),
+      label('Smoothing', smooth, this.smoothValue),
+      log,
+      outliers,
+      sync,
+      follow,
+      this.hint,
+    );
+  }
+
+  /** How to zoom, as the wheel setting has it. */
+  setWheelHint(mode: WheelZoom): void {
+    const wheel =
+      mode === 'always'
+        ? 'wheel zooms'
+        : mode === 'focused'
+          ? 'Ctrl+wheel (or click, then wheel) zooms'
+          : 'Ctrl+wheel zooms';
+    this.hint.textContent = `Drag to zoom · ${wheel} · Shift+drag pans · double-click resets`;
+    this.hint.title = this.hint.textContent;
+  }
+
+  /** The metric filter's problem (an invalid regex), or none. */
+  setFilterError(error: string | undefined): void {
+    this.filterError.textContent = error ? '⚠' : '';
+    this.filterError.title = error ?? '';
+    this.filter.classList.toggle('invalid', !!error);
   }
 
   sync(state: DashboardState): void {
@@ -57,5 +103,8 @@ export class Toolbar {
     this.smoothValue.textContent = state.smoothing.toFixed(2);
     this.logScale.checked = state.logScale;
     this.follow.checked = state.follow;
+    this.syncZoom.checked = state.syncZoom !== false;
+    this.outliers.checked = state.ignoreOutliers === true;
+    if (this.filter.value !== (state.metricFilter ?? '')) this.filter.value = state.metricFilter ?? '';
   }
 }

@@ -23,6 +23,16 @@ export interface DashboardState {
   /** EMA weight in [0, 1); 0 turns smoothing off. */
   smoothing: number;
   logScale: boolean;
+  /** Zoom one chart's x range and every chart follows (on by default). */
+  syncZoom?: boolean;
+  /** The y range leaves out the extreme 1% at each end, so one spike does not flatten the rest. */
+  ignoreOutliers?: boolean;
+  /** Only keys matching this regular expression (case-insensitive) are charted; empty: all. */
+  metricFilter?: string;
+  /** Key groups folded away. */
+  collapsed?: string[];
+  /** The key of the chart expanded to the whole panel, if any. */
+  expanded?: string;
 }
 
 export const defaultDashboardState: DashboardState = {
@@ -31,7 +41,20 @@ export const defaultDashboardState: DashboardState = {
   xMode: 'step',
   smoothing: 0.6,
   logScale: false,
+  syncZoom: true,
+  ignoreOutliers: false,
+  metricFilter: '',
+  collapsed: [],
 };
+
+/** When the mouse wheel over a chart zooms it (else it scrolls the page). */
+export type WheelZoom = 'modifier' | 'focused' | 'always';
+export const WHEEL_ZOOMS: readonly WheelZoom[] = ['modifier', 'focused', 'always'];
+
+/** What the page takes from the settings (runwatch.dashboard.*). */
+export interface PageSettings {
+  wheelZoom: WheelZoom;
+}
 
 /**
  * One run's series for one key, already min/max-decimated by the store. Typed arrays
@@ -65,6 +88,7 @@ export interface SeriesData {
 
 export interface InitMessage extends Message<'init'> {
   state: DashboardState;
+  settings: PageSettings;
   runs: RunInfo[];
   /** All runs in the store, for the run picker. */
   allRuns: RunInfo[];
@@ -88,7 +112,21 @@ export interface SeriesMessage extends Message<'series'>, Reply {
   sentAt?: number;
 }
 
-export type DashboardHostMessage = InitMessage | RunsMessage | SeriesMessage;
+/** A setting changed (runwatch.dashboard.*). */
+export interface SettingsMessage extends Message<'settings'> {
+  settings: PageSettings;
+}
+
+export type ExportKind = 'png' | 'svg' | 'csv' | 'json';
+export const EXPORT_KINDS: readonly ExportKind[] = ['png', 'svg', 'csv', 'json'];
+
+/** The host asks the page for a chart's picture or drawn data (a command or the chart's context menu). */
+export interface RenderRequestMessage extends Message<'render'>, Request {
+  key: string;
+  kind: ExportKind;
+}
+
+export type DashboardHostMessage = InitMessage | RunsMessage | SeriesMessage | SettingsMessage | RenderRequestMessage;
 
 // ---------------------------------------------------------------------------
 // Page → host
@@ -106,7 +144,26 @@ export interface QueryMessage extends Message<'query'>, Request {
   maxPoints: number;
 }
 
-export type DashboardWebviewMessage = ReadyMessage | StateMessage | QueryMessage;
+/**
+ * Export one chart. `data` is what the page made: a PNG as a data URL, SVG text, or the points as
+ * drawn (CSV/JSON text); absent for `full` CSV/JSON, which the host reads from the store.
+ * `requestId` answers a `render` request; absent when a chart's button asked.
+ */
+export interface ExportMessage extends Message<'export'> {
+  key: string;
+  kind: ExportKind;
+  resolution: 'full' | 'drawn';
+  data?: string;
+  requestId?: number;
+}
+
+/** A person picked a colour for a run (none: back to the palette's). */
+export interface SetColorMessage extends Message<'setColor'> {
+  runId: string;
+  color?: string;
+}
+
+export type DashboardWebviewMessage = ReadyMessage | StateMessage | QueryMessage | ExportMessage | SetColorMessage;
 
 // ---------------------------------------------------------------------------
 // Guards
@@ -121,8 +178,17 @@ export function isDashboardState(v: unknown): v is DashboardState {
     typeof v.smoothing === 'number' &&
     v.smoothing >= 0 &&
     v.smoothing < 1 &&
-    typeof v.logScale === 'boolean'
+    typeof v.logScale === 'boolean' &&
+    isOptionalBoolean(v.syncZoom) &&
+    isOptionalBoolean(v.ignoreOutliers) &&
+    (v.metricFilter === undefined || typeof v.metricFilter === 'string') &&
+    (v.collapsed === undefined || (Array.isArray(v.collapsed) && v.collapsed.every((g) => typeof g === 'string'))) &&
+    (v.expanded === undefined || typeof v.expanded === 'string')
   );
+}
+
+function isOptionalBoolean(v: unknown): boolean {
+  return v === undefined || typeof v === 'boolean';
 }
 
 export function isDashboardWebviewMessage(v: unknown): v is DashboardWebviewMessage {
@@ -141,6 +207,16 @@ export function isDashboardWebviewMessage(v: unknown): v is DashboardWebviewMess
         isOptionalNumber(v.to) &&
         typeof v.maxPoints === 'number'
       );
+    case 'export':
+      return (
+        typeof v.key === 'string' &&
+        isOneOf(EXPORT_KINDS, v.kind) &&
+        (v.resolution === 'full' || v.resolution === 'drawn') &&
+        (v.data === undefined || typeof v.data === 'string') &&
+        (v.requestId === undefined || isRequestId(v.requestId))
+      );
+    case 'setColor':
+      return typeof v.runId === 'string' && (v.color === undefined || typeof v.color === 'string');
     default:
       return false;
   }
@@ -150,7 +226,11 @@ export function isDashboardHostMessage(v: unknown): v is DashboardHostMessage {
   if (!isObject(v)) return false;
   switch (v.type) {
     case 'init':
-      return isDashboardState(v.state) && Array.isArray(v.runs) && Array.isArray(v.allRuns);
+      return isDashboardState(v.state) && Array.isArray(v.runs) && Array.isArray(v.allRuns) && isObject(v.settings);
+    case 'settings':
+      return isObject(v.settings);
+    case 'render':
+      return isRequestId(v.requestId) && typeof v.key === 'string' && isOneOf(EXPORT_KINDS, v.kind);
     case 'runs':
       return Array.isArray(v.runs) && Array.isArray(v.allRuns) && Array.isArray(v.runIds);
     case 'series':
