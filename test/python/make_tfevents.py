@@ -3,6 +3,9 @@
   make_tfevents.py basic LOGDIR    one file of every kind the reader handles; prints what it wrote (JSON)
   make_tfevents.py bulk LOGDIR N   N simple_value scalars over 10 tags; prints the file's path
   make_tfevents.py grow LOGDIR     reads "N" lines on stdin, writes N more scalars, flushes, prints the path
+  make_tfevents.py writers LOGDIR  tensorboardX's and torch's SummaryWriter (scalars plain, and torch's as float
+                                   and double tensors, hparams, text) into LOGDIR/tbx and LOGDIR/torch; prints, per folder,
+                                   the scalars read back with tensorboard's EventAccumulator, the hparams and texts
 
 Values are printed as the file holds them (simple_value is float32), non-finite ones as
 "NaN", "Infinity", "-Infinity", so the test compares exactly.
@@ -115,6 +118,38 @@ def grow(logdir):
     w.close()
 
 
+def writers(logdir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboardX import SummaryWriter as XWriter
+    from torch.utils.tensorboard import SummaryWriter as TorchWriter
+
+    out = {}
+    for name, cls in (("tbx", XWriter), ("torch", TorchWriter)):
+        d = os.path.join(logdir, name)
+        w = cls(d)
+        for step in range(5):
+            w.add_scalar("loss", 1.0 / (step + 1), step)
+            if name == "torch":  # tensorboardX's add_scalar writes simple_value only
+                w.add_scalar("acc/new_style", step * 0.25, step, new_style=True)
+                w.add_scalar("acc/double", 0.1 + step, step, new_style=True, double_precision=True)
+        w.add_text("notes", "epoch one done", 2)
+        # add_hparams writes its own sub-folder (a run per trial), as both writers do.
+        w.add_hparams({"lr": 0.01, "opt": "adam"}, {"hp/metric": 0.5})
+        w.close()
+        acc = EventAccumulator(d, size_guidance={"scalars": 0, "tensors": 0})
+        acc.Reload()
+        scalars = []
+        for tag in acc.Tags()["scalars"]:
+            scalars += [{"tag": tag, "step": e.step, "time": e.wall_time, "value": wire(e.value)} for e in acc.Scalars(tag)]
+        for tag in acc.Tags()["tensors"]:
+            for e in acc.Tensors(tag):
+                arr = tensor_util.make_ndarray(e.tensor_proto)
+                if arr.dtype.kind == "f" and arr.size == 1:
+                    scalars.append({"tag": tag, "step": e.step, "time": e.wall_time, "value": wire(float(arr))})
+        out[name] = {"dir": d, "scalars": scalars}
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     mode, logdir = sys.argv[1], sys.argv[2]
     if mode == "basic":
@@ -123,5 +158,7 @@ if __name__ == "__main__":
         bulk(logdir, int(sys.argv[3]))
     elif mode == "grow":
         grow(logdir)
+    elif mode == "writers":
+        writers(logdir)
     else:
         sys.exit("unknown mode %r" % mode)

@@ -202,6 +202,40 @@ describe('tfevents reader', function () {
     );
   });
 
+  it("files from tensorboardX's and torch's SummaryWriter: the scalars tensorboard's EventAccumulator reads, hparams, text", () => {
+    const out = JSON.parse(helper('writers', path.join(tmp.dir, 'writers'))) as Record<
+      string,
+      { dir: string; scalars: { tag: string; step: number; time: number; value: number | string }[] }
+    >;
+    const order = (xs: { tag: string; step: number }[]) =>
+      [...xs].sort((a, b) => a.tag.localeCompare(b.tag) || a.step - b.step);
+    for (const [writer, w] of Object.entries(out)) {
+      const r = pollLogDir(tmp.dir, w.dir);
+      assert.deepEqual(r.problems, [], writer);
+      const got = r.events.flatMap((e) => (e.type === 'metrics' ? e.points : []));
+      const want = w.scalars.map((x) => ({ key: x.tag, step: x.step, time: x.time, value: decodeWireNumber(x.value) }));
+      assert.deepEqual(
+        order(got.map((p) => ({ ...p, tag: p.key }))).map(({ tag: _t, ...p }) => p),
+        order(want.map((p) => ({ ...p, tag: p.key }))).map(({ tag: _t, ...p }) => p),
+        writer,
+      );
+      assert.ok(want.length >= 5, `${writer}: ${want.length} scalars`);
+      const logs = r.events.flatMap((e) => (e.type === 'log' ? e.lines : []));
+      assert.deepEqual(logs, ['[notes/text_summary step 2] epoch one done'], writer);
+      // add_hparams writes a sub-folder: its own run, with the params and the metric.
+      const sub = fs.readdirSync(w.dir).find((n) => fs.statSync(path.join(w.dir, n)).isDirectory());
+      assert.ok(sub, `${writer}: the hparams folder`);
+      const hp = pollLogDir(tmp.dir, path.join(w.dir, sub));
+      const start = hp.events[0];
+      assert.deepEqual(start.type === 'run.start' && start.params, { lr: 0.01, opt: 'adam' }, writer);
+      assert.deepEqual(
+        hp.events.flatMap((e) => (e.type === 'metrics' ? e.points.map((p) => [p.key, p.value]) : [])),
+        [['hp/metric', 0.5]],
+        writer,
+      );
+    }
+  });
+
   describe('a log directory as a run', () => {
     it('run.start, params, metrics and log lines; a second poll adds only what is new', () => {
       const logDir = path.join(tmp.dir, 'basic');

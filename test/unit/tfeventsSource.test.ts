@@ -329,4 +329,43 @@ describe('TensorBoard log-folder source', function () {
       await src.stop();
     });
   });
+
+  it('bad files in an imported folder: each reported once (file, record, byte offset), the rest imported', async () => {
+    const w = path.join(tmp.dir, 'bad-ws');
+    const dir = path.join(w, 'runs', 'bad');
+    const good = path.join(tmp.dir, 'bad-src');
+    const f = fs.readFileSync(spawnSync(PYTHON, [HELPER, 'bulk', good, '20'], { encoding: 'utf8' }).stdout.trim());
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'events.out.tfevents.1.cut'), f.subarray(0, f.length - 5));
+    const flipped = Buffer.from(f);
+    flipped[flipped.length - 3] ^= 0xff; // the last record's data CRC
+    fs.writeFileSync(path.join(dir, 'events.out.tfevents.2.flip'), flipped);
+    fs.writeFileSync(path.join(dir, 'events.out.tfevents.3.empty'), '');
+    const t = new Date(Date.now() - 3600_000);
+    for (const n of fs.readdirSync(dir)) fs.utimesSync(path.join(dir, n), t, t);
+    const warnings: string[] = [];
+    const src = new TfeventsSource({ roots: [w], stateFile: path.join(tmp.dir, 'bad.json'), walkMs: 0 });
+    await src.initialize(context({ pollMs: 60_000 }, warnings));
+    const sink = recordingSink();
+    await src.start(sink);
+    try {
+      const r = await src.importPaths([dir]);
+      assert.equal(r[0].points, 19 + 19, 'each file loses only its last record');
+      assert.equal(warnings.length, 2, warnings.join('\n'));
+      assert.match(
+        warnings.find((x) => x.includes('.cut')) ?? '',
+        /\.cut: record 20 at byte \d+: the file ends inside it/,
+      );
+      assert.match(
+        warnings.find((x) => x.includes('.flip')) ?? '',
+        /\.flip: record 20 at byte \d+: data .* fails its CRC/,
+      );
+      await src.pollOnce();
+      await src.pollOnce();
+      assert.equal(warnings.length, 2, 'reported once');
+      assert.equal((await src.healthCheck()).healthy, true);
+    } finally {
+      await src.stop();
+    }
+  });
 });
