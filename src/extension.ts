@@ -19,6 +19,7 @@ import { resolveStoreDir } from './store/paths';
 import { pluginSettings, registerBackendUi } from './ui/backendCommands';
 import { onDidChangeSettings, readSettings, setSettingsLogger } from './ui/config';
 import { registerImportLogs } from './ui/importLogs';
+import { registerEditorFeatures } from './ui/editor/register';
 import { StoreRoleStatus } from './ui/storeRole';
 import { applyTerminalEnv } from './ui/terminalEnv';
 import { registerViews } from './ui/views';
@@ -114,7 +115,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   }
 
   // --- views: runs tree, dashboard, status bar ---
-  registerViews(context, {
+  const views = registerViews(context, {
     store: current.store,
     series: current.series,
     collector: current.collector,
@@ -125,6 +126,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
   });
 
   registerImportLogs(context, () => current.runtime?.logFolders, log);
+  registerEditorFeatures(context, {
+    store: current.store,
+    series: current.series,
+    treeView: views.treeView,
+    envInfo: () =>
+      current.runtime && {
+        url: current.runtime.address?.url,
+        token: current.runtime.address?.token,
+        spoolDir: current.runtime.spoolDir,
+        extensionPath: context.extensionPath,
+      },
+  });
 
   // --- backends: the hub exists only where this window writes the store ---
   const role = new StoreRoleStatus(log);

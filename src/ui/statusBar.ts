@@ -28,8 +28,8 @@ export class CollectorStatusBar implements vscode.Disposable {
       return;
     }
     const live = state.liveRuns;
-    // The port with its name: a bare number in the status bar says nothing.
-    const parts = [`$(${live > 0 ? 'sync~spin' : 'pulse'}) Runwatch · port ${state.port}`];
+    // The port says what it is (a bare ":4711" says nothing); "Runwatch :port" stays first, as scripts match it.
+    const parts = [`$(${live > 0 ? 'sync~spin' : 'pulse'}) Runwatch :${state.port} collector`];
     if (state.clients > 0) parts.push(`${state.clients} client${state.clients === 1 ? '' : 's'}`);
     if (live > 0) parts.push(`${live} live`);
     this.item.text = parts.join(' · ');

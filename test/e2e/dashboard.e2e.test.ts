@@ -125,7 +125,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
     try {
       // The status bar item appears once Runwatch has activated and its collector listens.
       await v.page
-        .locator('.part.statusbar', { hasText: /Runwatch · port \d+/ })
+        .locator('.part.statusbar', { hasText: /Runwatch :\d+ collector/ })
         .first()
         .waitFor({ state: 'visible', timeout: 180_000 });
       await v.runCommand('Runwatch: Show Dashboard');
@@ -284,7 +284,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       assert.match(live, /live-run/);
       // The status bar counts the connected client and its live run.
       await v.page
-        .locator('.part.statusbar', { hasText: /Runwatch · port \d+ · 1 client · 1 live/ })
+        .locator('.part.statusbar', { hasText: /Runwatch :\d+ collector · 1 client · 1 live/ })
         .first()
         .waitFor({ state: 'visible', timeout: 60_000 });
       await v.screenshot('dashboard-tree-live');
@@ -304,7 +304,7 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
         'the status bar to show no live run',
         async () => {
           const t = (await v.page.locator('.part.statusbar').first().textContent()) ?? '';
-          return /Runwatch · port \d+/.test(t) && !/ live/.test(t) ? t : undefined;
+          return /Runwatch :\d+ collector/.test(t) && !/ live/.test(t) ? t : undefined;
         },
         60_000,
       );
