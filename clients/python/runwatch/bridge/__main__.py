@@ -1,0 +1,66 @@
+"""`python -m runwatch.bridge <wandb|aim|clearml> <state folder>`: one bridge process.
+
+Requests come as frames on stdin; replies go as frames on the process's original stdout,
+which is moved to a private descriptor first so that whatever the SDKs print lands on
+stderr (the extension copies stderr into its log) and never corrupts a frame. The tracker's
+configuration comes in the first request (`hello`); secrets come only in the environment."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any, Dict
+
+from .core import Bridge, SdkMissing, log
+from .protocol import ProtocolError, read_frame, write_frame
+
+TRACKERS = {"wandb": "WandbTracker", "aim": "AimTracker", "clearml": "ClearmlTracker"}
+
+
+def main(argv: list) -> int:
+    if len(argv) < 2 or argv[0] not in TRACKERS:
+        sys.stderr.write(f"usage: python -m runwatch.bridge <{'|'.join(TRACKERS)}> <state folder>\n")
+        return 2
+    name, state_dir = argv[0], argv[1]
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    inp = sys.stdin.buffer
+    module = importlib.import_module(f"runwatch.bridge.{name}")
+    hello = read_frame(inp)
+    if hello is None:
+        return 0
+    config: Dict[str, Any] = hello.get("config") or {}
+    tracker = getattr(module, TRACKERS[name])(config, state_dir)
+    try:
+        version = tracker.sdk_version()
+    except SdkMissing as e:
+        write_frame(out, {"ok": False, "code": "sdk-missing", "error": str(e), "python": sys.executable})
+        return 3
+    write_frame(out, {"ok": True, "sdk": version, "python": sys.executable})
+    bridge = Bridge(tracker)
+    try:
+        while True:
+            msg = read_frame(inp)
+            if msg is None:
+                break
+            reply = bridge.handle(msg)
+            if "id" in msg:
+                reply["id"] = msg["id"]
+            write_frame(out, reply)
+            if msg.get("op") == "close":
+                return 0
+    except ProtocolError as e:
+        log(f"stopping: {e}")
+        return 4
+    finally:
+        try:
+            bridge.stop()
+        except Exception as e:  # noqa: BLE001
+            log(f"stopping: {e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
