@@ -261,8 +261,11 @@ describe('TensorBoard log-folder source', function () {
           [[dir, 8]],
         );
         assert.deepEqual(await src.candidates(), []);
+        const types = () => sink.events.map((e) => (e.event.type === 'run.end' ? e.event.status : e.event.type));
+        assert.deepEqual(types(), ['run.start', 'metrics', 'finished'], 'a log nothing writes any more is finished');
         bulk(dir, 3);
         await waitFor('the 3 new points tailed', () => pointsOf(sink.events).length === 11, 10_000);
+        assert.deepEqual(types().slice(3), ['run.start', 'metrics'], 'growing again: running again');
       } finally {
         await src.stop();
       }

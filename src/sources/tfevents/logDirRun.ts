@@ -43,11 +43,14 @@ export interface LogDirState {
   path?: string;
   /** The seq of the last event appended for this run (the store skips seqs it holds). */
   seq?: number;
+  /** run.end was appended (the log went quiet); more data starts the run again. */
+  ended?: boolean;
   /**
-   * Set, durably, before events are appended: per file, the offset the read went up to. After a crash
-   * before the cursor moved, the same stretch is read again, giving the same events with the same seqs.
+   * Set, durably, before events are appended: per file, the offset the read went up to, and whether
+   * a run.start (again) and a run.end (with their times) go around the events. After a crash before
+   * the cursor moved, the same stretch is read again, giving the same events with the same seqs.
    */
-  pending?: Record<string, number>;
+  pending?: { files: Record<string, number>; restart?: number; end?: number };
 }
 
 export interface RunIdentity {

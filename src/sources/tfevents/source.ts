@@ -11,7 +11,7 @@
 // seqs, which the store skips: nothing twice, nothing lost. Problems are logged once each.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { HealthStatus, PluginContext, PluginMetadata, SourcePlugin, SourceSink } from '../../api/types';
+import type { HealthStatus, PluginContext, PluginMetadata, RunEvent, SourcePlugin, SourceSink } from '../../api/types';
 import { errorText } from '../../common/errors';
 import { DEFAULT_GLOBS } from './find';
 import type { LogDirState } from './logDirRun';
@@ -203,23 +203,27 @@ export class TfeventsSource implements SourcePlugin {
     const states = this.stateFile();
     let prev = states.get(t.key);
     let points = 0;
-    let problems = 0;
     if (prev?.pending) {
       // A crash (or a refused append) after the stretch was written down: read it again, the same way.
-      const again = pollTarget(t, prev, { bounds: prev.pending });
-      prev = await this.deliver(t, prev, again.state, again.events, sink);
+      const { files, ...around } = prev.pending;
+      const again = pollTarget(t, prev, { bounds: files });
+      prev = await this.deliver(t, prev, again.state, again.events, around, sink);
     }
     const r = pollTarget(t, prev, { staleMs: force ? 0 : this.liveWindowMs });
     for (const p of r.problems) this.ctx?.logger.warn(`${p.file}: ${p.message}`);
-    problems += r.problems.length;
     for (const e of r.events) if (e.type === 'metrics') points += e.points.length;
     const next: LogDirState = { ...r.state, kind: t.kind, path: t.path };
-    if (!r.events.length) {
+    // A log that went quiet is finished; one that grows again after that is running again.
+    const newest = newestChange(t);
+    const restart = prev?.ended && r.events.length ? Date.now() / 1000 : undefined;
+    const open = next.started && (!prev?.ended || restart !== undefined);
+    const end = open && Date.now() - newest > this.liveWindowMs ? newest / 1000 : undefined;
+    if (!r.events.length && end === undefined) {
       if (!prev || JSON.stringify(prev) !== JSON.stringify(next)) await states.set(t.key, next);
-      return { points, problems };
+      return { points, problems: r.problems.length };
     }
-    await this.deliver(t, prev, next, r.events, sink);
-    return { points, problems };
+    await this.deliver(t, prev, next, r.events, { restart, end }, sink);
+    return { points, problems: r.problems.length };
   }
 
   /** Writes the stretch down, appends its events with their seqs, then moves the cursor. */
@@ -227,20 +231,33 @@ export class TfeventsSource implements SourcePlugin {
     t: LogTarget,
     prev: LogDirState | undefined,
     next: LogDirState,
-    events: Parameters<SourceSink['emit']>[1][],
+    read: RunEvent[],
+    around: { restart?: number; end?: number },
     sink: SourceSink,
   ): Promise<LogDirState> {
     const states = this.stateFile();
     const seq0 = prev?.seq ?? 0;
-    const pending: Record<string, number> = {};
-    for (const [f, c] of Object.entries(next.files)) pending[f] = c.offset;
+    const files: Record<string, number> = {};
+    for (const [f, c] of Object.entries(next.files)) files[f] = c.offset;
     const base: LogDirState = prev ?? { runId: next.runId, started: false, files: {}, notShown: {} };
-    await states.set(t.key, { ...base, kind: t.kind, path: t.path, seq: seq0, pending });
+    await states.set(t.key, { ...base, kind: t.kind, path: t.path, seq: seq0, pending: { files, ...around } });
+    const { project, name } = t.identity;
+    const events: RunEvent[] = [
+      ...(around.restart === undefined
+        ? []
+        : [{ type: 'run.start' as const, project, name, time: around.restart, params: {}, tags: {}, context: {} }]),
+      ...read,
+      ...(around.end === undefined
+        ? []
+        : [{ type: 'run.end' as const, status: 'finished' as const, time: around.end }]),
+    ];
     await sink.append(
       next.runId,
       events.map((event, i) => ({ seq: seq0 + i + 1, event })),
     );
     const done: LogDirState = { ...next, kind: t.kind, path: t.path, seq: seq0 + events.length };
+    if (around.end !== undefined) done.ended = true;
+    else if (around.restart !== undefined) done.ended = false;
     delete done.pending;
     await states.set(t.key, done);
     return done;
