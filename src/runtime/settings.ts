@@ -34,6 +34,7 @@ export interface RunwatchSettings {
   'dashboard.palette': string[];
   'dashboard.wheelZoom': 'modifier' | 'focused' | 'always';
   'editor.inlineValues': boolean;
+  'python.interpreter': string;
 }
 
 export type SettingKey = keyof RunwatchSettings;
@@ -96,6 +97,8 @@ export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<RunwatchSetting
     check: oneOf(['modifier', 'focused', 'always'] as const),
   },
   'editor.inlineValues': { default: true, effect: 'live', check: isBool },
+  // Live: the bridges resolve it when they (re)start a Python process.
+  'python.interpreter': { default: '', effect: 'live', check: isString },
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
