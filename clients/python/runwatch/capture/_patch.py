@@ -150,6 +150,8 @@ class _Sink:
                 lines = _text_lines(v.tensor)
                 if lines:
                     tag = self.prefix + v.tag
+                    if tag.endswith("/text_summary"):  # what torch and tensorboardX append to the tag given
+                        tag = tag[: -len("/text_summary")]
                     self.run.log_output([f"{tag} (step {step}): {line}" for line in lines])
                 return None
         self._keep(v.tag, plugin or kind or "unknown", step, event_file)
