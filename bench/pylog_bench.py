@@ -27,6 +27,7 @@ ROOT = os.path.dirname(HERE)
 PEERS: List[Tuple[str, str, int, int]] = [
     ("empty", "empty loop (reference: `for i in range(n): pass` with the value computed)", 200_000, 7),
     ("runwatch", "runwatch `run.log({\"loss\": x}, step=i)` (connected)", 200_000, 7),
+    ("runwatch_nosrc", "runwatch `run.log` with source locations off (RUNWATCH_SOURCES=0; on, a location is taken once per key)", 200_000, 7),
     ("tensorboardX", "tensorboardX `add_scalar`", 20_000, 5),
     ("torch_tb", "torch.utils.tensorboard `add_scalar`", 20_000, 5),
     ("mlflow_async", "mlflow `log_metric(..., synchronous=False)` (file store)", 2_000, 3),
@@ -61,7 +62,9 @@ def run_peer(name: str, n: int, repeats: int, url: str, token: str) -> Dict[str,
                 x = i * 0.001  # noqa: F841
             samples.append((time.perf_counter() - t0) / n * 1e9)
             CPU.append((time.thread_time() - c0) / n * 1e9)
-    elif name == "runwatch":
+    elif name in ("runwatch", "runwatch_nosrc"):
+        if name == "runwatch_nosrc":
+            os.environ["RUNWATCH_SOURCES"] = "0"
         sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
         import runwatch
 
