@@ -23,6 +23,7 @@ import { registerEditorFeatures } from './ui/editor/register';
 import { StoreRoleStatus } from './ui/storeRole';
 import { applyTerminalEnv } from './ui/terminalEnv';
 import { registerViews } from './ui/views';
+import { resolvePythonInterpreter } from './ui/pythonInterpreter';
 
 /** Shuts the runtime down in its one order; deactivate awaits it so accepted data is flushed. */
 let shutdown: (() => Promise<void>) | undefined;
@@ -72,7 +73,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Runwat
       });
       // Settings before any plugin appears, so a source turned off never starts; errors are shown by registerBackendUi.
       void hub.configurePlugins(pluginSettings()).catch(() => undefined);
-      for (const backend of builtinBackends({ storeDir, baseDir: firstFolder })) hub.registerPlugin(backend, 'builtin');
+      for (const backend of builtinBackends({
+        storeDir,
+        baseDir: firstFolder,
+        python: { interpreter: resolvePythonInterpreter },
+      }))
+        hub.registerPlugin(backend, 'builtin');
       return hub;
     },
   };
