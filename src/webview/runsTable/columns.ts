@@ -1,8 +1,15 @@
 // Which columns the table has (every field the runs have: the run's own, each param, each
-// metric's last/min/max), in what order, which are shown, and the chooser that changes that:
-// a checkbox per column and buttons that move it left or right.
+// metric's last/min/max), in what order and how wide. Pure (no DOM): the chooser that changes
+// them is in controls.ts.
 import { type FieldRef, METRIC_AGGS, type TableRun, fieldLabel, fieldOf } from './fields';
-import type { TableColumn } from './table';
+
+export interface TableColumn {
+  id: string;
+  field: FieldRef;
+  label: string;
+  width: number;
+  numeric: boolean;
+}
 
 const BASE = ['name', 'project', 'status', 'start', 'duration', 'tags'];
 
@@ -65,44 +72,4 @@ export function numericParamIds(runs: Iterable<TableRun>): Set<string> {
   }
   for (const id of not) numeric.delete(id);
   return numeric;
-}
-
-export interface ChooserCallbacks {
-  onToggle(id: string, shown: boolean): void;
-  onMove(id: string, dir: -1 | 1): void;
-}
-
-/** The column chooser's list (inside a <details>): rebuilt when the columns change. */
-export function renderChooser(
-  list: HTMLElement,
-  ids: readonly string[],
-  hidden: ReadonlySet<string>,
-  cb: ChooserCallbacks,
-): void {
-  list.replaceChildren(
-    ...ids.map((id) => {
-      const row = document.createElement('div');
-      row.className = 'col';
-      row.dataset.col = id;
-      const box = document.createElement('input');
-      box.type = 'checkbox';
-      box.checked = !hidden.has(id);
-      box.disabled = id === 'name';
-      box.addEventListener('change', () => cb.onToggle(id, box.checked));
-      const left = button('←', `Move ${id} left`, () => cb.onMove(id, -1));
-      const right = button('→', `Move ${id} right`, () => cb.onMove(id, 1));
-      const name = document.createElement('span');
-      name.textContent = id;
-      row.append(box, left, right, name);
-      return row;
-    }),
-  );
-}
-
-export function button(text: string, title: string, onClick: () => void): HTMLButtonElement {
-  const b = document.createElement('button');
-  b.textContent = text;
-  b.title = title;
-  b.addEventListener('click', onClick);
-  return b;
 }

@@ -2,7 +2,6 @@
 // archived", "only columns that differ", the selection's actions, and the panels (columns, groups,
 // parallel coordinates) as <details>. Builds elements and reports what a person did; main.ts decides.
 import type { RunAction } from '../protocol/runsTable';
-import { button } from './columns';
 
 export interface ControlsCallbacks {
   onFilter(text: string): void;
@@ -180,4 +179,44 @@ function details(title: string, cls: string): HTMLDetailsElement {
   s.textContent = title;
   d.append(s);
   return d;
+}
+
+export interface ChooserCallbacks {
+  onToggle(id: string, shown: boolean): void;
+  onMove(id: string, dir: -1 | 1): void;
+}
+
+/** The column chooser's list (inside a <details>): rebuilt when the columns change. */
+export function renderChooser(
+  list: HTMLElement,
+  ids: readonly string[],
+  hidden: ReadonlySet<string>,
+  cb: ChooserCallbacks,
+): void {
+  list.replaceChildren(
+    ...ids.map((id) => {
+      const row = document.createElement('div');
+      row.className = 'col';
+      row.dataset.col = id;
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.checked = !hidden.has(id);
+      box.disabled = id === 'name';
+      box.addEventListener('change', () => cb.onToggle(id, box.checked));
+      const left = button('←', `Move ${id} left`, () => cb.onMove(id, -1));
+      const right = button('→', `Move ${id} right`, () => cb.onMove(id, 1));
+      const name = document.createElement('span');
+      name.textContent = id;
+      row.append(box, left, right, name);
+      return row;
+    }),
+  );
+}
+
+export function button(text: string, title: string, onClick: () => void): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.textContent = text;
+  b.title = title;
+  b.addEventListener('click', onClick);
+  return b;
 }

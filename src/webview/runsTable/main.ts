@@ -15,8 +15,8 @@ import {
 } from '../protocol/runsTable';
 import { vscodeApi } from '../vscodeApi';
 import { BandChart } from './bandChart';
-import { allColumnIds, move, numericParamIds, orderedIds, renderChooser, tableColumn } from './columns';
-import { buildControls, setOptions } from './controls';
+import { allColumnIds, move, numericParamIds, orderedIds, tableColumn } from './columns';
+import { buildControls, renderChooser, setOptions } from './controls';
 import type { MetricStats, TableRun } from './fields';
 import { type Compiled, compileFilter } from './filterExpr';
 import { ParallelCoords } from './parcoords';

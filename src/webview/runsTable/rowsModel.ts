@@ -112,13 +112,19 @@ export function sortRuns(runs: TableRun[], sort: SortSpec): void {
   const keyed = runs.map((r, i) => ({ r, i, v: fieldValue(r, f, now) }));
   const sign = sort.desc ? -1 : 1;
   keyed.sort((a, b) => {
-    const ma = a.v === undefined || a.v === null;
-    const mb = b.v === undefined || b.v === null;
-    // Missing values stay last whichever the direction.
-    if (ma || mb) return ma === mb ? a.i - b.i : ma ? 1 : -1;
+    // Missing values, then NaN, stay last whichever the direction.
+    const ma = rank(a.v);
+    const mb = rank(b.v);
+    if (ma || mb) return ma === mb ? a.i - b.i : ma - mb;
     return sign * compareValues(a.v, b.v) || a.i - b.i;
   });
   for (let i = 0; i < keyed.length; i++) runs[i] = keyed[i].r;
+}
+
+/** 0 for a value, 1 for NaN, 2 for none: the order of the tail a sort keeps in either direction. */
+function rank(v: FieldValue): number {
+  if (v === undefined || v === null) return 2;
+  return typeof v === 'number' && Number.isNaN(v) ? 1 : 0;
 }
 
 export interface Group {

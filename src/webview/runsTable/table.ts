@@ -1,19 +1,14 @@
 // The table itself: a sticky header and a virtually scrolled body. Only the rows in view (plus
 // a few either side, virtualWindow.ts) are in the DOM, so scrolling 10,000 runs touches ~40 rows.
 import { formatValue } from '../protocol/format';
+import type { TableColumn } from './columns';
 import { type FieldRef, type FieldValue, type TableRun, fieldValue, visibleTags } from './fields';
 import { type DisplayItem, aggregate, distinct } from './rowsModel';
 import { rowWindow } from './virtualWindow';
 
-export const ROW_HEIGHT = 22;
+export type { TableColumn } from './columns';
 
-export interface TableColumn {
-  id: string;
-  field: FieldRef;
-  label: string;
-  width: number;
-  numeric: boolean;
-}
+export const ROW_HEIGHT = 22;
 
 export interface TableCallbacks {
   onSort(id: string): void;
