@@ -59,7 +59,7 @@ export async function exportMetric(
         if (recs.length === 0) break;
         for (const rec of recs) {
           if (rec.event.type !== 'metrics') continue;
-          for (const p of rec.event.points) {
+          for (const p of rec.event.points ?? []) {
             if (p.key !== key) continue;
             points++;
             const v = encodeWireNumber(p.value);

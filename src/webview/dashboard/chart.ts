@@ -75,7 +75,7 @@ export class Chart implements Zoomable {
     this.plotBox = el('div', 'plot');
     this.legend = el('div', 'legend');
     this.box.append(head, this.plotBox, this.legend);
-    this.readout = new Readout(this.plotBox);
+    this.readout = new Readout(this.box);
     ctx.resizer.observe(this.plotBox);
     const before = Array.from(parent.children).find((c) => ((c as HTMLElement).dataset.key ?? '') > key);
     parent.insertBefore(this.box, before ?? null);
@@ -222,9 +222,9 @@ export class Chart implements Zoomable {
         const { left, top } = u.cursor;
         if (left === undefined || top === undefined || left < 0) return this.readout.hide();
         const rows = pointsAt(this.shown, u.posToVal(left, 'x'), this.smoothed);
-        // The cursor is relative to the plot's overlay; the readout sits in the plot box.
+        // The cursor is relative to the plot's overlay; the readout sits in the chart box (not clipped).
         const over = u.over.getBoundingClientRect();
-        const box = this.plotBox.getBoundingClientRect();
+        const box = this.box.getBoundingClientRect();
         this.readout.show(rows, model.runs, model.state.xMode, left + over.left - box.left, top + over.top - box.top);
       },
       onDraw: (u) => {

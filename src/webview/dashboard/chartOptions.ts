@@ -1,7 +1,9 @@
 // uPlot options for one chart: a line per run (plus its smoothed line), theme colors,
 // axes for the x mode, and our own drag/double-click handling instead of uPlot's.
 import type uPlot from 'uplot';
-import { formatTick } from '../protocol/format';
+import { formatDuration, formatTick } from '../protocol/format';
+
+export { formatDuration } from '../protocol/format';
 import type { DashboardState, RunInfo, SeriesData } from '../protocol/dashboard';
 import { cssVar } from './dom';
 import { integerTicks, ticksThatFit } from './ticks';
@@ -88,14 +90,4 @@ function yAxisWidth(labels: string[] | null): number {
   let w = 0;
   for (const l of labels) if (l) w = Math.max(w, measureCtx.measureText(l).width);
   return Math.max(40, Math.ceil(w) + 18);
-}
-
-/** Relative-time ticks: 12.5s, 3m20s, 1h5m. */
-export function formatDuration(s: number): string {
-  const sign = s < 0 ? '-' : '';
-  s = Math.abs(s);
-  if (s < 60) return `${sign}${Math.round(s * 10) / 10}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${sign}${m}m${Math.round(s % 60)}s`;
-  return `${sign}${Math.floor(m / 60)}h${m % 60}m`;
 }

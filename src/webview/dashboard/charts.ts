@@ -5,23 +5,7 @@
 // be expanded to the whole panel; with synced zoom one chart's x zoom applies to all.
 import { Chart, type ChartContext } from './chart';
 import { el } from './dom';
-import { type XRange, groupOf } from './state';
-
-/** The keys a metric filter keeps: a case-insensitive regex, or the plain text when it is not one. */
-export function filterKeys(keys: readonly string[], filter: string): { keys: string[]; error?: string } {
-  const f = filter.trim();
-  if (!f) return { keys: [...keys] };
-  try {
-    const re = new RegExp(f, 'i');
-    return { keys: keys.filter((k) => re.test(k)) };
-  } catch (err) {
-    const lower = f.toLowerCase();
-    return {
-      keys: keys.filter((k) => k.toLowerCase().includes(lower)),
-      error: `not a regular expression (${(err as Error).message}); matching it as text`,
-    };
-  }
-}
+import { type XRange, filterKeys, groupOf } from './state';
 
 export class ChartGrid {
   private readonly charts = new Map<string, Chart>();

@@ -4,6 +4,7 @@
 // clicked, or (setting `always`) always.
 import type uPlot from 'uplot';
 import type { WheelZoom } from '../protocol/dashboard';
+import { wheelZooms } from './pointer';
 import type { XRange } from './state';
 
 /** What pan and zoom act on: the chart's zoom, and how to apply a finished one. */
@@ -21,16 +22,6 @@ export function zoomToSelection(u: uPlot, target: Zoomable): void {
   const max = u.posToVal(u.select.left + u.select.width, 'x');
   u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
   target.setZoom({ min, max });
-}
-
-/** Whether a wheel event zooms the chart (true) or is left to scroll the page. */
-export function wheelZooms(
-  mode: WheelZoom,
-  e: Pick<WheelEvent, 'ctrlKey' | 'metaKey' | 'altKey'>,
-  focused: boolean,
-): boolean {
-  if (e.ctrlKey || e.metaKey || e.altKey) return true;
-  return mode === 'always' || (mode === 'focused' && focused);
 }
 
 export function bindPanZoom(u: uPlot, target: Zoomable, wheelMode: () => WheelZoom = () => 'modifier'): void {

@@ -1,75 +1,13 @@
 // The hover readout: at the cursor's x, every shown run's nearest point (value, smoothed
 // value, step or time) in one box beside the cursor, a non-finite value named (NaN, +Inf,
-// -Inf) where one is nearer than any finite point. The lookup is pure (`pointsAt`); the box
+// -Inf) where one is nearer than any finite point. The lookup is pure (pointer.ts); the box
 // is a plain element over the plot, so tests read what a person reads.
-import { NonFiniteKind } from '../../common/wireNumber';
-import { formatStep, formatValue, formatWallTime } from '../protocol/format';
-import type { RunInfo, SeriesData, XMode } from '../protocol/dashboard';
-import { formatDuration } from './chartOptions';
+import { formatValue } from '../protocol/format';
+import type { RunInfo, XMode } from '../protocol/dashboard';
 import { el, swatch, text } from './dom';
+import { type ReadoutRow, formatX } from './pointer';
 
-export interface ReadoutRow {
-  runId: string;
-  /** The point's x (step, or seconds of wall/relative time). */
-  x: number;
-  value: number;
-  /** The smoothed line's value there; undefined without smoothing or at a non-finite point. */
-  smoothed?: number;
-}
-
-/** Index of the element of sorted `xs` nearest to `x` (-1 when empty). */
-export function nearestIndex(xs: ArrayLike<number>, x: number): number {
-  const n = xs.length;
-  if (n === 0) return -1;
-  let lo = 0;
-  let hi = n - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo > 0 && Math.abs(xs[lo - 1] - x) <= Math.abs(xs[lo] - x)) return lo - 1;
-  return lo;
-}
-
-const KIND_VALUE: Record<number, number> = {
-  [NonFiniteKind.NaN]: NaN,
-  [NonFiniteKind.PosInf]: Infinity,
-  [NonFiniteKind.NegInf]: -Infinity,
-};
-
-/**
- * Each series' point nearest to `x`: the nearest finite point, or a non-finite one when that
- * is at least as near (so hovering a NaN marker reads "NaN"). `smoothed[k]` is series k's
- * smoothed line, point for point, if smoothing is on.
- */
-export function pointsAt(
-  series: readonly SeriesData[],
-  x: number,
-  smoothed?: readonly (readonly (number | null)[])[],
-): ReadoutRow[] {
-  const rows: ReadoutRow[] = [];
-  series.forEach((s, k) => {
-    const i = nearestIndex(s.x, x);
-    const j = nearestIndex(s.nonFiniteX, x);
-    const di = i < 0 ? Infinity : Math.abs(s.x[i] - x);
-    const dj = j < 0 ? Infinity : Math.abs(s.nonFiniteX[j] - x);
-    if (j >= 0 && dj <= di) {
-      rows.push({ runId: s.runId, x: s.nonFiniteX[j], value: KIND_VALUE[s.nonFiniteKind[j]] ?? NaN });
-    } else if (i >= 0) {
-      const sm = smoothed?.[k]?.[i];
-      rows.push({ runId: s.runId, x: s.x[i], value: s.y[i], smoothed: sm ?? undefined });
-    }
-  });
-  return rows;
-}
-
-/** The x of a point as the readout writes it: a step, a wall time, or a time since the start. */
-export function formatX(x: number, xMode: XMode): string {
-  if (xMode === 'step') return `step ${formatStep(x)}`;
-  if (xMode === 'time') return formatWallTime(x * 1000);
-  return `+${formatDuration(x)}`;
-}
+export { type ReadoutRow, pointsAt } from './pointer';
 
 export class Readout {
   readonly box = el('div', 'readout');

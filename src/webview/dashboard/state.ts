@@ -117,3 +117,19 @@ export function groupOf(key: string): string {
   const i = key.indexOf('/');
   return i > 0 ? key.slice(0, i) : '';
 }
+
+/** The keys a metric filter keeps: a case-insensitive regex, or the plain text when it is not one. */
+export function filterKeys(keys: readonly string[], filter: string): { keys: string[]; error?: string } {
+  const f = filter.trim();
+  if (!f) return { keys: [...keys] };
+  try {
+    const re = new RegExp(f, 'i');
+    return { keys: keys.filter((k) => re.test(k)) };
+  } catch (err) {
+    const lower = f.toLowerCase();
+    return {
+      keys: keys.filter((k) => k.toLowerCase().includes(lower)),
+      error: `not a regular expression (${(err as Error).message}); matching it as text`,
+    };
+  }
+}

@@ -46,3 +46,13 @@ export function formatWallTime(ms: number): string {
     `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
   );
 }
+
+/** Relative-time ticks: 12.5s, 3m20s, 1h5m. */
+export function formatDuration(s: number): string {
+  const sign = s < 0 ? '-' : '';
+  s = Math.abs(s);
+  if (s < 60) return `${sign}${Math.round(s * 10) / 10}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${sign}${m}m${Math.round(s % 60)}s`;
+  return `${sign}${Math.floor(m / 60)}h${m % 60}m`;
+}
