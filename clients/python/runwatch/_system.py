@@ -71,13 +71,28 @@ def rank() -> Optional[int]:
     return r if r is not None else _env_int("LOCAL_RANK")
 
 
+# torchrun sets GROUP_RANK for the node's index; Lightning and SLURM launches set NODE_RANK.
+_RANK_ENV = (("rank", ("RANK",)), ("local_rank", ("LOCAL_RANK",)), ("world_size", ("WORLD_SIZE",)),
+             ("local_world_size", ("LOCAL_WORLD_SIZE",)), ("node_rank", ("GROUP_RANK", "NODE_RANK")))
+
+
 def rank_tags() -> Dict[str, str]:
-    """Tags for a multi-process run: rank, local_rank and world_size, those that are set."""
+    """Tags for a multi-process run: rank, local_rank, world_size, local_world_size and node_rank, those
+    that are set, and `node` (the host name) so ranks of a multi-node run can be told apart by machine."""
     tags: Dict[str, str] = {}
-    for tag, env in (("rank", "RANK"), ("local_rank", "LOCAL_RANK"), ("world_size", "WORLD_SIZE")):
-        v = _env_int(env)
-        if v is not None:
-            tags[tag] = str(v)
+    for tag, names in _RANK_ENV:
+        for env in names:
+            v = _env_int(env)
+            if v is not None:
+                tags[tag] = str(v)
+                break
+    if tags:
+        try:
+            import socket
+
+            tags["node"] = socket.gethostname()
+        except OSError:
+            pass
     return tags
 
 

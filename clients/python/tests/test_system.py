@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import textwrap
@@ -293,10 +294,17 @@ def test_system_metrics_off_by_argument_and_by_interval_zero(collector: Collecto
 def test_rank_one_does_not_sample_and_both_ranks_are_tagged(collector: Collector, tmp_path) -> None:
     collector.start()
     path = _no_gpu_path(tmp_path)
-    r1 = _sampled_run(collector, tmp_path, RANK="1", LOCAL_RANK="1", WORLD_SIZE="2", PATH=path)
+    node = socket.gethostname()
+    torchrun = dict(WORLD_SIZE="4", LOCAL_WORLD_SIZE="2", GROUP_RANK="1", PATH=path)
+    r1 = _sampled_run(collector, tmp_path, RANK="3", LOCAL_RANK="1", **torchrun)
     assert not _sys_keys(r1), "only rank zero samples"
-    assert r1[0]["tags"] == {"rank": "1", "local_rank": "1", "world_size": "2"}
-    r0 = _sampled_run(collector, tmp_path, RANK="0", LOCAL_RANK="0", WORLD_SIZE="2", PATH=path)
+    assert r1[0]["tags"] == {"rank": "3", "local_rank": "1", "world_size": "4", "local_world_size": "2",
+                             "node_rank": "1", "node": node}
+    r0 = _sampled_run(collector, tmp_path, RANK="0", LOCAL_RANK="0", WORLD_SIZE="2", NODE_RANK="0", PATH=path)
     assert "sys/proc/rss_mb" in _sys_keys(r0)
-    assert r0[0]["tags"] == {"rank": "0", "local_rank": "0", "world_size": "2"}
-    assert len(list_runs(collector.store)) == 2
+    assert r0[0]["tags"] == {"rank": "0", "local_rank": "0", "world_size": "2", "node_rank": "0", "node": node}
+    all_ranks = _sampled_run(collector, tmp_path, RANK="1", WORLD_SIZE="2", RUNWATCH_SYSTEM_ALL_RANKS="1", PATH=path)
+    assert "sys/proc/rss_mb" in _sys_keys(all_ranks), "RUNWATCH_SYSTEM_ALL_RANKS=1: every rank samples"
+    single = _sampled_run(collector, tmp_path, PATH=path)
+    assert single[0]["tags"] == {}, "a single-process run has no rank tags"
+    assert len(list_runs(collector.store)) == 4
