@@ -27,6 +27,7 @@ import type { Logger } from '../common/logger';
 import type { Collector, CollectorInfo, CollectorState } from '../collector/collector';
 import { readDiscovery, removeDiscovery, writeDiscovery, type DiscoveryInfo } from '../collector/discovery';
 import type { Hub } from '../core/hub';
+import { AmqpSource } from '../sources/amqp/source';
 import { SpoolImporter } from '../sources/spoolImporter';
 import { registerLogFolderSource } from '../sources/tfevents/register';
 import type { TfeventsSource } from '../sources/tfevents/source';
@@ -191,6 +192,8 @@ export class Runtime {
         rt.hubRef = await opts.startHub(store, path.join(store.dir, 'backends'));
         if (rt.hubRef && opts.logFolders?.length)
           rt.logFolders = registerLogFolderSource(rt.hubRef, store, opts.logFolders);
+        // Idle until runwatch.sources["runwatch.amqp-source"].url names a broker.
+        rt.hubRef?.registerPlugin(new AmqpSource(), 'builtin');
       } catch (err) {
         // Backends that could start do run; ingest goes on regardless.
         opts.logger.error(`backends: ${errorText(err)}`);
