@@ -35,6 +35,7 @@ export interface RunwatchSettings {
   'dashboard.wheelZoom': 'modifier' | 'focused' | 'always';
   'editor.inlineValues': boolean;
   'python.interpreter': string;
+  'capture.enabled': boolean;
 }
 
 export type SettingKey = keyof RunwatchSettings;
@@ -99,6 +100,8 @@ export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<RunwatchSetting
   'editor.inlineValues': { default: true, effect: 'live', check: isBool },
   // Live: the bridges resolve it when they (re)start a Python process.
   'python.interpreter': { default: '', effect: 'live', check: isString },
+  // Live: new terminals, tasks and debug sessions get RUNWATCH_CAPTURE=0 when off (src/ui/terminalEnv.ts).
+  'capture.enabled': { default: true, effect: 'live', check: isBool },
 };
 
 export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
