@@ -29,6 +29,8 @@ export interface StoredSeries {
   last: [number, number, WireNumber] | null;
   /** [minStep, maxStep, minTime, maxTime] of all points; null when empty. */
   bounds: [number, number, number, number] | null;
+  /** [min, max] of the finite values (null: none); absent in indexes written before it was kept. */
+  values?: [number, number] | null;
 }
 
 export interface StoredIndex {
@@ -51,6 +53,10 @@ export class Series {
   maxStep = -Infinity;
   minTime = Infinity;
   maxTime = -Infinity;
+  /** Smallest and largest finite value (±Infinity while none); unknown for an index that did not keep them. */
+  minValue = Infinity;
+  maxValue = -Infinity;
+  valuesKnown = true;
   /** In memory only after the first query; covers all `count` rows while set. */
   pyramid: MinMaxPyramid | undefined;
   nonFinite: NonFiniteList | undefined;
@@ -83,6 +89,10 @@ export class Series {
     this.lastStep = step;
     this.lastTime = time;
     this.lastValue = value;
+    if (Number.isFinite(value)) {
+      if (value < this.minValue) this.minValue = value;
+      if (value > this.maxValue) this.maxValue = value;
+    }
     if (this.pyramid) {
       if (!Number.isFinite(value)) this.nonFinite?.push(this.count, step, time, value);
       this.pyramid.push(step, time, value);
@@ -98,6 +108,7 @@ export class Series {
       sortedTime: this.sortedTime,
       last: this.count ? [this.lastStep, this.lastTime, encodeWireNumber(this.lastValue)] : null,
       bounds: this.count ? [this.minStep, this.maxStep, this.minTime, this.maxTime] : null,
+      ...(this.valuesKnown ? { values: this.minValue <= this.maxValue ? [this.minValue, this.maxValue] : null } : {}),
     };
   }
 
@@ -108,6 +119,8 @@ export class Series {
     r.sortedTime = s.sortedTime;
     if (s.last) [r.lastStep, r.lastTime, r.lastValue] = [s.last[0], s.last[1], decodeWireNumber(s.last[2]) ?? NaN];
     if (s.bounds) [r.minStep, r.maxStep, r.minTime, r.maxTime] = s.bounds;
+    if (s.values) [r.minValue, r.maxValue] = s.values;
+    else if (s.values === undefined && s.count > 0) r.valuesKnown = false;
     return r;
   }
 }

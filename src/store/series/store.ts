@@ -61,6 +61,13 @@ export class SeriesStore {
     return { step: s.lastStep, value: s.lastValue, time: s.lastTime };
   }
 
+  /** Smallest and largest finite value of the series ([NaN, NaN]: none); undefined when not known without a query. */
+  extremes(runId: string, key: string): [number, number] | undefined {
+    const s = this.run(runId)?.series.get(key);
+    if (!s || s.count === 0 || !s.valuesKnown) return undefined;
+    return s.minValue <= s.maxValue ? [s.minValue, s.maxValue] : [NaN, NaN];
+  }
+
   /** Min/max-decimated slice of one series; reads from disk only the raw range it needs. */
   async query(q: SeriesQuery): Promise<SeriesSlice> {
     const run = this.run(q.runId);

@@ -1,7 +1,8 @@
 // The runs table's rows, built in the host from the store's run summaries and the series cache:
-// params, tags, and per metric its last value (from the cache's bookkeeping, instant) and its
-// min/max (a two-point query of the cache's min/max pyramid; remembered per series until its last
-// point changes, and filled in the background so the first rows go out at once). No `vscode`.
+// params, tags, and per metric its last value and its min/max, both from the cache's bookkeeping
+// (instant). A cache index written before it kept min/max has none: then a two-point query of the
+// series' min/max pyramid finds them, remembered per series until its last point changes and
+// filled in the background so the first rows go out at once. No `vscode`.
 import type { RunSummary } from '../../api/types';
 import { encodeWireNumber } from '../../common/wireNumber';
 import type { WireRun, WireStats } from '../../webview/protocol/runsTable';
@@ -16,10 +17,15 @@ interface Extremes {
 
 const CONCURRENCY = 16;
 
+/** The series cache as rows need it; `extremes` (SeriesStore has it) answers min/max without a query. */
+export type RowsSeries = Pick<SeriesLike, 'keys' | 'latest' | 'query'> & {
+  extremes?(runId: string, key: string): [number, number] | undefined;
+};
+
 export class MetricExtremes {
   private readonly byRun = new Map<string, Map<string, Extremes>>();
 
-  constructor(private readonly series: Pick<SeriesLike, 'keys' | 'latest' | 'query'>) {}
+  constructor(private readonly series: RowsSeries) {}
 
   private stamp(runId: string, key: string): string | undefined {
     const p = this.series.latest(runId, key);
@@ -28,6 +34,8 @@ export class MetricExtremes {
 
   /** Min and max known now for the series, if still current. */
   get(runId: string, key: string): Extremes | undefined {
+    const kept = this.series.extremes?.(runId, key);
+    if (kept) return { stamp: '', min: kept[0], max: kept[1] };
     const e = this.byRun.get(runId)?.get(key);
     return e && e.stamp === this.stamp(runId, key) ? e : undefined;
   }
