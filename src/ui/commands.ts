@@ -9,6 +9,8 @@ import { ComparePanel } from './compare/comparePanel';
 import { DashboardPanel } from './dashboard/dashboardPanel';
 import type { ConnectionInfo, ViewsDeps } from './deps';
 import type { RunsNode, RunsTreeProvider } from './runsTree';
+import { runPickItem } from './runsTree/runText';
+import { registerTreeCommands } from './runsTree/treeCommands';
 import { exportToFile, type ExportTarget } from '../runtime/exportFile';
 import type { ExportFormat } from '../store/export';
 
@@ -73,17 +75,16 @@ export function registerRunCommands(
       void vscode.window.showInformationMessage('Runwatch: no runs in the store yet.');
       return [];
     }
-    const items = runs.map((r) => ({
-      label: r.name,
-      description: `${r.project} · ${r.status}`,
-      detail: r.runId,
-      runId: r.runId,
-    }));
+    // Newest first, each with its project, status, start time, params and tags: names alone look alike.
+    const items = [...runs]
+      .sort((a, b) => b.startTime - a.startTime)
+      .map((r) => ({ ...runPickItem(r), runId: r.runId }));
+    const options = { title, matchOnDescription: true, matchOnDetail: true };
     if (many) {
-      const picked = await vscode.window.showQuickPick(items, { title, canPickMany: true, matchOnDescription: true });
+      const picked = await vscode.window.showQuickPick(items, { ...options, canPickMany: true });
       return picked?.map((p) => p.runId) ?? [];
     }
-    const picked = await vscode.window.showQuickPick(items, { title, matchOnDescription: true });
+    const picked = await vscode.window.showQuickPick(items, options);
     return picked ? [picked.runId] : [];
   };
 
@@ -132,6 +133,7 @@ export function registerRunCommands(
     });
 
   return [
+    ...registerTreeCommands(context, deps, tree, treeView),
     cmd('runwatch.showDashboard', () => DashboardPanel.show(deps, uri)),
     cmd('runwatch.openInDashboard', async (arg: RunArg, selected: unknown) => {
       const ids = await resolve(arg, selected, 'Open in dashboard', true);

@@ -1,47 +1,112 @@
-// The Runs tree: projects → runs (status icon, duration, last step) → metrics with
-// their latest values, and params. Refreshes are throttled: a training run changes
-// many times a second, a tree needs to repaint only a couple of times.
+// The Runs tree: projects → runs (a swatch in the run's chart colour with its status on it,
+// duration, last step, tags) → the error of a failed run, metrics with their latest values,
+// and params. A filter (text, status, tags; archived runs hidden unless shown) narrows the
+// runs. Refreshes are throttled: a training run changes many times a second, a tree needs to
+// repaint only a couple of times. The wording lives in runsTree/ (pure, unit-tested).
+//
+// contextValue of the items, stable because menus in package.json match them:
+//   `project` · `run.<status>` (run.running, run.finished, run.failed, run.crashed, run.killed)
+//   · `metric` · `param` · `runError`
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ParamValue, RunStatus, RunSummary } from '../api/types';
-import { formatValue } from '../webview/protocol/format';
+import type { ParamValue, RunSummary } from '../api/types';
+import { formatStep, formatValue } from '../webview/protocol/format';
 import { Coalescer } from './dashboard/coalescer';
+import { runColors } from './dashboard/runColors';
 import type { SeriesLike, ViewsDeps } from './deps';
+import { NO_FILTER, type RunsFilter, filterMessage, isFiltering, matchesFilter } from './runsTree/filter';
+import { type RunErrorDetails, hasError, readRunErrorDetails } from './runsTree/runErrors';
+import { metricTooltipMarkdown, runDescription, runTooltipMarkdown } from './runsTree/runText';
+import { SwatchFiles } from './runsTree/swatches';
+
+export { formatDuration, runDescription } from './runsTree/runText';
 
 export type RunsNode =
   | { kind: 'project'; project: string }
   | { kind: 'run'; runId: string }
+  | { kind: 'error'; runId: string }
   | { kind: 'metrics'; runId: string }
   | { kind: 'params'; runId: string }
   | { kind: 'metric'; runId: string; key: string }
   | { kind: 'param'; runId: string; name: string; value: ParamValue };
 
-const statusIcons: Record<RunStatus, [string, string | undefined]> = {
-  running: ['sync~spin', 'charts.blue'],
-  finished: ['pass', 'testing.iconPassed'],
-  failed: ['error', 'testing.iconFailed'],
-  crashed: ['flame', 'charts.orange'],
-  killed: ['circle-slash', 'disabledForeground'],
-};
+export interface RunsTreeOptions {
+  /** Where the swatch icons are written (the extension's global storage); default: a temp folder. */
+  iconDir?: string;
+}
+
+type Deps = Pick<ViewsDeps, 'store' | 'series' | 'exportSource'>;
 
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly filterChanged = new vscode.EventEmitter<RunsFilter>();
+  /** Fired when the filter changes (the view updates its message and title buttons). */
+  readonly onDidChangeFilter = this.filterChanged.event;
   private readonly coalescer = new Coalescer(
     () => 500,
-    () => this.changed.fire(undefined),
+    () => this.fireChanged(),
   );
-  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly disposables: vscode.Disposable[] = [this.changed, this.filterChanged];
+  private filterValue: RunsFilter = NO_FILTER;
+  private swatches: SwatchFiles;
+  /** Errors read from the logs, by run id, with the end time they were read for. */
+  private readonly errors = new Map<string, { endTime?: number; details: Promise<RunErrorDetails> }>();
+  /** The same once read, for the items built synchronously. */
+  private readonly readErrors = new Map<string, RunErrorDetails>();
 
-  constructor(private readonly deps: Pick<ViewsDeps, 'store' | 'series'>) {
+  constructor(
+    private readonly deps: Deps,
+    options: RunsTreeOptions = {},
+  ) {
+    this.swatches = new SwatchFiles(
+      options.iconDir ?? path.join(os.tmpdir(), `runwatch-swatches-${os.userInfo().uid}`),
+    );
     this.disposables.push(
       toVs(deps.store.onDidChangeRun(() => this.coalescer.schedule())),
       toVs(deps.series.onDidChange(() => this.coalescer.schedule())),
+      toVs(runColors.onDidChange(() => this.coalescer.schedule())),
     );
     if (deps.store.onDidDeleteRun)
       this.disposables.push(toVs(deps.store.onDidDeleteRun(() => this.coalescer.schedule())));
   }
 
+  /** Swatches go to `dir` from now on (the extension's global storage, once it is known). */
+  useIconDir(dir: string): void {
+    this.swatches = new SwatchFiles(dir);
+    this.refresh();
+  }
+
+  get filter(): RunsFilter {
+    return this.filterValue;
+  }
+
+  setFilter(filter: RunsFilter): void {
+    this.filterValue = { ...filter, text: filter.text.trim() };
+    this.filterChanged.fire(this.filterValue);
+    this.refresh();
+  }
+
+  /** The line above the rows: the filter and how many runs show, or how many are archived. */
+  message(): string | undefined {
+    return filterMessage(this.filterValue, this.deps.store.listRuns());
+  }
+
+  isFiltering(): boolean {
+    return isFiltering(this.filterValue);
+  }
+
+  /** The runs the tree shows now (after the filter), in tree order. */
+  visibleRuns(): RunSummary[] {
+    return this.deps.store.listRuns().filter((r) => matchesFilter(r, this.filterValue));
+  }
+
   refresh(): void {
+    this.fireChanged();
+  }
+
+  private fireChanged(): void {
     this.changed.fire(undefined);
   }
 
@@ -50,23 +115,57 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 
+  /** The error, traceback and last lines of a run, read from its log (cached until the run changes). */
+  errorDetails(runId: string): Promise<RunErrorDetails> {
+    const run = this.deps.store.getRun(runId);
+    const cached = this.errors.get(runId);
+    if (cached && cached.endTime === run?.endTime) return cached.details;
+    const source = this.deps.exportSource?.();
+    const details = source
+      ? readRunErrorDetails((id, from, max) => source.read(id, from, max), runId).catch((): RunErrorDetails => ({
+          error: undefined,
+          traceback: [],
+          lastLines: [],
+        }))
+      : Promise.resolve<RunErrorDetails>({ traceback: [], lastLines: [] });
+    this.errors.set(runId, { endTime: run?.endTime, details });
+    void details.then((d) => {
+      if (this.errors.get(runId)?.details !== details) return;
+      this.readErrors.set(runId, d);
+      this.coalescer.schedule();
+    });
+    return details;
+  }
+
+  /** The error as read so far; starts reading it when not (the tree repaints once it is). */
+  private knownError(runId: string): RunErrorDetails | undefined {
+    const run = this.deps.store.getRun(runId);
+    const cached = this.errors.get(runId);
+    if (!cached || cached.endTime !== run?.endTime) {
+      void this.errorDetails(runId);
+      return undefined;
+    }
+    return this.readErrors.get(runId);
+  }
+
   getChildren(node?: RunsNode): RunsNode[] {
     const store = this.deps.store;
     if (!node) {
-      const projects = [...new Set(store.listRuns().map((r) => r.project))].sort((a, b) => a.localeCompare(b));
+      const projects = [...new Set(this.visibleRuns().map((r) => r.project))].sort((a, b) => a.localeCompare(b));
       return projects.map((project) => ({ kind: 'project', project }));
     }
     switch (node.kind) {
       case 'project':
-        return store
-          .listRuns()
+        return this.visibleRuns()
           .filter((r) => r.project === node.project)
           .map((r) => ({ kind: 'run', runId: r.runId }));
-      case 'run':
-        return [
-          { kind: 'metrics', runId: node.runId },
-          { kind: 'params', runId: node.runId },
-        ];
+      case 'run': {
+        const run = store.getRun(node.runId);
+        const kids: RunsNode[] = [];
+        if (run && hasError(run)) kids.push({ kind: 'error', runId: node.runId });
+        kids.push({ kind: 'metrics', runId: node.runId }, { kind: 'params', runId: node.runId });
+        return kids;
+      }
       case 'metrics':
         return safeKeys(this.deps.series, node.runId).map((key) => ({ kind: 'metric', runId: node.runId, key }));
       case 'params': {
@@ -88,6 +187,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const run = this.deps.store.getRun(node.runId);
         return run && { kind: 'project', project: run.project };
       }
+      case 'error':
       case 'metrics':
       case 'params':
         return { kind: 'run', runId: node.runId };
@@ -98,14 +198,25 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     }
   }
 
+  /** Hovering a failed run or its error row reads the error from the log (once) into the tooltip. */
+  async resolveTreeItem(item: vscode.TreeItem, node: RunsNode): Promise<vscode.TreeItem> {
+    if (node.kind !== 'run' && node.kind !== 'error') return item;
+    const run = this.deps.store.getRun(node.runId);
+    if (!run || !hasError(run)) return item;
+    const details = await this.errorDetails(node.runId);
+    item.tooltip = new vscode.MarkdownString(runTooltipMarkdown(run, details, runColors.colorOf(run.runId)));
+    return item;
+  }
+
   getTreeItem(node: RunsNode): vscode.TreeItem {
     const C = vscode.TreeItemCollapsibleState;
     switch (node.kind) {
       case 'project': {
-        const count = this.deps.store.listRuns().filter((r) => r.project === node.project).length;
+        const runs = this.visibleRuns().filter((r) => r.project === node.project);
         const item = new vscode.TreeItem(node.project, C.Expanded);
         item.id = `project:${node.project}`;
-        item.description = `${count} run${count === 1 ? '' : 's'}`;
+        item.description = `${runs.length} run${runs.length === 1 ? '' : 's'}`;
+        item.tooltip = `Project ${node.project}: ${item.description}. Right-click to open all in the dashboard, compare or export.`;
         item.iconPath = new vscode.ThemeIcon('folder-library');
         item.contextValue = 'project';
         return item;
@@ -115,13 +226,32 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const item = new vscode.TreeItem(run?.name ?? node.runId, C.Collapsed);
         item.id = `run:${node.runId}`;
         if (!run) return item;
-        const [icon, color] = statusIcons[run.status];
-        item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+        const color = runColors.colorOf(run.runId);
+        item.iconPath = vscode.Uri.file(this.swatches.pathOf(color, run.status));
         item.description = runDescription(run);
-        item.tooltip = runTooltip(run);
+        const details = hasError(run) ? this.knownError(run.runId) : undefined;
+        item.tooltip = new vscode.MarkdownString(runTooltipMarkdown(run, details, color));
         item.contextValue = `run.${run.status}`;
-        // A click opens the run in the dashboard; the arrow still expands it.
-        item.command = { command: 'runwatch.openInDashboard', title: 'Open in Dashboard', arguments: [node] };
+        // A plain click opens the run's dashboard (or focuses it); Ctrl/Shift-click only selects.
+        item.command = { command: 'runwatch.openRun', title: 'Open Run', arguments: [node] };
+        return item;
+      }
+      case 'error': {
+        const details = this.knownError(node.runId);
+        const item = new vscode.TreeItem(details?.error ?? 'Error', C.None);
+        item.id = `error:${node.runId}`;
+        item.description = details
+          ? details.traceback.length
+            ? 'traceback: click'
+            : details.lastLines.length
+              ? 'last lines: click'
+              : ''
+          : 'reading the log…';
+        const run = this.deps.store.getRun(node.runId);
+        if (run && details) item.tooltip = new vscode.MarkdownString(runTooltipMarkdown(run, details));
+        item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
+        item.contextValue = 'runError';
+        item.command = { command: 'runwatch.showRunError', title: 'Show Error', arguments: [node] };
         return item;
       }
       case 'metrics': {
@@ -144,53 +274,23 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const latest = safeLatest(this.deps.series, node.runId, node.key);
         const item = new vscode.TreeItem(node.key, C.None);
         item.id = `metric:${node.runId}:${node.key}`;
-        item.description = latest ? `${formatValue(latest.value)} @ step ${latest.step}` : '';
+        item.description = latest ? `${formatValue(latest.value)} @ step ${formatStep(latest.step)}` : '';
+        const source = this.deps.store.getRun(node.runId)?.sources?.[node.key];
+        item.tooltip = new vscode.MarkdownString(metricTooltipMarkdown(node.key, latest, source));
         item.contextValue = 'metric';
+        item.command = { command: 'runwatch.openMetricChart', title: 'Open Chart', arguments: [node] };
         return item;
       }
       case 'param': {
         const item = new vscode.TreeItem(node.name, C.None);
         item.id = `param:${node.runId}:${node.name}`;
-        item.description = String(node.value);
+        item.description = typeof node.value === 'number' ? formatValue(node.value) : String(node.value);
         item.tooltip = `${node.name} = ${JSON.stringify(node.value)}`;
         item.contextValue = 'param';
         return item;
       }
     }
   }
-}
-
-export function runDescription(run: RunSummary, now = Date.now() / 1000): string {
-  const parts: string[] = [run.status === 'running' ? 'live' : run.status];
-  const end = run.endTime ?? (run.status === 'running' ? now : undefined);
-  if (end !== undefined) parts.push(formatDuration(end - run.startTime));
-  if (run.lastStep !== undefined) parts.push(`step ${run.lastStep}`);
-  return parts.join(' · ');
-}
-
-function runTooltip(run: RunSummary): vscode.MarkdownString {
-  const md = new vscode.MarkdownString();
-  md.appendMarkdown(`**${escapeMd(run.name)}** (${run.status})\n\n`);
-  md.appendMarkdown(`Project: ${escapeMd(run.project)}  \nRun id: \`${run.runId}\`  \n`);
-  md.appendMarkdown(`Started: ${new Date(run.startTime * 1000).toLocaleString()}  \n`);
-  if (run.endTime) md.appendMarkdown(`Ended: ${new Date(run.endTime * 1000).toLocaleString()}  \n`);
-  if (run.context.host) md.appendMarkdown(`Host: ${escapeMd(String(run.context.host))}  \n`);
-  const tags = Object.entries(run.tags);
-  if (tags.length) md.appendMarkdown(`Tags: ${tags.map(([k, v]) => escapeMd(`${k}=${v}`)).join(', ')}  \n`);
-  return md;
-}
-
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s`;
-  const h = Math.floor(m / 60);
-  return `${h}h ${m % 60}m`;
-}
-
-function escapeMd(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 }
 
 // The series cache may still be catching up (or missing) for an old run: the tree
@@ -203,7 +303,11 @@ function safeKeys(series: SeriesLike, runId: string): string[] {
   }
 }
 
-function safeLatest(series: SeriesLike, runId: string, key: string): { step: number; value: number } | undefined {
+function safeLatest(
+  series: SeriesLike,
+  runId: string,
+  key: string,
+): { step: number; value: number; time: number } | undefined {
   try {
     return series.latest(runId, key);
   } catch {
