@@ -1,0 +1,204 @@
+// The editor features as a person uses them, in the real VS Code with the packaged .vsix:
+// examples/train_demo.py run in an integrated terminal shows the latest value after its `run.log`
+// line, changing while it trains; "Go to Source" on a metric opens that file at that line; a task of
+// tasks.json streams a run with no Runwatch code beyond `import runwatch` (tasks get the terminals'
+// environment); "Rerun in Terminal" starts a second run with the same params.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { python, readRunLog, ROOT, VsCode, waitFor } from './harness';
+
+const DEMO = fs.readFileSync(path.join(ROOT, 'examples', 'train_demo.py'), 'utf8');
+const LOG_LINE = DEMO.split('\n').findIndex((l) => l.includes('run.log(metrics, step=step)')) + 1;
+
+const TASK_SCRIPT = `import os, sys, time, runwatch
+run = runwatch.init(project='tasks', name='from-task')
+for i in range(20):
+    run.log({'task/loss': 1.0 / (i + 1)}, step=i)
+    time.sleep(0.02)
+run.finish()
+open(sys.argv[1], 'w').write(os.environ.get('RUNWATCH_URL', '') + ' ' + run.id)
+`;
+
+interface Start {
+  runId: string;
+  name: string;
+  params: Record<string, unknown>;
+  context: Record<string, unknown>;
+}
+
+function starts(storeDir: string): Start[] {
+  const runs = path.join(storeDir, 'runs');
+  if (!fs.existsSync(runs)) return [];
+  return fs.readdirSync(runs).flatMap((runId) => {
+    const first = readRunLog(storeDir, runId)[0]?.event;
+    return first?.type === 'run.start'
+      ? [
+          {
+            runId,
+            name: String(first.name),
+            params: first.params as Start['params'],
+            context: first.context as Start['context'],
+          },
+        ]
+      : [];
+  });
+}
+
+describe('editor features (e2e, packaged .vsix in code-server)', function () {
+  this.timeout(900_000);
+  let vs: VsCode | undefined;
+  let ws = '';
+
+  before(async () => {
+    vs = await VsCode.start({ name: 'editor' });
+    ws = vs.workspace;
+    fs.writeFileSync(path.join(ws, 'train_demo.py'), DEMO);
+    fs.writeFileSync(path.join(ws, 'task_train.py'), TASK_SCRIPT);
+    fs.mkdirSync(path.join(ws, '.vscode'), { recursive: true });
+    const task = {
+      label: 'train-task',
+      type: 'shell',
+      command: `${python()} task_train.py task.out`,
+      problemMatcher: [],
+    };
+    fs.writeFileSync(path.join(ws, '.vscode', 'tasks.json'), JSON.stringify({ version: '2.0.0', tasks: [task] }));
+    await vs.waitForFile(path.join(ws, '.runwatch', 'collector.json'), undefined, 180_000);
+  });
+
+  after(async () => {
+    await vs?.stop();
+  });
+
+  /** The text drawn after the editor's lines by decorations (CSS ::after content), joined. */
+  async function decorationTexts(): Promise<string[]> {
+    // A string: the page's DOM types are not in this (Node) project.
+    return vs!.page.evaluate<string[]>(`(() => {
+      const out = [];
+      for (const el of document.querySelectorAll('.monaco-editor .view-lines span')) {
+        const c = getComputedStyle(el, '::after').content;
+        if (c && c !== 'none' && c !== 'normal') out.push(c.replace(/^"|"$/g, ''));
+      }
+      return out;
+    })()`);
+  }
+
+  async function quickOpen(file: string): Promise<void> {
+    const page = vs!.page;
+    await page.locator('.monaco-workbench').click();
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(file);
+    // The row of that file, not a recently opened one still listed before the filter applies.
+    const row = page.locator(`.quick-input-list .monaco-list-row[aria-label*="${file}"]`).first();
+    await row.waitFor({ state: 'visible', timeout: 60_000 });
+    await row.click();
+    await page.locator(`.tab.active[aria-label^="${file}"]`).waitFor({ state: 'visible', timeout: 60_000 });
+  }
+
+  async function pickRow(label: RegExp): Promise<void> {
+    const row = vs!.page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first();
+    await row.waitFor({ state: 'visible', timeout: 60_000 });
+    await row.click();
+  }
+
+  it('the inline value at the log line changes while the demo trains, and Go to Source opens that line', async () => {
+    const page = vs!.page;
+    try {
+      await quickOpen('train_demo.py');
+      // Show the log line: Go to Line.
+      await page.keyboard.press('Control+G');
+      await page.keyboard.type(String(LOG_LINE));
+      await page.keyboard.press('Enter');
+
+      await vs!.runCommand('Terminal: Create New Terminal');
+      await page.locator('.terminal-wrapper.active .xterm').first().waitFor({ state: 'visible', timeout: 60_000 });
+      await new Promise((r) => setTimeout(r, 2000)); // the shell's prompt
+      await page.keyboard.type(`${python()} train_demo.py --steps 600 --delay 0.05 --name e2e-demo --lr 0.001`);
+      await page.keyboard.press('Enter');
+
+      const step = (t: string) => Number(/step ([\d,]+)/.exec(t)?.[1].replace(/,/g, '') ?? NaN);
+      const first = await waitFor(
+        'an inline value after the log line',
+        async () => (await decorationTexts()).find((t) => t.startsWith('train/loss ')),
+        120_000,
+      );
+      assert.match(first, /^train\/loss \S+ · train\/acc \S+ · train\/lr \S+ .*· step [\d,]+/);
+      const later = await waitFor(
+        'the inline value to move on',
+        async () => (await decorationTexts()).find((t) => t.startsWith('train/loss ') && step(t) > step(first)),
+        60_000,
+      );
+      console.log(`      inline: "${first}" -> "${later}"`);
+
+      // Another file in front, then Go to Source on the metric.
+      await quickOpen('task_train.py');
+      await vs!.runCommand('Runwatch: Go to Source');
+      await pickRow(/train\/acc/);
+      await page.locator('.tab.active[aria-label^="train_demo.py"]').waitFor({ state: 'visible', timeout: 60_000 });
+      const where = await waitFor(
+        'the cursor on the log line',
+        async () => {
+          const t = await page.locator('#status\\.editor\\.selection').textContent();
+          return t && new RegExp(`Ln ${LOG_LINE},`).test(t) ? t : undefined;
+        },
+        30_000,
+      );
+      assert.match(where, new RegExp(`Ln ${LOG_LINE},`));
+    } finally {
+      await vs!.screenshot('editor-inline-go-to-source').catch(() => undefined);
+    }
+  });
+
+  it('a task from tasks.json streams a run with the terminals environment', async () => {
+    try {
+      await vs!.runCommand('Tasks: Run Task');
+      await pickRow(/train-task/);
+      // VS Code may ask how to scan the task's output.
+      const scan = vs!.page.locator('.quick-input-list .monaco-list-row', { hasText: /Continue without scanning/ });
+      if (await scan.isVisible({ timeout: 5000 }).catch(() => false)) await scan.click();
+      const out = path.join(ws, 'task.out');
+      const text = await vs!.waitForFile(out, (t) => t.includes(' '), 120_000);
+      const [url, runId] = text.trim().split(' ');
+      const discovery = JSON.parse(fs.readFileSync(path.join(ws, '.runwatch', 'collector.json'), 'utf8')) as {
+        url: string;
+      };
+      assert.strictEqual(url, discovery.url, 'the task had RUNWATCH_URL from Runwatch');
+      const events = await waitFor(
+        'the task run finished in the store',
+        () => {
+          const ev = readRunLog(path.join(ws, '.runwatch'), runId).map((r) => r.event);
+          return ev.some((e) => e.type === 'run.end') ? ev : undefined;
+        },
+        60_000,
+      );
+      const points = events.flatMap((e) => (e.type === 'metrics' ? ((e.points ?? []) as { step: number }[]) : []));
+      assert.strictEqual(points.length, 20);
+    } finally {
+      await vs!.screenshot('editor-task').catch(() => undefined);
+    }
+  });
+
+  it('"Rerun in Terminal" starts a second run with the same params', async () => {
+    const store = path.join(ws, '.runwatch');
+    try {
+      const first = starts(store).filter((s) => s.name === 'e2e-demo');
+      assert.strictEqual(first.length, 1);
+      await vs!.runCommand('Runwatch: Rerun in Terminal');
+      await pickRow(/e2e-demo/);
+      await pickRow(/Same command line/);
+      const second = await waitFor(
+        'a second e2e-demo run',
+        () => starts(store).find((s) => s.name === 'e2e-demo' && s.runId !== first[0].runId),
+        120_000,
+      );
+      assert.deepStrictEqual(second.params, first[0].params);
+      assert.strictEqual(second.params.lr, 0.001);
+      assert.deepStrictEqual(second.context.argv, first[0].context.argv);
+      assert.strictEqual(second.context.cwd, ws);
+    } finally {
+      await vs!.screenshot('editor-rerun').catch(() => undefined);
+    }
+  });
+});
