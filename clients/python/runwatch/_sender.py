@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional
 
-from . import _context, _discovery
+from . import _amqp, _context, _discovery
 from ._protocol import RESEND_CODES, FrameEncoder, Message, dumps, heartbeat, hello, parse_json
 from ._spool import Overflow, SpoolKeeper, candidate_dirs
 from ._ws import WebSocket, WebSocketClosed, WebSocketError
@@ -67,7 +67,8 @@ class Sender:
         self.url_source = target.source
         # The discovery file to re-read on every reconnect attempt (None: an explicit url=, or none found yet).
         self.follow: Optional[str] = target.follow
-        self._may_follow = target.source != "argument"
+        # A broker URL names where runs go on purpose: never swapped for a local collector's discovery file.
+        self._may_follow = target.source != "argument" and not _amqp.is_amqp(target.url)
         self._cwd = os.getcwd() if self._may_follow else None
         self.spool_dirs = candidate_dirs(target.spool_dir)
         self.flush_timeout = flush_timeout
@@ -135,6 +136,9 @@ class Sender:
 
     def _begin(self) -> None:
         self._start_msg["context"] = {**_context.collect(), **self._start_msg.get("context", {})}
+        group = _amqp.group_tags()  # ranks of one distributed job: node and a shared group id
+        if group:
+            self._start_msg["tags"] = {**group, **self._start_msg.get("tags", {})}
         self._start_text = dumps(self._start_msg)
         self._spool.start_text = self._start_text
         self._add([Message(1, self._start_text, 0)])
@@ -381,7 +385,11 @@ class Sender:
         assert self.url is not None
         # While finishing, an attempt must not outlast finish()'s deadline (the spool comes after it).
         budget = 10.0 if self.finish_deadline is None else max(0.2, self.finish_deadline - _monotonic())
-        ws = WebSocket(self.url, timeout=min(5.0, budget))
+        ws: Any = (
+            _amqp.AmqpLink(self.url, self.run_id, str(self._start_msg.get("project", "")), timeout=min(5.0, budget))
+            if _amqp.is_amqp(self.url)
+            else WebSocket(self.url, timeout=min(5.0, budget))
+        )
         try:
             ws.connect()
             ws.send_text(hello(self.token, self._version))
