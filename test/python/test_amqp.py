@@ -1,0 +1,224 @@
+"""Runs through RabbitMQ, with a real broker (Debian's rabbitmq-server, started by the test on
+127.0.0.1 with its own node name, ports and data folder, stopped by pid): four ranks of a job in
+separate processes publish with the real Python client over amqp://, the headless collector's AMQP
+source stores them; every point lands exactly once through a kill -9 of the collector and a stop and
+start of the broker, and the queue drains; bad messages go to the dead-letter queue with the reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Dict, Iterator, List
+
+import pytest
+
+from amqp_broker import AmqpCollector, Broker
+from backend_helpers import CLIENT_DIR, read_log, wait_for
+
+pytest.importorskip("pika")
+
+RANKS = 4
+POINTS = 100_000  # per rank: two keys, 50,000 steps
+
+RANK_SCRIPT = r"""
+import os, time
+import runwatch
+rank = int(os.environ["RANK"])
+run = runwatch.init(project="ddp job", name=f"rank{rank}", config={"lr": 0.1})
+with open(os.path.join(os.environ["OUT"], f"rank{rank}.id"), "w") as f:
+    f.write(run.id)
+pause = float(os.environ["PAUSE"])
+for step in range(int(os.environ["STEPS"])):
+    x = rank * 1e6 + step
+    run.log({"a": x, "b": -x / 7}, step=step)
+    if step % 1000 == 999:
+        time.sleep(pause)
+run.finish()
+"""
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    b = Broker(str(tmp_path_factory.mktemp("rabbitmq"))).start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+def start_ranks(broker: Broker, out: str, spool: str, pause: float) -> List[subprocess.Popen]:
+    procs = []
+    for rank in range(RANKS):
+        env = dict(os.environ)
+        for k in [k for k in env if k.startswith("RUNWATCH_")]:
+            del env[k]
+        env.update(
+            PYTHONPATH=CLIENT_DIR,
+            PYTHONUNBUFFERED="1",
+            RUNWATCH_URL=broker.url + "?exchange=runwatch",
+            RUNWATCH_SPOOL_DIR=spool,
+            RUNWATCH_SYSTEM_INTERVAL="0",
+            RUNWATCH_FLUSH_TIMEOUT="180",
+            RUNWATCH_GRACE_SECONDS="180",
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE=str(RANKS),
+            MASTER_ADDR="10.1.2.3",
+            MASTER_PORT="29500",
+            OUT=out,
+            STEPS=str(POINTS // 2),
+            PAUSE=str(pause),
+        )
+        err = open(os.path.join(out, f"rank{rank}.err"), "wb")
+        procs.append(subprocess.Popen([sys.executable, "-c", RANK_SCRIPT], env=env, cwd=out, stdin=subprocess.DEVNULL, stdout=err, stderr=err))
+    return procs
+
+
+def wait_ranks(procs: List[subprocess.Popen], out: str) -> None:
+    for rank, p in enumerate(procs):
+        rc = p.wait(timeout=300)
+        with open(os.path.join(out, f"rank{rank}.err"), errors="replace") as f:
+            text = f.read()
+        assert rc == 0, f"rank {rank} exited {rc}: {text[-3000:]}"
+
+
+def stored_points(store: str, run_id: str) -> int:
+    return sum(len(e["points"]) for e in read_log(store, run_id) if e["type"] == "metrics")
+
+
+def check_every_point_once(store: str, out: str) -> None:
+    groups = set()
+    for rank in range(RANKS):
+        with open(os.path.join(out, f"rank{rank}.id")) as f:
+            run_id = f.read().strip()
+        events = read_log(store, run_id)
+        starts = [e for e in events if e["type"] == "run.start"]
+        assert len(starts) == 1, f"rank {rank}: {len(starts)} run.start records"
+        tags = starts[0]["tags"]
+        assert tags["rank"] == str(rank) and tags["world_size"] == str(RANKS) and tags["node"], tags
+        groups.add(tags["group"])
+        assert [e["status"] for e in events if e["type"] == "run.end"] == ["finished"]
+        got: Dict[str, Dict[int, float]] = {"a": {}, "b": {}}
+        n = 0
+        for e in events:
+            if e["type"] != "metrics":
+                continue
+            for p in e["points"]:
+                n += 1
+                assert p["step"] not in got[p["key"]], f"rank {rank}: {p['key']}@{p['step']} stored twice"
+                got[p["key"]][p["step"]] = p["value"]
+        assert n == POINTS, f"rank {rank}: {n} points stored, expected {POINTS}"
+        for step in range(POINTS // 2):
+            x = rank * 1e6 + step
+            assert got["a"][step] == x and got["b"][step] == -x / 7, f"rank {rank} step {step}"
+    assert groups == {"10.1.2.3:29500"}, groups
+
+
+def all_stored(store: str, out: str) -> bool:
+    try:
+        ids = [open(os.path.join(out, f"rank{r}.id")).read().strip() for r in range(RANKS)]
+    except OSError:
+        return False
+    return all(stored_points(store, i) == POINTS and any(e["type"] == "run.end" for e in read_log(store, i)) for i in ids)
+
+
+def some_stored(store: str) -> bool:
+    runs = os.path.join(store, "runs")
+    return os.path.isdir(runs) and any(stored_points(store, r) > 0 for r in os.listdir(runs))
+
+
+def test_four_ranks_every_point_once_through_a_kill9_of_the_collector(broker: Broker, tmp_path) -> None:
+    out, store = str(tmp_path / "out"), str(tmp_path / "store")
+    os.makedirs(out)
+    os.makedirs(tmp_path / "logs")
+    collector = AmqpCollector(store, str(tmp_path / "logs"), {"url": broker.url, "queue": "ranks-kill9"}).start()
+    try:
+        procs = start_ranks(broker, out, str(tmp_path / "spool"), pause=0.05)
+        wait_for(lambda: some_stored(store), "the first points in the store", 120)
+        assert all(p.poll() is None for p in procs), "the ranks finished before the kill: make them slower"
+        collector.kill9()
+        time.sleep(0.5)
+        collector.start()
+        wait_ranks(procs, out)
+        wait_for(lambda: all_stored(store, out), "every rank's points in the store", 240)
+        check_every_point_once(store, out)
+        wait_for(lambda: broker.queue_counts("ranks-kill9") == (0, 1), "the queue to drain", 60)
+        assert broker.queue_counts("ranks-kill9.dead") == (0, 0)
+    except BaseException:
+        print(collector.stderr()[-5000:])
+        raise
+    finally:
+        collector.stop()
+
+
+def test_every_point_once_through_a_stop_and_start_of_the_broker(broker: Broker, tmp_path) -> None:
+    out, store = str(tmp_path / "out"), str(tmp_path / "store")
+    os.makedirs(out)
+    os.makedirs(tmp_path / "logs")
+    collector = AmqpCollector(store, str(tmp_path / "logs"), {"url": broker.url, "queue": "ranks-restart"}).start()
+    try:
+        procs = start_ranks(broker, out, str(tmp_path / "spool"), pause=0.15)
+        wait_for(lambda: some_stored(store), "the first points in the store", 120)
+        broker.stop()
+        assert all(p.poll() is None for p in procs), "the ranks finished before the broker went away: make them slower"
+        time.sleep(1.0)
+        broker.start()
+        wait_ranks(procs, out)
+        wait_for(lambda: all_stored(store, out), "every rank's points in the store", 240)
+        check_every_point_once(store, out)
+        wait_for(lambda: broker.queue_counts("ranks-restart") == (0, 1), "the queue to drain", 60)
+        assert "reconnecting" in collector.stderr()
+    except BaseException:
+        print(collector.stderr()[-5000:])
+        raise
+    finally:
+        collector.stop()
+
+
+def test_bad_messages_go_to_the_dead_letter_queue_with_the_reason(broker: Broker, tmp_path) -> None:
+    import pika
+
+    store = str(tmp_path / "store")
+    os.makedirs(tmp_path / "logs")
+    collector = AmqpCollector(store, str(tmp_path / "logs"), {"url": broker.url, "queue": "bad-input", "exchange": "bad-x"}).start()
+    conn, ch = broker.channel()
+    try:
+        ch.confirm_delivery()
+
+        def publish(body: bytes, **headers: object) -> None:
+            props = pika.BasicProperties(delivery_mode=2, headers=headers or None)
+            ch.basic_publish("bad-x", "p.good", body, props, mandatory=True)
+
+        def msg(**m: object) -> bytes:
+            return json.dumps(m).encode()
+
+        publish(msg(type="run.start", runId="good", seq=1, project="p", time=1.0))
+        publish(b"{not json")
+        publish(msg(type="metrics", runId="good", seq=2, points=[{"key": "x", "value": 9, "step": 0, "time": 1.0}]), **{"runwatch-protocol": 2})
+        publish(msg(type="metrics", seq=2, points=[{"key": "x", "value": 9, "step": 0, "time": 1.0}]))
+        publish(msg(type="metrics", runId="good", seq=2, points=[{"key": "x", "value": 1.5, "step": 3, "time": 2.0}]))
+        publish(msg(type="run.end", runId="good", seq=3, status="finished", time=3.0))
+
+        wait_for(lambda: any(e["type"] == "run.end" for e in read_log(store, "good")), "the good run to end", 60)
+        events = read_log(store, "good")
+        assert [e["type"] for e in events] == ["run.start", "metrics", "run.end"]
+        assert events[1]["points"] == [{"key": "x", "value": 1.5, "step": 3, "time": 2.0}]
+        wait_for(lambda: broker.queue_counts("bad-input.dead")[0] == 3, "three dead letters", 30)
+        dead = broker.get_all("bad-input.dead")
+        reasons = [props.headers["runwatch-reason"] for props, _ in dead]
+        if isinstance(reasons[0], bytes):
+            reasons = [r.decode() for r in reasons]
+        assert "not valid JSON" in reasons[0], reasons
+        assert "runwatch-protocol" in reasons[1] and '"2"' in reasons[1], reasons
+        assert 'no "runId"' in reasons[2], reasons
+        assert dead[0][1] == b"{not json"  # the message as it came, to look at or replay
+        assert broker.queue_counts("bad-input") == (0, 1)
+    except BaseException:
+        print(collector.stderr()[-5000:])
+        raise
+    finally:
+        conn.close()
+        collector.stop()
