@@ -12,6 +12,9 @@ import { descriptorFromProtos, DESCRIPTOR_FILE } from '../../src/sources/tfevent
 import { halfToNumber, type SummaryItem } from '../../src/sources/tfevents/events';
 import { pollLogDir, runIdentity, type LogDirState } from '../../src/sources/tfevents/logDirRun';
 import { readEventFile } from '../../src/sources/tfevents/reader';
+import { fastScalars } from '../../src/sources/tfevents/fastScalars';
+import { decodeEvent } from '../../src/sources/tfevents/events';
+import { splitRecords } from '../../src/sources/tfevents/records';
 import { TfeventsStateFile } from '../../src/sources/tfevents/stateFile';
 import { tempDir } from '../support/tempDir';
 
@@ -79,6 +82,28 @@ describe('tfevents reader', function () {
     const other: Record<string, number> = {};
     for (const i of items) if (i.kind === 'other') other[i.what] = (other[i.what] ?? 0) + 1;
     assert.deepEqual(other, written.other);
+  });
+
+  it('the fast path for plain scalars gives what the full decoder gives, and steps aside for anything else', () => {
+    const files = [written.file, helper('bulk', path.join(tmp.dir, 'fast'), '50')];
+    let fast = 0;
+    let full = 0;
+    for (const f of files) {
+      const buf = fs.readFileSync(f);
+      for (const r of splitRecords(buf, { offset: 0, records: 0 }, true).records) {
+        const out: SummaryItem[] = [];
+        const want = decodeEvent(buf.subarray(r.start, r.end));
+        if (fastScalars(buf, r.start, r.end, out)) {
+          fast++;
+          assert.deepEqual(out, want);
+        } else {
+          full++;
+          assert.deepEqual(out, [], 'nothing pushed when it steps aside');
+        }
+      }
+    }
+    assert.ok(fast >= 57, `${fast} records on the fast path`);
+    assert.ok(full >= 8, `${full} records (tensors, hparams, text, images) left to the full decoder`);
   });
 
   it('half precision: subnormals, the largest half, infinities and NaN', () => {

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { errorText } from '../../common/errors';
 import { decodeEvent, type SummaryItem } from './events';
+import { fastScalars } from './fastScalars';
 import { splitRecords, type RecordCursor, type RecordProblem } from './records';
 
 export type { RecordCursor } from './records';
@@ -65,11 +66,13 @@ export function readEventFile(file: string, cursor?: RecordCursor, opts: ReadOpt
       const buf = Buffer.allocUnsafe(want);
       const got = fs.readSync(fd, buf, 0, want, cur.offset);
       const last = cur.offset + got >= size;
-      const batch = splitRecords(buf.subarray(0, got), cur, (opts.final ?? false) && last);
+      const data = buf.subarray(0, got);
+      const batch = splitRecords(data, cur, (opts.final ?? false) && last);
       const chunkItems: SummaryItem[] = [];
       for (const r of batch.records) {
         try {
-          for (const it of decodeEvent(r.data)) chunkItems.push(it);
+          if (!fastScalars(data, r.start, r.end, chunkItems))
+            for (const it of decodeEvent(data.subarray(r.start, r.end))) chunkItems.push(it);
         } catch (e) {
           problems.push({
             file,

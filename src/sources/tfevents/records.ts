@@ -28,8 +28,8 @@ export interface RecordProblem {
 }
 
 export interface RecordBatch {
-  /** Each good record: its index in the file, its byte offset, its data (a view into the chunk read). */
-  records: { index: number; offset: number; data: Uint8Array }[];
+  /** Each good record: its index in the file, its byte offset, where its data lies in the chunk read. */
+  records: { index: number; offset: number; start: number; end: number }[];
   problems: RecordProblem[];
   cursor: RecordCursor;
 }
@@ -38,9 +38,9 @@ function headerOk(buf: Buffer, p: number): boolean {
   return maskedCrc32c(buf, p, p + 8) === buf.readUInt32LE(p + 8);
 }
 
+/** The record's data length; beyond MAX_RECORD (as corruption) when the high word is set. */
 function recordLength(buf: Buffer, p: number): number {
-  const hi = buf.readUInt32LE(p + 4);
-  return hi === 0 ? buf.readUInt32LE(p) : Number.MAX_SAFE_INTEGER;
+  return buf.readUInt32LE(p + 4) === 0 ? buf.readUInt32LE(p) : Number.MAX_SAFE_INTEGER;
 }
 
 /**
@@ -55,7 +55,8 @@ export function splitRecords(buf: Buffer, cursor: RecordCursor, final = false): 
   let resyncing = cursor.resyncing === true;
   const at = (q: number) => cursor.offset + q;
   while (p + HEADER <= buf.length) {
-    if (!headerOk(buf, p) || recordLength(buf, p) > MAX_RECORD) {
+    const len = recordLength(buf, p);
+    if (len > MAX_RECORD || !headerOk(buf, p)) {
       if (!resyncing) {
         problems.push({
           kind: 'corrupt',
@@ -68,7 +69,6 @@ export function splitRecords(buf: Buffer, cursor: RecordCursor, final = false): 
       p++;
       continue;
     }
-    const len = recordLength(buf, p);
     const end = p + HEADER + len + FOOTER;
     if (end > buf.length) break; // torn tail: the rest has not been written yet
     if (maskedCrc32c(buf, p + HEADER, p + HEADER + len) !== buf.readUInt32LE(p + HEADER + len)) {
@@ -88,7 +88,7 @@ export function splitRecords(buf: Buffer, cursor: RecordCursor, final = false): 
       continue;
     }
     resyncing = false;
-    records.push({ index, offset: at(p), data: buf.subarray(p + HEADER, p + HEADER + len) });
+    records.push({ index, offset: at(p), start: p + HEADER, end: p + HEADER + len });
     index++;
     p = end;
   }
