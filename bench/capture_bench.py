@@ -1,0 +1,171 @@
+"""TensorBoard capture's costs: captured add_scalar against plain add_scalar of the same writer, and
+`python -c pass` start-up with the bundled sitecustomize on PYTHONPATH against without.
+
+Driver:  python bench/capture_bench.py --url URL --token T      (prints a Markdown section)
+Worker:  python bench/capture_bench.py --writer torch|tensorboardX --n N --rounds R  (prints JSON)
+
+add_scalar: one process per writer library, one writer; rounds alternate plain (the class's original
+add_event) and captured (the patched one, streaming to a live collector), so both meet the same
+machine load. Each round times n calls by the wall clock and the calling thread's CPU time; the
+table shows medians over rounds. Start-up: each variant runs `python -c pass` as a child process,
+alternating, after warm-up runs that let Python write its bytecode cache (as an installed extension
+does on its first run); a last row shows the cost with no bytecode cache at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CLIENT = os.path.join(ROOT, "clients", "python")
+TARGET_RATIO = 1.1
+TARGET_STARTUP_MS = 5.0
+
+
+def worker(writer: str, n: int, rounds: int) -> Dict[str, Any]:
+    sys.path.insert(0, CLIENT)
+    import runwatch.capture
+    from runwatch.capture import _patch
+
+    tmp = tempfile.mkdtemp(prefix="capture-bench-")
+    runwatch.capture.tensorboard()
+    if writer == "torch":
+        from tensorboard.summary.writer import event_file_writer as mod
+        from torch.utils.tensorboard import SummaryWriter
+    else:
+        from tensorboardX import SummaryWriter
+        from tensorboardX import event_file_writer as mod  # type: ignore[no-redef]
+    cls = mod.EventFileWriter
+    captured = cls.add_event
+    plain = captured._runwatch_original
+    w = SummaryWriter(os.path.join(tmp, "logs"))  # the defaults people run with (a flush every 10 events)
+    step = 0
+    samples: Dict[str, List[List[float]]] = {"plain": [], "captured": []}
+    for r in range(rounds + 1):  # round 0 warms both up and is not counted
+        for mode in (("plain", "captured") if r % 2 == 0 else ("captured", "plain")):
+            cls.add_event = plain if mode == "plain" else captured
+            c0, t0 = time.thread_time(), time.perf_counter()
+            for _ in range(n):
+                w.add_scalar("loss", 0.5, step)
+                step += 1
+            wall, cpu = (time.perf_counter() - t0) / n * 1e9, (time.thread_time() - c0) / n * 1e9
+            if r:
+                samples[mode].append([wall, cpu])
+            cls.add_event = captured
+    runs = _patch.captured_runs()
+    run = next(iter(runs.values()))
+    cls.add_event = captured
+    w.close()
+    run.finish(timeout=120)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {"samples": samples, "acked_points": run.acked_points, "captured_calls": n * rounds + n}
+
+
+def _startup(env: Dict[str, str], runs: int) -> List[float]:
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], env=env, check=True, stdin=subprocess.DEVNULL)
+        out.append((time.perf_counter() - t0) * 1e3)
+    return out
+
+
+def startup_rows(runs: int) -> List[List[str]]:
+    tmp = tempfile.mkdtemp(prefix="capture-startup-")
+    ext = os.path.join(tmp, "ext")  # a copy, as an installed extension holds it, so its bytecode cache is its own
+    shutil.copytree(CLIENT, ext, ignore=shutil.ignore_patterns("__pycache__", "tests", "*.egg-info", "build"))
+    empty = os.path.join(tmp, "empty")
+    os.makedirs(empty)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RUNWATCH_") and k != "PYTHONPATH"}
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
+    base["RUNWATCH_URL"] = "ws://127.0.0.1:9"  # as in a VS Code terminal: a collector is configured
+    without, with_us = dict(base, PYTHONPATH=empty), dict(base, PYTHONPATH=ext)
+    _startup(with_us, 3)
+    _startup(without, 3)
+    a: List[float] = []
+    b: List[float] = []
+    for _ in range(runs):
+        a += _startup(without, 1)
+        b += _startup(with_us, 1)
+    nocache = dict(with_us, PYTHONDONTWRITEBYTECODE="1")
+    shutil.rmtree(os.path.join(ext, "__pycache__"), ignore_errors=True)
+    shutil.rmtree(os.path.join(ext, "runwatch", "capture", "__pycache__"), ignore_errors=True)
+    c: List[float] = []
+    d: List[float] = []
+    for _ in range(max(5, runs // 2)):
+        c += _startup(without, 1)
+        d += _startup(nocache, 1)
+    shutil.rmtree(tmp, ignore_errors=True)
+    ma, mb, mc, md = (statistics.median(x) for x in (a, b, c, d))
+    return [
+        ["without the sitecustomize", f"{len(a)}", f"{ma:.1f}", "", ""],
+        ["with it (bytecode cached)", f"{len(b)}", f"{mb:.1f}", f"{mb - ma:+.2f}", "met" if mb - ma <= TARGET_STARTUP_MS else "NOT met"],
+        ["with it, no bytecode cache (read-only install, PYTHONDONTWRITEBYTECODE)", f"{len(d)}", f"{md:.1f}", f"{md - mc:+.2f}", ""],
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--url")
+    ap.add_argument("--token")
+    ap.add_argument("--writer")
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--startup-runs", type=int, default=40)
+    a = ap.parse_args()
+    if a.writer:
+        print(json.dumps(worker(a.writer, a.n, a.rounds)))
+        return
+    env = dict(os.environ, RUNWATCH_URL=a.url, RUNWATCH_TOKEN=a.token, RUNWATCH_SYSTEM_INTERVAL="0",
+               RUNWATCH_FLUSH_TIMEOUT="120", RUNWATCH_CAPTURE="0")  # the worker captures explicitly
+    env.pop("PYTHONPATH", None)
+    load0 = os.getloadavg()[0]
+    rows = []
+    verdicts = []
+    for writer, label in (("torch", "torch.utils.tensorboard"), ("tensorboardX", "tensorboardX")):
+        res = subprocess.run([sys.executable, __file__, "--writer", writer, "--n", str(a.n), "--rounds", str(a.rounds)],
+                             env=env, stdout=subprocess.PIPE, check=True, text=True, cwd=tempfile.gettempdir())
+        data = json.loads(res.stdout.strip().splitlines()[-1])
+        s = data["samples"]
+        pw, pc = (statistics.median(x[i] for x in s["plain"]) for i in (0, 1))
+        cw, cc = (statistics.median(x[i] for x in s["captured"]) for i in (0, 1))
+        ok = cw / pw <= TARGET_RATIO
+        verdicts.append(f"{label} {cw / pw:.3f}× wall, {cc / pc:.3f}× CPU ({'met' if ok else 'NOT met'})")
+        rows.append(f"| {label} `add_scalar` | {a.n:,} × {a.rounds} | {pw:,.0f} | {cw:,.0f} | {cw / pw:.3f}× | "
+                    f"{pc:,.0f} | {cc:,.0f} | {cc / pc:.3f}× | {data['acked_points']:,} |")
+    start = startup_rows(a.startup_runs)
+    load1 = os.getloadavg()[0]
+    import tensorboardX
+    import torch
+
+    print("## TensorBoard capture: add_scalar cost and interpreter start-up\n")
+    print("Rerun: `npm run bench -- capture` (or `bash bench/capture.bench.sh`).\n")
+    print(f"One writer per library; rounds alternate its plain `add_event` and the captured one (streaming to a live "
+          f"headless collector), medians over rounds, ns per `add_scalar` call. Versions: torch {torch.__version__}, "
+          f"tensorboardX {tensorboardX.__version__}, Python {sys.version.split()[0]}. Load average (1 min) "
+          f"{load0:.1f} before and {load1:.1f} after, on {os.cpu_count()} cores.\n")
+    print("| writer | calls × rounds | plain ns (wall) | captured ns (wall) | × plain (wall) | plain ns (CPU) | "
+          "captured ns (CPU) | × plain (CPU) | points acknowledged |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print("\n`python -c pass`, median of child-process wall times (alternating runs):\n")
+    print("| start-up | runs | median ms | added ms | target ≤ 5 ms |")
+    print("|---|---:|---:|---:|---|")
+    for r in start:
+        print("| " + " | ".join(r) + " |")
+    print(f"\nTargets: captured add_scalar ≤ {TARGET_RATIO}× plain: {'; '.join(verdicts)}. "
+          f"Start-up added ≤ {TARGET_STARTUP_MS:g} ms: {start[1][3]} ms ({start[1][4]}).")
+
+
+if __name__ == "__main__":
+    main()
