@@ -146,10 +146,12 @@ describe('dashboard as people use it (e2e, packaged .vsix in code-server)', () =
             runId: e.getAttribute('data-run-id') ?? '',
             x: Number(e.getAttribute('data-x')),
             value: e.getAttribute('data-value') ?? '',
+            time: e.getAttribute('data-time'),
             text: e.textContent ?? '',
           })),
         );
-        return r.length === RUNS ? r : undefined;
+        // Complete once the host's step ↔ time pairs arrived (each row names its wall time).
+        return r.length === RUNS && r.every((x) => x.time !== null) ? r : undefined;
       },
       30_000,
     );
@@ -158,6 +160,7 @@ describe('dashboard as people use it (e2e, packaged .vsix in code-server)', () =
       const p = stored(storeDir, r.runId, 'train/loss').find((s) => s.step === r.x);
       assert.ok(p, `run ${r.runId} has a stored point at step ${r.x}`);
       assert.strictEqual(Number(r.value), p.value, `run ${r.runId} step ${r.x}`);
+      assert.strictEqual(Number(r.time), p.time, `run ${r.runId} step ${r.x}: wall time`);
     }
     const header = await frame.locator('.chart[data-key="train/loss"] .readout-x').textContent();
     assert.match(header ?? '', /^step \d+$/);

@@ -4,7 +4,7 @@ import * as assert from 'assert';
 import { NonFiniteKind } from '../../src/common/wireNumber';
 import { robustRange } from '../../src/webview/dashboard/chartData';
 import { wheelZooms } from '../../src/webview/dashboard/pointer';
-import { formatX, nearestIndex, pointsAt } from '../../src/webview/dashboard/pointer';
+import { addOtherAxis, formatX, nearestIndex, pointsAt } from '../../src/webview/dashboard/pointer';
 import { filterKeys } from '../../src/webview/dashboard/state';
 import type { SeriesData } from '../../src/webview/protocol/dashboard';
 
@@ -45,6 +45,31 @@ describe('dashboard page: readout, outliers, filter, wheel', () => {
     assert.strictEqual(pointsAt([b], 4.9)[0].value, Infinity);
     assert.strictEqual(formatX(120, 'step'), 'step 120');
     assert.strictEqual(formatX(75, 'relative'), '+1m15s');
+  });
+
+  it('names each point’s wall time in step mode and its step in time modes, from the host’s pairs', () => {
+    const pairs = new Map([['a', { step: Float64Array.from([0, 5, 10]), time: Float64Array.from([100, 150, 200]) }]]);
+    const rows = [{ runId: 'a', x: 5, value: 1 }];
+    assert.strictEqual(
+      addOtherAxis(rows, 'step', pairs, () => 0),
+      true,
+    );
+    assert.strictEqual((rows[0] as { time?: number }).time, 150);
+    const byTime = [{ runId: 'a', x: 200, value: 1 }];
+    addOtherAxis(byTime, 'time', pairs, () => 0);
+    assert.strictEqual((byTime[0] as { step?: number }).step, 10);
+    const relative = [{ runId: 'a', x: 50, value: 1 }];
+    addOtherAxis(relative, 'relative', pairs, () => 100);
+    assert.strictEqual((relative[0] as { step?: number }).step, 5);
+    // A point newer than the pairs: not found, so the page asks again.
+    assert.strictEqual(
+      addOtherAxis([{ runId: 'a', x: 11, value: 1 }], 'step', pairs, () => 0),
+      false,
+    );
+    assert.strictEqual(
+      addOtherAxis([{ runId: 'b', x: 1, value: NaN }], 'step', pairs, () => 0),
+      true,
+    );
   });
 
   it('leaves the extreme 1% out of the y range when outliers are ignored', () => {

@@ -235,6 +235,11 @@ export class DashboardPanel {
         }
         break;
       }
+      case 'axes':
+        void this.feed
+          .axes(this.state.runIds, m.key)
+          .then((runs) => this.post({ type: 'axes', requestId: m.requestId, key: m.key, runs }));
+        break;
       case 'setColor':
         try {
           runColors.pin(m.runId, m.color);

@@ -42,6 +42,36 @@ export class SeriesFeed {
     return out;
   }
 
+  /**
+   * Step and time of the same stored points of `key` for each run: the full-range slices on
+   * both axes hold the same rows (same index buckets) when both are sorted; a run whose two
+   * slices differ in length (a point arrived between the reads) is left out.
+   */
+  async axes(
+    runIds: readonly string[],
+    key: string,
+  ): Promise<{ runId: string; step: Float64Array; time: Float64Array }[]> {
+    const out: { runId: string; step: Float64Array; time: Float64Array }[] = [];
+    await Promise.all(
+      runIds.map(async (runId) => {
+        try {
+          const q = { runId, key, maxPoints: MAX_POINTS };
+          const [s, t] = await Promise.all([
+            this.deps.series.query({ ...q, x: 'step' }),
+            this.deps.series.query({ ...q, x: 'time' }),
+          ]);
+          // Same rows only if the values match one for one (an unsorted axis buckets differently).
+          if (s.x.length > 0 && s.total === t.total && sameValues(s.y, t.y)) {
+            out.push({ runId, step: s.x, time: t.x });
+          }
+        } catch (err) {
+          this.deps.log.warn(`dashboard: could not read the axes of ${key} of run ${runId}: ${String(err)}`);
+        }
+      }),
+    );
+    return out;
+  }
+
   /** Forgets a run's cached slices (deleted). */
   forget(runId: string): void {
     for (const k of [...this.last.keys()]) if (k.split('\0')[1] === runId) this.last.delete(k);
@@ -102,4 +132,10 @@ export class SeriesFeed {
       rangeRequestId: range?.requestId,
     };
   }
+}
+
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -12,6 +12,7 @@ import { el } from './dom';
 import { renderLegend } from './legend';
 import { drawNonFiniteMarkers } from './markers';
 import { type Zoomable, bindPanZoom, zoomToSelection } from './panZoom';
+import { addOtherAxis } from './pointer';
 import { Readout, pointsAt } from './readout';
 import type { DashboardModel, XRange } from './state';
 
@@ -37,6 +38,8 @@ export interface ChartContext {
   expand(key: string | undefined): void;
   /** A change of the dashboard state made on this page (a folded group, an expanded chart). */
   changeState(patch: Partial<DashboardState>): void;
+  /** Ask the host for this key's step ↔ time pairs (the readout's other axis). */
+  requestAxes(key: string): void;
   /** Export this chart (its buttons). */
   exportChart(chart: Chart, kind: ExportKind, resolution: 'full' | 'drawn'): void;
 }
@@ -53,6 +56,8 @@ export class Chart implements Zoomable {
   private smoothed: (number | null)[][] = [];
   private readonly readout: Readout;
   zoom: XRange | undefined;
+  /** The plot the cursor was last over (to redraw the readout when the other axis arrives). */
+  private lastCursor: uPlot | undefined;
   private pendingQuery: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -159,6 +164,12 @@ export class Chart implements Zoomable {
       this.plot.setSize({ width, height });
   }
 
+  /** Shows the readout again at the same cursor (new pairs for the other axis arrived). */
+  refreshReadout(): void {
+    const u = this.lastCursor;
+    if (u && u === this.plot && !this.readout.box.hidden) this.onCursor(u);
+  }
+
   /** The uPlot instance (export draws from its canvas and scales). */
   get uplot(): uPlot | undefined {
     return this.plot;
@@ -208,6 +219,21 @@ export class Chart implements Zoomable {
     return bar;
   }
 
+  private onCursor(u: uPlot): void {
+    const { model } = this.ctx;
+    const { left, top } = u.cursor;
+    if (left === undefined || top === undefined || left < 0) return this.readout.hide();
+    const rows = pointsAt(this.shown, u.posToVal(left, 'x'), this.smoothed);
+    const start = (id: string) => model.runs.get(id)?.startTime ?? 0;
+    const complete = addOtherAxis(rows, model.state.xMode, model.axes.get(this.key), start);
+    if (!complete && model.shouldAskAxes(this.key, Date.now())) this.ctx.requestAxes(this.key);
+    this.lastCursor = u;
+    // The cursor is relative to the plot's overlay; the readout sits in the chart box (not clipped).
+    const over = u.over.getBoundingClientRect();
+    const box = this.box.getBoundingClientRect();
+    this.readout.show(rows, model.runs, model.state.xMode, left + over.left - box.left, top + over.top - box.top);
+  }
+
   private options(): uPlot.Options {
     const { model } = this.ctx;
     return chartOptions({
@@ -218,15 +244,7 @@ export class Chart implements Zoomable {
       state: model.state,
       yRange: model.state.ignoreOutliers ? robustRange(this.shown.map((s) => s.y)) : undefined,
       onSelect: (u) => zoomToSelection(u, this),
-      onCursor: (u) => {
-        const { left, top } = u.cursor;
-        if (left === undefined || top === undefined || left < 0) return this.readout.hide();
-        const rows = pointsAt(this.shown, u.posToVal(left, 'x'), this.smoothed);
-        // The cursor is relative to the plot's overlay; the readout sits in the chart box (not clipped).
-        const over = u.over.getBoundingClientRect();
-        const box = this.box.getBoundingClientRect();
-        this.readout.show(rows, model.runs, model.state.xMode, left + over.left - box.left, top + over.top - box.top);
-      },
+      onCursor: (u) => this.onCursor(u),
       onDraw: (u) => {
         drawNonFiniteMarkers(u, this.shown, (id) => model.runs.get(id)?.color);
         // From the hook's plot: the first draw can come before the constructor returns.

@@ -28,6 +28,7 @@ import { Toolbar } from './toolbar';
 const vscode = vscodeApi<DashboardState, DashboardWebviewMessage>();
 const model = new DashboardModel(vscode.getState());
 let settings: PageSettings = { wheelZoom: 'modifier' };
+let axesRequests = 0;
 
 const root = document.getElementById('root') as HTMLElement;
 const runsBox = el('details', 'runs-picker');
@@ -57,6 +58,7 @@ const grid: ChartGrid = new ChartGrid(groupsBox, {
   expand: (key) => changeState({ expanded: key }),
   changeState,
   exportChart: (chart, kind, resolution) => postExport(chart, kind, resolution),
+  requestAxes: (key) => vscode.postMessage({ type: 'axes', requestId: ++axesRequests, key }),
 });
 installProbes({ model, onDidUpdate: onDidUpdate.event, onDidDraw: onDidDraw.event });
 window.addEventListener('resize', () => {
@@ -90,6 +92,10 @@ function onHostMessage(msg: DashboardHostMessage): void {
       break;
     case 'settings':
       applySettings(msg.settings);
+      break;
+    case 'axes':
+      model.setAxes(msg);
+      grid.get(msg.key)?.refreshReadout();
       break;
     case 'render': {
       const chart = grid.get(msg.key);

@@ -12,6 +12,42 @@ export interface ReadoutRow {
   value: number;
   /** The smoothed line's value there; undefined without smoothing or at a non-finite point. */
   smoothed?: number;
+  /** The other axis of the point, when known (axesOf): its wall time (s) in step mode, its step otherwise. */
+  step?: number;
+  time?: number;
+}
+
+/** Step and wall time (s) of the same stored points of one run (the host's `axes` reply). */
+export interface AxisPairs {
+  step: Float64Array;
+  time: Float64Array;
+}
+
+/**
+ * Fills in each row's other axis from `pairs` (run id → pairs): in step mode the wall time at
+ * that exact step, in time modes the step at that exact time (`startTime` added for relative).
+ * True when every finite row found one; false means the pairs are missing or older than the data.
+ */
+export function addOtherAxis(
+  rows: ReadoutRow[],
+  xMode: XMode,
+  pairs: ReadonlyMap<string, AxisPairs> | undefined,
+  startTime: (runId: string) => number,
+): boolean {
+  let all = true;
+  for (const r of rows) {
+    const p = pairs?.get(r.runId);
+    const from = xMode === 'step' ? p?.step : p?.time;
+    const x = xMode === 'relative' ? r.x + startTime(r.runId) : r.x;
+    const i = from ? nearestIndex(from, x) : -1;
+    if (p && i >= 0 && Math.abs(from![i] - x) <= 1e-9 * Math.max(1, Math.abs(x))) {
+      if (xMode === 'step') r.time = p.time[i];
+      else r.step = p.step[i];
+    } else if (Number.isFinite(r.value)) {
+      all = false;
+    }
+  }
+  return all;
 }
 
 /** Index of the element of sorted `xs` nearest to `x` (-1 when empty). */

@@ -2,7 +2,7 @@
 // value, step or time) in one box beside the cursor, a non-finite value named (NaN, +Inf,
 // -Inf) where one is nearer than any finite point. The lookup is pure (pointer.ts); the box
 // is a plain element over the plot, so tests read what a person reads.
-import { formatValue } from '../protocol/format';
+import { formatStep, formatValue, formatWallTime } from '../protocol/format';
 import type { RunInfo, XMode } from '../protocol/dashboard';
 import { el, swatch, text } from './dom';
 import { type ReadoutRow, formatX } from './pointer';
@@ -41,6 +41,14 @@ export class Readout {
       row.append(swatch(run?.color ?? '#888'), text(run?.name ?? r.runId, 'readout-name'), value);
       if (r.smoothed !== undefined) row.append(text(`smoothed ${formatValue(r.smoothed)}`, 'readout-smoothed'));
       if (!sameX) row.append(text(formatX(r.x, xMode), 'readout-rx'));
+      if (r.time !== undefined) {
+        row.dataset.time = String(r.time);
+        row.append(text(formatWallTime(r.time * 1000), 'readout-rx readout-time'));
+      }
+      if (r.step !== undefined) {
+        row.dataset.step = String(r.step);
+        row.append(text(`step ${formatStep(r.step)}`, 'readout-rx readout-step'));
+      }
       box.append(row);
     }
     box.hidden = false;

@@ -3,7 +3,9 @@
 // Node; main.ts feeds it the host's messages and renders what it reports as changed.
 import { Emitter } from '../../common/emitter';
 import { LatestRequests } from '../protocol/base';
+import type { AxisPairs } from './pointer';
 import {
+  type AxesMessage,
   type DashboardState,
   type QueryMessage,
   type RunInfo,
@@ -32,6 +34,10 @@ export class DashboardModel {
   /** Fired for every series message, before it is applied (test probes time draws by it). */
   readonly onDidReceiveSeries = this.seriesReceived.event;
   private readonly queries = new LatestRequests<string>();
+  /** key → run id → step/time pairs (the readout's other axis), as the host last sent them. */
+  readonly axes = new Map<string, Map<string, AxisPairs>>();
+  /** When each key's pairs were last asked for (ms), so hovering asks at most once a second. */
+  private readonly axesAsked = new Map<string, number>();
   /** What the charts draw of the shown runs; a status or last-step change alone needs no redraw. */
   private chartedRuns = '';
 
@@ -96,6 +102,17 @@ export class DashboardModel {
       to: range?.max,
       maxPoints: MAX_POINTS,
     };
+  }
+
+  /** Whether to ask the host for `key`'s pairs now (none asked in the last second). */
+  shouldAskAxes(key: string, now: number): boolean {
+    if (now - (this.axesAsked.get(key) ?? -Infinity) < 1000) return false;
+    this.axesAsked.set(key, now);
+    return true;
+  }
+
+  setAxes(msg: AxesMessage): void {
+    this.axes.set(msg.key, new Map(msg.runs.map((r) => [r.runId, { step: r.step, time: r.time }])));
   }
 
   /** Keys with series of at least one shown run, sorted. */

@@ -126,7 +126,18 @@ export interface RenderRequestMessage extends Message<'render'>, Request {
   kind: ExportKind;
 }
 
-export type DashboardHostMessage = InitMessage | RunsMessage | SeriesMessage | SettingsMessage | RenderRequestMessage;
+/**
+ * Step and wall time (seconds) of the same stored points, per run, for one key: the store's
+ * full-range slices on both axes (the same rows when both axes are sorted), so the hover
+ * readout can name a point's wall time in step mode and its step in time modes.
+ */
+export interface AxesMessage extends Message<'axes'>, Reply {
+  key: string;
+  runs: { runId: string; step: Float64Array; time: Float64Array }[];
+}
+
+export type DashboardHostMessage =
+  InitMessage | RunsMessage | SeriesMessage | SettingsMessage | RenderRequestMessage | AxesMessage;
 
 // ---------------------------------------------------------------------------
 // Page → host
@@ -163,7 +174,13 @@ export interface SetColorMessage extends Message<'setColor'> {
   color?: string;
 }
 
-export type DashboardWebviewMessage = ReadyMessage | StateMessage | QueryMessage | ExportMessage | SetColorMessage;
+/** Ask for the step ↔ time pairs of a key's shown runs (the readout, on hover). */
+export interface AxesRequestMessage extends Message<'axes'>, Request {
+  key: string;
+}
+
+export type DashboardWebviewMessage =
+  ReadyMessage | StateMessage | QueryMessage | ExportMessage | SetColorMessage | AxesRequestMessage;
 
 // ---------------------------------------------------------------------------
 // Guards
@@ -217,6 +234,8 @@ export function isDashboardWebviewMessage(v: unknown): v is DashboardWebviewMess
       );
     case 'setColor':
       return typeof v.runId === 'string' && (v.color === undefined || typeof v.color === 'string');
+    case 'axes':
+      return isRequestId(v.requestId) && typeof v.key === 'string';
     default:
       return false;
   }
@@ -231,6 +250,8 @@ export function isDashboardHostMessage(v: unknown): v is DashboardHostMessage {
       return isObject(v.settings);
     case 'render':
       return isRequestId(v.requestId) && typeof v.key === 'string' && isOneOf(EXPORT_KINDS, v.kind);
+    case 'axes':
+      return typeof v.key === 'string' && Array.isArray(v.runs);
     case 'runs':
       return Array.isArray(v.runs) && Array.isArray(v.allRuns) && Array.isArray(v.runIds);
     case 'series':
