@@ -1,61 +1,36 @@
-// The compare panel's host side: builds the params / final-metrics table for the
-// chosen runs and sends it in one message once the webview is ready
-// (src/webview/protocol/compare.ts).
+// The compare panel's host side: sends the chosen runs' params / final-metrics table once the
+// webview is ready, then the overlaid charts of the metrics they share
+// (src/webview/protocol/compare.ts); the tab is titled with the runs' names. Live runs update it
+// at most once a second.
 import * as vscode from 'vscode';
-import type { ParamValue, RunSummary } from '../../api/types';
-import { encodeWireNumber } from '../../common/wireNumber';
 import {
   type CompareHostMessage,
-  type CompareRow,
   type CompareTable,
   isCompareState,
   isCompareWebviewMessage,
 } from '../../webview/protocol/compare';
+import { Coalescer } from '../dashboard/coalescer';
 import { webviewHtml, webviewOptions } from '../dashboard/html';
+import { runColors } from '../dashboard/runColors';
 import { runInfo } from '../dashboard/runInfo';
 import type { ViewsDeps } from '../deps';
+import { buildCompareCharts } from './compareCharts';
+import { buildCompareTable } from './compareTable';
 
 export const COMPARE_VIEW_TYPE = 'runwatch.compare';
-
-export function buildCompareTable(deps: Pick<ViewsDeps, 'store' | 'series'>, runIds: readonly string[]): CompareTable {
-  const runs = runIds.map((id) => deps.store.getRun(id)).filter((r): r is RunSummary => !!r);
-  const paramNames = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
-  const params = paramNames.map((name) =>
-    row(
-      name,
-      runs.map((r) => (name in r.params ? r.params[name] : undefined)),
-    ),
-  );
-  const keys = [...new Set(runs.flatMap((r) => safe(() => deps.series.keys(r.runId), [])))].sort();
-  const metrics = keys.map((key) =>
-    row(
-      key,
-      runs.map((r) => {
-        const p = safe(() => deps.series.latest(r.runId, key), undefined);
-        // Non-finite finals travel as text ("NaN"), since JSON has no NaN.
-        return p === undefined ? undefined : encodeWireNumber(p.value);
-      }),
-    ),
-  );
-  return { runs: runs.map(runInfo), params, metrics };
-}
-
-function row(name: string, values: (ParamValue | undefined)[]): CompareRow {
-  const first = JSON.stringify(values[0] ?? null);
-  return { name, values, differs: values.some((v) => JSON.stringify(v ?? null) !== first) };
-}
-
-function safe<T>(f: () => T, fallback: T): T {
-  try {
-    return f();
-  } catch {
-    return fallback;
-  }
-}
 
 export class ComparePanel {
   private static current: ComparePanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly coalescer = new Coalescer(
+    () => 1000,
+    () => this.send(),
+  );
+  private ready = false;
+  /** Each send's number: charts of an older send that finish late are dropped. */
+  private sendId = 0;
+  /** Resolves when the charts of the latest send have been posted (tests wait on it). */
+  chartsPosted: Promise<void> = Promise.resolve();
 
   static get instance(): ComparePanel | undefined {
     return ComparePanel.current;
@@ -71,7 +46,7 @@ export class ComparePanel {
     }
     const panel = vscode.window.createWebviewPanel(
       COMPARE_VIEW_TYPE,
-      'Runwatch: Compare Runs',
+      'Compare Runs',
       vscode.ViewColumn.Active,
       webviewOptions(extensionUri),
     );
@@ -93,27 +68,55 @@ export class ComparePanel {
   ) {
     ComparePanel.current = this;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'runwatch.svg');
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'compare', 'Runwatch: Compare Runs');
+    panel.title = this.table().title;
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'compare', panel.title);
+    const mine = (runId: string) => this.runIds.includes(runId);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (isCompareWebviewMessage(m)) this.send();
+        if (!isCompareWebviewMessage(m)) return;
+        this.ready = true;
+        this.send();
       }),
       panel.onDidDispose(() => this.dispose()),
+      toVs(deps.series.onDidChange((runId) => mine(runId) && this.coalescer.schedule())),
+      toVs(deps.store.onDidChangeRun((run) => mine(run.runId) && this.coalescer.schedule())),
+      toVs(runColors.onDidChange(() => this.coalescer.schedule())),
     );
   }
 
-  /** The table as last sent (tests read it). */
+  /** The table as sent (tests read it). */
   table(): CompareTable {
-    return buildCompareTable(this.deps, this.runIds);
+    // Runs shown together get distinct colours, the same ones the dashboard and tree use.
+    runColors.ensureDistinct(this.runIds.filter((id) => this.deps.store.getRun(id)));
+    return buildCompareTable(this.deps, this.runIds, runInfo);
   }
 
   send(): void {
-    const message: CompareHostMessage = { type: 'compare', table: this.table() };
+    const table = this.table();
+    this.panel.title = table.title;
+    if (!this.ready) return;
+    this.post({ type: 'compare', table });
+    const id = ++this.sendId;
+    const runIds = table.runs.map((r) => r.runId);
+    this.chartsPosted = buildCompareCharts(this.deps, runIds).then(
+      ({ charts, omitted }) => {
+        if (id === this.sendId) this.post({ type: 'charts', charts, omitted });
+      },
+      (err: unknown) => this.deps.log.warn(`compare: the charts could not be read: ${String(err)}`),
+    );
+  }
+
+  private post(message: CompareHostMessage): void {
     void this.panel.webview.postMessage(message);
   }
 
   dispose(): void {
     if (ComparePanel.current === this) ComparePanel.current = undefined;
+    this.coalescer.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+function toVs(d: { dispose(): unknown }): vscode.Disposable {
+  return new vscode.Disposable(() => d.dispose());
 }
