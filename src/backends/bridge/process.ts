@@ -38,6 +38,8 @@ export class BridgeProcess {
   private delayMs = 0;
   private lastExit = 0;
   private disposed = false;
+  /** Set while dispose asks the bridge to close: its exit then is expected. */
+  private closing = false;
   /** The hello reply of the running process (SDK version, interpreter). */
   info: BridgeMessage | undefined;
   /** Processes started so far (for tests and health). */
@@ -61,7 +63,7 @@ export class BridgeProcess {
   }
 
   private async send(msg: BridgeMessage, timeoutMs: number): Promise<BridgeMessage> {
-    if (this.disposed) throw new Error(`${this.label} bridge is stopped`);
+    if (this.disposed || (this.closing && msg.op !== 'close')) throw new Error(`${this.label} bridge is stopped`);
     await this.start();
     const child = this.child;
     if (!child?.stdin) throw new Error(`${this.label} bridge is not running`);
@@ -162,7 +164,7 @@ export class BridgeProcess {
     this.info = undefined;
     this.lastExit = Date.now();
     this.delayMs = Math.min(30_000, Math.max(250, this.delayMs * 2));
-    if (!this.disposed && !(err instanceof BridgeSetupError)) this.log.warn(errorText(err));
+    if (!this.closing && !(err instanceof BridgeSetupError)) this.log.warn(errorText(err));
     for (const p of this.pending.splice(0)) p.reject(err);
   }
 
@@ -177,6 +179,7 @@ export class BridgeProcess {
   /** Asks the bridge to close its runs (the SDKs flush), then ends it. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
+    this.closing = true;
     const child = this.child;
     if (child && this.ready) {
       const done = new Promise<void>((r) => child.once('exit', () => r()));

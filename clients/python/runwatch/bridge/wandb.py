@@ -11,12 +11,21 @@ keeps in its run state and saves with the offset after the SDK holds the rows. T
 Runwatch step is logged in each row as `runwatch/step` and declared the x axis of every
 metric (`define_metric`), so charts show the person's steps. A row sent again after a
 crash carries the same derived step, and W&B ignores rows whose step is not past the run's
-current one (online on resume, and when `wandb sync` uploads a later offline file)."""
+current one (online on resume, and when `wandb sync` uploads a later offline file).
+
+Accepted means on disk: the SDK's service writes rows to the run's `.wandb` transaction
+log in the background, and a bridge killed before a flush would lose rows it had said were
+taken. So `commit` reads the log file itself (its record framing, each record parsed with
+the SDK's protobuf) until the batch's last row is there; the flush interval is set short
+(`x_transaction_log_flush_interval`) so that takes a fraction of a second. Config, tags and
+summary are set again harmlessly when a batch is sent again; rows are what must not repeat."""
 
 from __future__ import annotations
 
 import os
 import re
+import struct
+import time
 from typing import Any, Dict, List
 
 from .core import Refuse, SdkMissing, Tracker, log, tag_labels
@@ -71,7 +80,9 @@ class WandbTracker(Tracker):
         state["wandbId"] = wid
         state.setdefault("step", 0)
         state.setdefault("tags", [])
-        settings = wandb.Settings(console="off", x_disable_stats=True, x_disable_meta=True, silent=True)
+        settings = wandb.Settings(
+            console="off", x_disable_stats=True, x_disable_meta=True, silent=True, x_transaction_log_flush_interval=0.05
+        )
         w = wandb.init(
             project=self.config.get("project") or run.get("project") or "runwatch",
             entity=self.config.get("entity") or None,
@@ -83,11 +94,16 @@ class WandbTracker(Tracker):
             reinit="create_new",
             settings=settings,
         )
-        w.define_metric(STEP_KEY)
-        w.define_metric("*", step_metric=STEP_KEY)
-        return w
+        try:
+            w.define_metric(STEP_KEY)
+            w.define_metric("*", step_metric=STEP_KEY)
+            return Handle(w, TxLog(w.settings.sync_file))
+        except BaseException:
+            w.finish(exit_code=1)
+            raise
 
-    def apply(self, w: Any, event: Dict[str, Any], run: Dict[str, Any], state: Dict[str, Any], refuse: Refuse) -> None:
+    def apply(self, h: Any, event: Dict[str, Any], run: Dict[str, Any], state: Dict[str, Any], refuse: Refuse) -> None:
+        w = h.run
         kind = event.get("type")
         if kind == "run.start":
             self._config(w, event.get("params") or {}, refuse)
@@ -142,17 +158,93 @@ class WandbTracker(Tracker):
         w.log(row, step=state["step"], commit=True)
         state["step"] += 1
 
-    def commit(self, w: Any, state: Dict[str, Any]) -> None:
+    def commit(self, h: Any, state: Dict[str, Any]) -> None:
+        w = h.run
+        if getattr(w, "_is_finished", False):
+            return  # finish() returns once the service has written everything
         # A round trip through the W&B service: it has taken every record sent before it.
         backend = getattr(w, "_backend", None)
         iface = getattr(backend, "interface", None)
         if iface is not None and hasattr(iface, "deliver_history_step"):
             iface.deliver_history_step().wait_or(timeout=60)
+        txlog: TxLog = h.txlog
+        last = state["step"] - 1
+        if last < 0:
+            return
+        deadline = time.monotonic() + 20
+        while txlog.last_step() < last:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"W&B did not write row {last} to {txlog.path} within 20 s")
+            time.sleep(0.02)
 
-    def close(self, w: Any) -> None:
+    def close(self, h: Any) -> None:
+        w = h.run
         try:
             if not getattr(w, "_is_finished", False):
                 # Not ended: let go without marking the run done (the next bridge resumes it).
-                w.finish(exit_code=0, quiet=True)
+                w.finish(exit_code=0)
         except Exception as e:  # noqa: BLE001
             log(f"W&B: closing run: {e}")
+
+
+class Handle:
+    def __init__(self, run: Any, txlog: "TxLog") -> None:
+        self.run = run
+        self.txlog = txlog
+
+
+class TxLog:
+    """Reads a run's `.wandb` transaction log as it grows: the highest history step on disk.
+
+    The file is a LevelDB-style log: a 7-byte header (":W&B", magic, version), then 32 KiB
+    blocks of chunks, each with a 7-byte header (CRC-32, length, type: full, first, middle,
+    last) holding the SDK's protobuf `Record` messages."""
+
+    BLOCK = 32768
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pos = 7
+        self.pending = b""
+        self.step = -1
+
+    def last_step(self) -> int:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except OSError:
+            return self.step
+        from wandb.proto import wandb_internal_pb2 as pb  # noqa: PLC0415
+
+        i = 0
+        while True:
+            left = self.BLOCK - (self.pos + i) % self.BLOCK
+            if left < 7:
+                if i + left > len(data):
+                    break
+                i += left
+                continue
+            if i + 7 > len(data):
+                break
+            _crc, n, kind = struct.unpack("<IHB", data[i : i + 7])
+            if kind == 0 and n == 0:
+                if i + left > len(data):
+                    break
+                i += left
+                continue
+            if i + 7 + n > len(data):
+                break
+            chunk = data[i + 7 : i + 7 + n]
+            i += 7 + n
+            if kind in (1, 2):
+                self.pending = chunk
+            else:
+                self.pending += chunk
+            if kind in (1, 4):
+                rec = pb.Record.FromString(self.pending)
+                self.pending = b""
+                if rec.WhichOneof("record_type") == "history":
+                    self.step = max(self.step, rec.history.step.num)
+        self.pos += i
+        return self.step

@@ -1,0 +1,125 @@
+"""The W&B bridge backend with the real `wandb` SDK in offline mode: a run streamed by the
+real Python client through a headless Runwatch collector (its sink runner and run store)
+is read back from the run's .wandb files with the SDK's own protobuf records: every point
+(key, Runwatch step, value), param, tag and the final state once, also when the bridge is
+SIGKILLed mid-run and when the collector itself is stopped and started again mid-run."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from backend_helpers import wait_for
+from bridge_helpers import TRAIN, WandbRun, bridge_offset, expected_points, kill_when_past, read_id, read_log, start
+
+pytest.importorskip("wandb")
+
+PLUGIN = "runwatch.wandb"
+
+
+def wandb_config(tmp) -> dict:
+    return {"mode": "offline", "dir": str(tmp / "wandb"), "project": ""}
+
+
+def finished(tmp, run_id: str, events_of) -> WandbRun:
+    def done():
+        w = WandbRun(str(tmp / "wandb"), run_id)
+        events = events_of()
+        return w if w.exit_codes and w.points() == expected_points(events) else None
+
+    return wait_for(done, f"the W&B run {run_id} to hold every point and its exit", timeout=240)
+
+
+def check(w: WandbRun, events, exit_code: int = 0) -> None:
+    got, want = w.points(), expected_points(events)
+    repeated = {p: n for p, n in got.items() if n > 1}
+    assert not repeated, f"points in W&B more than once: {list(repeated.items())[:3]}"
+    assert got == want
+    # W&B's own step only grows within each file, whatever the Runwatch steps did.
+    for f in w.files:
+        steps = [s for s, _ in WandbRun.rows_of(f)]
+        assert steps == sorted(set(steps)), f"{f}: W&B steps go back or repeat"
+    assert w.config["lr"] == 0.01 and w.config["batch"] == 32 and w.config["arch"] == "resnet"
+    assert w.config["flag"] is True and w.config["epochs"] == 3
+    assert sorted(w.tags) == ["stage:dev", "team:vision"]
+    assert set(w.names) == {"trial-1"} and set(w.projects) == {"rw-bridge"}
+    assert w.exit_codes[-1] == exit_code
+    assert w.summary["runwatch/status"] == ("finished" if exit_code == 0 else "failed")
+    # The wall time of each row is the points' own.
+    times = {p["step"]: p["time"] for p in read_points(events, "train/loss")}
+    for row in w.uploaded_rows():
+        if "train/loss" in row:
+            assert abs(row["_timestamp"] - times[row["runwatch/step"]]) < 1e-6
+
+
+def read_points(events, key):
+    return [p for ev in events if ev["type"] == "metrics" for p in ev["points"] if p["key"] == key]
+
+
+def test_run_reads_back_from_offline_files(tmp_path) -> None:
+    rw = start(str(tmp_path), PLUGIN, wandb_config(tmp_path))
+    try:
+        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="300", RW_STATUS="failed")
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        run_id = read_id(str(tmp_path / "run.id"))
+        w = finished(tmp_path, run_id, lambda: read_log(rw.store, run_id))
+    finally:
+        rw.stop()
+    events = read_log(rw.store, run_id)
+    assert sum(expected_points(events).values()) == 300 * 2 + 30
+    check(w, events, exit_code=1)
+    assert len(w.files) == 1
+
+
+def test_bridge_sigkill_mid_run(tmp_path) -> None:
+    rw = start(str(tmp_path), PLUGIN, wandb_config(tmp_path))
+    try:
+        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
+        run_id = read_id(str(tmp_path / "run.id"))
+        killed = kill_when_past(rw, PLUGIN, "wandb", run_id, 20)
+        kill_when_past(rw, PLUGIN, "wandb", run_id, bridge_offset(rw, PLUGIN, "wandb", run_id) + 20)
+        assert p.poll() is None, "the run was still going when the bridge was killed"
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        w = finished(tmp_path, run_id, lambda: read_log(rw.store, run_id))
+    finally:
+        rw.stop()
+    assert killed
+    events = read_log(rw.store, run_id)
+    check(w, events)
+    assert len(w.files) >= 2, "each bridge process wrote its own offline file"
+    assert "bridge was killed" in rw.stderr() or "SIGKILL" in rw.stderr()
+
+
+def test_collector_restart_mid_run_resumes_at_the_cursor(tmp_path) -> None:
+    rw = start(str(tmp_path), PLUGIN, wandb_config(tmp_path))
+    try:
+        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="300", RW_PAUSE="0.02")
+        run_id = read_id(str(tmp_path / "run.id"))
+        time.sleep(2.5)
+        rw.stop()  # the run's client spools while no collector is there
+        rw.start()
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        w = finished(tmp_path, run_id, lambda: read_log(rw.store, run_id))
+    finally:
+        rw.stop()
+    check(w, read_log(rw.store, run_id))
+
+
+def test_sdk_missing_names_interpreter_and_pip_line(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    bare = str(venv / "bin" / "python")
+    rw = start(str(tmp_path), PLUGIN, wandb_config(tmp_path), env={"RUNWATCH_PYTHON": bare})
+    try:
+        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="5")
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        wait_for(lambda: "pip install wandb" in rw.stderr(), "the missing-SDK message", timeout=120)
+    finally:
+        rw.stop()
+    log = rw.stderr()
+    assert f"{bare} -m pip install wandb" in log, log[-3000:]
