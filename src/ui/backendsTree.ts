@@ -67,7 +67,11 @@ export class BackendsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
 
   getTreeItem(node: Node): vscode.TreeItem {
     if (node.kind === 'empty') {
-      const item = new vscode.TreeItem('No backends chosen: Select Backends…');
+      // Short enough for the default sidebar width; the rest is in the tooltip.
+      const item = new vscode.TreeItem('Select Backends…');
+      item.description = 'none chosen';
+      item.tooltip =
+        'No backends are chosen: runs stay in the local store. Click to send them to TensorBoard, MLflow, …';
       item.command = { command: 'runwatch.selectBackends', title: 'Select Backends' };
       item.iconPath = new vscode.ThemeIcon('add');
       return item;
@@ -82,7 +86,10 @@ export class BackendsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
     const s = node.status;
     const item = new vscode.TreeItem(s.displayName, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `backend:${s.id}`;
-    item.description = `${s.healthy ? '' : 'unhealthy · '}lag ${s.lag} · queue ${s.queueDepth}`;
+    // Unhealthy: the word, and the lag if any (the queue and the reason are in the tooltip and the rows).
+    item.description = s.healthy
+      ? `lag ${s.lag} · queue ${s.queueDepth}`
+      : `unhealthy${s.lag ? ` · lag ${s.lag}` : ''}`;
     item.iconPath = s.healthy
       ? new vscode.ThemeIcon('pass-filled', new vscode.ThemeColor('testing.iconPassed'))
       : new vscode.ThemeIcon(
