@@ -222,3 +222,39 @@ def test_bad_messages_go_to_the_dead_letter_queue_with_the_reason(broker: Broker
     finally:
         conn.close()
         collector.stop()
+
+
+def test_the_backend_publishes_every_event_once_in_seq_order_per_run(broker: Broker, tmp_path) -> None:
+    out, store = str(tmp_path / "out"), str(tmp_path / "store")
+    os.makedirs(out)
+    os.makedirs(tmp_path / "logs")
+    backends = {"runwatch.amqp": {"url": broker.url, "exchange": "runwatch-out", "queue": "published"}}
+    sources = {"url": broker.url, "queue": "backend-in"}
+    collector = AmqpCollector(store, str(tmp_path / "logs"), sources, backends).start()
+    try:
+        procs = start_ranks(broker, out, str(tmp_path / "spool"), pause=0.0)
+        wait_ranks(procs, out)
+        wait_for(lambda: all_stored(store, out), "every rank's points in the store", 240)
+        ids = [open(os.path.join(out, f"rank{r}.id")).read().strip() for r in range(RANKS)]
+        stored = {i: read_log(store, i) for i in ids}
+        total = sum(len(v) for v in stored.values())
+        wait_for(lambda: broker.queue_counts("published")[0] >= total, f"{total} published messages", 240)
+        time.sleep(1.0)  # anything more (a duplicate) would arrive now
+        got: Dict[str, List[Dict]] = {}
+        for props, body in broker.get_all("published"):
+            h = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in props.headers.items()}
+            msg = json.loads(body)
+            assert h["runwatch-protocol"] == 1 and h["runwatch-run-id"] == msg["runId"] and h["runwatch-seq"] == msg["seq"], h
+            got.setdefault(msg["runId"], []).append(msg)
+        assert sorted(got) == sorted(ids)
+        for run_id, msgs in got.items():
+            assert [m["seq"] for m in msgs] == list(range(1, len(stored[run_id]) + 1)), f"{run_id}: every seq once, in order"
+            assert [m["type"] for m in msgs] == [e["type"] for e in stored[run_id]]
+            pts = [p for m in msgs if m["type"] == "metrics" for p in m["points"]]
+            assert len(pts) == POINTS
+            assert pts == [p for e in stored[run_id] if e["type"] == "metrics" for p in e["points"]]
+    except BaseException:
+        print(collector.stderr()[-5000:])
+        raise
+    finally:
+        collector.stop()
