@@ -2,7 +2,7 @@
 // that only reads another window's store becomes the writer when that window goes
 // away. Views, the API and the status bar hold these facades, never a RunStore or a
 // SeriesStore directly, and their listeners move to the new runtime with it.
-import type { RunRecord, RunSummary } from '../api/types';
+import type { RunEvent, RunRecord, RunSummary } from '../api/types';
 import type { Disposable } from '../common/disposable';
 import type { CollectorInfo, CollectorState } from '../collector/collector';
 import type { LatestPoint, SeriesQuery, SeriesSlice } from '../store/series';
@@ -89,6 +89,8 @@ export class CurrentRuntime implements Disposable {
     getRun: (runId: string): RunSummary | undefined => cur()?.store.getRun(runId),
     deleteRun: (runId: string) => need().store.deleteRun(runId),
     renameRun: (runId: string, name: string) => need().store.renameRun(runId, name),
+    /** Tag edits from the views (src/ui/tags.ts); a reader store refuses with a clear error. */
+    append: (runId: string, items: { event: RunEvent }[]) => need().store.append(runId, items),
     onDidChangeRun: this.events.runChanged.event,
     onDidDeleteRun: this.events.runDeleted.event,
     onDidAppend: (l: (runId: string) => void) => this.events.appended.event((runId) => l(runId)),
@@ -101,6 +103,7 @@ export class CurrentRuntime implements Disposable {
   readonly series = {
     keys: (runId: string): string[] => this.rt?.series?.keys(runId) ?? [],
     latest: (runId: string, key: string): LatestPoint | undefined => this.rt?.series?.latest(runId, key),
+    extremes: (runId: string, key: string): [number, number] | undefined => this.rt?.series?.extremes(runId, key),
     query: (q: SeriesQuery): Promise<SeriesSlice> => {
       const s = this.rt?.series;
       return s ? s.query(q) : Promise.reject(new Error(NOT_OPEN));
