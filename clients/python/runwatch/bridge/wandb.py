@@ -97,6 +97,13 @@ class WandbTracker(Tracker):
         try:
             w.define_metric(STEP_KEY)
             w.define_metric("*", step_metric=STEP_KEY)
+            # A reopened run (a later offline file, or a resume) starts from what Runwatch holds now:
+            # `wandb sync` takes the last file's tags, and config updates are idempotent.
+            if run.get("params"):
+                w.config.update(run["params"], allow_val_change=True)
+            if run.get("tags"):
+                state["tags"] = [t[:64] for t in tag_labels(run["tags"])]
+                w.tags = tuple(state["tags"])
             return Handle(w, TxLog(w.settings.sync_file))
         except BaseException:
             w.finish(exit_code=1)
