@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { RunSummary, RunwatchExports } from '../../src/api/types';
 import { RunStore } from '../../src/store/runStore';
 import { SeriesStore } from '../../src/store/series';
+import { runColors } from '../../src/ui/dashboard/runColors';
 import { RunsTreeProvider, type RunsNode } from '../../src/ui/runsTree';
 import { waitFor } from './helpers';
 
@@ -30,6 +31,20 @@ function runPython(code: string, cwd: string, env: NodeJS.ProcessEnv = {}): Prom
 
 function label(item: vscode.TreeItem): string {
   return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+}
+
+/** The run's swatch: the SVG file its icon points at, in the run's colour with its status. */
+function swatch(item: vscode.TreeItem, runId: string, status: string): void {
+  assert.ok(item.iconPath instanceof vscode.Uri, 'the icon is a file (a ThemeIcon cannot take an arbitrary colour)');
+  const file = item.iconPath.fsPath;
+  const color = runColors.colorOf(runId);
+  assert.strictEqual(path.basename(file), `swatch-${color.slice(1)}-${status}.svg`);
+  assert.match(fs.readFileSync(file, 'utf8'), new RegExp(`<circle [^>]*fill="${color}"`));
+}
+
+function tooltipText(item: vscode.TreeItem): string {
+  const t = item.tooltip;
+  return typeof t === 'string' ? t : (t?.value ?? '');
 }
 
 describe('Runs tree (temporary store)', function () {
@@ -69,7 +84,9 @@ describe('Runs tree (temporary store)', function () {
       { event: { type: 'run.end', status: 'finished', time: t + 90 } },
     ]);
     await store.append('run-b', [
-      { event: { type: 'run.start', project: 'nlp', name: 'bert', time: t, params: {}, tags: {}, context: {} } },
+      {
+        event: { type: 'run.start', project: 'nlp', name: 'bert', time: t, params: {}, tags: { nlp: '' }, context: {} },
+      },
       { event: { type: 'metrics', points: [{ key: 'val/acc', value: 0.5, step: 3, time: t + 3 }] } },
     ]);
     await store.append('run-c', [
@@ -78,7 +95,7 @@ describe('Runs tree (temporary store)', function () {
     ]);
     series = SeriesStore.open(store);
     await series.whenIdle();
-    tree = new RunsTreeProvider({ store, series });
+    tree = new RunsTreeProvider({ store, series, exportSource: () => store }, { iconDir: path.join(dir, 'icons') });
   });
 
   after(async () => {
@@ -99,15 +116,16 @@ describe('Runs tree (temporary store)', function () {
     const run = tree.getTreeItem(vision[0]);
     assert.strictEqual(label(run), 'resnet');
     assert.strictEqual(run.description, 'finished · 1m 30s · step 9');
-    assert.strictEqual((run.iconPath as vscode.ThemeIcon).id, 'pass');
+    swatch(run, 'run-a', 'finished');
+    assert.match(tooltipText(run), /lr = 0\.1\nopt = "sgd"/, 'the hover lists the params');
     assert.strictEqual(run.contextValue, 'run.finished');
 
     const nlp = tree.getChildren(projects[0]).map((n) => tree.getTreeItem(n));
     const bert = nlp.find((i) => label(i) === 'bert')!;
-    assert.match(String(bert.description), /^live · .* · step 3$/);
-    assert.strictEqual((bert.iconPath as vscode.ThemeIcon).id, 'sync~spin');
+    assert.match(String(bert.description), /^live · .* · step 3 · #nlp$/);
+    swatch(bert, 'run-b', 'running');
     const gpt = nlp.find((i) => label(i) === 'gpt')!;
-    assert.strictEqual((gpt.iconPath as vscode.ThemeIcon).id, 'error');
+    swatch(gpt, 'run-c', 'failed');
     assert.strictEqual(gpt.contextValue, 'run.failed');
   });
 
@@ -155,13 +173,84 @@ describe('Runs tree (temporary store)', function () {
     ]);
     const ppo = tree.getTreeItem({ kind: 'run', runId: 'run-d' });
     assert.strictEqual(label(ppo), 'ppo');
-    assert.strictEqual((ppo.iconPath as vscode.ThemeIcon).id, 'flame');
-    assert.strictEqual(
-      ((ppo.iconPath as vscode.ThemeIcon).color as vscode.ThemeColor | undefined)?.id,
-      'charts.orange',
-    );
+    swatch(ppo, 'run-d', 'crashed');
     assert.strictEqual(ppo.contextValue, 'run.crashed');
     assert.match(String(ppo.description), /^crashed · 30s$/);
+    // Its error row says why, and the hover has it once read from the log.
+    const kids = tree.getChildren({ kind: 'run', runId: 'run-d' });
+    assert.strictEqual(kids[0].kind, 'error');
+    await tree.errorDetails('run-d');
+    assert.strictEqual(label(tree.getTreeItem(kids[0])), 'no message from the client for 30s (heartbeat timeout)');
+  });
+
+  it("shows a failed run's error, traceback and last lines in its Error row and hover", async () => {
+    await store.append('run-e', [
+      {
+        event: {
+          type: 'run.start',
+          project: 'rl',
+          name: 'sac',
+          time: 1_700_000_000,
+          params: { lr: 3e-4 },
+          tags: { sweep: '' },
+          context: {},
+        },
+      },
+      { event: { type: 'log', stream: 'stdout', lines: ['epoch 1', 'epoch 2'], time: 1_700_000_001 } },
+      {
+        event: {
+          type: 'log',
+          stream: 'stderr',
+          lines: ['Traceback (most recent call last):', '  File "/w/sac.py", line 7, in <module>', "KeyError: 'obs'"],
+          time: 1_700_000_002,
+        },
+      },
+      { event: { type: 'run.end', status: 'failed', time: 1_700_000_003, reason: "KeyError: 'obs'" } },
+    ]);
+    const node: RunsNode = { kind: 'run', runId: 'run-e' };
+    const [errorNode] = tree.getChildren(node);
+    assert.deepStrictEqual(errorNode, { kind: 'error', runId: 'run-e' });
+    const run = await tree.resolveTreeItem(tree.getTreeItem(node), node);
+    const hover = tooltipText(run);
+    assert.match(hover, /\*\*Error:\*\* KeyError: 'obs'/);
+    assert.match(hover, /Traceback \(most recent call last\):\n {2}File "\/w\/sac\.py", line 7/);
+    assert.match(hover, /Last 5 console lines/);
+    assert.match(hover, /lr = 3e-4/, 'params in the one number format');
+    const row = tree.getTreeItem(errorNode);
+    assert.strictEqual(label(row), "KeyError: 'obs'");
+    assert.strictEqual(row.command?.command, 'runwatch.showRunError');
+    assert.strictEqual(row.contextValue, 'runError');
+  });
+
+  it('narrows the runs by a filter and hides archived runs unless asked', async () => {
+    const runsOf = () => tree.getChildren().flatMap((p) => tree.getChildren(p).map((n) => label(tree.getTreeItem(n))));
+    assert.ok(runsOf().includes('resnet'));
+    try {
+      tree.setFilter({ text: 'sgd', statuses: [], tags: [], showArchived: false });
+      assert.deepStrictEqual(runsOf(), ['resnet'], 'a param value matches');
+      assert.strictEqual(tree.message(), 'Filter "sgd": 1 of 5 runs');
+      tree.setFilter({ text: '', statuses: ['failed', 'crashed'], tags: [], showArchived: false });
+      assert.deepStrictEqual(runsOf().sort(), ['gpt', 'ppo', 'sac']);
+      tree.setFilter({ text: '', statuses: [], tags: ['sweep'], showArchived: false });
+      assert.deepStrictEqual(runsOf(), ['sac']);
+      tree.setFilter({ text: '', statuses: [], tags: [], showArchived: false });
+      await store.append('run-e', [{ event: { type: 'tags', tags: { 'runwatch.archived': 'true' } } }]);
+      assert.ok(!runsOf().includes('sac'), 'archived runs are hidden');
+      assert.strictEqual(tree.message(), '1 archived run hidden');
+      tree.setFilter({ ...tree.filter, showArchived: true });
+      assert.ok(runsOf().includes('sac'));
+    } finally {
+      tree.setFilter({ text: '', statuses: [], tags: [], showArchived: false });
+    }
+  });
+
+  it('opens a metric chart on click and shows where it was first logged', () => {
+    const m = tree.getTreeItem({ kind: 'metric', runId: 'run-a', key: 'train/loss' });
+    assert.strictEqual(m.command?.command, 'runwatch.openMetricChart');
+    assert.strictEqual(m.contextValue, 'metric');
+    assert.match(tooltipText(m), /Latest: 0\.1 at step 9/);
+    const r = tree.getTreeItem({ kind: 'run', runId: 'run-a' });
+    assert.strictEqual(r.command?.command, 'runwatch.openRun', 'a click opens or focuses the run, not "add"');
   });
 
   it('refreshes when a run changes', async () => {
@@ -171,7 +260,7 @@ describe('Runs tree (temporary store)', function () {
       await store.append('run-b', [{ event: { type: 'run.end', status: 'killed', time: 1_700_000_010 } }]);
       await waitFor('a tree refresh', () => fired > 0, 30_000);
       const bert = tree.getTreeItem({ kind: 'run', runId: 'run-b' });
-      assert.strictEqual((bert.iconPath as vscode.ThemeIcon).id, 'circle-slash');
+      swatch(bert, 'run-b', 'killed');
       assert.match(String(bert.description), /^killed/);
     } finally {
       sub.dispose();
@@ -247,11 +336,13 @@ describe('run commands (workspace store, real collector)', function () {
     assert.strictEqual(again, panel, 'one dashboard per window: Show Dashboard reveals it');
   });
 
-  it('Compare Runs tabulates params and final metrics, marking differences', async () => {
+  it('Compare Runs tabulates params and final metrics with their steps, and names the runs in the title', async () => {
     const panel = await vscode.commands.executeCommand<{
+      panel: vscode.WebviewPanel;
       table(): {
+        title: string;
         params: { name: string; differs: boolean }[];
-        metrics: { name: string; values: unknown[]; differs: boolean }[];
+        metrics: { name: string; cells: ({ value: unknown; step: number } | null)[]; differs: boolean }[];
       };
     }>('runwatch.compareRuns', ids);
     const t = panel.table();
@@ -264,7 +355,54 @@ describe('run commands (workspace store, real collector)', function () {
     );
     const loss = t.metrics.find((m) => m.name === 'loss')!;
     assert.ok(loss.differs);
-    assert.strictEqual(loss.values.length, 2);
+    assert.deepStrictEqual(
+      loss.cells.map((c) => c?.step),
+      [4, 4],
+      'each final with its step',
+    );
+    assert.strictEqual(t.title, 'Compare: cmd-a vs renamed-b');
+    assert.strictEqual(panel.panel.title, t.title, 'the tab names the runs');
+  });
+
+  it('a click on a run opens it in the dashboard, and a second click only focuses it', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const node: RunsNode = { kind: 'run', runId: ids[1] };
+    type Dash = { runIds: readonly string[]; panel: vscode.WebviewPanel };
+    const first = await vscode.commands.executeCommand<Dash>('runwatch.openRun', node);
+    assert.ok(first.runIds.includes(ids[1]));
+    const shown = [...first.runIds];
+    const again = await vscode.commands.executeCommand<Dash>('runwatch.openRun', node);
+    assert.strictEqual(again, first);
+    assert.deepStrictEqual([...again.runIds], shown, 'nothing added on the second click');
+  });
+
+  it("Show Error opens a failed run's error, traceback and last lines as a read-only document", async () => {
+    const id = await runPython(
+      [
+        'import runwatch, traceback',
+        'run = runwatch.init(project="cmds", name="cmd-fail", config={"lr": 0.5})',
+        'run.log({"loss": 1.0}, step=0)',
+        'run.log_output(["loading data", "step 0 done"])',
+        'try:',
+        '    raise RuntimeError("synthetic failure at step 1")',
+        'except RuntimeError as e:',
+        '    run.log_output(traceback.format_exc().splitlines(), stream="stderr")',
+        '    run.finish("failed", reason=f"RuntimeError: {e}")',
+        'print(run.id)',
+      ].join('\n'),
+      workspace,
+    );
+    await waitFor('the failed run in the store', () =>
+      api.listRuns().find((r) => r.runId === id && r.status === 'failed'),
+    );
+    const text = await vscode.commands.executeCommand<string>('runwatch.showRunError', { kind: 'error', runId: id });
+    assert.match(text, /Run "cmd-fail" \(.*\) in project cmds: failed/);
+    assert.match(text, /Error: RuntimeError: synthetic failure at step 1/);
+    assert.match(text, /Traceback \(most recent call last\):\n {2}File "<string>", line 6, in <module>/);
+    assert.match(text, /loading data\nstep 0 done/);
+    const doc = vscode.window.activeTextEditor?.document;
+    assert.strictEqual(doc?.uri.scheme, 'runwatch-error', 'shown from a read-only content provider');
+    assert.strictEqual(doc?.getText(), text);
   });
 
   it('Compare with Selected, from the context menu of a multi-selection, compares exactly the selected runs', async () => {
