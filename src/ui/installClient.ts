@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { shellQuote } from './launch/commandLine';
-import { resolveInterpreter } from './launch/interpreter';
+import { resolvePythonInterpreter } from './pythonInterpreter';
 import { clientPath } from './terminalEnv';
 
 export const INSTALL_CLIENT = 'runwatch.installPythonClient';
@@ -23,7 +23,7 @@ export function registerInstallClient(context: vscode.ExtensionContext): void {
 }
 
 async function chooseInterpreter(): Promise<string | undefined> {
-  const found = await resolveInterpreter();
+  const found = await resolvePythonInterpreter();
   const pick = await vscode.window.showQuickPick(
     [
       { label: found, description: 'the selected interpreter', value: found },

@@ -1,16 +1,12 @@
-// runwatch.capture.enabled (owned by the capture feature), read through config.ts. Until that setting
-// is in the table (src/runtime/settings.ts), capture counts as on, its default.
-import { SETTING_KEYS, type SettingKey } from '../../runtime/settings';
+// runwatch.capture.enabled (owned by the capture feature), read through config.ts, for the terminal
+// and debug environments: RUNWATCH_CAPTURE=0 when it is off.
 import { setting } from '../config';
 
-const CAPTURE_KEY = 'capture.enabled';
-
 export function captureEnabled(): boolean {
-  if (!(SETTING_KEYS as string[]).includes(CAPTURE_KEY)) return true;
-  return setting(CAPTURE_KEY as SettingKey) !== false;
+  return setting('capture.enabled');
 }
 
 /** Whether a settings change touched it (the terminal and debug environments follow). */
 export function touchesCapture(keys: readonly string[]): boolean {
-  return keys.includes(CAPTURE_KEY);
+  return keys.includes('capture.enabled');
 }
