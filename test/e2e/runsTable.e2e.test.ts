@@ -285,12 +285,21 @@ describe('runs table (e2e, packaged .vsix in code-server)', () => {
         const n = await rowNames(frame);
         return n.length === 4 && n[0] === 'lr0.001-s1' ? n : undefined;
       });
-      await v.reload();
-      frame = await tableFrame(v);
-      await waitFor(
-        'the rows again after the reload',
-        async () => (await rowNames(frame)).length === 4 || undefined,
-        120_000,
+      // VS Code's own reload (not a bare browser reload): the workbench saves webview state on the way out.
+      const navigated = v.page.waitForEvent('framenavigated', {
+        predicate: (f) => f === v.page.mainFrame(),
+        timeout: 180_000,
+      });
+      await v.runCommand('Developer: Reload Window');
+      await navigated;
+      await v.page.waitForSelector('.monaco-workbench', { timeout: 180_000 });
+      frame = await waitFor(
+        'the restored runs table with its rows',
+        async () => {
+          const f = await v.webviewFrame('#root .filter', 5_000).catch(() => undefined);
+          return f && (await rowNames(f).catch(() => [])).length === 4 ? f : undefined;
+        },
+        240_000,
       );
       assert.strictEqual(await frame.inputValue('.filter'), 'params.seed >= 1');
       assert.deepStrictEqual(await rowNames(frame), before, 'same rows in the same order');
