@@ -14,7 +14,9 @@ import { RunStore } from '../src/store/runStore';
 import { SeriesStore } from '../src/store/series';
 import { ROOT, VsCode, waitFor } from '../test/e2e/harness';
 
-const SIZES = [1_000_000, 10_000_000];
+const SIZES = (process.env.DASHBOARD_UX_SIZES ?? '1000000,10000000').split(',').map(Number);
+/** A folder to keep the seeded store in between runs (seeding 10M points takes minutes). */
+const SEED_CACHE = process.env.DASHBOARD_UX_SEED_CACHE;
 const REPS = Number(process.env.DASHBOARD_UX_REPS ?? 3);
 
 function median(xs: number[]): number {
@@ -79,14 +81,14 @@ async function clickRun(vs: VsCode, name: string): Promise<{ ready: number; draw
   return drawnAfter(vs, at);
 }
 
-async function reshow(vs: VsCode): Promise<number> {
+async function reshow(vs: VsCode): Promise<{ ready: number; drawn: number }> {
   await vs.runCommand('File: New Untitled Text File');
   await new Promise((r) => setTimeout(r, 1000));
   // The dashboard's tab, clicked as a person would.
   const tab = vs.page.locator('.tabs-container .tab', { hasText: 'Runwatch Dashboard' }).first();
   const at = Date.now();
   await tab.click();
-  return (await drawnAfter(vs, at)).drawn;
+  return drawnAfter(vs, at);
 }
 
 async function rawUplot(vs: VsCode, n: number): Promise<number> {
@@ -108,11 +110,18 @@ async function rawUplot(vs: VsCode, n: number): Promise<number> {
 
 async function main(): Promise<void> {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-bench-ux-'));
-  process.stderr.write('seeding 1M and 10M point runs...\n');
-  await seed(path.join(workspace, '.runwatch'));
+  const storeDir = path.join(workspace, '.runwatch');
+  const cached = SEED_CACHE && path.join(SEED_CACHE, SIZES.join('-'));
+  if (cached && fs.existsSync(cached)) {
+    fs.cpSync(cached, storeDir, { recursive: true });
+  } else {
+    process.stderr.write(`seeding runs of ${SIZES.join(', ')} points...\n`);
+    await seed(storeDir);
+    if (cached) fs.cpSync(storeDir, cached, { recursive: true });
+  }
   const vs = await VsCode.start({ name: 'bench-ux', workspace });
   const click: Record<number, { ready: number; drawn: number }[]> = {};
-  const re: number[] = [];
+  const re: { ready: number; drawn: number }[] = [];
   const raw: Record<number, number[]> = {};
   try {
     await vs.page
@@ -120,8 +129,15 @@ async function main(): Promise<void> {
       .first()
       .waitFor({ timeout: 180_000 });
     await vs.page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]').click();
-    for (let r = 0; r < REPS; r++) for (const n of SIZES) (click[n] ??= []).push(await clickRun(vs, `ux-${n / 1e6}M`));
+    try {
+      for (let r = 0; r < REPS; r++)
+        for (const n of SIZES) (click[n] ??= []).push(await clickRun(vs, `ux-${n / 1e6}M`));
+    } catch (err) {
+      await vs.screenshot('bench-dashboard-ux-failed');
+      throw err;
+    }
     for (let r = 0; r < REPS; r++) re.push(await reshow(vs));
+    process.stderr.write(`clicks: ${JSON.stringify(click)}\nre-shows: ${JSON.stringify(re)}\n`);
     for (let r = 0; r < REPS; r++) for (const n of SIZES) (raw[n] ??= []).push(await rawUplot(vs, n));
   } finally {
     await vs.stop();
@@ -137,21 +153,23 @@ async function main(): Promise<void> {
       `first opening in this extension host; warm: the median of the next ${REPS - 1}. Peer: raw uPlot drawing all the ` +
       'points in the same Chromium (data already in memory).',
     '',
-    '| series | click → drawn, cold (ms) | of which click → ready | click → drawn, warm (ms) | raw uPlot (ms) | cold / raw |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| series | click → drawn, cold (ms) | of which click → ready | click → drawn, warm (ms) | of which click → ready | raw uPlot (ms) | cold / raw |',
+    '|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const n of SIZES) {
     const [cold, ...warm] = click[n];
     const rawMs = median(raw[n]);
     out.push(
-      `| ${n / 1e6}M points | ${cold.drawn.toFixed(0)} | ${cold.ready.toFixed(0)} | ${median(warm.map((w) => w.drawn)).toFixed(0)} | ` +
+      `| ${n / 1e6}M points | ${cold.drawn.toFixed(0)} | ${cold.ready.toFixed(0)} | ${median(warm.map((w) => w.drawn)).toFixed(0)} | ${median(warm.map((w) => w.ready)).toFixed(0)} | ` +
         `${rawMs.toFixed(0)} | ${(cold.drawn / rawMs).toFixed(2)}× |`,
     );
   }
+  const reDrawn = median(re.map((r) => r.drawn));
   out.push(
     '',
-    `Tab re-show → drawn (the dashboard hidden behind another editor, its tab clicked): median ${median(re).toFixed(0)} ms ` +
-      `over ${re.length} (target ≤ 300 ms: ${median(re) <= 300 ? 'met' : 'NOT met'}).`,
+    `Tab re-show → drawn (the dashboard hidden behind another editor, its tab clicked): median ${reDrawn.toFixed(0)} ms ` +
+      `over ${re.length}, of which tab click → page ready ${median(re.map((r) => r.ready)).toFixed(0)} ms ` +
+      `(target ≤ 300 ms: ${reDrawn <= 300 ? 'met' : 'NOT met'}).`,
   );
   process.stdout.write(out.join('\n') + '\n');
 }

@@ -55,6 +55,8 @@ export class DashboardPanel {
   /** Replies the page owes to `render` requests (commands exporting a chart), by request id. */
   private readonly renders = new Map<number, (m: ExportMessage) => void>();
   private renderId = 0;
+  /** The first read of the shown series, started with the panel (see prefetch). */
+  private readonly prefetching: Promise<void>;
 
   /** The open dashboard, if any (one per window: "Show Dashboard" reveals it). */
   static get instance(): DashboardPanel | undefined {
@@ -127,6 +129,7 @@ export class DashboardPanel {
       }),
     );
     runColors.setPalette(setting('dashboard.palette'));
+    this.prefetching = this.prefetch();
     if (deps.store.onDidDeleteRun) this.disposables.push(deps.store.onDidDeleteRun((id) => this.onRunDeleted(id)));
   }
 
@@ -194,22 +197,9 @@ export class DashboardPanel {
           settings: pageSettings(),
           ...runsPayload(this.deps.store, this.state.runIds),
         });
-        // What this host sent last is drawn at once (a tab shown again, a reload): no store
-        // read before the first chart. Then the usual flush sends whatever changed since.
-        {
-          const cached = this.feed.cached(this.state.runIds, this.state.xMode);
-          if (cached.length) this.post({ type: 'series', series: cached, sentAt: Date.now() });
-          const have = new Set(cached.map((c) => `${c.runId}\0${c.key}`));
-          // Changes while hidden are in `dirty` already; add what the cache does not hold.
-          for (const id of this.state.runIds) {
-            const missing = this.deps.series.keys(id).filter((k) => !have.has(`${id}\0${k}`));
-            if (!missing.length) continue;
-            let set = this.dirty.get(id);
-            if (!set) this.dirty.set(id, (set = new Set()));
-            for (const k of missing) set.add(k);
-          }
-        }
-        void this.flush();
+        // The slices read while the page loaded (or sent to an earlier page) are drawn at once;
+        // then the usual flush sends whatever the cache does not hold or changed since.
+        void this.prefetching.then(() => this.sendCached());
         break;
       case 'state': {
         const before = this.state;
@@ -255,6 +245,34 @@ export class DashboardPanel {
         );
         break;
     }
+  }
+
+  /**
+   * Reads the shown runs' slices into the feed's cache while VS Code creates the panel and
+   * loads the page, so the store read is off the path from click to first chart.
+   */
+  private prefetch(): Promise<void> {
+    const items = this.state.runIds.flatMap((runId) => this.deps.series.keys(runId).map((key) => ({ runId, key })));
+    return this.feed.read(items, this.state.xMode).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  private sendCached(): void {
+    if (!this.ready) return;
+    const cached = this.feed.cached(this.state.runIds, this.state.xMode);
+    if (cached.length) this.post({ type: 'series', series: cached, sentAt: Date.now() });
+    const have = new Set(cached.map((c) => `${c.runId}\0${c.key}`));
+    // Changes while hidden are in `dirty` already; add what the cache does not hold.
+    for (const id of this.state.runIds) {
+      const missing = this.deps.series.keys(id).filter((k) => !have.has(`${id}\0${k}`));
+      if (!missing.length) continue;
+      let set = this.dirty.get(id);
+      if (!set) this.dirty.set(id, (set = new Set()));
+      for (const k of missing) set.add(k);
+    }
+    void this.flush();
   }
 
   private onSeriesChange(runId: string, keys: string[]): void {

@@ -1,6 +1,6 @@
 // A chart's legend: per run its color, name, latest value (step in the tooltip), how many
-// non-finite points it has and, when decimated, how many points are stored. One line: what
-// does not fit is cut with an ellipsis (CSS) and every item is in the line's tooltip.
+// non-finite points it has and, when decimated, how many points are stored. At most two
+// lines (CSS): more runs scroll inside the legend; every item is also in its tooltip.
 import { decodeWireNumber } from '../../common/wireNumber';
 import { formatValue } from '../protocol/format';
 import type { RunInfo, SeriesData } from '../protocol/dashboard';
