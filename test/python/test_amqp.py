@@ -258,3 +258,37 @@ def test_the_backend_publishes_every_event_once_in_seq_order_per_run(broker: Bro
         raise
     finally:
         collector.stop()
+
+
+def test_messages_published_before_any_queue_is_bound_are_kept_and_resent(broker: Broker, tmp_path) -> None:
+    """The exchange exists but no source has bound its queue yet: the broker returns the messages
+    (mandatory); the client keeps them and resends once the source comes, so none is lost."""
+    out, store = str(tmp_path / "out"), str(tmp_path / "store")
+    os.makedirs(out)
+    os.makedirs(tmp_path / "logs")
+    env = dict(os.environ, PYTHONPATH=CLIENT_DIR, RUNWATCH_URL=broker.url + "?exchange=early-x", RUNWATCH_SPOOL_DIR=str(tmp_path / "spool"),
+               RUNWATCH_SYSTEM_INTERVAL="0", RUNWATCH_FLUSH_TIMEOUT="120", OUT=out)
+    script = r"""
+import os, runwatch
+run = runwatch.init(project="early", name="e")
+open(os.path.join(os.environ["OUT"], "id"), "w").write(run.id)
+for step in range(5000):
+    run.log({"v": step * 0.25}, step=step)
+run.finish()
+"""
+    p = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=out, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: os.path.exists(os.path.join(out, "id")), "the run to start", 60)
+    time.sleep(1.5)
+    assert p.poll() is None, "finish() must wait: nothing was confirmed as held"
+    collector = AmqpCollector(store, str(tmp_path / "logs"), {"url": broker.url, "queue": "early-q", "exchange": "early-x"}).start()
+    try:
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err
+        assert "no queue is bound" in err, err  # the client said why it waits
+        run_id = open(os.path.join(out, "id")).read().strip()
+        wait_for(lambda: any(e["type"] == "run.end" for e in read_log(store, run_id)), "the run in the store", 120)
+        pts = [pt for e in read_log(store, run_id) if e["type"] == "metrics" for pt in e["points"]]
+        assert [(pt["step"], pt["value"]) for pt in pts] == [(s, s * 0.25) for s in range(5000)]
+        assert not os.listdir(tmp_path / "spool") if os.path.isdir(tmp_path / "spool") else True
+    finally:
+        collector.stop()
