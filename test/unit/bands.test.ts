@@ -42,7 +42,7 @@ describe('bands: group aggregates', () => {
     assert.ok(Number.isNaN(out[4]) && Number.isNaN(out[5]));
   });
 
-  it('a band over stored runs: lo/hi are the runs’ min/max per cell, a NaN point and a short run handled', async () => {
+  it('a band over stored runs: lo/hi are the runs’ min/max per cell; a NaN point, a short run', async () => {
     const tmp = tempDir('bands');
     const store = await RunStore.open(tmp.dir, { sync: false });
     try {

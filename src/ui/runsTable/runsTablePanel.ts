@@ -156,10 +156,7 @@ export class RunsTablePanel {
       message = {
         type: 'runs',
         reset: true,
-        runs: store
-          .listRuns()
-          .map((r) => this.row(r.runId)!)
-          .filter(Boolean),
+        runs: store.listRuns().map((r) => wireRun(r, this.deps.series, this.extremes, runColors.colorOf(r.runId))),
       };
     } else {
       if (this.dirty.size === 0 && this.removed.size === 0) return;

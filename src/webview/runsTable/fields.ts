@@ -54,7 +54,8 @@ export function parseField(text: string): FieldRef | string {
     return { kind: 'metric', key: rest, agg: 'last' };
   }
   if (head === 'params' || head === 'metrics' || head === 'tags') {
-    return `"${text}" needs a name after the dot, e.g. ${head === 'params' ? 'params.lr' : head === 'tags' ? 'tags.team' : 'metrics.val/loss.min'}`;
+    const example = head === 'params' ? 'params.lr' : head === 'tags' ? 'tags.team' : 'metrics.val/loss.min';
+    return `"${text}" needs a name after the dot, e.g. ${example}`;
   }
   return (
     `unknown field "${text}": use ${SIMPLE.join(', ')}, params.<name>, tags.<name> or ` +
