@@ -12,6 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { RunStore } from '../src/store/runStore';
 import { SeriesStore } from '../src/store/series';
+import type { LoadTiming } from '../src/webview/dashboard/probeContract';
 import { ROOT, VsCode, waitFor } from '../test/e2e/harness';
 
 const SIZES = (process.env.DASHBOARD_UX_SIZES ?? '1000000,10000000').split(',').map(Number);
@@ -51,7 +52,19 @@ async function seed(storeDir: string): Promise<void> {
 }
 
 /** The page's probes: [ms from page start to ready-posted epoch, first draw epoch]. */
-async function drawnAfter(vs: VsCode, since: number): Promise<{ ready: number; drawn: number }> {
+interface Opening {
+  /** ms from the click to: the page's document starting to load, its bundle fetched, `ready` posted, first chart drawn. */
+  doc: number;
+  /** The placeholder page VS Code loads first: its response started, ended, parsed. */
+  phStart: number;
+  phEnd: number;
+  phParsed: number;
+  script: number;
+  ready: number;
+  drawn: number;
+}
+
+async function drawnAfter(vs: VsCode, since: number): Promise<Opening> {
   return waitFor(
     'a dashboard page drawn',
     async () => {
@@ -59,11 +72,21 @@ async function drawnAfter(vs: VsCode, since: number): Promise<{ ready: number; d
         if (f.isDetached()) continue;
         const d = await f
           .evaluate<(string | undefined)[] | null>(
-            'document.body && [document.body.dataset.readyAt, document.body.dataset.firstDrawAt]',
+            'document.body && [document.body.dataset.readyAt, document.body.dataset.firstDrawAt, document.body.dataset.loadTiming]',
           )
           .catch(() => undefined);
-        if (d && d[0] && d[1] && Number(d[1]) >= since)
-          return { ready: Number(d[0]) - since, drawn: Number(d[1]) - since };
+        if (d && d[0] && d[1] && Number(d[1]) >= since) {
+          const t = JSON.parse(d[2] ?? '{}') as LoadTiming;
+          return {
+            doc: t.documentStart - since,
+            phStart: (t.placeholderResponseStart ?? NaN) - since,
+            phEnd: (t.placeholderResponseEnd ?? NaN) - since,
+            phParsed: (t.placeholderParsed ?? NaN) - since,
+            script: (t.scriptFetchEnd ?? NaN) - since,
+            ready: Number(d[0]) - since,
+            drawn: Number(d[1]) - since,
+          };
+        }
       }
       return undefined;
     },
@@ -72,7 +95,7 @@ async function drawnAfter(vs: VsCode, since: number): Promise<{ ready: number; d
   );
 }
 
-async function clickRun(vs: VsCode, name: string): Promise<{ ready: number; drawn: number }> {
+async function clickRun(vs: VsCode, name: string): Promise<Opening> {
   await vs.runCommand('View: Close All Editors');
   const row = vs.page.locator('.part.sidebar .monaco-list-row', { hasText: name }).first();
   await row.waitFor({ state: 'visible', timeout: 60_000 });
@@ -81,7 +104,7 @@ async function clickRun(vs: VsCode, name: string): Promise<{ ready: number; draw
   return drawnAfter(vs, at);
 }
 
-async function reshow(vs: VsCode): Promise<{ ready: number; drawn: number }> {
+async function reshow(vs: VsCode): Promise<Opening> {
   await vs.runCommand('File: New Untitled Text File');
   await new Promise((r) => setTimeout(r, 1000));
   // The dashboard's tab, clicked as a person would.
@@ -120,8 +143,8 @@ async function main(): Promise<void> {
     if (cached) fs.cpSync(storeDir, cached, { recursive: true });
   }
   const vs = await VsCode.start({ name: 'bench-ux', workspace });
-  const click: Record<number, { ready: number; drawn: number }[]> = {};
-  const re: { ready: number; drawn: number }[] = [];
+  const click: Record<number, Opening[]> = {};
+  const re: Opening[] = [];
   const raw: Record<number, number[]> = {};
   try {
     await vs.page

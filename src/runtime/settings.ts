@@ -33,6 +33,7 @@ export interface RunwatchSettings {
   'dashboard.logScale': boolean;
   'dashboard.palette': string[];
   'dashboard.wheelZoom': 'modifier' | 'focused' | 'always';
+  'dashboard.retainWhenHidden': boolean;
   'editor.inlineValues': boolean;
   'python.interpreter': string;
   'capture.enabled': boolean;
@@ -97,6 +98,7 @@ export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<RunwatchSetting
     effect: 'live',
     check: oneOf(['modifier', 'focused', 'always'] as const),
   },
+  'dashboard.retainWhenHidden': { default: false, effect: 'live', check: isBool },
   'editor.inlineValues': { default: true, effect: 'live', check: isBool },
   // Live: the bridges resolve it when they (re)start a Python process.
   'python.interpreter': { default: '', effect: 'live', check: isString },

@@ -55,6 +55,8 @@ export class DashboardPanel {
   /** Replies the page owes to `render` requests (commands exporting a chart), by request id. */
   private readonly renders = new Map<number, (m: ExportMessage) => void>();
   private renderId = 0;
+  /** The page stays alive while hidden (runwatch.dashboard.retainWhenHidden when it was created). */
+  private readonly retained: boolean;
   /** The first read of the shown series, started with the panel (see prefetch). */
   private readonly prefetching: Promise<void>;
 
@@ -75,7 +77,9 @@ export class DashboardPanel {
       DASHBOARD_VIEW_TYPE,
       'Runwatch Dashboard',
       { viewColumn: vscode.ViewColumn.Active, preserveFocus },
-      webviewOptions(extensionUri),
+      // A retained page survives hiding (instant re-show, the memory of a live page); else
+      // the page reloads on show and draws at once from the host's cache.
+      { ...webviewOptions(extensionUri), retainContextWhenHidden: setting('dashboard.retainWhenHidden') },
     );
     return new DashboardPanel(panel, deps, extensionUri, newDashboardState(runIds));
   }
@@ -98,6 +102,7 @@ export class DashboardPanel {
   ) {
     DashboardPanel.current = this;
     this.feed = new SeriesFeed(deps);
+    this.retained = panel.options.retainContextWhenHidden === true;
     this.state = { ...state, runIds: state.runIds.filter((id) => deps.store.getRun(id)) };
     if (this.state.runIds.length === 0) this.state.runIds = this.defaultRuns();
     // Read on every schedule (a live setting): a change applies to the next update.
@@ -107,12 +112,12 @@ export class DashboardPanel {
     );
     this.coalescer.setPaused(!panel.visible);
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'runwatch.svg');
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'dashboard', 'Runwatch Dashboard');
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'dashboard', 'Runwatch Dashboard', { inline: true });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
       panel.onDidChangeViewState(() => {
-        // A hidden webview is torn down (no retainContextWhenHidden): wait for the new page's `ready`.
-        if (!panel.visible) this.ready = false;
+        // A hidden webview is torn down unless retained: then wait for the new page's `ready`.
+        if (!panel.visible && !this.retained) this.ready = false;
         this.coalescer.setPaused(!panel.visible);
       }),
       panel.onDidDispose(() => this.dispose()),

@@ -12,7 +12,19 @@
 //   data-zoomed     "true" while the user's zoom holds
 //   data-drawn-at   ms epoch of the last draw
 // On the body: data-ready-at (ms epoch the page posted `ready`), data-first-series-ms and
-// data-first-draw-ms (ms from the page's start), data-first-draw-at (ms epoch).
+// data-first-draw-ms (ms from the page's start), data-first-draw-at (ms epoch),
+// data-load-timing (JSON LoadTiming).
+
+/** When the page's document started loading and its bundle was fetched (ms epoch). */
+export interface LoadTiming {
+  documentStart: number;
+  /** VS Code's placeholder page in the frame (ours is written into it once it is parsed). */
+  placeholderResponseStart?: number;
+  placeholderResponseEnd?: number;
+  placeholderParsed?: number;
+  scriptFetchStart?: number;
+  scriptFetchEnd?: number;
+}
 
 /** One draw of one chart, for the latency benchmark. */
 export interface DrawRecord {

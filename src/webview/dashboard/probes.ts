@@ -20,6 +20,22 @@ export function installProbes({ model, onDidUpdate, onDidDraw }: ProbeSources): 
   const draws: DrawRecord[] = [];
   (window as unknown as DashboardProbeGlobals).runwatchDraws = draws;
   body.dataset.readyAt = String(Date.now());
+  // Where a page load's time goes before our script runs: the document's navigation start
+  // (VS Code creating the frame is before it) and our bundle's fetch, as epoch ms.
+  const origin = performance.timeOrigin;
+  const script = performance.getEntriesByType('resource').find((e) => e.name.includes('dashboard.js')) as
+    PerformanceResourceTiming | undefined;
+  // VS Code loads an empty placeholder page into the frame, then writes ours into it: the
+  // navigation entry is the placeholder's (when its response came, when it was parsed).
+  const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+  body.dataset.loadTiming = JSON.stringify({
+    documentStart: origin,
+    placeholderResponseStart: nav ? origin + nav.responseStart : undefined,
+    placeholderResponseEnd: nav ? origin + nav.responseEnd : undefined,
+    placeholderParsed: nav ? origin + nav.domContentLoadedEventStart : undefined,
+    scriptFetchStart: script ? origin + script.startTime : undefined,
+    scriptFetchEnd: script ? origin + script.responseEnd : undefined,
+  });
   let lastSentAt: number | undefined;
   let firstDrawDone = false;
 
