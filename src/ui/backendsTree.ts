@@ -116,7 +116,8 @@ export class BackendsTreeProvider implements vscode.TreeDataProvider<Node>, vsco
 function pluginItem(p: PluginStatus): vscode.TreeItem {
   const item = new vscode.TreeItem(p.displayName, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = `${p.kind}:${p.id}`;
-  item.description = `${p.kind} · ${p.healthy ? p.state : 'unhealthy'}`;
+  // The state only (the kind is in the tooltip): names like "… source" say it already.
+  item.description = p.healthy ? p.state : 'unhealthy';
   const quiet = p.state === 'off' || p.state === 'idle';
   item.iconPath = !p.healthy
     ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))

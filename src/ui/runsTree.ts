@@ -17,7 +17,7 @@ import { runColors } from './dashboard/runColors';
 import type { SeriesLike, ViewsDeps } from './deps';
 import { NO_FILTER, type RunsFilter, filterMessage, isFiltering, matchesFilter } from './runsTree/filter';
 import { type RunErrorDetails, hasError, readRunErrorDetails } from './runsTree/runErrors';
-import { metricTooltipMarkdown, runDescription, runTooltipMarkdown } from './runsTree/runText';
+import { metricTooltipMarkdown, runDescription, runTooltipMarkdown, splitError } from './runsTree/runText';
 import { SwatchFiles } from './runsTree/swatches';
 
 export { formatDuration, runDescription } from './runsTree/runText';
@@ -238,15 +238,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       }
       case 'error': {
         const details = this.knownError(node.runId);
-        const item = new vscode.TreeItem(details?.error ?? 'Error', C.None);
+        // The exception's type as the label (short, never cut off), its message after it.
+        const split = details?.error ? splitError(details.error) : { label: 'Error', rest: '' };
+        const item = new vscode.TreeItem(split.label, C.None);
         item.id = `error:${node.runId}`;
-        item.description = details
-          ? details.traceback.length
-            ? 'traceback: click'
-            : details.lastLines.length
-              ? 'last lines: click'
-              : ''
-          : 'reading the log…';
+        item.description = details ? split.rest : 'reading the log…';
         const run = this.deps.store.getRun(node.runId);
         if (run && details) item.tooltip = new vscode.MarkdownString(runTooltipMarkdown(run, details));
         item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));

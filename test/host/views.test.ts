@@ -115,14 +115,14 @@ describe('Runs tree (temporary store)', function () {
     assert.strictEqual(vision.length, 1);
     const run = tree.getTreeItem(vision[0]);
     assert.strictEqual(label(run), 'resnet');
-    assert.strictEqual(run.description, 'finished · 1m 30s · step 9');
+    assert.strictEqual(run.description, 'finished · step 9 · 1m 30s');
     swatch(run, 'run-a', 'finished');
     assert.match(tooltipText(run), /lr = 0\.1\nopt = "sgd"/, 'the hover lists the params');
     assert.strictEqual(run.contextValue, 'run.finished');
 
     const nlp = tree.getChildren(projects[0]).map((n) => tree.getTreeItem(n));
     const bert = nlp.find((i) => label(i) === 'bert')!;
-    assert.match(String(bert.description), /^live · .* · step 3 · #nlp$/);
+    assert.match(String(bert.description), /^live · #nlp · step 3 · .*$/);
     swatch(bert, 'run-b', 'running');
     const gpt = nlp.find((i) => label(i) === 'gpt')!;
     swatch(gpt, 'run-c', 'failed');
@@ -217,7 +217,8 @@ describe('Runs tree (temporary store)', function () {
     assert.match(hover, /Last 5 console lines/);
     assert.match(hover, /lr = 3e-4/, 'params in the one number format');
     const row = tree.getTreeItem(errorNode);
-    assert.strictEqual(label(row), "KeyError: 'obs'");
+    assert.strictEqual(label(row), 'KeyError');
+    assert.strictEqual(row.description, "'obs'");
     assert.strictEqual(row.command?.command, 'runwatch.showRunError');
     assert.strictEqual(row.contextValue, 'runError');
   });

@@ -8,7 +8,7 @@ import type { RunEvent, RunSummary } from '../../src/api/types';
 import { RunStore } from '../../src/store/runStore';
 import { NO_FILTER, filterMessage, isFiltering, matchesFilter, tagChoices } from '../../src/ui/runsTree/filter';
 import { errorDocument, readRunErrorDetails } from '../../src/ui/runsTree/runErrors';
-import { runDescription, runPickItem, runTooltipMarkdown, tagsText } from '../../src/ui/runsTree/runText';
+import { runDescription, runPickItem, runTooltipMarkdown, splitError, tagsText } from '../../src/ui/runsTree/runText';
 import { SwatchFiles, inkFor, swatchFileName, swatchSvg } from '../../src/ui/runsTree/swatches';
 import { PALETTE } from '../../src/webview/protocol/palette';
 import { tempDir } from '../support/tempDir';
@@ -68,10 +68,23 @@ describe('Runs tree filter', () => {
 
 describe('Runs tree text', () => {
   it('shows tags in the description, leaving out runwatch.* tags', () => {
-    assert.strictEqual(runDescription(runs[0]), 'finished · 1m 30s · step 99 · #sweep #baseline');
-    assert.strictEqual(runDescription(runs[2]), 'finished · 1m 30s · step 99 · #sweep');
+    assert.strictEqual(runDescription(runs[0]), 'finished · #sweep #baseline · step 99 · 1m 30s');
+    assert.strictEqual(runDescription(runs[2]), 'finished · #sweep · step 99 · 1m 30s');
     assert.strictEqual(tagsText(run({ runId: 'x', tags: { best: '0.91', demo: '' } })), 'best=0.91 #demo');
-    assert.match(runDescription(runs[3], 1_700_000_030), /^live · 30s · step 99$/);
+    assert.match(runDescription(runs[3], 1_700_000_030), /^live · step 99 · 30s$/);
+  });
+
+  it("splits an error line into the exception's type (the row's label) and its message", () => {
+    assert.deepStrictEqual(splitError('RuntimeError: CUDA error: illegal access'), {
+      label: 'RuntimeError',
+      rest: 'CUDA error: illegal access',
+    });
+    assert.deepStrictEqual(splitError('torch.cuda.OutOfMemoryError: 2 GiB'), {
+      label: 'torch.cuda.OutOfMemoryError',
+      rest: '2 GiB',
+    });
+    const plain = 'no message from the client for 30s (heartbeat timeout)';
+    assert.deepStrictEqual(splitError(plain), { label: plain, rest: '' });
   });
 
   it('hovers with params (one number format), tags and the error with its traceback and last lines', () => {

@@ -28,12 +28,13 @@ export function tagsText(run: Pick<RunSummary, 'tags'>): string {
 }
 
 export function runDescription(run: RunSummary, now = Date.now() / 1000): string {
+  // Tags right after the status: at the default sidebar width the end of a description is cut off.
   const parts: string[] = [run.status === 'running' ? 'live' : run.status];
-  const end = run.endTime ?? (run.status === 'running' ? now : undefined);
-  if (end !== undefined) parts.push(formatDuration(end - run.startTime));
-  if (run.lastStep !== undefined) parts.push(`step ${formatStep(run.lastStep)}`);
   const tags = tagsText(run);
   if (tags) parts.push(tags);
+  if (run.lastStep !== undefined) parts.push(`step ${formatStep(run.lastStep)}`);
+  const end = run.endTime ?? (run.status === 'running' ? now : undefined);
+  if (end !== undefined) parts.push(formatDuration(end - run.startTime));
   return parts.join(' · ');
 }
 
@@ -113,4 +114,10 @@ export function runPickItem(run: RunSummary): { label: string; description: stri
     description: `${run.project} · ${run.status} · started ${formatWallTime(run.startTime * 1000)}`,
     detail: [params.join(' · ') || 'no params', tags].filter(Boolean).join('   '),
   };
+}
+
+/** An error line split for a tree row: "RuntimeError: CUDA …" → label "RuntimeError", the rest after. */
+export function splitError(error: string): { label: string; rest: string } {
+  const m = /^([\w.]{1,60}): (.*)$/s.exec(error);
+  return m ? { label: m[1], rest: m[2] } : { label: error, rest: '' };
 }

@@ -3,7 +3,7 @@
 // number format on the y axis. Each chart carries probe attributes for the end-to-end tests.
 import uPlot from 'uplot';
 import type { CompareChart } from '../protocol/compare';
-import { formatTick } from '../protocol/format';
+import { formatStep, formatTick, formatValue } from '../protocol/format';
 import type { RunInfo } from '../protocol/runs';
 import { cssVar, el, text } from '../dashboard/dom';
 import { integerTicks, ticksThatFit } from '../dashboard/ticks';
@@ -49,13 +49,15 @@ function options(c: CompareChart, runs: ReadonlyMap<string, RunInfo>, width: num
   return {
     width,
     height: HEIGHT,
-    legend: { show: false },
+    // The legend under the chart is the hover readout: each run's value at the cursor's step.
+    legend: { show: true, live: true },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: false } },
     series: [
-      {},
+      { label: 'step', value: (_u, v) => (v == null ? '' : formatStep(v)) },
       ...c.lines.map((l) => ({
         label: runs.get(l.runId)?.name ?? l.runId,
+        value: (_u: uPlot, v: number | null) => formatValue(v),
         stroke: runs.get(l.runId)?.color ?? '#888',
         width: 1.5,
         spanGaps: true,
