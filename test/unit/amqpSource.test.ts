@@ -29,7 +29,9 @@ class FakeChannel extends EventEmitter {
     this.consumer = cb;
     return { consumerTag: 'c1' };
   }
+  ackThrows = false;
   ack(m: amqp.Message, multiple?: boolean) {
+    if (this.ackThrows) throw new Error('Channel closed');
     this.acks.push({ tag: m.fields.deliveryTag, multiple: !!multiple });
   }
   sendToQueue(queue: string, body: Buffer, opts: amqp.Options.Publish, cb: (err: unknown) => void) {
@@ -183,6 +185,20 @@ describe('AMQP source: acknowledgements', () => {
     assert.match(health.details, /ENOSPC/);
     await new Promise((r) => setTimeout(r, 400)); // the first retry comes after 250 ms
     assert.equal(h.connections.length, 2, 'connected again');
+    await h.source.stop();
+  });
+
+  it('an ack on a channel that closed meanwhile drops the link and reconnects, without throwing', async () => {
+    const h = await started();
+    const ch = h.connections[0].ch;
+    ch.deliver(start('a'));
+    await tick();
+    ch.ackThrows = true;
+    h.appends[0].resolve();
+    await tick();
+    assert.match((await h.source.healthCheck()).details, /not connected/);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(h.connections.length, 2);
     await h.source.stop();
   });
 

@@ -86,7 +86,11 @@ export class AmqpBackend implements BackendPlugin {
         headers: m.headers,
       });
       // The channel's buffer is full: wait for it to drain rather than grow without bound.
-      if (!ok) await new Promise<void>((resolve) => link.ch.once('drain', resolve));
+      if (!ok)
+        await new Promise<void>((resolve) => {
+          link.ch.once('drain', resolve);
+          link.ch.once('close', resolve);
+        });
       if (link.closed) throw new Error(`lost ${this.shown} while publishing: ${this.lastError ?? 'closed'}`);
     }
     try {

@@ -321,7 +321,13 @@ export class AmqpSource implements SourcePlugin {
     if (upTo === undefined) return;
     const m = link.byTag.get(upTo);
     for (const t of [...link.byTag.keys()]) if (t <= upTo) link.byTag.delete(t);
-    if (m) link.ch.ack(m, true);
+    if (!m) return;
+    try {
+      link.ch.ack(m, true);
+    } catch (e) {
+      // The channel closed under us: the broker hands these messages out again.
+      this.lost(link, errorText(e));
+    }
   }
 
   private fail(link: Link, why: string): void {
@@ -336,8 +342,9 @@ export class AmqpSource implements SourcePlugin {
   }
 
   private track(p: Promise<unknown>): void {
-    this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p));
+    const q = p.catch((e: unknown) => this.ctx?.logger.error(`AMQP source: ${errorText(e)}`));
+    this.inflight.add(q);
+    void q.finally(() => this.inflight.delete(q));
   }
 }
 
