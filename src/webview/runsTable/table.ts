@@ -20,7 +20,10 @@ export class RunsTableView {
   readonly scroller: HTMLDivElement;
   private readonly head: HTMLDivElement;
   private readonly body: HTMLDivElement;
-  private readonly slab: HTMLDivElement;
+  /** Row elements in the DOM by item index, valid while `version` is the one they were built for. */
+  private drawn = new Map<number, HTMLElement>();
+  private version = 0;
+  private drawnVersion = -1;
   private items: DisplayItem[] = [];
   private columns: TableColumn[] = [];
   private selected: ReadonlySet<string> = new Set();
@@ -37,8 +40,6 @@ export class RunsTableView {
     this.scroller = div('scroller');
     this.head = div('thead');
     this.body = div('tbody');
-    this.slab = div('slab');
-    this.body.append(this.slab);
     this.scroller.append(this.head, this.body);
     parent.append(this.scroller);
     this.scroller.addEventListener('scroll', () => this.schedule(), { passive: true });
@@ -47,7 +48,7 @@ export class RunsTableView {
       const id = (e.target as HTMLElement).closest<HTMLElement>('.th')?.dataset.col;
       if (id) this.cb.onSort(id);
     });
-    this.slab.addEventListener('click', (e) => {
+    this.body.addEventListener('click', (e) => {
       const row = (e.target as HTMLElement).closest<HTMLElement>('.row');
       if (!row) return;
       const index = Number(row.dataset.index);
@@ -68,6 +69,7 @@ export class RunsTableView {
     this.columns = columns;
     this.selected = selected;
     this.sort = sort;
+    this.version++;
     if (headChanged) this.drawHead();
     this.draw();
   }
@@ -107,11 +109,29 @@ export class RunsTableView {
       viewportHeight: Math.max(0, this.scroller.clientHeight - headH),
     });
     this.body.style.height = `${w.totalHeight}px`;
-    this.slab.style.top = `${w.offsetTop}px`;
-    const rows: HTMLElement[] = [];
-    for (let i = w.start; i < w.end; i++) rows.push(this.rowEl(this.items[i], i));
-    this.slab.replaceChildren(...rows);
-    this.drawnRows = rows.length;
+    // Scrolling keeps the rows still in view and builds only those coming in; new data rebuilds all.
+    if (this.drawnVersion !== this.version) {
+      this.body.replaceChildren();
+      this.drawn.clear();
+      this.drawnVersion = this.version;
+    }
+    for (const [i, row] of this.drawn) if (i < w.start || i >= w.end) row.remove();
+    const next = new Map<number, HTMLElement>();
+    let prev: HTMLElement | undefined;
+    for (let i = w.start; i < w.end; i++) {
+      let row = this.drawn.get(i);
+      if (!row) {
+        row = this.rowEl(this.items[i], i);
+        row.style.top = `${i * ROW_HEIGHT}px`;
+        // In index order in the DOM too (what tests and screen readers read).
+        if (prev) prev.after(row);
+        else this.body.prepend(row);
+      }
+      next.set(i, row);
+      prev = row;
+    }
+    this.drawn = next;
+    this.drawnRows = next.size;
     this.lastDrawMs = performance.now() - t0;
   }
 
