@@ -8,6 +8,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import WebSocket from 'ws';
 import type { RunwatchApiV1, RunwatchExports } from '../../src/api/types';
+import { waitFor as waitUntil } from '../support/waitFor';
 import { waitFor } from './helpers';
 
 function send(url: string, token: string, frames: { seq: number }[]): Promise<void> {
@@ -81,7 +82,8 @@ describe('inline values: the hover at a logging line (host)', function () {
 
   it("shows the metric, the run's name, a sparkline and the latest value; nothing on other lines", async () => {
     const uri = vscode.Uri.file(file);
-    const text = await waitFor<string>(
+    // An async check: test/support's waitFor awaits it (the host helper's does not).
+    const text = await waitUntil(
       'the hover with the sparkline',
       async () => {
         const t = await hoverText(uri, 3);
