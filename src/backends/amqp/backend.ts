@@ -13,6 +13,9 @@ import { wireMessage } from './wire';
 
 export const AMQP_BACKEND_ID = 'runwatch.amqp';
 
+/** How the backend opens a connection: amqplib's `connect` (tests give a fake broker). */
+export type AmqpConnect = (url: string, socketOptions: { timeout: number }) => Promise<amqp.ChannelModel>;
+
 interface Link {
   conn: amqp.ChannelModel;
   ch: amqp.ConfirmChannel;
@@ -57,6 +60,8 @@ export class AmqpBackend implements BackendPlugin {
   private connecting?: Promise<Link>;
   private lastError?: string;
   private published = 0;
+
+  constructor(private readonly connectTo: AmqpConnect = (url, o) => amqp.connect(url, o)) {}
 
   async initialize(context: PluginContext): Promise<void> {
     this.ctx = context;
@@ -134,7 +139,7 @@ export class AmqpBackend implements BackendPlugin {
   }
 
   private async connect(): Promise<Link> {
-    const conn = await amqp.connect(this.url, { timeout: 10000 });
+    const conn = await this.connectTo(this.url, { timeout: 10000 });
     try {
       const ch = await conn.createConfirmChannel();
       const link: Link = { conn, ch, closed: false };
