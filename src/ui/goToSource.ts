@@ -39,7 +39,8 @@ export async function goToSource(store: RunStoreLike, { runId, key }: GoToSource
   const loc = run.sources?.[key];
   if (!loc) {
     void vscode.window.showInformationMessage(
-      `Runwatch: run "${run.name}" did not say where "${key}" was logged (a client without source locations, RUNWATCH_SOURCES=0, or an imported run).`,
+      `Runwatch: run "${run.name}" did not say where "${key}" was logged ` +
+        '(a client without source locations, RUNWATCH_SOURCES=0, or an imported run).',
     );
     return undefined;
   }
@@ -58,7 +59,8 @@ export async function goToSource(store: RunStoreLike, { runId, key }: GoToSource
     const where = `${loc.file}:${loc.line}`;
     const host = typeof run.context.host === 'string' ? ` on ${run.context.host}` : '';
     const choice = await vscode.window.showWarningMessage(
-      `Runwatch: "${key}" was first logged at ${where}${host}, which is neither on this machine nor in the workspace folders.`,
+      `Runwatch: "${key}" was first logged at ${where}${host}, ` +
+        'which is neither on this machine nor in the workspace folders.',
       'Copy Path',
     );
     if (choice) await vscode.env.clipboard.writeText(where);
