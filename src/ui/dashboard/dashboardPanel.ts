@@ -55,6 +55,8 @@ export class DashboardPanel {
   /** Replies the page owes to `render` requests (commands exporting a chart), by request id. */
   private readonly renders = new Map<number, (m: ExportMessage) => void>();
   private renderId = 0;
+  /** A metric to bring forward once the page is ready (focusMetric). */
+  private pendingFocus: string | undefined;
   /** The page stays alive while hidden (runwatch.dashboard.retainWhenHidden when it was created). */
   private readonly retained: boolean;
   /** The first read of the shown series, started with the panel (see prefetch). */
@@ -141,6 +143,21 @@ export class DashboardPanel {
   /** Run ids shown, in order (tests read this). */
   get runIds(): readonly string[] {
     return this.state.runIds;
+  }
+
+  /**
+   * Brings `key`'s chart forward (scrolled to, highlighted; its group unfolded and the metric
+   * filter cleared if they hid it). Sent once the page is ready, so it also works right after show.
+   */
+  focusMetric(key: string): void {
+    this.pendingFocus = key;
+    if (this.ready) this.sendFocus();
+  }
+
+  private sendFocus(): void {
+    if (this.pendingFocus === undefined) return;
+    this.post({ type: 'focus', key: this.pendingFocus });
+    this.pendingFocus = undefined;
   }
 
   /** The keys charted (for the export commands' pick). */
@@ -268,6 +285,7 @@ export class DashboardPanel {
     if (!this.ready) return;
     const cached = this.feed.cached(this.state.runIds, this.state.xMode);
     if (cached.length) this.post({ type: 'series', series: cached, sentAt: Date.now() });
+    this.sendFocus();
     const have = new Set(cached.map((c) => `${c.runId}\0${c.key}`));
     // Changes while hidden are in `dirty` already; add what the cache does not hold.
     for (const id of this.state.runIds) {

@@ -22,13 +22,15 @@ import { el } from './dom';
 import { chartPng, chartSvg, drawnData } from './exportChart';
 import { installProbes } from './probes';
 import { RunsPicker } from './runsPicker';
-import { DashboardModel } from './state';
+import { DashboardModel, filterKeys, groupOf } from './state';
 import { Toolbar } from './toolbar';
 
 const vscode = vscodeApi<DashboardState, DashboardWebviewMessage>();
 const model = new DashboardModel(vscode.getState());
 let settings: PageSettings = { wheelZoom: 'modifier' };
 let axesRequests = 0;
+/** A metric to bring forward once its chart exists. */
+let pendingFocus: string | undefined;
 
 const root = document.getElementById('root') as HTMLElement;
 const runsBox = el('details', 'runs-picker');
@@ -89,9 +91,17 @@ function onHostMessage(msg: DashboardHostMessage): void {
       break;
     case 'series':
       grid.render(model.applySeries(msg));
+      if (pendingFocus && grid.get(pendingFocus)) {
+        const key = pendingFocus;
+        pendingFocus = undefined;
+        focusMetric(key);
+      }
       break;
     case 'settings':
       applySettings(msg.settings);
+      break;
+    case 'focus':
+      focusMetric(msg.key);
       break;
     case 'axes':
       model.setAxes(msg);
@@ -111,6 +121,30 @@ function onHostMessage(msg: DashboardHostMessage): void {
       break;
     }
   }
+}
+
+/** Scrolls to `key`'s chart and highlights it, first unhiding it (filter, folded group, another expanded). */
+function focusMetric(key: string): void {
+  const group = groupOf(key);
+  const patch: Partial<DashboardState> = {};
+  const { keys } = filterKeys([key], model.state.metricFilter ?? '');
+  if (keys.length === 0) patch.metricFilter = '';
+  if (model.state.collapsed?.includes(group)) patch.collapsed = model.state.collapsed.filter((g) => g !== group);
+  if (model.state.expanded && model.state.expanded !== key) patch.expanded = undefined;
+  if (Object.keys(patch).length) {
+    changeState(patch);
+    toolbar.sync(model.state);
+  }
+  const show = () => {
+    const chart = grid.get(key);
+    if (!chart) return false;
+    chart.box.scrollIntoView({ block: 'center' });
+    chart.box.classList.add('focused');
+    setTimeout(() => chart.box.classList.remove('focused'), 1500);
+    return true;
+  };
+  // The chart may not exist yet (its series still on the way): try again when data comes.
+  if (!show()) pendingFocus = key;
 }
 
 function applySettings(next: PageSettings): void {

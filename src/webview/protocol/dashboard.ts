@@ -136,8 +136,13 @@ export interface AxesMessage extends Message<'axes'>, Reply {
   runs: { runId: string; step: Float64Array; time: Float64Array }[];
 }
 
+/** Bring one metric's chart forward (a metric clicked in the Runs tree). */
+export interface FocusMessage extends Message<'focus'> {
+  key: string;
+}
+
 export type DashboardHostMessage =
-  InitMessage | RunsMessage | SeriesMessage | SettingsMessage | RenderRequestMessage | AxesMessage;
+  InitMessage | RunsMessage | SeriesMessage | SettingsMessage | RenderRequestMessage | AxesMessage | FocusMessage;
 
 // ---------------------------------------------------------------------------
 // Page → host
@@ -252,6 +257,8 @@ export function isDashboardHostMessage(v: unknown): v is DashboardHostMessage {
       return isRequestId(v.requestId) && typeof v.key === 'string' && isOneOf(EXPORT_KINDS, v.kind);
     case 'axes':
       return typeof v.key === 'string' && Array.isArray(v.runs);
+    case 'focus':
+      return typeof v.key === 'string';
     case 'runs':
       return Array.isArray(v.runs) && Array.isArray(v.allRuns) && Array.isArray(v.runIds);
     case 'series':
