@@ -263,6 +263,9 @@ describe('TensorBoard log-folder source', function () {
         assert.deepEqual(await src.candidates(), []);
         const types = () => sink.events.map((e) => (e.event.type === 'run.end' ? e.event.status : e.event.type));
         assert.deepEqual(types(), ['run.start', 'metrics', 'finished'], 'a log nothing writes any more is finished');
+        const end = sink.events[2].event;
+        const lastPoint = Math.max(...pointsOf(sink.events).map((p) => p.time));
+        assert.ok(end.type === 'run.end' && end.time >= lastPoint, 'it ends no earlier than its last point');
         bulk(dir, 3);
         await waitFor('the 3 new points tailed', () => pointsOf(sink.events).length === 11, 10_000);
         assert.deepEqual(types().slice(3), ['run.start', 'metrics'], 'growing again: running again');

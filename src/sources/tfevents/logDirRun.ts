@@ -43,6 +43,8 @@ export interface LogDirState {
   path?: string;
   /** The seq of the last event appended for this run (the store skips seqs it holds). */
   seq?: number;
+  /** The latest wall time among the events appended (seconds), for run.end's time. */
+  lastTime?: number;
   /** run.end was appended (the log went quiet); more data starts the run again. */
   ended?: boolean;
   /**

@@ -20,6 +20,16 @@ import { findTargets, newestChange, pollTarget, targetOfState, targetsIn, type L
 
 export const TFEVENTS_SOURCE_ID = 'runwatch.tensorboard-logs';
 
+/** The latest wall time an event carries (0 when none). */
+function lastTimeOf(e: RunEvent): number {
+  if (e.type === 'metrics') {
+    let t = 0;
+    for (const p of e.points) if (p.time > t) t = p.time;
+    return t;
+  }
+  return 'time' in e ? e.time : 0;
+}
+
 /** Whether a captured run streams this log directory (compared as given and with links resolved). */
 function isCaptured(t: LogTarget, captured: Set<string>): boolean {
   if (t.kind !== 'tfevents' || !captured.size) return false;
@@ -217,7 +227,10 @@ export class TfeventsSource implements SourcePlugin {
     const newest = newestChange(t);
     const restart = prev?.ended && r.events.length ? Date.now() / 1000 : undefined;
     const open = next.started && (!prev?.ended || restart !== undefined);
-    const end = open && Date.now() - newest > this.liveWindowMs ? newest / 1000 : undefined;
+    next.lastTime = r.events.reduce((t, e) => Math.max(t, lastTimeOf(e)), prev?.lastTime ?? 0);
+    // Ends when its last file changed, or at its last event's wall time if that is later (copied files).
+    const endTime = Math.max(newest / 1000, next.lastTime);
+    const end = open && Date.now() - newest > this.liveWindowMs ? endTime : undefined;
     if (!r.events.length && end === undefined) {
       if (!prev || JSON.stringify(prev) !== JSON.stringify(next)) await states.set(t.key, next);
       return { points, problems: r.problems.length };
