@@ -13,11 +13,12 @@ import os
 import pytest
 
 from backend_helpers import wait_for
-from bridge_helpers import TRAIN, expected_points, kill_when_past, norm, read_id, read_log, start
+from bridge_helpers import TRAIN, bridge_offset, expected_points, kill_when_past, norm, read_id, read_log, start
 
 pytest.importorskip("aim")
 
 PLUGIN = "runwatch.aim"
+TRACKER = "aim"
 
 
 def read_aim(repo_path: str, run_hash_of: str):
@@ -101,10 +102,11 @@ def test_bridge_sigkill_mid_run(tmp_path) -> None:
         p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
         run_id = read_id(str(tmp_path / "run.id"))
         kill_when_past(rw, PLUGIN, "aim", run_id, 20)
-        assert p.poll() is None, "the run was still going when the bridge was killed"
+        at_kill = bridge_offset(rw, PLUGIN, TRACKER, run_id)
         assert p.wait(timeout=240) == 0, rw.script_output()
         got = finished(repo, run_id, lambda: read_log(rw.store, run_id))
     finally:
         rw.stop()
+    assert at_kill < len(read_log(rw.store, run_id)) - 1, "the bridge was killed before it had delivered the run"
     check(got, read_log(rw.store, run_id), "finished")
     assert "bridge was killed" in rw.stderr()

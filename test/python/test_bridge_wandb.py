@@ -17,6 +17,7 @@ from bridge_helpers import TRAIN, WandbRun, bridge_offset, expected_points, kill
 pytest.importorskip("wandb")
 
 PLUGIN = "runwatch.wandb"
+TRACKER = "wandb"
 
 
 def wandb_config(tmp) -> dict:
@@ -80,11 +81,12 @@ def test_bridge_sigkill_mid_run(tmp_path) -> None:
         run_id = read_id(str(tmp_path / "run.id"))
         killed = kill_when_past(rw, PLUGIN, "wandb", run_id, 20)
         kill_when_past(rw, PLUGIN, "wandb", run_id, bridge_offset(rw, PLUGIN, "wandb", run_id) + 20)
-        assert p.poll() is None, "the run was still going when the bridge was killed"
+        at_kill = bridge_offset(rw, PLUGIN, TRACKER, run_id)
         assert p.wait(timeout=240) == 0, rw.script_output()
         w = finished(tmp_path, run_id, lambda: read_log(rw.store, run_id))
     finally:
         rw.stop()
+    assert at_kill < len(read_log(rw.store, run_id)) - 1, "the bridge was killed before it had delivered the run"
     assert killed
     events = read_log(rw.store, run_id)
     check(w, events)

@@ -5,7 +5,9 @@ Run identity: one ClearML task per Runwatch run, named after the run, in the run
 state and a restarted bridge reopens it (`Task.init(continue_last_task=<id>)`), else finds
 it by that tag. Offline, each bridge session writes an offline session folder (ClearML
 cannot reopen an offline task); the folders are listed in the run state, and
-`Task.import_offline_session` uploads them later.
+`Task.import_offline_session` uploads them later. A new session skips the scalars the
+run's earlier sessions hold (read back from their metrics.jsonl), so a batch replayed
+after a SIGKILL adds nothing twice.
 
 ClearML allows one open task per process: a batch for another run closes the open one
 (without marking it done) and opens that run's task. Scalars: `train/loss` is reported as
@@ -15,8 +17,10 @@ in ClearML's scalar plots."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .core import Refuse, SdkMissing, Tracker, log, tag_labels
 from .protocol import wire_float
@@ -31,6 +35,7 @@ class ClearmlTracker(Tracker):
         super().__init__(config, state_dir)
         self.current: Optional[str] = None
         self.task: Any = None
+        self.seen: Set[Tuple[str, str, int]] = set()
 
     def _sdk(self) -> Any:
         try:
@@ -78,12 +83,20 @@ class ClearmlTracker(Tracker):
             self.task = clearml.Task.init(**kwargs)
             self.current = rid
             state["taskId"] = self.task.id
+            self.seen = set()
             if self.offline:
                 folders: List[str] = state.setdefault("offlineSessions", [])
+                # A bridge killed mid-batch may have written points it never acknowledged: the
+                # earlier sessions' scalars are read back and not reported again.
+                for old in folders:
+                    self.seen |= written_scalars(old)
                 folder = str(self.task.get_offline_mode_folder())
                 if folder not in folders:
                     folders.append(folder)
-            self.task.add_tags([f"runwatch:{rid}"])
+            self.task.add_tags([f"runwatch:{rid}"] + tag_labels(run.get("tags") or {}))
+            # A task reopened (or a new offline session) starts from what Runwatch holds now.
+            if run.get("params"):
+                self.task.set_parameters_as_dict({"General": run["params"]})
         return rid
 
     def apply(self, rid: Any, event: Dict[str, Any], run: Dict[str, Any], state: Dict[str, Any], refuse: Refuse) -> None:
@@ -116,12 +129,21 @@ class ClearmlTracker(Tracker):
                 title, sep, series = p["key"].partition("/")
                 if not sep:
                     series = title
+                value = wire_float(p["value"])
+                if not math.isfinite(value):
+                    # ClearML would store it as 0 (its reporting NaN/inf value): skip it and say so.
+                    refuse(p["key"], f"ClearML cannot store {value} (it would show 0); such points are skipped")
+                    continue
+                if (title, series, int(p["step"])) in self.seen:
+                    continue
                 try:
-                    logger.report_scalar(title, series, wire_float(p["value"]), iteration=int(p["step"]))
+                    logger.report_scalar(title, series, value, iteration=int(p["step"]))
                 except Exception as e:  # noqa: BLE001
                     refuse(p["key"], f"ClearML refused scalar {p['key']!r}: {e}")
         elif kind == "run.end":
             status = event.get("status", "finished")
+            # Offline sessions keep no task status: the Runwatch status goes with the hyperparameters too.
+            t.set_parameter("Runwatch/status", status)
             t.flush(wait_for_uploads=True)
             if status == "finished":
                 t.mark_completed()
@@ -147,3 +169,22 @@ class ClearmlTracker(Tracker):
 
     def shutdown(self) -> None:
         self._close_task()
+
+
+def written_scalars(folder: str) -> Set[Tuple[str, str, int]]:
+    """(title, series, iteration) of every scalar an offline session folder holds."""
+    out: Set[Tuple[str, str, int]] = set()
+    try:
+        with open(os.path.join(folder, "metrics.jsonl"), encoding="utf-8") as f:
+            lines = f.readlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            events = json.loads(line, parse_constant=lambda c: 0.0)
+        except ValueError:
+            continue  # the last line of a killed session may be cut short
+        for ev in events if isinstance(events, list) else []:
+            if isinstance(ev, dict) and ev.get("type") == "training_stats_scalar":
+                out.add((str(ev.get("metric")), str(ev.get("variant")), int(ev.get("iter", -1))))
+    return out

@@ -1,0 +1,122 @@
+"""The ClearML bridge backend with the real `clearml` SDK in offline mode: a run streamed
+by the real Python client through a headless Runwatch collector is read back from the
+offline session folders the SDK wrote (task.json, metrics.jsonl): every scalar (title and
+series from the key's prefix, iteration, value) and hyperparameter once, the tags, the
+task's name and final status, also when the bridge is SIGKILLed mid-run."""
+
+from __future__ import annotations
+
+import collections
+import glob
+import json
+import math
+import os
+
+import pytest
+
+from backend_helpers import wait_for
+from bridge_helpers import TRAIN, bridge_offset, expected_points, kill_when_past, norm, read_id, read_log, start
+
+pytest.importorskip("clearml")
+
+PLUGIN = "runwatch.clearml"
+TRACKER = "clearml"
+
+
+def sessions(cache: str, run_id: str):
+    out = []
+    for task_json in glob.glob(os.path.join(cache, "offline", "*", "task.json")):
+        try:
+            with open(task_json) as f:
+                task = json.load(f)
+        except ValueError:  # being written now
+            continue
+        if f"runwatch:{run_id}" in (task.get("tags") or []):
+            out.append((os.path.dirname(task_json), task))
+    return sorted(out, key=lambda s: os.path.getmtime(os.path.join(s[0], "task.json")))
+
+
+def scalars(folder: str) -> collections.Counter:
+    got: collections.Counter = collections.Counter()
+    path = os.path.join(folder, "metrics.jsonl")
+    if not os.path.exists(path):
+        return got
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                evs = json.loads(line, parse_constant=lambda c: float(c.replace("Infinity", "inf")))
+            except ValueError:  # a line being written now
+                continue
+            for ev in evs:
+                if ev.get("type") == "training_stats_scalar":
+                    title, series = ev["metric"], ev["variant"]
+                    key = title if title == series else f"{title}/{series}"
+                    got[(key, ev["iter"], norm(ev["value"]))] += 1
+    return got
+
+
+def expected(events) -> collections.Counter:
+    """ClearML cannot store NaN or ±Infinity: the bridge skips those points (and says so once per key)."""
+    return collections.Counter({p: n for p, n in expected_points(events).items() if isinstance(p[2], float) and math.isfinite(p[2])})
+
+
+def finished(cache: str, run_id: str, events_of):
+    def done():
+        ss = sessions(cache, run_id)
+        if not ss:
+            return None
+        got = sum((scalars(d) for d, _ in ss), collections.Counter())
+        last = ss[-1][1]
+        ended = "status" in (last.get("hyperparams") or {}).get("Runwatch", {})
+        return (ss, got) if ended and got == expected(events_of()) else None
+
+    return wait_for(done, f"the ClearML session(s) of {run_id} to hold every scalar and the final status", timeout=240)
+
+
+def check(ss, got, events, status: str) -> None:
+    assert got == expected(events)
+    assert all(n == 1 for n in got.values()), "a scalar reported twice"
+    task = ss[-1][1]
+    general = task["hyperparams"]["General"]
+    assert {k: v["value"] for k, v in general.items()} == {"lr": "0.01", "batch": "32", "arch": "resnet", "flag": "True", "epochs": "3"}
+    assert task["hyperparams"]["Runwatch"]["status"]["value"] == status
+    assert set(task["tags"]) >= {"team:vision", "stage:dev"}
+    assert task["name"] == "trial-1" and task["project_name"] == "rw-bridge"
+
+
+def test_run_reads_back_from_offline_session(tmp_path) -> None:
+    cache = str(tmp_path / "clearml-cache")
+    rw = start(str(tmp_path), PLUGIN, {"mode": "offline"}, env={"CLEARML_CACHE_DIR": cache})
+    try:
+        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="300", RW_STATUS="failed")
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        run_id = read_id(str(tmp_path / "run.id"))
+        ss, got = finished(cache, run_id, lambda: read_log(rw.store, run_id))
+    finally:
+        rw.stop()
+    events = read_log(rw.store, run_id)
+    assert sum(expected(events).values()) == 300 * 2 + 30 - 3  # NaN, Infinity, -Infinity skipped
+    check(ss, got, events, "failed")
+    assert len(ss) == 1
+    log = rw.stderr()
+    assert log.count('"train/loss" skipped: ClearML cannot store') == 1, "the refused key is reported once"
+
+
+def test_bridge_sigkill_mid_run(tmp_path) -> None:
+    cache = str(tmp_path / "clearml-cache")
+    rw = start(str(tmp_path), PLUGIN, {"mode": "offline"}, env={"CLEARML_CACHE_DIR": cache})
+    try:
+        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
+        run_id = read_id(str(tmp_path / "run.id"))
+        kill_when_past(rw, PLUGIN, "clearml", run_id, 20)
+        at_kill = bridge_offset(rw, PLUGIN, TRACKER, run_id)
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        ss, got = finished(cache, run_id, lambda: read_log(rw.store, run_id))
+    finally:
+        rw.stop()
+    assert at_kill < len(read_log(rw.store, run_id)) - 1, "the bridge was killed before it had delivered the run"
+    check(ss, got, read_log(rw.store, run_id), "finished")
+    assert bridge_offset(rw, PLUGIN, "clearml", run_id) >= 0
