@@ -229,8 +229,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const color = runColors.colorOf(run.runId);
         item.iconPath = vscode.Uri.file(this.swatches.pathOf(color, run.status));
         item.description = runDescription(run);
-        const details = hasError(run) ? this.knownError(run.runId) : undefined;
-        item.tooltip = new vscode.MarkdownString(runTooltipMarkdown(run, details, color));
+        // Only what was read already: the log is read on hover or expand, not for every row drawn.
+        const details = hasError(run) ? this.readErrors.get(run.runId) : undefined;
+        // VS Code resolves (resolveTreeItem) only a tooltip left undefined: a failed run's is, until read.
+        if (!hasError(run) || details)
+          item.tooltip = new vscode.MarkdownString(runTooltipMarkdown(run, details, color));
         item.contextValue = `run.${run.status}`;
         // A plain click opens the run's dashboard (or focuses it); Ctrl/Shift-click only selects.
         item.command = { command: 'runwatch.openRun', title: 'Open Run', arguments: [node] };

@@ -102,6 +102,35 @@ describe('Runs tree and Compare (e2e, packaged .vsix in code-server)', () => {
 
       const failed = page.locator(ROW, { hasText: 'lr3e-3-seed1' }).first();
       await waitFor('the failed run', async () => /failed/.test(await rowText(page, 'lr3e-3-seed1')), 60_000);
+      // Its hover: the error, the traceback and the last console lines, read from the run's log.
+      const hover = page
+        .locator('.monaco-hover, .workbench-hover', { hasText: 'Traceback (most recent call last):' })
+        .first();
+      await waitFor(
+        'the hover of the failed run',
+        async () => {
+          // A hover shows once the pointer rests on the label: move onto it, then wait a moment.
+          await failed
+            .locator('.monaco-icon-label')
+            .first()
+            .hover({ position: { x: 20, y: 8 } });
+          await page.mouse.move(130, 143, { steps: 3 }).catch(() => undefined);
+          await failed
+            .locator('.monaco-icon-label')
+            .first()
+            .hover({ position: { x: 30, y: 9 } });
+          return hover.isVisible({ timeout: 3_000 }).catch(() => false);
+        },
+        60_000,
+        1_000,
+      ).catch(async (e: Error) => {
+        await vs!.screenshot('treeCompare-hover-missing');
+        throw e;
+      });
+      const hoverText = (await hover.textContent()) ?? '';
+      assert.match(hoverText, /Error: RuntimeError: CUDA error/);
+      assert.match(hoverText, /lr = 0\.003/, 'params, in the one number format');
+      await page.mouse.move(900, 600);
       await failed.locator('.monaco-tl-twistie').click();
       // The exception's type as the label, its message as the description.
       const errorRow = page.locator(ROW, { hasText: /RuntimeError\s*CUDA error: an illegal/ }).first();
@@ -216,6 +245,18 @@ describe('Runs tree and Compare (e2e, packaged .vsix in code-server)', () => {
       assert.deepStrictEqual([...loss.runs].sort(), both, 'both runs overlaid in one chart');
       for (const id of both) assert.strictEqual(loss.points[id], 40, 'every logged step drawn');
       const colors = both.map((id) => loss.colors[id]);
+      // The tree's swatch is the chart's colour, so a run can be matched between them.
+      const swatchOf = async (name: string) =>
+        page
+          .locator(ROW, { hasText: name })
+          .first()
+          .locator('.custom-view-tree-node-item-icon')
+          .evaluate((e) => e.ownerDocument.defaultView?.getComputedStyle(e).backgroundImage ?? '');
+      for (const name of ['lr1e-3-seed0', 'lr1e-4-seed0'])
+        assert.ok(
+          (await swatchOf(name)).includes(`swatch-${loss.colors[ids[name]].slice(1).toLowerCase()}-finished.svg`),
+          `the tree's swatch of ${name} has its chart colour ${loss.colors[ids[name]]}`,
+        );
       assert.ok(colors.every((c) => /^#[0-9a-f]{6}$/i.test(c)) && colors[0] !== colors[1], `two colours: ${colors}`);
       // The params diff beside it: lr differs (highlighted), seed does not.
       const lrRow = await frame.getAttribute('table.cmp-table tr[data-name="lr"]', 'class');
