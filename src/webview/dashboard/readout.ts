@@ -52,9 +52,16 @@ export class Readout {
       box.append(row);
     }
     box.hidden = false;
-    const parentWidth = (box.parentElement as HTMLElement).clientWidth;
+    // Beside the cursor, flipped to its left near the right edge; kept inside the window.
+    const parent = (box.parentElement as HTMLElement).getBoundingClientRect();
     const w = box.offsetWidth;
-    box.style.left = `${left + 16 + w > parentWidth ? Math.max(0, left - 16 - w) : left + 16}px`;
-    box.style.top = `${Math.max(0, top - 8)}px`;
+    const h = box.offsetHeight;
+    let x = left + 16;
+    if (parent.left + x + w > window.innerWidth) x = left - 16 - w;
+    x = Math.max(-parent.left, x);
+    let y = Math.max(0, top - 8);
+    if (parent.top + y + h > window.innerHeight) y = Math.max(-parent.top, window.innerHeight - parent.top - h - 4);
+    box.style.left = `${x}px`;
+    box.style.top = `${y}px`;
   }
 }
