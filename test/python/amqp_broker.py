@@ -111,3 +111,37 @@ class AmqpCollector:
 
     def stderr(self) -> str:
         return "\n".join(_tail(os.path.join(self.logdir, f"collector-{i}.err"), 20000) for i in range(1, self.starts + 1))
+
+
+def read_log(store: str, run_id: str) -> List[Dict[str, Any]]:
+    """A run's durable events from its log (u32 length, u32 CRC-32, JSON), metrics as `points` whichever
+    form was stored: the object form, the columnar `cols` (stored as received), or none (`sources` only)."""
+    import math
+    import struct
+    import zlib
+
+    try:
+        with open(os.path.join(store, "runs", run_id, "log.rwl"), "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    events: List[Dict[str, Any]] = []
+    pos = 0
+    special = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+    while pos + 8 <= len(data):
+        length, crc = struct.unpack_from("<II", data, pos)
+        end = pos + 8 + length
+        if end > len(data) or zlib.crc32(data[pos + 8 : end]) & 0xFFFFFFFF != crc:
+            break
+        ev = json.loads(data[pos + 8 : end].decode("utf-8"))["event"]
+        if ev["type"] == "metrics":
+            cols = ev.get("cols")
+            if cols is not None:
+                ev["points"] = [{"key": cols["keys"][k], "value": v, "step": s, "time": t} for k, v, s, t in zip(cols["k"], cols["v"], cols["s"], cols["t"])]
+            ev.setdefault("points", [])
+            for p in ev["points"]:
+                v = p["value"]
+                p["value"] = special[v] if isinstance(v, str) else float(v)
+        events.append(ev)
+        pos = end
+    return events

@@ -15,8 +15,8 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from amqp_broker import AmqpCollector, Broker
-from backend_helpers import CLIENT_DIR, read_log, wait_for
+from amqp_broker import AmqpCollector, Broker, read_log
+from backend_helpers import CLIENT_DIR, wait_for
 
 pytest.importorskip("pika")
 

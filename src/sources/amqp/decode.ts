@@ -7,7 +7,7 @@ import { PROTOCOL_VERSION } from '../../protocol/v1';
 import { HEADER_PROTOCOL, HEADER_RUN_ID, HEADER_SEQ, headerText } from './connection';
 
 export type Decoded =
-  | { kind: 'run'; runId: string; seq: number; event: RunEvent }
+  | { kind: 'run'; runId: string; seq: number; event: RunEvent; text: string }
   /** Fine but carries nothing to store (a heartbeat): acknowledged and dropped. */
   | { kind: 'skip' }
   /** Refused: goes to the dead-letter queue with this reason. */
@@ -46,7 +46,7 @@ export function decodeMessage(
   const hSeq = headerText(h[HEADER_SEQ]);
   if (hSeq !== undefined && Number(hSeq) !== f.seq)
     return bad(`header ${HEADER_SEQ} is ${hSeq} but the message's seq is ${f.seq}`);
-  return { kind: 'run', runId: f.runId, seq: f.seq, event: f.event };
+  return { kind: 'run', runId: f.runId, seq: f.seq, event: f.event, text };
 }
 
 function bad(reason: string): Decoded {

@@ -7,6 +7,8 @@ export interface Delivered {
   event: RunEvent;
   /** The delivery tag, acknowledged once the append resolves. */
   tag: number;
+  /** The message body, checked: a metrics message is stored as received (no second serialisation). */
+  text?: string;
 }
 
 export class RunBatcher {
