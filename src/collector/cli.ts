@@ -12,12 +12,15 @@ import { startHeadlessHub } from '../core/headless';
 import { exportMain, EXPORT_USAGE } from '../runtime/exportCli';
 import { Runtime } from '../runtime/runtime';
 import { SETTINGS } from '../runtime/settings';
+import { AMQP_SOURCE_ID } from '../sources/amqp/source';
 import { StoreLockedError } from '../store/runStore';
 
 const USAGE = `usage: node dist/collector-cli.js --store <dir> [--host 127.0.0.1] [--port 0] [--token T]
        [--heartbeat-timeout <seconds>] [--max-frame-bytes N] [--max-batch-points N] [--quiet]
-       [--backends <json file>] [--plugin <module path>]... [--state-dir <dir>]
+       [--backends <json file>] [--plugin <module path>]... [--state-dir <dir>] [--amqp <url>]
   --backends: {"selected": [ids], "config": {id: {...}}}; secrets from RUNWATCH_SECRET_<ID>_<PROPERTY>
+  --amqp: also store runs consumed from this RabbitMQ broker (the AMQP source; its other settings under
+          "sources" in the --backends file; password from RUNWATCH_SECRET_RUNWATCH_AMQP_SOURCE_PASSWORD)
 ${EXPORT_USAGE}`;
 
 interface Args {
@@ -32,6 +35,7 @@ interface Args {
   backends?: string;
   plugins: string[];
   stateDir?: string;
+  amqp?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -83,6 +87,9 @@ function parseArgs(argv: string[]): Args {
       case '--state-dir':
         a.stateDir = value();
         break;
+      case '--amqp':
+        a.amqp = value();
+        break;
       case '-h':
       case '--help':
         process.stdout.write(`${USAGE}\n`);
@@ -105,6 +112,7 @@ function parseArgs(argv: string[]): Args {
     backends: a.backends,
     plugins: a.plugins,
     stateDir: a.stateDir,
+    amqp: a.amqp,
   };
 }
 
@@ -161,7 +169,7 @@ async function main(): Promise<void> {
 }
 
 function openRuntime(args: Args, logger: Logger): Promise<Runtime> {
-  const withHub = !!(args.backends || args.plugins.length);
+  const withHub = !!(args.backends || args.plugins.length || args.amqp);
   return Runtime.open({
     storeDir: args.store,
     role: 'writer',
@@ -184,6 +192,7 @@ function openRuntime(args: Args, logger: Logger): Promise<Runtime> {
             backendsFile: args.backends,
             builtins: builtinBackends({ storeDir: args.store }),
             pluginModules: args.plugins,
+            sources: args.amqp ? { [AMQP_SOURCE_ID]: { url: args.amqp } } : undefined,
             logger,
           })
       : undefined,

@@ -37,6 +37,8 @@ export interface HeadlessHubOptions {
   /** Default: stderr, so a CLI's stdout stays machine-readable. */
   logger?: HubLogger;
   sink?: Partial<SinkOptions>;
+  /** Source settings laid over the file's, per source id (the CLI's --amqp). */
+  sources?: Record<string, Record<string, unknown>>;
 }
 
 /** Secrets from the environment: property `token` of backend `mlflow` is `RUNWATCH_SECRET_MLFLOW_TOKEN`. */
@@ -82,7 +84,9 @@ export async function startHeadlessHub(o: HeadlessHubOptions): Promise<Hub> {
   const secrets = envSecrets(o.env ?? process.env);
   const hub = new Hub({ store: o.store, stateDir: o.stateDir, logger, secrets, sink: { ...file?.sink, ...o.sink } });
   // Before any plugin is registered, so a source turned off never starts.
-  void hub.configurePlugins({ sources: file?.sources, processors: file?.processorConfig }).catch(() => undefined);
+  const sources = { ...file?.sources };
+  for (const [id, s] of Object.entries(o.sources ?? {})) sources[id] = { ...sources[id], ...s };
+  void hub.configurePlugins({ sources, processors: file?.processorConfig }).catch(() => undefined);
   for (const p of o.builtins ?? []) hub.registerPlugin(p, 'builtin');
   for (const m of o.pluginModules ?? []) for (const p of loadPluginModule(m)) hub.registerPlugin(p, 'api');
   if (file) {

@@ -292,3 +292,31 @@ run.finish()
         assert not os.listdir(tmp_path / "spool") if os.path.isdir(tmp_path / "spool") else True
     finally:
         collector.stop()
+
+
+def test_the_cli_flag_amqp_alone_turns_the_source_on(broker: Broker, tmp_path) -> None:
+    """`node dist/collector-cli.js --store <dir> --amqp <url>`: the default exchange and queue (runwatch)."""
+    from backend_helpers import CLI
+
+    store, out = str(tmp_path / "store"), str(tmp_path / "out")
+    os.makedirs(out)
+    err_path = str(tmp_path / "collector.err")
+    with open(err_path, "wb") as fe:
+        proc = subprocess.Popen(["node", CLI, "--store", store, "--port", "0", "--amqp", broker.url], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=fe)
+    try:
+        wait_for(lambda: "consuming runwatch (exchange runwatch" in open(err_path).read() or proc.poll() is not None, "the source to consume", 60)
+        assert proc.poll() is None, open(err_path).read()
+        env = dict(os.environ, PYTHONPATH=CLIENT_DIR, RUNWATCH_URL=broker.url, RUNWATCH_SPOOL_DIR=str(tmp_path / "spool"), RUNWATCH_SYSTEM_INTERVAL="0", OUT=out)
+        code = "import os, runwatch; r = runwatch.init(project='cli'); open(os.path.join(os.environ['OUT'], 'id'), 'w').write(r.id); r.log({'x': 2.5}, step=7); r.finish()"
+        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+        run_id = open(os.path.join(out, "id")).read()
+        wait_for(lambda: any(e["type"] == "run.end" for e in read_log(store, run_id)), "the run in the store", 60)
+        assert [p["value"] for e in read_log(store, run_id) if e["type"] == "metrics" for p in e["points"]] == [2.5]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        conn, ch = broker.channel()
+        ch.queue_delete("runwatch")  # the default queue: later tests publish to the same exchange
+        ch.queue_delete("runwatch.dead")
+        conn.close()
