@@ -150,6 +150,18 @@ describe('Runs tree and Compare (e2e, packaged .vsix in code-server)', () => {
       assert.match(text, /lr3e-3-seed1: epoch 2 of 4/, 'the last console lines');
       const tab = page.locator('.tabs-container .tab.active').first();
       assert.match((await tab.textContent()) ?? '', /lr3e-3-seed1 error\.log/);
+
+      // A click on one of its metrics opens the dashboard at that metric's chart.
+      await page
+        .locator(ROW, { hasText: /^val\/acc/ })
+        .first()
+        .click();
+      const dash = await vs!.webviewFrame('.chart[data-key="val/acc"]', 60_000);
+      await dash.waitForSelector('.chart.focused[data-key="val/acc"]', { timeout: 30_000, state: 'attached' });
+      const points = JSON.parse(
+        (await dash.getAttribute('.chart[data-key="val/acc"]', 'data-points')) ?? '{}',
+      ) as Record<string, number>;
+      assert.ok(ids['lr3e-3-seed1'] in points, 'the dashboard shows the failed run');
     } finally {
       await vs!.screenshot('treeCompare-error');
     }
@@ -205,10 +217,23 @@ describe('Runs tree and Compare (e2e, packaged .vsix in code-server)', () => {
     const page = vs!.page;
     try {
       await page.locator(ROW, { hasText: 'lr1e-3-seed0' }).first().click();
+      // The plain click showed that run in the dashboard (beside the failed run shown before).
+      const dash = await vs!.webviewFrame('.chart[data-key="train/loss"]', 60_000);
+      const drawn = async () =>
+        Object.keys(
+          JSON.parse((await dash.getAttribute('.chart[data-key="train/loss"]', 'data-points')) ?? '{}') as Record<
+            string,
+            number
+          >,
+        );
+      await waitFor('the dashboard drawing the clicked run', async () => (await drawn()).includes(ids['lr1e-3-seed0']));
       await page
         .locator(ROW, { hasText: 'lr1e-4-seed0' })
         .first()
         .click({ modifiers: ['Control'] });
+      // Ctrl-click only selects: nothing is added to the dashboard.
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.ok(!(await drawn()).includes(ids['lr1e-4-seed0']), 'the Ctrl-clicked run is not added to the dashboard');
       // Right-click, "Compare with Selected" (again if a just-opened menu missed the click).
       const compareFrame = () => vs!.webviewFrame('.cmp-header h1', 15_000);
       let frame: Awaited<ReturnType<typeof compareFrame>> | undefined;

@@ -18,11 +18,6 @@ const STATUSES: RunStatus[] = ['running', 'finished', 'failed', 'crashed', 'kill
 
 type Node<K extends RunsNode['kind']> = Extract<RunsNode, { kind: K }>;
 
-/** The dashboard's way to bring one metric forward, if it offers one (asked for: see the report). */
-interface MetricFocus {
-  focusMetric?(key: string): void;
-}
-
 /** Test hooks: what a person would answer in the dialogs. */
 export interface TreeAnswers {
   file?: string;
@@ -193,8 +188,9 @@ export function registerTreeCommands(
     cmd('runwatch.openRun', (node: Node<'run'> | string) => openRun(node)),
     cmd('runwatch.openMetricChart', (node: Node<'metric'>) => {
       if (!node || !store.getRun(node.runId)) return undefined;
+      // The run's dashboard, scrolled to the metric's chart (a filter or folded group that hid it cleared).
       const panel = DashboardPanel.show(deps, uri, [node.runId], false);
-      (panel as MetricFocus).focusMetric?.(node.key);
+      panel.focusMetric(node.key);
       return panel;
     }),
     cmd('runwatch.showRunError', (node: Node<'error'> | Node<'run'> | string) => showError(node)),
