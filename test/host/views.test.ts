@@ -377,6 +377,55 @@ describe('run commands (workspace store, real collector)', function () {
     assert.deepStrictEqual([...again.runIds], shown, 'nothing added on the second click');
   });
 
+  it('projects and metrics have context menus: open all, compare, export; open chart, export CSV', async () => {
+    const pkg = vscode.extensions.getExtension('runwatch.runwatch')!.packageJSON as {
+      contributes: { menus: Record<string, { command: string; when?: string }[]> };
+    };
+    const menu = pkg.contributes.menus['view/item/context'];
+    const on = (item: string) =>
+      menu.filter((m) => m.when?.includes(`viewItem == ${item}`) && m.when.includes('view == runwatch.runs'));
+    for (const c of ['runwatch.openProjectInDashboard', 'runwatch.compareProject', 'runwatch.exportRun'])
+      assert.ok(
+        on('project').some((m) => m.command === c),
+        `${c} on projects`,
+      );
+    for (const c of ['runwatch.openMetricChart', 'runwatch.exportMetricCsv'])
+      assert.ok(
+        on('metric').some((m) => m.command === c),
+        `${c} on metrics`,
+      );
+
+    const project = { kind: 'project', project: 'cmds' };
+    const compare = await vscode.commands.executeCommand<{ runIds: string[] }>('runwatch.compareProject', project);
+    for (const id of ids) assert.ok(compare.runIds.includes(id), 'every run of the project compared');
+    const dash = await vscode.commands.executeCommand<{ runIds: readonly string[] }>(
+      'runwatch.openProjectInDashboard',
+      project,
+    );
+    for (const id of ids) assert.ok(dash.runIds.includes(id), 'every run of the project in the dashboard');
+
+    const file = path.join(os.tmpdir(), `runwatch-views-metric-${process.pid}.csv`);
+    try {
+      const res = await vscode.commands.executeCommand<{ points: number }>(
+        'runwatch.exportMetricCsv',
+        { kind: 'metric', runId: ids[0], key: 'loss' },
+        undefined,
+        { file },
+      );
+      assert.strictEqual(res.points, 5);
+      const rows = fs.readFileSync(file, 'utf8').trim().split('\n');
+      assert.strictEqual(rows[0], 'run_id,key,step,time,value');
+      assert.deepStrictEqual(
+        rows.slice(1).map((r) => r.split(',')[2]),
+        ['0', '1', '2', '3', '4'],
+      );
+      assert.ok(rows.slice(1).every((r) => r.startsWith(`${ids[0]},loss,`)));
+    } finally {
+      fs.rmSync(file, { force: true });
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
   it("Show Error opens a failed run's error, traceback and last lines as a read-only document", async () => {
     const id = await runPython(
       [
