@@ -1,10 +1,13 @@
 // The editor features' pure parts: which lines show which run's values and with what text, where a
 // recorded path is found in the workspace, and a run's command line rebuilt with changed params.
 import { strict as assert } from 'assert';
+import * as path from 'path';
+import type * as vscode from 'vscode';
 import type { RunSummary } from '../../src/api/types';
 import { buildIndex, renderFile, sparkline, TrendMemory } from '../../src/ui/editor/inlineModel';
 import { resolveSourcePath } from '../../src/ui/editor/sourcePaths';
 import { paramArgs, recordedCommand, shellLine, withParams } from '../../src/ui/launch/commandLine';
+import { applyTerminalEnv, runwatchEnv } from '../../src/ui/terminalEnv';
 
 function run(id: string, status: RunSummary['status'], start: number, sources: RunSummary['sources']): RunSummary {
   return {
@@ -132,5 +135,39 @@ describe('editor: rerun command lines', () => {
       error: 'its context does not record the command line (an older client, or not run from Python)',
     });
     assert.ok('error' in recordedCommand({ notebook: '/w/n.ipynb', origArgv: ['python', '-m', 'ipykernel_launcher'] }));
+  });
+});
+
+describe('editor: the environment for terminals, tasks and debug sessions', () => {
+  const info = { url: 'ws://127.0.0.1:9', token: 't', spoolDir: '/s', extensionPath: '/ext' };
+
+  it('debug sessions get the terminals variables, RUNWATCH_CAPTURE=0 only with capture off', () => {
+    const on = runwatchEnv({ ...info, capture: true }, '/mine');
+    assert.deepEqual(on, {
+      RUNWATCH_URL: 'ws://127.0.0.1:9',
+      RUNWATCH_TOKEN: 't',
+      RUNWATCH_SPOOL_DIR: '/s',
+      PYTHONPATH: `${path.join('/ext', 'clients', 'python')}${path.delimiter}/mine`,
+    });
+    assert.equal(runwatchEnv({ ...info, capture: false }).RUNWATCH_CAPTURE, '0');
+  });
+
+  it('terminals (and the tasks run in them) get RUNWATCH_CAPTURE=0 with capture off, and lose it when back on', () => {
+    const ops: string[] = [];
+    const c = {
+      persistent: true,
+      description: '',
+      replace: (n: string, v: string) => ops.push(`replace ${n}=${v}`),
+      prepend: (n: string, v: string) => ops.push(`prepend ${n}=${v}`),
+      delete: (n: string) => ops.push(`delete ${n}`),
+    };
+    applyTerminalEnv(c as unknown as vscode.GlobalEnvironmentVariableCollection, { ...info, capture: false });
+    assert.ok(ops.includes('replace RUNWATCH_CAPTURE=0'), ops.join('\n'));
+    ops.length = 0;
+    applyTerminalEnv(c as unknown as vscode.GlobalEnvironmentVariableCollection, { ...info, capture: true });
+    assert.ok(ops.includes('delete RUNWATCH_CAPTURE'), ops.join('\n'));
+    ops.length = 0;
+    applyTerminalEnv(c as unknown as vscode.GlobalEnvironmentVariableCollection, info);
+    assert.ok(!ops.some((o) => o.includes('RUNWATCH_CAPTURE')), 'not given: left as it is');
   });
 });
