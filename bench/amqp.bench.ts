@@ -47,7 +47,7 @@ const acked = []; // [runId, seq, time] (WebSocket: the ack is the durable point
 function amqpClient(idx) {
   const amqplib = require(workerData.amqpPath);
   const runId = runPrefix + idx;
-  return amqplib.connect(url).then((conn) => conn.createConfirmChannel().then((ch) => new Promise((resolve, reject) => {
+  return amqplib.connect(url, { noDelay: true }).then((conn) => conn.createConfirmChannel().then((ch) => new Promise((resolve, reject) => {
     let seq = 1, inflight = 0, total = rate ? Math.ceil((rate / clients) * seconds / batch) : frames;
     const opts = (s) => ({ persistent: true, mandatory: true, headers: { 'runwatch-protocol': 1, 'runwatch-run-id': runId, 'runwatch-seq': s } });
     const key = 'bench.' + runId;

@@ -14,7 +14,10 @@ import { wireMessage } from './wire';
 export const AMQP_BACKEND_ID = 'runwatch.amqp';
 
 /** How the backend opens a connection: amqplib's `connect` (tests give a fake broker). */
-export type AmqpConnect = (url: string, socketOptions: { timeout: number }) => Promise<amqp.ChannelModel>;
+export type AmqpConnect = (
+  url: string,
+  socketOptions: { timeout: number; noDelay: boolean },
+) => Promise<amqp.ChannelModel>;
 
 interface Link {
   conn: amqp.ChannelModel;
@@ -139,7 +142,7 @@ export class AmqpBackend implements BackendPlugin {
   }
 
   private async connect(): Promise<Link> {
-    const conn = await this.connectTo(this.url, { timeout: 10000 });
+    const conn = await this.connectTo(this.url, { timeout: 10000, noDelay: true });
     try {
       const ch = await conn.createConfirmChannel();
       const link: Link = { conn, ch, closed: false };

@@ -16,7 +16,10 @@ import { RunBatcher, type Delivered } from './runBatcher';
 export const AMQP_SOURCE_ID = 'runwatch.amqp-source';
 
 /** How the source opens a connection: amqplib's `connect` (tests give a fake broker). */
-export type AmqpConnect = (url: string, socketOptions: { timeout: number }) => Promise<amqp.ChannelModel>;
+export type AmqpConnect = (
+  url: string,
+  socketOptions: { timeout: number; noDelay: boolean },
+) => Promise<amqp.ChannelModel>;
 
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 5000;
@@ -180,7 +183,7 @@ export class AmqpSource implements SourcePlugin {
     let conn: amqp.ChannelModel | undefined;
     try {
       const { url } = brokerUrl({ url: s.url, vhost: s.vhost, password: this.password, heartbeatSeconds: 10 });
-      conn = await this.connectTo(url, { timeout: 10000 });
+      conn = await this.connectTo(url, { timeout: 10000, noDelay: true });
       const ch = await conn.createConfirmChannel();
       const batcher = new RunBatcher((runId, items) => this.store(link, runId, items));
       const link: Link = { conn, ch, window: new AckWindow(), byTag: new Map(), batcher, closed: false };
