@@ -295,4 +295,36 @@ describe('Runs tree and Compare (e2e, packaged .vsix in code-server)', () => {
       await vs!.screenshot('treeCompare-compare');
     }
   });
+  it('the Compare Runs picker lists names, project, status, start time and params, not bare ids', async () => {
+    const page = vs!.page;
+    try {
+      // A project row selected (clicked twice: folded and unfolded), so no run is selected in the tree.
+      const project = page.locator(ROW, { hasText: 'tc-sweep' }).first();
+      await project.click();
+      await project.click();
+      await vs!.runCommand('Runwatch: Compare Runs');
+      const row = (name: string) =>
+        page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: name }).first();
+      await row('lr1e-3-seed0').waitFor({ state: 'visible', timeout: 30_000 });
+      const text = ((await row('lr1e-3-seed0').textContent()) ?? '').replace(/\u00a0/g, ' ');
+      assert.match(text, /tc-sweep · finished · started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+      assert.match(text, /lr=0\.001 · seed=0/);
+      assert.match(text, /#sweep #baseline/);
+      assert.doesNotMatch(text, new RegExp(ids['lr1e-3-seed0']), 'no 32-character id');
+      await row('lr1e-3-seed0').click();
+      await row('lr3e-3-seed1').click();
+      await page.keyboard.press('Enter');
+      await waitFor(
+        'the compare page on the picked runs',
+        async () => {
+          const f = await vs!.webviewFrame('.cmp-header h1', 30_000);
+          const h1 = (await f.textContent('.cmp-header h1')) ?? '';
+          return /lr3e-3-seed1/.test(h1) && /lr1e-3-seed0/.test(h1) && !/lr1e-4-seed0/.test(h1);
+        },
+        60_000,
+      );
+    } finally {
+      await vs!.screenshot('treeCompare-picker');
+    }
+  });
 });
