@@ -1,8 +1,8 @@
 // The editor features as a person uses them, in the real VS Code with the packaged .vsix:
 // examples/train_demo.py run in an integrated terminal shows the latest value after its `run.log`
-// line, changing while it trains; "Go to Source" on a metric opens that file at that line; a task of
-// tasks.json streams a run with no Runwatch code beyond `import runwatch` (tasks get the terminals'
-// environment); "Rerun in Terminal" starts a second run with the same params.
+// line, changing while it trains; "Go to Source" on a metric (palette and Runs tree) opens that file at
+// that line; a task of tasks.json streams a run with no Runwatch code beyond `import runwatch` (tasks get
+// the terminals' environment); "Rerun in Terminal" starts a second run with the same params.
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -148,6 +148,35 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
       assert.match(where, new RegExp(`Ln ${LOG_LINE},`));
     } finally {
       await vs!.screenshot('editor-inline-go-to-source').catch(() => undefined);
+    }
+  });
+
+  it('"Go to Source" on a metric of the Runs tree opens the log line too', async () => {
+    const page = vs!.page;
+    try {
+      await quickOpen('task_train.py');
+      await page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]').click();
+      const tree = page.locator('.part.sidebar .pane-body .monaco-list[aria-label*="Runs"]').first();
+      const run = tree.locator('.monaco-list-row', { hasText: 'e2e-demo' }).first();
+      await run.waitFor({ state: 'visible', timeout: 60_000 });
+      // The twistie expands the run (a click on the row opens the dashboard).
+      await run.locator('.monaco-tl-twistie').click();
+      const metric = tree.locator('.monaco-list-row', { hasText: 'train/lr' }).first();
+      await metric.waitFor({ state: 'visible', timeout: 60_000 });
+      await metric.hover();
+      await metric.locator('.action-label[aria-label="Go to Source"]').click();
+      await page.locator('.tab.active[aria-label^="train_demo.py"]').waitFor({ state: 'visible', timeout: 60_000 });
+      const where = await waitFor(
+        'the cursor on the log line',
+        async () => {
+          const t = await page.locator('#status\\.editor\\.selection').textContent();
+          return t && new RegExp(`Ln ${LOG_LINE},`).test(t) ? t : undefined;
+        },
+        30_000,
+      );
+      assert.match(where, new RegExp(`Ln ${LOG_LINE},`));
+    } finally {
+      await vs!.screenshot('editor-tree-go-to-source').catch(() => undefined);
     }
   });
 
