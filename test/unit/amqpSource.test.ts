@@ -202,6 +202,16 @@ describe('AMQP source: acknowledgements', () => {
     await h.source.stop();
   });
 
+  it('a cancelled consumer (its queue deleted) closes that connection and consumes again on a new one', async () => {
+    const h = await started();
+    h.connections[0].ch.consumer?.(null);
+    assert.equal(h.connections[0].closed, 1);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(h.connections.length, 2);
+    assert.ok(h.connections[1].ch.consumer, 'consuming on the new connection');
+    await h.source.stop();
+  });
+
   it('stop() waits for appends under way and acks them', async () => {
     const h = await started();
     const ch = h.connections[0].ch;

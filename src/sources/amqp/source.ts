@@ -222,6 +222,8 @@ export class AmqpSource implements SourcePlugin {
     if (link.closed) return;
     this.drop(link);
     if (this.link === link) this.link = undefined;
+    // A cancelled consumer leaves the connection open: close it, the next one replaces it.
+    void link.conn.close().catch(() => undefined);
     if (!this.running) return;
     this.lastError = this.lastError ?? why;
     this.ctx?.logger.warn(`lost ${this.shownUrl} (${this.lastError}); reconnecting`);
