@@ -124,8 +124,13 @@ describe('editor: rerun command lines', () => {
       [
         ['lr', '0.1'],
         ['batch_size', '64'],
-        ['opt.name', 'x y'],
       ],
+      '--name is not taken for opt.name: whole names only',
+    );
+    const nested = paramArgs(['python', 't.py', '--model.layers', '12'], { 'model.layers': 12 });
+    assert.deepEqual(
+      nested.map((a) => [a.param, a.value]),
+      [['model.layers', '12']],
     );
     assert.equal(
       shellLine(withParams(cmd.argv, args, { lr: '0.01', batch_size: '128' })),

@@ -40,14 +40,12 @@ export interface ParamArg {
 
 const norm = (s: string) => s.replace(/^-+/, '').replace(/[-.]/g, '_').toLowerCase();
 
-/** The arguments of `argv` that set one of `params` (`--lr 0.1`, `--lr=0.1`, `--batch-size 64` for batch_size). */
+/** The arguments of `argv` that set one of `params` (`--lr 0.1`, `--lr=0.1`, `--batch-size 64` for batch_size,
+ * `--model.layers 12` for model.layers). */
 export function paramArgs(argv: readonly string[], params: Record<string, ParamValue>): ParamArg[] {
+  // Whole names only: `--name` must not pass for `optimizer.name` (it is usually the run's name).
   const names = new Map<string, string>();
-  for (const p of Object.keys(params)) {
-    names.set(norm(p), p);
-    const last = p.split('.').pop();
-    if (last && !names.has(norm(last))) names.set(norm(last), p);
-  }
+  for (const p of Object.keys(params)) names.set(norm(p), p);
   const out: ParamArg[] = [];
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];
