@@ -209,7 +209,7 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
     }
   });
 
-  it('"Rerun in Terminal" starts a second run with the same params', async () => {
+  it('"Rerun in Terminal" starts a second run with the same params, and a third with a changed one', async () => {
     const store = path.join(ws, '.runwatch');
     try {
       const first = starts(store).filter((s) => s.name === 'e2e-demo');
@@ -226,6 +226,29 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
       assert.strictEqual(second.params.lr, 0.001);
       assert.deepStrictEqual(second.context.argv, first[0].context.argv);
       assert.strictEqual(second.context.cwd, ws);
+
+      // Again, with a changed param: the script takes --steps and --lr on its command line.
+      await vs!.runCommand('Runwatch: Rerun in Terminal');
+      await pickRow(/e2e-demo/);
+      await pickRow(/Change params/);
+      const input = vs!.page.locator('.quick-input-widget input.input');
+      for (const [param, value] of [
+        ['steps', '600'],
+        ['lr', '0.002'],
+      ]) {
+        await vs!.page.locator('.quick-input-widget', { hasText: `: ${param}` }).waitFor({ state: 'visible' });
+        await input.fill(value);
+        await vs!.page.keyboard.press('Enter');
+      }
+      const known = new Set([first[0].runId, second.runId]);
+      const third = await waitFor(
+        'a third e2e-demo run',
+        () => starts(store).find((s) => s.name === 'e2e-demo' && !known.has(s.runId)),
+        120_000,
+      );
+      assert.strictEqual(third.params.lr, 0.002);
+      assert.strictEqual(third.params.steps, 600);
+      assert.strictEqual(third.params.seed, first[0].params.seed);
     } finally {
       await vs!.screenshot('editor-rerun').catch(() => undefined);
     }
