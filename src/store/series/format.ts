@@ -65,6 +65,8 @@ export class Series {
   snapshotCount = 0;
   /** When it was last queried, for dropping the least recently used pyramids. */
   lastUsed = 0;
+  /** Its loaded pyramid is in the store's last budget total (or was added to it since). */
+  budgeted = false;
 
   constructor(
     readonly key: string,

@@ -17,6 +17,8 @@ import type { LatestPoint, SeriesQuery, SeriesSlice, SeriesSource, SeriesStoreOp
 
 const READ_BATCH = 2048;
 const INDEX_SAVE_DELAY_MS = 1000;
+/** A full budget pass at least this often (pyramids also grow as points arrive, unseen by the count below). */
+const TRIM_EVERY_QUERIES = 256;
 
 export class SeriesStore {
   private readonly runs = new Map<string, RunSeries>();
@@ -26,6 +28,14 @@ export class SeriesStore {
   private disposed = false;
   private warned = false;
   private clock = 0;
+  /**
+   * Loaded bytes as of the last budget pass, and the pyramids loaded since: a pass walks every series
+   * of every run, so it runs only when these say the budget may be exceeded (or every
+   * TRIM_EVERY_QUERIES queries), not on each query (at 10,000 runs that walk made a query cost ~10 ms).
+   */
+  private trimmedTotal = 0;
+  private loadedSinceTrim = 0;
+  private queriesSinceTrim = 0;
   /** Budget for loaded pyramids and markers; see DEFAULT_MAX_LOADED_BYTES. */
   maxLoadedBytes = DEFAULT_MAX_LOADED_BYTES;
 
@@ -78,7 +88,18 @@ export class SeriesStore {
     const pyr = s.pyramid;
     const nf = s.nonFinite;
     if (!pyr || !nf) return emptySlice();
-    trimLoaded(this.runs.values(), s, this.maxLoadedBytes);
+    if (!s.budgeted) {
+      s.budgeted = true;
+      this.loadedSinceTrim += pyr.bytes() + nf.bytes();
+    }
+    if (
+      this.trimmedTotal + this.loadedSinceTrim > this.maxLoadedBytes ||
+      ++this.queriesSinceTrim >= TRIM_EVERY_QUERIES
+    ) {
+      this.trimmedTotal = trimLoaded(this.runs.values(), s, this.maxLoadedBytes);
+      this.loadedSinceTrim = 0;
+      this.queriesSinceTrim = 0;
+    }
     // Rows below this count are immutable, so later appends can't disturb the reads below.
     const count = pyr.count;
     const maxPoints = Number.isFinite(q.maxPoints) ? Math.max(2, Math.floor(q.maxPoints)) : 2;
