@@ -110,6 +110,12 @@ export class RunsTablePanel {
       void this.fillExtremes(this.deps.store.listRuns().map((r) => r.runId));
     } else if (m.type === 'bands') {
       void this.answerBands(m);
+    } else if (m.type === 'goToSource') {
+      void vscode.commands
+        .executeCommand('runwatch.goToSource', { runId: m.runId, key: m.key })
+        .then(undefined, (err: unknown) => {
+          void vscode.window.showErrorMessage(`Runwatch: Go to Source failed: ${errorText(err)}`);
+        });
     } else if (m.type === 'action') {
       const ids = m.runIds.filter((id) => this.deps.store.getRun(id));
       if (ids.length === 0) return;

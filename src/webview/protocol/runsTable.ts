@@ -150,8 +150,14 @@ export interface ActionMessage extends Message<'action'> {
   runIds: string[];
 }
 
+/** Page → host: open the line that first logged `key` in that run (runwatch.goToSource). */
+export interface GoToSourceMessage extends Message<'goToSource'> {
+  runId: string;
+  key: string;
+}
+
 export type RunsTableHostMessage = RunsMessage | BandsReply;
-export type RunsTableWebviewMessage = ReadyMessage | BandsRequest | ActionMessage;
+export type RunsTableWebviewMessage = ReadyMessage | BandsRequest | ActionMessage | GoToSourceMessage;
 
 export function isRunsTableHostMessage(v: unknown): v is RunsTableHostMessage {
   if (!isObject(v)) return false;
@@ -164,6 +170,7 @@ export function isRunsTableWebviewMessage(v: unknown): v is RunsTableWebviewMess
   if (isReady(v)) return true;
   if (!isObject(v)) return false;
   if (v.type === 'action') return isOneOf(RUN_ACTIONS, v.action) && strings(v.runIds);
+  if (v.type === 'goToSource') return typeof v.runId === 'string' && typeof v.key === 'string';
   if (v.type === 'bands') {
     return (
       isRequestId(v.requestId) &&

@@ -67,6 +67,7 @@ const table = new RunsTableView(root, {
     update({ expanded: [...ex] });
   },
   onRowClick: (index, ev) => clickRow(index, ev),
+  onGoToSource: (runId, key) => vscode.postMessage({ type: 'goToSource', runId, key }),
 });
 const bands = new BandChart(controls.bandBox);
 const pc = new ParallelCoords(controls.pcBox, (id, brush) => setBrush(id, brush));

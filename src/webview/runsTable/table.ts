@@ -14,6 +14,8 @@ export interface TableCallbacks {
   onSort(id: string): void;
   onRowClick(index: number, ev: MouseEvent): void;
   onToggleGroup(key: string): void;
+  /** A metric cell double-clicked: the line of code that logged it. */
+  onGoToSource(runId: string, key: string): void;
 }
 
 export class RunsTableView {
@@ -47,6 +49,12 @@ export class RunsTableView {
     this.head.addEventListener('click', (e) => {
       const id = (e.target as HTMLElement).closest<HTMLElement>('.th')?.dataset.col;
       if (id) this.cb.onSort(id);
+    });
+    this.body.addEventListener('dblclick', (e) => {
+      const cell = (e.target as HTMLElement).closest<HTMLElement>('.cell');
+      const runId = cell?.closest<HTMLElement>('.row')?.dataset.runId;
+      const m = /^metrics\.(.*)\.(last|min|max)$/.exec(cell?.dataset.col ?? '');
+      if (runId && m) this.cb.onGoToSource(runId, m[1]);
     });
     this.body.addEventListener('click', (e) => {
       const row = (e.target as HTMLElement).closest<HTMLElement>('.row');
