@@ -339,6 +339,8 @@ def read_log(store: str, run_id: str) -> List[Dict[str, Any]]:
             cols = ev.get("cols")  # the columnar form the Python client sends, stored as received
             if cols is not None:
                 ev["points"] = [{"key": cols["keys"][k], "value": v, "step": s, "time": t} for k, v, s, t in zip(cols["k"], cols["v"], cols["s"], cols["t"])]
+            # A message that only says where keys were first logged carries no points.
+            ev.setdefault("points", [])
             for p in ev["points"]:
                 v = p["value"]
                 p["value"] = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[v] if isinstance(v, str) else float(v)
