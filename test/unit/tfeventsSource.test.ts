@@ -202,6 +202,43 @@ describe('TensorBoard log-folder source', function () {
       assert.equal(saved(stateFile)['runs/b'].pending, undefined);
     });
 
+    it('a big log goes in stretches, each stored before the next is read; a crash between them loses nothing', async () => {
+      const w = path.join(tmp.dir, 'stretch-ws');
+      const dir = path.join(w, 'runs', 's');
+      bulk(dir, 60);
+      const csv = path.join(w, 'runs', 'k', 'history.csv');
+      fs.mkdirSync(path.dirname(csv), { recursive: true });
+      const rows = Array.from({ length: 50 }, (_, i) => `${i},${i / 2}`);
+      fs.writeFileSync(csv, `epoch,loss\n${rows.join('\n')}\n`);
+      const stateFile = path.join(tmp.dir, 'stretch-state.json');
+      const store = storeSink();
+      let calls = 0;
+      const sizes: number[] = [];
+      const crashing: SourceSink = {
+        ...store,
+        append: async (runId, items) => {
+          await store.append(runId, items);
+          sizes.push(pointsOf(items).length);
+          if (++calls === 3) throw new Error('the extension host died here');
+        },
+      };
+      const opts = { roots: [w], stateFile, settleMs: 0, stretchBytes: 300 };
+      const src = new TfeventsSource(opts);
+      await src.initialize(context({}, []));
+      await src.pollOnce(crashing);
+      assert.ok(sizes.length >= 3 && sizes.every((n) => n < 60), `stretches of ${sizes.join(', ')} points`);
+      const again = new TfeventsSource(opts);
+      await again.initialize(context({}, []));
+      await again.pollOnce(store);
+      const tbRun = runIdentity(w, dir).runId;
+      assert.equal(heldPoints(store, tbRun).length, 60, 'every point once');
+      const csvRun = [...store.held.keys()].find((k) => k !== tbRun) ?? '';
+      assert.deepEqual(
+        heldPoints(store, csvRun).map((p) => p.step),
+        rows.map((_, i) => i),
+      );
+    });
+
     it('a refused append: nothing lost, the next poll delivers it', async () => {
       const w = path.join(tmp.dir, 'refuse-ws');
       const dir = path.join(w, 'logs');

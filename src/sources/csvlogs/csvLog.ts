@@ -85,7 +85,7 @@ export function pollCsvLog(file: string, id: RunIdentity, prev?: LogDirState, op
   const problem = (record: number, offset: number, message: string) =>
     problems.push({ file, kind: 'corrupt', record, offset, message });
   let cur: FileCursor = state.files[name] ?? { offset: 0, records: 0 };
-  const until = opts.bounds ? (opts.bounds[name] ?? 0) : undefined;
+
   let head: Buffer;
   try {
     head = readFrom(file, 0, 64 * 1024).bytes;
@@ -117,7 +117,13 @@ export function pollCsvLog(file: string, id: RunIdentity, prev?: LogDirState, op
     cur = { offset: 0, records: 0 };
   }
   const base = cur.offset === 0 ? headEnd + 1 : cur.offset;
-  const read = readFrom(file, base, until);
+  let until = opts.bounds ? (opts.bounds[name] ?? 0) : opts.maxBytes ? base + opts.maxBytes : undefined;
+  let read = readFrom(file, base, until);
+  if (!opts.bounds && until !== undefined && until < size && read.bytes.indexOf(NL) < 0) {
+    until = undefined; // one line longer than a stretch: read it whole
+    read = readFrom(file, base);
+  }
+  const more = !opts.bounds && until !== undefined && until < size;
   const lastNl = read.bytes.lastIndexOf(NL);
   const complete = lastNl < 0 ? Buffer.alloc(0) : read.bytes.subarray(0, lastNl + 1);
   const time = read.mtime / 1000;
@@ -173,5 +179,5 @@ export function pollCsvLog(file: string, id: RunIdentity, prev?: LogDirState, op
       context: { logFile: file },
     });
   }
-  return { events, problems, state };
+  return { events, problems, state, more };
 }

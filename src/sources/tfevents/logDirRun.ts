@@ -90,6 +90,8 @@ export interface PollResult {
   problems: FileProblem[];
   /** The state after this poll; persist it only once `events` are stored. */
   state: LogDirState;
+  /** A file was read only up to `maxBytes` past its cursor: poll again for the rest. */
+  more?: boolean;
 }
 
 export function eventFiles(logDir: string): string[] {
@@ -108,6 +110,8 @@ export interface PollOptions {
   final?: boolean;
   /** Read each file only up to this offset (a file not named: not at all); see LogDirState.pending. */
   bounds?: Record<string, number>;
+  /** Read at most about this many bytes of each file (a big log is imported in stretches). */
+  maxBytes?: number;
   /**
    * A file unchanged for this long whose last record is unfinished: reported once as truncated,
    * and still waited for (nothing is skipped, in case its writer comes back).
@@ -130,6 +134,7 @@ export function pollLogDir(
     : { runId: id.runId, started: false, files: {}, notShown: {} };
   const events: RunEvent[] = [];
   const problems: FileProblem[] = [];
+  let more = false;
   let points: MetricPoint[] = [];
   let params: Record<string, ParamValue> | undefined;
   let firstTime: number | undefined;
@@ -164,13 +169,22 @@ export function pollLogDir(
     }
   };
   for (const f of eventFiles(logDir)) {
-    const until = opts.bounds ? (opts.bounds[f] ?? 0) : undefined;
     const file = path.join(logDir, f);
     const before = state.files[f];
-    const r = readEventFile(file, before, { final: opts.final, onItems: take, until });
+    const from = before?.offset ?? 0;
+    const size = statOf(file)?.size ?? 0;
+    let until = opts.bounds ? (opts.bounds[f] ?? 0) : opts.maxBytes ? from + opts.maxBytes : undefined;
+    let r = readEventFile(file, before, { final: opts.final, onItems: take, until });
+    if (!opts.bounds && until !== undefined && until < size && r.cursor.offset === from) {
+      // One record bigger than a stretch: read it whole.
+      until = undefined;
+      r = readEventFile(file, before, { final: opts.final, onItems: take });
+    }
+    if (!opts.bounds && until !== undefined && until < size) more = true;
     const cursor: FileCursor = { ...r.cursor };
     if (before?.tailReported && cursor.offset === before.offset) cursor.tailReported = true;
-    if (opts.staleMs !== undefined && until === undefined && !cursor.tailReported) {
+    const toEnd = !opts.bounds && (until === undefined || until >= size);
+    if (opts.staleMs !== undefined && toEnd && !cursor.tailReported) {
       const st = statOf(file);
       if (st && st.size > cursor.offset && Date.now() - st.mtimeMs > opts.staleMs && !cursor.resyncing) {
         cursor.tailReported = true;
@@ -203,7 +217,7 @@ export function pollLogDir(
   } else if (params) {
     events.unshift({ type: 'params', params });
   }
-  return { events, problems, state };
+  return { events, problems, state, more };
 }
 
 function statOf(file: string): fs.Stats | undefined {

@@ -54,6 +54,8 @@ export interface TfeventsSourceOptions {
   settleMs?: number;
   /** How often the workspace is walked for new logs (default 10 s; logs already found are read every poll). */
   walkMs?: number;
+  /** Bytes of a file read per stretch (default 8 MiB): each stretch is stored before the next is read. */
+  stretchBytes?: number;
 }
 
 /** A log not imported yet, as the import command lists it. */
@@ -219,24 +221,31 @@ export class TfeventsSource implements SourcePlugin {
       const again = pollTarget(t, prev, { bounds: files });
       prev = await this.deliver(t, prev, again.state, again.events, around, sink);
     }
-    const r = pollTarget(t, prev, { staleMs: force ? 0 : this.liveWindowMs });
-    for (const p of r.problems) this.ctx?.logger.warn(`${p.file}: ${p.message}`);
-    for (const e of r.events) if (e.type === 'metrics') points += e.points.length;
-    const next: LogDirState = { ...r.state, kind: t.kind, path: t.path };
-    // A log that went quiet is finished; one that grows again after that is running again.
-    const newest = newestChange(t);
-    const restart = prev?.ended && r.events.length ? Date.now() / 1000 : undefined;
-    const open = next.started && (!prev?.ended || restart !== undefined);
-    next.lastTime = r.events.reduce((t, e) => Math.max(t, lastTimeOf(e)), prev?.lastTime ?? 0);
-    // Ends when its last file changed, or at its last event's wall time if that is later (copied files).
-    const endTime = Math.max(newest / 1000, next.lastTime);
-    const end = open && Date.now() - newest > this.liveWindowMs ? endTime : undefined;
-    if (!r.events.length && end === undefined) {
-      if (!prev || JSON.stringify(prev) !== JSON.stringify(next)) await states.set(t.key, next);
-      return { points, problems: r.problems.length };
+    let problems = 0;
+    // A big log goes in stretches: the first points are stored (and charted) while the rest is read.
+    for (;;) {
+      const r = pollTarget(t, prev, {
+        staleMs: force ? 0 : this.liveWindowMs,
+        maxBytes: this.o.stretchBytes ?? 8 << 20,
+      });
+      for (const p of r.problems) this.ctx?.logger.warn(`${p.file}: ${p.message}`);
+      problems += r.problems.length;
+      for (const e of r.events) if (e.type === 'metrics') points += e.points.length;
+      const next: LogDirState = { ...r.state, kind: t.kind, path: t.path };
+      // A log that went quiet is finished; one that grows again after that is running again.
+      const newest = newestChange(t);
+      const restart = prev?.ended && r.events.length ? Date.now() / 1000 : undefined;
+      const open = next.started && (!prev?.ended || restart !== undefined);
+      next.lastTime = r.events.reduce((x, e) => Math.max(x, lastTimeOf(e)), prev?.lastTime ?? 0);
+      // Ends when its last file changed, or at its last event's wall time if that is later (copied files).
+      const endTime = Math.max(newest / 1000, next.lastTime);
+      const end = !r.more && open && Date.now() - newest > this.liveWindowMs ? endTime : undefined;
+      if (!r.events.length && end === undefined) {
+        if (!prev || JSON.stringify(prev) !== JSON.stringify(next)) await states.set(t.key, next);
+        prev = next;
+      } else prev = await this.deliver(t, prev, next, r.events, { restart, end }, sink);
+      if (!r.more) return { points, problems };
     }
-    await this.deliver(t, prev, next, r.events, { restart, end }, sink);
-    return { points, problems: r.problems.length };
   }
 
   /** Writes the stretch down, appends its events with their seqs, then moves the cursor. */
