@@ -492,6 +492,9 @@ export function readRunLog(
         type: 'metrics',
         points: cols.k.map((ki, i) => ({ key: cols.keys[ki], value: cols.v[i], step: cols.s[i], time: cols.t[i] })),
       };
+    } else if (rec.event.type === 'metrics' && !Array.isArray(rec.event.points)) {
+      // Only `sources` (where keys were first logged): no points.
+      rec.event = { ...rec.event, points: [] };
     }
     out.push(rec);
     pos = end;
