@@ -300,7 +300,8 @@ describe('TensorBoard log-folder source', function () {
         assert.deepEqual(await src.candidates(), []);
         const types = () => sink.events.map((e) => (e.event.type === 'run.end' ? e.event.status : e.event.type));
         assert.deepEqual(types(), ['run.start', 'metrics', 'finished'], 'a log nothing writes any more is finished');
-        const end = sink.events[2].event;
+        // (assert.deepEqual(sink.events, []) above narrowed its type; it has grown since.)
+        const end = (sink.events as { event: RunEvent }[])[2].event;
         const lastPoint = Math.max(...pointsOf(sink.events).map((p) => p.time));
         assert.ok(end.type === 'run.end' && end.time >= lastPoint, 'it ends no earlier than its last point');
         bulk(dir, 3);
