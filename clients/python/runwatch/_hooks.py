@@ -8,7 +8,8 @@ import sys
 import threading
 from typing import Any, Callable, List, Optional, Protocol
 
-from ._values import describe_exception
+from ._protocol import MAX_REASON
+from ._values import describe_failure
 
 
 class _Finishable(Protocol):
@@ -79,7 +80,7 @@ def _excepthook(exc_type: Any, exc: Any, tb: Any) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             finish_all("killed", "KeyboardInterrupt")
         else:
-            finish_all("failed", describe_exception(exc_type, exc))
+            finish_all("failed", describe_failure(exc_type, exc, tb, MAX_REASON))
     finally:
         prev = _prev_excepthook or sys.__excepthook__
         prev(exc_type, exc, tb)

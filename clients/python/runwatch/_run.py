@@ -16,7 +16,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, Mapping, Optional, Set,
 from . import _discovery, _hooks, _source, _system
 from ._protocol import MAX_REASON, PROTOCOL_VERSION, FrameEncoder
 from ._sender import Sender
-from ._values import ParamValue, describe_exception, flatten_params, make_slow_value, normalize_tags, r
+from ._values import ParamValue, describe_failure, flatten_params, make_slow_value, normalize_tags, r
 from ._ws import WebSocket
 
 __version__ = "0.1.0"
@@ -322,7 +322,7 @@ class Run:
         elif issubclass(exc_type, KeyboardInterrupt):
             self.finish("killed", reason="KeyboardInterrupt")
         else:
-            self.finish("failed", reason=describe_exception(exc_type, exc))
+            self.finish("failed", reason=describe_failure(exc_type, exc, tb, MAX_REASON))
 
     def __repr__(self) -> str:
         return f"<runwatch.Run {self.id} project={self.project!r} name={self.name!r}>"

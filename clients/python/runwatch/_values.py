@@ -28,6 +28,23 @@ def describe_exception(exc_type: Any, exc: Any) -> str:
     return f"{name}: {text}" if text else name
 
 
+def describe_failure(exc_type: Any, exc: Any, tb: Any, limit: int) -> str:
+    """The exception's line, then its traceback, within `limit` characters (the innermost frames kept)."""
+    head = describe_exception(exc_type, exc)
+    try:
+        import traceback
+
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+    except Exception:  # noqa: BLE001
+        return head[:limit]
+    room = limit - len(head) - 1
+    if room <= 0:
+        return head[:limit]
+    if len(text) > room:
+        text = "...\n" + text[-(room - 4) :]
+    return f"{head}\n{text}"
+
+
 def param_value(v: Any) -> ParamValue:
     """Params are strings, finite numbers, booleans or null on the wire; anything else becomes a string."""
     if v is None or isinstance(v, (bool, str)):

@@ -59,7 +59,9 @@ def test_context_manager_exception_marks_failed(collector: Collector) -> None:
             raise ValueError("diverged")
     events = read_log(collector.store, run.id)
     assert final_status(events) == "failed"
-    assert "ValueError: diverged" in events[-1]["reason"]
+    reason = events[-1]["reason"]
+    assert reason.startswith("ValueError: diverged\n"), "the first line says what failed"
+    assert "Traceback (most recent call last):" in reason and 'raise ValueError("diverged")' in reason
     assert len(points_of(events, "x")) == 1
 
 
@@ -86,7 +88,9 @@ def test_uncaught_exception_in_a_script_marks_failed_and_keeps_the_traceback(col
     run_id = res.stdout.split()[0]
     events = read_log(collector.store, run_id)
     assert final_status(events) == "failed"
-    assert "boom at step 100" in events[-1]["reason"]
+    reason = events[-1]["reason"]
+    assert reason.startswith("RuntimeError: boom at step 100\n")
+    assert "Traceback (most recent call last):" in reason and "line 7, in <module>" in reason
     assert [p["value"] for p in points_of(events, "x")] == [float(i) for i in range(100)]
 
 
