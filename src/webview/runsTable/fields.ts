@@ -1,7 +1,8 @@
 // A run's fields as the runs table's columns, sort keys and filter language name them: `name`,
 // `project`, `id`, `status`, `start`, `end`, `duration`, `step`, `tags`, `tags.<name>`,
 // `params.<name>`, `metrics.<key>.last|min|max`. One id per column, the same text the filter takes.
-import type { ParamValue, RunStatus } from '../../api/types';
+import type { ParamValue } from '../../api/types';
+import type { WireRun } from '../protocol/runsTable';
 
 export type MetricAgg = 'last' | 'min' | 'max';
 export const METRIC_AGGS: readonly MetricAgg[] = ['last', 'min', 'max'];
@@ -21,20 +22,8 @@ export interface MetricStats {
   max?: number;
 }
 
-/** A run as the page holds it (decoded from the wire row). */
-export interface TableRun {
-  runId: string;
-  name: string;
-  project: string;
-  status: RunStatus;
-  startTime: number;
-  endTime?: number;
-  lastStep?: number;
-  tags: Record<string, string>;
-  params: Record<string, ParamValue>;
-  metrics: Record<string, MetricStats>;
-  color: string;
-}
+/** A run as the page holds it: the wire row with its metrics' numbers decoded. */
+export type TableRun = Omit<WireRun, 'metrics'> & { metrics: Record<string, MetricStats> };
 
 const SIMPLE = ['name', 'project', 'id', 'status', 'start', 'end', 'duration', 'step', 'tags'] as const;
 const SIMPLE_SET = new Set<string>(SIMPLE);
