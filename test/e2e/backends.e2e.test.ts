@@ -6,12 +6,11 @@
 // and a run streamed from the Python client must land in its folder exactly: every
 // point once, the params, the final status.
 import * as assert from 'assert';
-import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { VsCode, packCompanion, python, pythonEnv, readJsonl, waitFor } from './harness';
+import { VsCode, packCompanion, readJsonl, runTrainingScript, waitFor } from './harness';
 
 const STEPS = 50;
 // Typed into the password box of "Configure Backend…"; the companion must get it from SecretStorage.
@@ -117,15 +116,8 @@ describe('backends (e2e): a companion backend chosen in the picker receives a st
         "run.log_params({'batch_size': 32})",
         'run.finish()',
         'print(run.id)',
-      ].join('\n');
-      const py = spawnSync(python(), ['-c', script], {
-        cwd: workspace,
-        env: pythonEnv(),
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
-      assert.strictEqual(py.status, 0, `python failed: ${py.stderr}`);
-      const runId = py.stdout.trim().split('\n').pop()!;
+      ];
+      const runId = runTrainingScript(workspace, script);
       const file = path.join(outDir, `${runId}.jsonl`);
 
       const lines = await waitFor(

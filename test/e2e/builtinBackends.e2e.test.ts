@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT, VsCode, python, pythonEnv, waitFor } from './harness';
+import { ROOT, VsCode, python, runTrainingScript, waitFor } from './harness';
 
 const STEPS = 40;
 const BIN = path.join(ROOT, '.vscode-test', 'venv-test', 'bin');
@@ -253,15 +253,8 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
         "    run.log({'loss': 1.0 / (step + 1), 'acc': step / 100.0}, step=step)",
         'run.finish()',
         'print(run.id)',
-      ].join('\n');
-      const py = spawnSync(python(), ['-c', script], {
-        cwd: workspace,
-        env: pythonEnv(),
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
-      assert.strictEqual(py.status, 0, `python failed: ${py.stderr}`);
-      const runId = py.stdout.trim().split('\n').pop()!;
+      ];
+      const runId = runTrainingScript(workspace, script);
 
       // In MLflow: the run, finished, with every point.
       const uri = mlflow!.uri;

@@ -26,7 +26,8 @@
  * Logs: test-output/code-server-<name>-<n>.log and, after stop(), VS Code's own logs
  * (extension host included) under test-output/vscode-logs/<name>-<n>/.
  */
-import { ChildProcess, execFile, execFileSync, spawn } from 'child_process';
+import * as assert from 'assert';
+import { ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -464,6 +465,21 @@ export function pythonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
   for (const k of Object.keys(env)) if (k.startsWith('RUNWATCH_')) delete env[k];
   // No sys/* points among the ones these tests count; a test that wants them passes an interval.
   return { ...env, PYTHONUNBUFFERED: '1', RUNWATCH_SYSTEM_INTERVAL: '0', ...extra };
+}
+
+/**
+ * Runs a training script (its lines) in the workspace as a script started outside VS Code does
+ * (pythonEnv), asserts it succeeded, and returns the last line it printed (by convention the run id).
+ */
+export function runTrainingScript(workspace: string, lines: string[]): string {
+  const py = spawnSync(python(), ['-c', lines.join('\n')], {
+    cwd: workspace,
+    env: pythonEnv(),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.strictEqual(py.status, 0, `python failed: ${py.stderr}`);
+  return py.stdout.trim().split('\n').pop()!;
 }
 
 /**

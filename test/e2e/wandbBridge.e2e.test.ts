@@ -9,7 +9,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { VsCode, python, pythonEnv, waitFor } from './harness';
+import { VsCode, python, runTrainingScript, waitFor } from './harness';
 
 const STEPS = 60;
 const KEY = `wandb-e2e-${crypto.randomBytes(16).toString('hex')}`;
@@ -131,15 +131,8 @@ describe('W&B bridge (e2e): chosen in the picker, key in SecretStorage, a stream
         "run.log_params({'batch_size': 32})",
         'run.finish()',
         'print(run.id)',
-      ].join('\n');
-      const py = spawnSync(python(), ['-c', script], {
-        cwd: workspace,
-        env: pythonEnv(),
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
-      assert.strictEqual(py.status, 0, `python failed: ${py.stderr}`);
-      const runId = py.stdout.trim().split('\n').pop()!;
+      ];
+      const runId = runTrainingScript(workspace, script);
 
       const got = await waitFor(
         'the offline W&B run to hold every point and its exit',
