@@ -15,10 +15,12 @@ import {
   isDashboardState,
   isDashboardWebviewMessage,
 } from '../../webview/protocol/dashboard';
+import { errorText } from '../../common/errors';
 import { setting } from '../config';
 import type { ViewsDeps } from '../deps';
 import { Coalescer } from './coalescer';
 import { saveChartExport } from './exportCommands';
+import { groupBands, groupFields, groupRuns, groupSpec } from './groupBands';
 import { webviewHtml, webviewOptions } from './html';
 import { runColors } from './runColors';
 import { runsPayload } from './runInfo';
@@ -217,11 +219,14 @@ export class DashboardPanel {
           type: 'init',
           state: this.state,
           settings: pageSettings(),
-          ...runsPayload(this.deps.store, this.state.runIds),
+          ...this.runsAndFields(),
         });
         // The slices read while the page loaded (or sent to an earlier page) are drawn at once;
         // then the usual flush sends whatever the cache does not hold or changed since.
-        void this.prefetching.then(() => this.sendCached());
+        void this.prefetching.then(() => {
+          this.sendCached();
+          void this.sendBands(this.keys());
+        });
         break;
       case 'state': {
         const before = this.state;
@@ -233,8 +238,11 @@ export class DashboardPanel {
         } else {
           for (const id of added) this.markAll(id);
         }
-        if (added.length || before.runIds.length !== this.state.runIds.length) this.runsDirty = true;
+        const membersChanged = added.length > 0 || before.runIds.length !== this.state.runIds.length;
+        if (membersChanged) this.runsDirty = true;
         this.coalescer.schedule();
+        if (groupSpec(before) !== groupSpec(this.state) || (membersChanged && this.state.groupBy))
+          void this.sendBands(this.keys());
         break;
       }
       case 'export': {
@@ -336,12 +344,39 @@ export class DashboardPanel {
     if (!this.ready) return;
     if (this.runsDirty) {
       this.runsDirty = false;
-      this.post({ type: 'runs', runIds: this.state.runIds, ...runsPayload(this.deps.store, this.state.runIds) });
+      this.post({ type: 'runs', runIds: this.state.runIds, ...this.runsAndFields() });
     }
     const items: { runId: string; key: string }[] = [];
     for (const [runId, keys] of this.dirty) for (const key of keys) items.push({ runId, key });
     this.dirty.clear();
-    if (items.length) await this.sendSeries(items);
+    if (items.length) {
+      await this.sendSeries(items);
+      void this.sendBands([...new Set(items.map((i) => i.key))]);
+    }
+  }
+
+  private runsAndFields(): ReturnType<typeof runsPayload> & { groupFields: string[] } {
+    const shown = this.state.runIds.map((id) => this.deps.store.getRun(id)).filter((r) => r !== undefined);
+    return { ...runsPayload(this.deps.store, this.state.runIds), groupFields: groupFields(shown) };
+  }
+
+  /** With a grouping on: each key's group lines and bands, computed here from the stored series. */
+  private async sendBands(keys: readonly string[]): Promise<void> {
+    const state = this.state;
+    const spec = groupSpec(state);
+    if (!spec || !state.groupBy || !this.ready) return;
+    const shown = state.runIds.map((id) => this.deps.store.getRun(id)).filter((r) => r !== undefined);
+    const groups = groupRuns(shown, state.groupBy);
+    for (const key of keys) {
+      try {
+        const bands = await groupBands(this.deps.series, groups, key, state, (id) => runColors.colorOf(id));
+        // A grouping changed meanwhile: its own request sends the bands it needs.
+        if (groupSpec(this.state) !== spec) return;
+        this.post({ type: 'bands', spec, key, groups: bands });
+      } catch (err) {
+        this.deps.log.warn(`dashboard: the group bands of ${key} failed: ${errorText(err)}`);
+      }
+    }
   }
 
   private async sendSeries(items: { runId: string; key: string }[], requestId?: number): Promise<void> {

@@ -5,10 +5,18 @@
 // box names its key for VS Code's context menu on webviews (data-vscode-context).
 import uPlot from 'uplot';
 import type { Emitter } from '../../common/emitter';
-import type { DashboardState, ExportKind, PageSettings, SeriesData } from '../protocol/dashboard';
+import type {
+  DashboardState,
+  ExportKind,
+  GroupBandData,
+  PageSettings,
+  RunInfo,
+  SeriesData,
+} from '../protocol/dashboard';
 import { alignRuns, ema, maskNonPositive, robustRange } from './chartData';
 import { CHART_HEIGHT, chartOptions } from './chartOptions';
 import { el } from './dom';
+import { bandColumns, bandFill, groupLines } from './groupLines';
 import { renderLegend } from './legend';
 import { drawNonFiniteMarkers } from './markers';
 import { type Zoomable, bindPanZoom, zoomToSelection } from './panZoom';
@@ -59,6 +67,10 @@ export class Chart implements Zoomable {
   /** The plot the cursor was last over (to redraw the readout when the other axis arrives). */
   private lastCursor: uPlot | undefined;
   private pendingQuery: ReturnType<typeof setTimeout> | undefined;
+  /** The group bands drawn (none: a line per run). */
+  private drawnBands: GroupBandData[] | undefined;
+  /** Who the drawn lines are: the runs, or the groups while grouped. */
+  private lineOwners: ReadonlyMap<string, RunInfo> = new Map();
 
   constructor(
     readonly key: string,
@@ -101,7 +113,16 @@ export class Chart implements Zoomable {
     return this.ctx.model.state.expanded === this.key;
   }
 
+  /** The group bands drawn, while grouped. */
+  get bands(): readonly GroupBandData[] | undefined {
+    return this.drawnBands;
+  }
+
   update(series: readonly SeriesData[]): void {
+    const bands = this.ctx.model.bandsOf(this.key);
+    if (bands) return this.updateGroups(bands);
+    this.drawnBands = undefined;
+    this.lineOwners = this.ctx.model.runs;
     const { model } = this.ctx;
     const { state } = model;
     // Legend and line order: the shown runs' order, the same in every chart.
@@ -123,10 +144,53 @@ export class Chart implements Zoomable {
     const shape =
       `${this.shown.map((s) => s.runId).join(',')}|${colors}|${smoothing > 0}|${state.logScale}|${state.xMode}` +
       `|${yRange?.join(',')}|${this.expanded}`;
-    const aligned = [x, ...cols] as uPlot.AlignedData;
+    this.draw([x, ...cols] as uPlot.AlignedData, shape, () => this.options());
+    renderLegend(this.legend, this.shown, model.runs);
+    this.ctx.onDidUpdate.fire(this);
+  }
+
+  /**
+   * Grouped: one line per group (mean or median, unsmoothed) with its band between the lower and
+   * upper edges, translucent in the group's colour; the runs' own lines are not drawn.
+   */
+  private updateGroups(bands: GroupBandData[]): void {
+    const { state } = this.ctx.model;
+    this.drawnBands = bands;
+    const lines = groupLines(bands, this.key, state.xMode);
+    this.shown = lines.series;
+    this.lineOwners = lines.runs;
+    this.smoothed = [];
+    const cols = bandColumns(bands, state.logScale);
+    const shape =
+      `groups|${bands.map((b) => `${b.label}:${b.color}`).join(',')}|${state.logScale}|${state.xMode}` +
+      `|${this.expanded}`;
+    const aligned = [cols.x, ...cols.center, ...cols.lo, ...cols.hi] as uPlot.AlignedData;
+    this.draw(aligned, shape, () => {
+      const opts = this.options(lines.runs, { ...state, smoothing: 0, ignoreOutliers: false });
+      const n = bands.length;
+      const edge = (b: GroupBandData, side: string): uPlot.Series => ({
+        stroke: bandFill(b.color),
+        width: 1,
+        spanGaps: true,
+        points: { show: false },
+        label: `${b.label} (${side})`,
+      });
+      for (const b of bands) opts.series.push(edge(b, 'lower'));
+      for (const b of bands) opts.series.push(edge(b, 'upper'));
+      opts.bands = bands.map((b, g) => ({ series: [1 + 2 * n + g, 1 + n + g], fill: bandFill(b.color) }));
+      return opts;
+    });
+    renderLegend(this.legend, this.shown, lines.runs);
+    // A group is no run: no "Set Run Colour…" on its legend item.
+    for (const item of Array.from(this.legend.children) as HTMLElement[]) delete item.dataset.vscodeContext;
+    this.ctx.onDidUpdate.fire(this);
+  }
+
+  /** Sets the data on the plot, or builds a new plot when its shape changed. */
+  private draw(aligned: uPlot.AlignedData, shape: string, options: () => uPlot.Options): void {
     if (!this.plot || shape !== this.plotShape) {
       this.plot?.destroy();
-      this.plot = new uPlot(this.options(), aligned, this.plotBox);
+      this.plot = new uPlot(options(), aligned, this.plotBox);
       this.plotShape = shape;
       bindPanZoom(this.plot, this, () => this.ctx.settings().wheelZoom);
       this.plot.over.addEventListener('mouseleave', () => this.readout.hide());
@@ -138,8 +202,6 @@ export class Chart implements Zoomable {
       });
     }
     if (this.zoom) this.plot.setScale('x', this.zoom);
-    renderLegend(this.legend, this.shown, model.runs);
-    this.ctx.onDidUpdate.fire(this);
   }
 
   /** A person's finished zoom (none: reset): applied here, and to the others when zoom is synced. */
@@ -225,24 +287,28 @@ export class Chart implements Zoomable {
     if (left === undefined || top === undefined || left < 0) return this.readout.hide();
     const rows = pointsAt(this.shown, u.posToVal(left, 'x'), this.smoothed);
     const start = (id: string) => model.runs.get(id)?.startTime ?? 0;
-    const complete = addOtherAxis(rows, model.state.xMode, model.axes.get(this.key), start);
+    // A group's line has no stored points of its own to name the other axis of.
+    const complete = this.drawnBands || addOtherAxis(rows, model.state.xMode, model.axes.get(this.key), start);
     if (!complete && model.shouldAskAxes(this.key, Date.now())) this.ctx.requestAxes(this.key);
     this.lastCursor = u;
     // The cursor is relative to the plot's overlay; the readout sits in the chart box (not clipped).
     const over = u.over.getBoundingClientRect();
     const box = this.box.getBoundingClientRect();
-    this.readout.show(rows, model.runs, model.state.xMode, left + over.left - box.left, top + over.top - box.top);
+    this.readout.show(rows, this.lineOwners, model.state.xMode, left + over.left - box.left, top + over.top - box.top);
   }
 
-  private options(): uPlot.Options {
+  private options(
+    runs: ReadonlyMap<string, RunInfo> = this.ctx.model.runs,
+    state = this.ctx.model.state,
+  ): uPlot.Options {
     const { model } = this.ctx;
     return chartOptions({
       width: this.width(),
       height: this.height(),
       series: this.shown,
-      runs: model.runs,
-      state: model.state,
-      yRange: model.state.ignoreOutliers ? robustRange(this.shown.map((s) => s.y)) : undefined,
+      runs,
+      state,
+      yRange: state.ignoreOutliers ? robustRange(this.shown.map((s) => s.y)) : undefined,
       onSelect: (u) => zoomToSelection(u, this),
       onCursor: (u) => this.onCursor(u),
       onDraw: (u) => {

@@ -84,6 +84,9 @@ function onHostMessage(msg: DashboardHostMessage): void {
       setRuns(msg);
       toolbar.sync(model.state);
       break;
+    case 'bands':
+      if (model.applyBands(msg)) grid.render(new Set([msg.key]));
+      break;
     case 'runs':
       model.state = { ...model.state, runIds: msg.runIds };
       vscode.setState(model.state);
@@ -152,8 +155,10 @@ function applySettings(next: PageSettings): void {
   toolbar.setWheelHint(settings.wheelZoom);
 }
 
-function setRuns(msg: Pick<DashboardHostMessage & { type: 'runs' }, 'runs' | 'allRuns'>): void {
+function setRuns(msg: Pick<DashboardHostMessage & { type: 'runs' }, 'runs' | 'allRuns' | 'groupFields'>): void {
   const redraw = model.setRuns(msg.runs, msg.allRuns);
+  model.groupFields = msg.groupFields ?? [];
+  toolbar.setGroupFields(model.groupFields, model.state);
   picker.render(model.runs, model.allRuns);
   if (redraw) grid.render(grid.keys());
 }

@@ -11,6 +11,8 @@
 //   data-x-range    "min,max" of the x scale as drawn
 //   data-zoomed     "true" while the user's zoom holds
 //   data-drawn-at   ms epoch of the last draw
+//   data-grouped    "true" while the chart draws group lines and bands instead of runs
+//   data-bands      JSON BandProbe[] while grouped: each group's cells as drawn
 // On the body: data-ready-at (ms epoch the page posted `ready`), data-first-series-ms and
 // data-first-draw-ms (ms from the page's start), data-first-draw-at (ms epoch),
 // data-load-timing (JSON LoadTiming).
@@ -24,6 +26,19 @@ export interface LoadTiming {
   placeholderParsed?: number;
   scriptFetchStart?: number;
   scriptFetchEnd?: number;
+}
+
+/** One group's line and band on a chart, cell by cell (null: no run had a value there). */
+export interface BandProbe {
+  label: string;
+  color: string;
+  /** Runs in the group, and those with a finite point of the chart's key. */
+  members: number;
+  runs: number;
+  x: number[];
+  center: (number | null)[];
+  lo: (number | null)[];
+  hi: (number | null)[];
 }
 
 /** One draw of one chart, for the latency benchmark. */

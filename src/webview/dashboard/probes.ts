@@ -3,7 +3,8 @@
 // log. main.ts installs them; nothing else of the page reads what they write.
 import type { Event } from '../../common/emitter';
 import type { Chart } from './chart';
-import type { DashboardProbeGlobals, DrawRecord } from './probeContract';
+import type { GroupBandData } from '../protocol/dashboard';
+import type { BandProbe, DashboardProbeGlobals, DrawRecord } from './probeContract';
 import type { DashboardModel } from './state';
 
 const MAX_DRAWS = 20_000;
@@ -52,6 +53,10 @@ export function installProbes({ model, onDidUpdate, onDidDraw }: ProbeSources): 
     d.lastStep = JSON.stringify(lastSteps(chart));
     d.nonfinite = JSON.stringify(byRun(chart, (s) => s.nonFiniteX.length));
     d.total = JSON.stringify(byRun(chart, (s) => s.total));
+    const bands = chart.bands;
+    d.grouped = String(bands !== undefined);
+    if (bands) d.bands = JSON.stringify(bands.map(probeBand));
+    else delete d.bands;
   });
 
   onDidDraw((chart) => {
@@ -79,4 +84,18 @@ function lastSteps(chart: Chart): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of chart.series) if (s.latest) out[s.runId] = s.latest.step;
   return out;
+}
+
+function probeBand(b: GroupBandData): BandProbe {
+  const list = (a: Float64Array) => Array.from(a, (v) => (Number.isFinite(v) ? v : null));
+  return {
+    label: b.label,
+    color: b.color,
+    members: b.members,
+    runs: b.runs,
+    x: Array.from(b.x),
+    center: list(b.center),
+    lo: list(b.lo),
+    hi: list(b.hi),
+  };
 }

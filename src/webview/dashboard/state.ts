@@ -6,6 +6,8 @@ import { LatestRequests } from '../protocol/base';
 import type { AxisPairs } from './pointer';
 import {
   type AxesMessage,
+  type BandsMessage,
+  type GroupBandData,
   type DashboardState,
   type QueryMessage,
   type RunInfo,
@@ -13,6 +15,7 @@ import {
   type SeriesMessage,
   MAX_POINTS,
   defaultDashboardState,
+  groupSpec,
   isDashboardState,
 } from '../protocol/dashboard';
 
@@ -40,6 +43,10 @@ export class DashboardModel {
   private readonly axesAsked = new Map<string, number>();
   /** What the charts draw of the shown runs; a status or last-step change alone needs no redraw. */
   private chartedRuns = '';
+  /** Fields the shown runs can be grouped by, as the host last sent them. */
+  groupFields: string[] = [];
+  /** key → group lines and bands for the current grouping (none while ungrouped). */
+  readonly bands = new Map<string, GroupBandData[]>();
 
   constructor(saved: unknown) {
     this.state = isDashboardState(saved) ? saved : { ...defaultDashboardState };
@@ -63,7 +70,9 @@ export class DashboardModel {
   /** Applies a state change made on this page; a new x axis drops every series and query. */
   patch(patch: Partial<DashboardState>): { xChanged: boolean } {
     const xChanged = patch.xMode !== undefined && patch.xMode !== this.state.xMode;
+    const before = groupSpec(this.state);
     this.state = { ...this.state, ...patch };
+    if (groupSpec(this.state) !== before) this.bands.clear();
     if (xChanged) {
       this.data.clear();
       this.queries.clear();
@@ -89,6 +98,18 @@ export class DashboardModel {
       changed.add(s.key);
     }
     return changed;
+  }
+
+  /** Stores a key's group bands if they answer the current grouping; true when they do. */
+  applyBands(msg: BandsMessage): boolean {
+    if (!msg.spec || msg.spec !== groupSpec(this.state)) return false;
+    this.bands.set(msg.key, msg.groups);
+    return true;
+  }
+
+  /** The group bands to draw for `key`: undefined while ungrouped (or before the host's answer). */
+  bandsOf(key: string): GroupBandData[] | undefined {
+    return groupSpec(this.state) ? this.bands.get(key) : undefined;
   }
 
   /** The query for `key` in `range` (none: the full range); it supersedes earlier ones for that key. */

@@ -1,7 +1,7 @@
 // The toolbar: metric filter, x axis, smoothing, log scale, ignore outliers, synced zoom and
 // "add new runs", each a change of the dashboard state; `sync` shows a state that came from
 // the host.
-import type { DashboardState, WheelZoom, XMode } from '../protocol/dashboard';
+import type { BandCenter, BandSpread, DashboardState, WheelZoom, XMode } from '../protocol/dashboard';
 import { checkbox, el, label } from './dom';
 
 const X_LABELS: readonly (readonly [XMode, string])[] = [
@@ -21,6 +21,10 @@ export class Toolbar {
   private readonly filter = document.createElement('input');
   private readonly filterError = el('span', 'filter-error');
   private readonly hint = el('span', 'hint');
+  private readonly groupBy = document.createElement('select');
+  private fields: readonly string[] = [];
+  private readonly groupCenter = document.createElement('select');
+  private readonly groupSpread = document.createElement('select');
 
   constructor(
     readonly box: HTMLElement,
@@ -65,6 +69,26 @@ export class Toolbar {
     this.syncZoom = sync.querySelector('input') as HTMLInputElement;
     this.follow = follow.querySelector('input') as HTMLInputElement;
 
+    // Group by: none, or a param or tag of the shown runs (setGroupFields fills the list).
+    const g = this.groupBy;
+    g.id = 'group-by';
+    g.title = 'Draw one line per group of runs (mean or median) with a band (min–max or ±1 std)';
+    g.addEventListener('change', () => {
+      this.groupCenter.disabled = this.groupSpread.disabled = !g.value;
+      change({ groupBy: g.value || undefined });
+    });
+    options(this.groupCenter, 'group-center', [
+      ['mean', 'Mean'],
+      ['median', 'Median'],
+    ]);
+    this.groupCenter.addEventListener('change', () => change({ groupCenter: this.groupCenter.value as BandCenter }));
+    options(this.groupSpread, 'group-spread', [
+      ['minmax', 'Min–max'],
+      ['std', '±1 std'],
+    ]);
+    this.groupSpread.addEventListener('change', () => change({ groupSpread: this.groupSpread.value as BandSpread }));
+    this.setGroupFields([], undefined);
+
     this.setWheelHint('modifier');
     box.append(
       label('Metrics', f, this.filterError),
@@ -74,6 +98,7 @@ export class Toolbar {
       outliers,
       sync,
       follow,
+      label('Group by', g, this.groupCenter, this.groupSpread),
       this.hint,
     );
   }
@@ -97,7 +122,23 @@ export class Toolbar {
     this.filter.classList.toggle('invalid', !!error);
   }
 
+  /** The fields to group by (the shown runs' params and tags); the state's pick stays listed. */
+  setGroupFields(fields: readonly string[], state: DashboardState | undefined): void {
+    this.fields = fields;
+    const chosen = state?.groupBy ?? '';
+    const all = chosen && !fields.includes(chosen) ? [...fields, chosen] : fields;
+    const pairs: [string, string][] = [['', 'None'], ...all.map((f): [string, string] => [f, f])];
+    options(this.groupBy, 'group-by', pairs);
+    this.groupBy.value = chosen;
+    const on = chosen !== '';
+    this.groupCenter.disabled = !on;
+    this.groupSpread.disabled = !on;
+  }
+
   sync(state: DashboardState): void {
+    this.setGroupFields(this.fields, state);
+    this.groupCenter.value = state.groupCenter ?? 'mean';
+    this.groupSpread.value = state.groupSpread ?? 'minmax';
     this.xMode.value = state.xMode;
     this.smoothing.value = String(state.smoothing);
     this.smoothValue.textContent = state.smoothing.toFixed(2);
@@ -107,4 +148,17 @@ export class Toolbar {
     this.outliers.checked = state.ignoreOutliers === true;
     if (this.filter.value !== (state.metricFilter ?? '')) this.filter.value = state.metricFilter ?? '';
   }
+}
+
+/** Replaces a select's options with `pairs` (value, text). */
+function options(select: HTMLSelectElement, id: string, pairs: readonly (readonly [string, string])[]): void {
+  select.id = id;
+  select.replaceChildren(
+    ...pairs.map(([value, text]) => {
+      const o = document.createElement('option');
+      o.value = value;
+      o.textContent = text;
+      return o;
+    }),
+  );
 }

@@ -33,6 +33,26 @@ export interface DashboardState {
   collapsed?: string[];
   /** The key of the chart expanded to the whole panel, if any. */
   expanded?: string;
+  /**
+   * Group the shown runs by a field (`params.<name>` or `tags.<name>`): each chart then draws one
+   * line per group with a band, computed in the host; none or empty: a line per run.
+   */
+  groupBy?: string;
+  groupCenter?: BandCenter;
+  groupSpread?: BandSpread;
+}
+
+export type BandCenter = 'mean' | 'median';
+export type BandSpread = 'minmax' | 'std';
+export const BAND_CENTERS: readonly BandCenter[] = ['mean', 'median'];
+export const BAND_SPREADS: readonly BandSpread[] = ['minmax', 'std'];
+
+/** Cells along x per group band (the host's groupBand resolution; 4 numbers a cell). */
+export const BAND_CELLS = 1000;
+
+/** What a set of bands was computed for: a page drops bands of another grouping. */
+export function groupSpec(state: Pick<DashboardState, 'groupBy' | 'groupCenter' | 'groupSpread'>): string {
+  return state.groupBy ? `${state.groupBy}|${state.groupCenter ?? 'mean'}|${state.groupSpread ?? 'minmax'}` : '';
 }
 
 export const defaultDashboardState: DashboardState = {
@@ -92,6 +112,8 @@ export interface InitMessage extends Message<'init'> {
   runs: RunInfo[];
   /** All runs in the store, for the run picker. */
   allRuns: RunInfo[];
+  /** Fields the shown runs can be grouped by (`params.<name>`, `tags.<name>`), sorted. */
+  groupFields?: string[];
 }
 
 /** Runs were added, changed status or were renamed. */
@@ -99,6 +121,29 @@ export interface RunsMessage extends Message<'runs'> {
   runs: RunInfo[];
   allRuns: RunInfo[];
   runIds: string[];
+  groupFields?: string[];
+}
+
+/** One group's line and band for one key; cells where no run had a value are NaN. */
+export interface GroupBandData {
+  /** e.g. `lr=0.01` (`(none)` for runs without the field). */
+  label: string;
+  color: string;
+  /** Runs in the group. */
+  members: number;
+  /** Runs of the group with a finite point of this key. */
+  runs: number;
+  x: Float64Array;
+  center: Float64Array;
+  lo: Float64Array;
+  hi: Float64Array;
+}
+
+/** The group bands of one key, for the grouping `spec` (groupSpec of the state they answer). */
+export interface BandsMessage extends Message<'bands'> {
+  spec: string;
+  key: string;
+  groups: GroupBandData[];
 }
 
 /**
@@ -142,7 +187,14 @@ export interface FocusMessage extends Message<'focus'> {
 }
 
 export type DashboardHostMessage =
-  InitMessage | RunsMessage | SeriesMessage | SettingsMessage | RenderRequestMessage | AxesMessage | FocusMessage;
+  | InitMessage
+  | RunsMessage
+  | SeriesMessage
+  | SettingsMessage
+  | RenderRequestMessage
+  | AxesMessage
+  | FocusMessage
+  | BandsMessage;
 
 // ---------------------------------------------------------------------------
 // Page → host
@@ -205,7 +257,10 @@ export function isDashboardState(v: unknown): v is DashboardState {
     isOptionalBoolean(v.ignoreOutliers) &&
     (v.metricFilter === undefined || typeof v.metricFilter === 'string') &&
     (v.collapsed === undefined || (Array.isArray(v.collapsed) && v.collapsed.every((g) => typeof g === 'string'))) &&
-    (v.expanded === undefined || typeof v.expanded === 'string')
+    (v.expanded === undefined || typeof v.expanded === 'string') &&
+    (v.groupBy === undefined || typeof v.groupBy === 'string') &&
+    (v.groupCenter === undefined || isOneOf(BAND_CENTERS, v.groupCenter)) &&
+    (v.groupSpread === undefined || isOneOf(BAND_SPREADS, v.groupSpread))
   );
 }
 
@@ -263,6 +318,8 @@ export function isDashboardHostMessage(v: unknown): v is DashboardHostMessage {
       return Array.isArray(v.runs) && Array.isArray(v.allRuns) && Array.isArray(v.runIds);
     case 'series':
       return Array.isArray(v.series) && (v.requestId === undefined || isRequestId(v.requestId));
+    case 'bands':
+      return typeof v.spec === 'string' && typeof v.key === 'string' && Array.isArray(v.groups);
     default:
       return false;
   }
