@@ -20,7 +20,7 @@ function band(label: string, x: number[], center: number[], lo: number[], hi: nu
 }
 
 describe('dashboard groups: the host side', () => {
-  const runs = [
+  const runs: { runId: string; params: Record<string, number>; tags: Record<string, string> }[] = [
     { runId: 'a', params: { lr: 0.1, seed: 1 }, tags: { team: 'x', 'runwatch.archived': 'true' } },
     { runId: 'b', params: { lr: 0.01, seed: 1 }, tags: {} },
     { runId: 'c', params: { lr: 0.1, seed: 2 }, tags: { team: 'y' } },
