@@ -164,6 +164,22 @@ describe('dashboard groups (e2e, packaged .vsix in code-server)', () => {
         bands.map((b) => b.label),
         ['lr=0.01', 'lr=0.1'],
       );
+      // The new page got the groups' bands, not the runs' points.
+      const frame = await dashboard(v);
+      const points = (await frame.locator('body').getAttribute('data-series-points')) ?? '0';
+      assert.strictEqual(points, '0', 'no run points sent to the page while grouped');
+      // Ungrouped again: the runs' own lines come back.
+      await frame.selectOption('#group-by', '');
+      await waitFor(
+        'four run lines on the loss chart',
+        async () => {
+          const chart = frame.locator('.chart[data-key="loss"][data-grouped="false"]');
+          if ((await chart.count()) !== 1) return undefined;
+          const drawn = JSON.parse((await chart.getAttribute('data-points')) ?? '{}') as Record<string, number>;
+          return Object.values(drawn).filter((n) => n === STEPS).length === 4 ? true : undefined;
+        },
+        60_000,
+      );
     } finally {
       await v.screenshot('dashboardGroups-after-reload');
     }

@@ -235,6 +235,9 @@ export class DashboardPanel {
         if (before.xMode !== this.state.xMode) {
           this.feed.clearRanges();
           for (const id of this.state.runIds) this.markAll(id);
+        } else if (before.groupBy && !this.state.groupBy) {
+          // Grouped, the page got bands only: the runs' own lines come back now.
+          for (const id of this.state.runIds) this.markAll(id);
         } else {
           for (const id of added) this.markAll(id);
         }
@@ -270,7 +273,8 @@ export class DashboardPanel {
       case 'query':
         this.feed.setRange(m);
         void this.sendSeries(
-          this.state.runIds.map((runId) => ({ runId, key: m.key })),
+          // Grouped, the page draws bands (over the full range): an empty answer closes its query.
+          this.state.groupBy ? [] : this.state.runIds.map((runId) => ({ runId, key: m.key })),
           m.requestId,
         );
         break;
@@ -291,6 +295,12 @@ export class DashboardPanel {
 
   private sendCached(): void {
     if (!this.ready) return;
+    if (this.state.groupBy) {
+      // Grouped: the page gets each key's bands (sent with `ready`), never the runs' points.
+      this.dirty.clear();
+      this.sendFocus();
+      return;
+    }
     const cached = this.feed.cached(this.state.runIds, this.state.xMode);
     if (cached.length) this.post({ type: 'series', series: cached, sentAt: Date.now() });
     this.sendFocus();
@@ -349,10 +359,9 @@ export class DashboardPanel {
     const items: { runId: string; key: string }[] = [];
     for (const [runId, keys] of this.dirty) for (const key of keys) items.push({ runId, key });
     this.dirty.clear();
-    if (items.length) {
-      await this.sendSeries(items);
-      void this.sendBands([...new Set(items.map((i) => i.key))]);
-    }
+    if (!items.length) return;
+    if (this.state.groupBy) await this.sendBands([...new Set(items.map((i) => i.key))]);
+    else await this.sendSeries(items);
   }
 
   private runsAndFields(): ReturnType<typeof runsPayload> & { groupFields: string[] } {

@@ -86,6 +86,7 @@ function onHostMessage(msg: DashboardHostMessage): void {
       break;
     case 'bands':
       if (model.applyBands(msg)) grid.render(new Set([msg.key]));
+      focusPending();
       break;
     case 'runs':
       model.state = { ...model.state, runIds: msg.runIds };
@@ -94,11 +95,7 @@ function onHostMessage(msg: DashboardHostMessage): void {
       break;
     case 'series':
       grid.render(model.applySeries(msg));
-      if (pendingFocus && grid.get(pendingFocus)) {
-        const key = pendingFocus;
-        pendingFocus = undefined;
-        focusMetric(key);
-      }
+      focusPending();
       break;
     case 'settings':
       applySettings(msg.settings);
@@ -123,6 +120,15 @@ function onHostMessage(msg: DashboardHostMessage): void {
         });
       break;
     }
+  }
+}
+
+/** Brings forward the metric asked for before its chart existed, once it does. */
+function focusPending(): void {
+  if (pendingFocus && grid.get(pendingFocus)) {
+    const key = pendingFocus;
+    pendingFocus = undefined;
+    focusMetric(key);
   }
 }
 

@@ -15,7 +15,8 @@
 //   data-bands      JSON BandProbe[] while grouped: each group's cells as drawn
 // On the body: data-ready-at (ms epoch the page posted `ready`), data-first-series-ms and
 // data-first-draw-ms (ms from the page's start), data-first-draw-at (ms epoch),
-// data-load-timing (JSON LoadTiming).
+// data-load-timing (JSON LoadTiming), data-series-points (run points received in series
+// messages since the page loaded; while grouped the host sends bands instead).
 
 /** When the page's document started loading and its bundle was fetched (ms epoch). */
 export interface LoadTiming {

@@ -39,9 +39,12 @@ export function installProbes({ model, onDidUpdate, onDidDraw }: ProbeSources): 
   });
   let lastSentAt: number | undefined;
   let firstDrawDone = false;
+  let seriesPoints = 0;
 
   model.onDidReceiveSeries((msg) => {
     lastSentAt = msg.sentAt;
+    for (const s of msg.series) seriesPoints += s.x.length;
+    body.dataset.seriesPoints = String(seriesPoints);
     if (msg.series.length > 0 && body.dataset.firstSeriesMs === undefined) {
       body.dataset.firstSeriesMs = String(performance.now() - startedAt);
     }

@@ -136,12 +136,11 @@ export class DashboardModel {
     this.axes.set(msg.key, new Map(msg.runs.map((r) => [r.runId, { step: r.step, time: r.time }])));
   }
 
-  /** Keys with series of at least one shown run, sorted. */
+  /** Keys with series of at least one shown run (or, while grouped, with group bands), sorted. */
   shownKeys(): string[] {
-    return [...this.data.entries()]
-      .filter(([, byRun]) => byRun.size > 0)
-      .map(([k]) => k)
-      .sort();
+    const keys = new Set([...this.data.entries()].filter(([, byRun]) => byRun.size > 0).map(([k]) => k));
+    if (groupSpec(this.state)) for (const k of this.bands.keys()) keys.add(k);
+    return [...keys].sort();
   }
 
   /** The series of `key` for runs shown. */
