@@ -137,6 +137,28 @@ def kill_when_past(rw: Runwatch, plugin: str, tracker: str, run_id: str, offset:
     return kill_bridge(rw, tracker)
 
 
+def kill_collector(rw: Runwatch) -> None:
+    """SIGKILLs the collector (the process hosting the backend runner, as VS Code's extension
+    host does): its bridge is left without its host, sees its input end and closes its runs."""
+    assert rw.proc is not None
+    rw.proc.kill()
+    rw.proc.wait(timeout=60)
+
+
+def sigkill_bridge_then_restart_host(rw: Runwatch, plugin: str, tracker: str, run_id: str) -> int:
+    """Mid-run: SIGKILL the bridge once it has acknowledged some records, then, once the next
+    bridge has acknowledged more, SIGKILL the collector hosting it and start a new one (while
+    the old bridge may still be closing). Returns the bridge offset at the host's kill."""
+    kill_when_past(rw, plugin, tracker, run_id, 20)
+    wait_for(lambda: bridge_offset(rw, plugin, tracker, run_id) > 0 and bridge_pid(rw, tracker), f"a new {tracker} bridge")
+    at = bridge_offset(rw, plugin, tracker, run_id)
+    wait_for(lambda: bridge_offset(rw, plugin, tracker, run_id) > at + 20, f"the new {tracker} bridge to pass offset {at + 20}")
+    at = bridge_offset(rw, plugin, tracker, run_id)
+    kill_collector(rw)
+    rw.start()
+    return at
+
+
 def expected_points(events) -> collections.Counter:
     return collections.Counter((p["key"], p["step"], norm(p["value"])) for p in points_of(events))
 

@@ -13,7 +13,7 @@ import os
 import pytest
 
 from backend_helpers import wait_for
-from bridge_helpers import TRAIN, bridge_offset, expected_points, kill_when_past, norm, read_id, read_log, start
+from bridge_helpers import TRAIN, bridge_offset, expected_points, kill_when_past, norm, read_id, read_log, sigkill_bridge_then_restart_host, start
 
 pytest.importorskip("aim")
 
@@ -110,3 +110,18 @@ def test_bridge_sigkill_mid_run(tmp_path) -> None:
     assert at_kill < len(read_log(rw.store, run_id)) - 1, "the bridge was killed before it had delivered the run"
     check(got, read_log(rw.store, run_id), "finished")
     assert "bridge was killed" in rw.stderr()
+
+
+def test_bridge_sigkill_and_host_restart_mid_run(tmp_path) -> None:
+    repo = str(tmp_path / "aimrepo")
+    rw = start(str(tmp_path), PLUGIN, {"repo": repo})
+    try:
+        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
+        run_id = read_id(str(tmp_path / "run.id"))
+        at_restart = sigkill_bridge_then_restart_host(rw, PLUGIN, TRACKER, run_id)
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        got = finished(repo, run_id, lambda: read_log(rw.store, run_id))
+    finally:
+        rw.stop()
+    assert at_restart < len(read_log(rw.store, run_id)) - 1, "the host restarted before the run was delivered"
+    check(got, read_log(rw.store, run_id), "finished")

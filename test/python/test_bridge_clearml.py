@@ -15,7 +15,7 @@ import os
 import pytest
 
 from backend_helpers import wait_for
-from bridge_helpers import TRAIN, bridge_offset, expected_points, kill_when_past, norm, read_id, read_log, start
+from bridge_helpers import TRAIN, bridge_offset, expected_points, kill_when_past, norm, read_id, read_log, sigkill_bridge_then_restart_host, start
 
 pytest.importorskip("clearml")
 
@@ -23,7 +23,19 @@ PLUGIN = "runwatch.clearml"
 TRACKER = "clearml"
 
 
-def sessions(cache: str, run_id: str):
+def bridge_sessions(store: str, run_id: str):
+    """The offline session folders the bridge lists for the run, in the order it wrote them."""
+    path = os.path.join(store, "backends", "plugins", PLUGIN, f"bridge-{TRACKER}", "runs", f"{run_id}.json")
+    try:
+        with open(path) as f:
+            return list(json.load(f).get("offlineSessions") or [])
+    except (OSError, ValueError):
+        return []
+
+
+def sessions(cache: str, run_id: str, store: str):
+    """(folder, task.json) of every offline session tagged with the run, in the bridge's order
+    (a folder the bridge does not list comes first, and fails `check`)."""
     out = []
     for task_json in glob.glob(os.path.join(cache, "offline", "*", "task.json")):
         try:
@@ -33,7 +45,8 @@ def sessions(cache: str, run_id: str):
             continue
         if f"runwatch:{run_id}" in (task.get("tags") or []):
             out.append((os.path.dirname(task_json), task))
-    return sorted(out, key=lambda s: os.path.getmtime(os.path.join(s[0], "task.json")))
+    order = bridge_sessions(store, run_id)
+    return sorted(out, key=lambda s: order.index(s[0]) if s[0] in order else -1)
 
 
 def scalars(folder: str) -> collections.Counter:
@@ -63,22 +76,31 @@ def expected(events) -> collections.Counter:
     return collections.Counter({p: n for p, n in expected_points(events).items() if isinstance(p[2], float) and math.isfinite(p[2])})
 
 
-def finished(cache: str, run_id: str, events_of):
+def finished(cache: str, run_id: str, store: str, events_of):
+    """Waits until the sessions hold every scalar (at least once) and the last one the final
+    status; `check` then says whether any is there twice."""
+
     def done():
-        ss = sessions(cache, run_id)
+        ss = sessions(cache, run_id, store)
         if not ss:
             return None
         got = sum((scalars(d) for d, _ in ss), collections.Counter())
         last = ss[-1][1]
         ended = "status" in (last.get("hyperparams") or {}).get("Runwatch", {})
-        return (ss, got) if ended and got == expected(events_of()) else None
+        return (ss, got) if ended and not expected(events_of()) - got else None
 
     return wait_for(done, f"the ClearML session(s) of {run_id} to hold every scalar and the final status", timeout=240)
 
 
-def check(ss, got, events, status: str) -> None:
+def check(ss, got, events, status: str, store: str, run_id: str) -> None:
+    twice = {p: n for p, n in got.items() if n > 1}
+    assert not twice, f"{len(twice)} scalars in the sessions more than once, e.g. {sorted(twice.items())[:3]}"
     assert got == expected(events)
-    assert all(n == 1 for n in got.values()), "a scalar reported twice"
+    assert [d for d, _ in ss] == bridge_sessions(store, run_id), "every session is one the bridge lists, in its order"
+    for d, _ in ss:
+        with open(os.path.join(d, "metrics.jsonl"), "rb") as f:
+            data = f.read()
+        assert not data or data.endswith(b"\n"), f"{d}: metrics.jsonl ends inside a line (ClearML's import would resend the line before)"
     task = ss[-1][1]
     general = task["hyperparams"]["General"]
     assert {k: v["value"] for k, v in general.items()} == {"lr": "0.01", "batch": "32", "arch": "resnet", "flag": "True", "epochs": "3"}
@@ -94,12 +116,12 @@ def test_run_reads_back_from_offline_session(tmp_path) -> None:
         p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="300", RW_STATUS="failed")
         assert p.wait(timeout=240) == 0, rw.script_output()
         run_id = read_id(str(tmp_path / "run.id"))
-        ss, got = finished(cache, run_id, lambda: read_log(rw.store, run_id))
+        ss, got = finished(cache, run_id, rw.store, lambda: read_log(rw.store, run_id))
     finally:
         rw.stop()
     events = read_log(rw.store, run_id)
     assert sum(expected(events).values()) == 300 * 2 + 30 - 3  # NaN, Infinity, -Infinity skipped
-    check(ss, got, events, "failed")
+    check(ss, got, events, "failed", rw.store, run_id)
     assert len(ss) == 1
     log = rw.stderr()
     assert log.count('"train/loss" skipped: ClearML cannot store') == 1, "the refused key is reported once"
@@ -114,9 +136,44 @@ def test_bridge_sigkill_mid_run(tmp_path) -> None:
         kill_when_past(rw, PLUGIN, "clearml", run_id, 20)
         at_kill = bridge_offset(rw, PLUGIN, TRACKER, run_id)
         assert p.wait(timeout=240) == 0, rw.script_output()
-        ss, got = finished(cache, run_id, lambda: read_log(rw.store, run_id))
+        ss, got = finished(cache, run_id, rw.store, lambda: read_log(rw.store, run_id))
     finally:
         rw.stop()
     assert at_kill < len(read_log(rw.store, run_id)) - 1, "the bridge was killed before it had delivered the run"
-    check(ss, got, read_log(rw.store, run_id), "finished")
-    assert bridge_offset(rw, PLUGIN, "clearml", run_id) >= 0
+    check(ss, got, read_log(rw.store, run_id), "finished", rw.store, run_id)
+    assert len(ss) >= 2, "the killed bridge's session and the next one's"
+    assert "bridge was killed" in rw.stderr()
+
+
+def test_bridge_sigkill_and_host_restart_mid_run(tmp_path) -> None:
+    cache = str(tmp_path / "clearml-cache")
+    rw = start(str(tmp_path), PLUGIN, {"mode": "offline"}, env={"CLEARML_CACHE_DIR": cache})
+    try:
+        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
+        run_id = read_id(str(tmp_path / "run.id"))
+        at_restart = sigkill_bridge_then_restart_host(rw, PLUGIN, TRACKER, run_id)
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        ss, got = finished(cache, run_id, rw.store, lambda: read_log(rw.store, run_id))
+    finally:
+        rw.stop()
+    assert at_restart < len(read_log(rw.store, run_id)) - 1, "the host restarted before the run was delivered"
+    check(ss, got, read_log(rw.store, run_id), "finished", rw.store, run_id)
+    assert len(ss) >= 3
+
+
+def test_torn_last_line_is_cut_off_and_not_counted(tmp_path, monkeypatch) -> None:
+    from backend_helpers import CLIENT_DIR
+
+    monkeypatch.syspath_prepend(CLIENT_DIR)
+    from runwatch.bridge.clearml import written_scalars
+
+    folder = tmp_path / "offline-x"
+    folder.mkdir()
+    ev = lambda i: {"type": "training_stats_scalar", "metric": "train", "variant": "loss", "iter": i, "value": 1.0}  # noqa: E731
+    whole = (json.dumps([ev(0), ev(1)]) + "\n").encode()
+    torn = json.dumps([ev(2), ev(3)]).encode()[:-7]
+    (folder / "metrics.jsonl").write_bytes(whole + torn)
+    assert written_scalars(str(folder)) == {("train", "loss", 0), ("train", "loss", 1)}
+    assert (folder / "metrics.jsonl").read_bytes() == whole + torn, "read only unless repairing"
+    assert written_scalars(str(folder), repair=True) == {("train", "loss", 0), ("train", "loss", 1)}
+    assert (folder / "metrics.jsonl").read_bytes() == whole

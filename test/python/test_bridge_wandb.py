@@ -12,7 +12,7 @@ import time
 import pytest
 
 from backend_helpers import wait_for
-from bridge_helpers import TRAIN, WandbRun, bridge_offset, expected_points, kill_when_past, read_id, read_log, start
+from bridge_helpers import TRAIN, WandbRun, bridge_offset, expected_points, kill_when_past, read_id, read_log, sigkill_bridge_then_restart_host, start
 
 pytest.importorskip("wandb")
 
@@ -107,6 +107,21 @@ def test_collector_restart_mid_run_resumes_at_the_cursor(tmp_path) -> None:
     finally:
         rw.stop()
     check(w, read_log(rw.store, run_id))
+
+
+def test_bridge_sigkill_and_host_restart_mid_run(tmp_path) -> None:
+    rw = start(str(tmp_path), PLUGIN, wandb_config(tmp_path))
+    try:
+        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
+        run_id = read_id(str(tmp_path / "run.id"))
+        at_restart = sigkill_bridge_then_restart_host(rw, PLUGIN, TRACKER, run_id)
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        w = finished(tmp_path, run_id, lambda: read_log(rw.store, run_id))
+    finally:
+        rw.stop()
+    assert at_restart < len(read_log(rw.store, run_id)) - 1, "the host restarted before the run was delivered"
+    check(w, read_log(rw.store, run_id))
+    assert len(w.files) >= 3
 
 
 def test_sdk_missing_names_interpreter_and_pip_line(tmp_path) -> None:

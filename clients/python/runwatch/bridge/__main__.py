@@ -10,12 +10,57 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import time
 from typing import Any, Dict
 
 from .core import Bridge, SdkMissing, log
 from .protocol import ProtocolError, read_frame, write_frame
 
 TRACKERS = {"wandb": "WandbTracker", "aim": "AimTracker", "clearml": "ClearmlTracker"}
+
+
+LOCK_WAIT_S = 120.0
+
+
+def lock_state_dir(state_dir: str) -> bool:
+    """Takes `<state folder>/bridge.lock` for the life of the process (the OS lets go when it
+    ends, however it ends); False when another bridge still holds it after LOCK_WAIT_S."""
+    os.makedirs(state_dir, exist_ok=True)
+    f = open(os.path.join(state_dir, "bridge.lock"), "a+b")  # noqa: SIM115 - held until exit
+    if os.name == "nt":
+        import msvcrt  # noqa: PLC0415
+
+        def take() -> bool:
+            try:
+                f.seek(0)
+                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+                return True
+            except OSError:
+                return False
+
+    else:
+        import fcntl  # noqa: PLC0415
+
+        def take() -> bool:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                return False
+
+    deadline = time.monotonic() + LOCK_WAIT_S
+    if not take():
+        log("waiting for the previous bridge on this state folder to end")
+        while not take():
+            if time.monotonic() > deadline:
+                f.close()
+                return False
+            time.sleep(0.05)
+    _held.append(f)
+    return True
+
+
+_held: list = []
 
 
 def main(argv: list) -> int:
@@ -32,6 +77,11 @@ def main(argv: list) -> int:
     if hello is None:
         return 0
     config: Dict[str, Any] = hello.get("config") or {}
+    # One bridge at a time per state folder: a bridge whose host went away (VS Code's extension
+    # host restarted) may still be closing its runs while the next one starts on the same runs.
+    if not lock_state_dir(state_dir):
+        write_frame(out, {"ok": False, "error": f"another bridge on {state_dir} is still running after {LOCK_WAIT_S:g} s"})
+        return 5
     tracker = getattr(module, TRACKERS[name])(config, state_dir)
     try:
         version = tracker.sdk_version()

@@ -2,24 +2,34 @@
 
 Run identity: one ClearML task per Runwatch run, named after the run, in the run's project
 (or `project`), tagged `runwatch:<run id>`. Online, the task id is kept in the bridge's run
-state and a restarted bridge reopens it (`Task.init(continue_last_task=<id>)`), else finds
-it by that tag. Offline, each bridge session writes an offline session folder (ClearML
-cannot reopen an offline task); the folders are listed in the run state, and
-`Task.import_offline_session` uploads them later. A new session skips the scalars the
-run's earlier sessions hold (read back from their metrics.jsonl), so a batch replayed
-after a SIGKILL adds nothing twice.
+state and a restarted bridge reopens it (`Task.init(continue_last_task=<id>)`). Offline,
+each bridge session writes an offline session folder (ClearML cannot reopen an offline
+task); the folders are listed in the run state (saved as soon as a session opens), and
+`Task.import_offline_session` uploads them later, in that order.
+
+Exactly once, offline: the SDK's reporter writes scalars to the session's metrics.jsonl in
+the background, one JSON line per flush. `commit` waits until the file holds every scalar
+reported in this session and fsyncs it, so a batch is acknowledged only once its scalars are
+on disk. A bridge killed before that may have written some of a batch it never
+acknowledged: the next session reads the earlier sessions' metrics.jsonl and does not report
+a (title, series, iteration) they hold again; a last line cut short by the kill is cut off
+the old file (ClearML's import would otherwise send the line before it again) and its
+scalars are reported again. The reporter runs in a thread of the bridge, not ClearML's
+default forked subprocess: a subprocess outlives a SIGKILLed bridge and would go on writing
+the old session while the next one reads it.
 
 ClearML allows one open task per process: a batch for another run closes the open one
 (without marking it done) and opens that run's task. Scalars: `train/loss` is reported as
-title `train`, series `loss`; a key without a `/` is title and series at once. The same
-(title, series, iteration) sent again after a crash replaces the value at that iteration
-in ClearML's scalar plots."""
+title `train`, series `loss`; a key without a `/` is title and series at once. Online, the
+same (title, series, iteration) sent again after a crash replaces the value at that
+iteration in ClearML's scalar plots."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import time
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from .core import Refuse, SdkMissing, Tracker, log, tag_labels
@@ -36,6 +46,9 @@ class ClearmlTracker(Tracker):
         self.current: Optional[str] = None
         self.task: Any = None
         self.seen: Set[Tuple[str, str, int]] = set()
+        # Scalars reported in the open offline session, and what its metrics.jsonl holds so far.
+        self.reported = 0
+        self.written: Optional["MetricsFile"] = None
 
     def _sdk(self) -> Any:
         try:
@@ -44,6 +57,8 @@ class ClearmlTracker(Tracker):
             raise SdkMissing(f"the clearml package is not installed ({e}); run: python -m pip install clearml") from e
         if self.offline:
             clearml.Task.set_offline(True)
+        # Reporting in a thread, not a forked subprocess that outlives a killed bridge (see above).
+        clearml.Task._report_subprocess_enabled = False
         return clearml
 
     @property
@@ -84,15 +99,19 @@ class ClearmlTracker(Tracker):
             self.current = rid
             state["taskId"] = self.task.id
             self.seen = set()
+            self.reported = 0
+            self.written = None
             if self.offline:
                 folders: List[str] = state.setdefault("offlineSessions", [])
                 # A bridge killed mid-batch may have written points it never acknowledged: the
-                # earlier sessions' scalars are read back and not reported again.
+                # earlier sessions' scalars are read back and not reported again. No other bridge
+                # writes them now (the bridge's state folder lock; the reporter dies with its bridge).
                 for old in folders:
-                    self.seen |= written_scalars(old)
+                    self.seen |= written_scalars(old, repair=True)
                 folder = str(self.task.get_offline_mode_folder())
                 if folder not in folders:
                     folders.append(folder)
+                self.written = MetricsFile(os.path.join(folder, "metrics.jsonl"))
             self.task.add_tags([f"runwatch:{rid}"] + tag_labels(run.get("tags") or {}))
             # A task reopened (or a new offline session) starts from what Runwatch holds now.
             if run.get("params"):
@@ -138,6 +157,7 @@ class ClearmlTracker(Tracker):
                     continue
                 try:
                     logger.report_scalar(title, series, value, iteration=int(p["step"]))
+                    self.reported += 1
                 except Exception as e:  # noqa: BLE001
                     refuse(p["key"], f"ClearML refused scalar {p['key']!r}: {e}")
         elif kind == "run.end":
@@ -151,15 +171,32 @@ class ClearmlTracker(Tracker):
                 t.mark_failed(status_reason=f"runwatch: {status}", force=True)
 
     def commit(self, rid: Any, state: Dict[str, Any]) -> None:
-        if self.task is not None and self.current == rid:
-            self.task.flush(wait_for_uploads=True)
+        if self.task is None or self.current != rid:
+            return  # the run's task was closed (its end, or another run): close() wrote everything
+        t = self.task
+        t.flush(wait_for_uploads=True)
+        written = self.written
+        if written is None:
+            # Online: ClearML's flush can return while the reporter still holds events taken just
+            # before it (it drains its queue, then says "empty"); a second flush waits for those.
+            t.flush(wait_for_uploads=True)
+            return
+        deadline = time.monotonic() + 20
+        while written.scalars() < self.reported:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"ClearML wrote {written.scalars()} of {self.reported} scalars to {written.path} within 20 s"
+                )
+            time.sleep(0.01)
+            t.flush(wait_for_uploads=False)
+        written.sync()
 
     def close(self, rid: Any) -> None:
         if self.current == rid:
             self._close_task()
 
     def _close_task(self) -> None:
-        t, self.task, self.current = self.task, None, None
+        t, self.task, self.current, self.written = self.task, None, None, None
         if t is None:
             return
         try:
@@ -171,20 +208,77 @@ class ClearmlTracker(Tracker):
         self._close_task()
 
 
-def written_scalars(folder: str) -> Set[Tuple[str, str, int]]:
-    """(title, series, iteration) of every scalar an offline session folder holds."""
+def written_scalars(folder: str, repair: bool = False) -> Set[Tuple[str, str, int]]:
+    """(title, series, iteration) of every scalar an offline session folder holds.
+
+    With `repair`, a last line the SDK did not finish (its bridge was killed while writing it)
+    is cut off the file: its scalars count as not written, and ClearML's import, which
+    answers a line it cannot parse by sending the line before it again, never sees it."""
     out: Set[Tuple[str, str, int]] = set()
+    path = os.path.join(folder, "metrics.jsonl")
     try:
-        with open(os.path.join(folder, "metrics.jsonl"), encoding="utf-8") as f:
-            lines = f.readlines()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError:
         return out
-    for line in lines:
-        try:
-            events = json.loads(line, parse_constant=lambda c: 0.0)
-        except ValueError:
-            continue  # the last line of a killed session may be cut short
-        for ev in events if isinstance(events, list) else []:
-            if isinstance(ev, dict) and ev.get("type") == "training_stats_scalar":
-                out.add((str(ev.get("metric")), str(ev.get("variant")), int(ev.get("iter", -1))))
+    good = 0
+    for line in data.splitlines(keepends=True):
+        events = _scalar_events(line) if line.endswith(b"\n") else None
+        if events is None:
+            break
+        good += len(line)
+        for ev in events:
+            out.add((str(ev.get("metric")), str(ev.get("variant")), int(ev.get("iter", -1))))
+    if repair and good < len(data):
+        log(f"ClearML: {path}: cutting off {len(data) - good} bytes the SDK did not finish writing")
+        with open(path, "r+b") as f:
+            f.truncate(good)
+            f.flush()
+            os.fsync(f.fileno())
     return out
+
+
+def _scalar_events(line: bytes) -> Optional[List[Dict[str, Any]]]:
+    """The scalar events of one metrics.jsonl line, or None for a line that does not parse."""
+    try:
+        events = json.loads(line, parse_constant=lambda c: 0.0)
+    except ValueError:
+        return None
+    if not isinstance(events, list):
+        return None
+    return [ev for ev in events if isinstance(ev, dict) and ev.get("type") == "training_stats_scalar"]
+
+
+class MetricsFile:
+    """The open session's metrics.jsonl, read as it grows: how many scalar events it holds."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pos = 0
+        self.count = 0
+
+    def scalars(self) -> int:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                data = f.read()
+        except OSError:
+            return self.count
+        end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        for line in data[:end].splitlines():
+            events = _scalar_events(line)
+            if events is None:
+                raise RuntimeError(f"{self.path}: a line ClearML wrote does not parse")
+            self.count += len(events)
+        self.pos += end
+        return self.count
+
+    def sync(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return  # nothing reported yet in this session
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

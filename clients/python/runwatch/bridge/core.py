@@ -102,6 +102,9 @@ class Bridge:
         if handle is None:
             handle = self.tracker.open(run, st)
             self.handles[run_id] = handle
+            # What ties the run to the tracker (ids, offline sessions) is kept before any record
+            # goes in: a bridge killed mid-batch leaves a next one that knows what it wrote to.
+            self.states.save(run_id, st)
         ended = False
         try:
             for rec in fresh:
