@@ -7,7 +7,7 @@ import type { RunEvent } from '../api/types';
 import { errorText } from '../common/errors';
 import { runIdsFrom } from './commands';
 import type { RunStoreLike, ViewsDeps } from './deps';
-import { ARCHIVED_TAG, type TagEdit, parseTagNames, tagEvent } from './runsTable/tagEdits';
+import { ARCHIVED_TAG, type TagEdit, parseTagNames, tagEvent, tagInputProblem } from './runsTable/tagEdits';
 
 /** What tagging needs beyond RunStoreLike: appending an event (RunStore has it; a reader refuses). */
 interface AppendingStore extends RunStoreLike {
@@ -68,12 +68,9 @@ export function registerTagCommands(deps: ViewsDeps, selection: () => readonly u
           (await vscode.window.showInputBox({
             title: `Tag ${runIds.length} run${runIds.length === 1 ? '' : 's'}`,
             prompt: 'Tag names to add, separated by commas (e.g. baseline, best-lr)',
-            validateInput: (v) => {
-              const r = parseTagNames(v);
-              return Array.isArray(r) ? undefined : r.error;
-            },
+            validateInput: tagInputProblem,
           }));
-        if (text === undefined) return 0;
+        if (text === undefined || text.trim().replace(/,/g, '').trim() === '') return 0;
         const names = parseTagNames(text);
         if (!Array.isArray(names)) throw new Error(names.error);
         return edit(runIds, { add: names }, `tagged ${names.join(', ')}`);

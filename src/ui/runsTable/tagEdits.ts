@@ -36,3 +36,10 @@ export function parseTagNames(text: string): string[] | { error: string } {
   if (long) return { error: `the tag "${long.slice(0, 40)}…" is longer than 250 characters` };
   return [...new Set(names)];
 }
+
+/** The input box's message while typing: none for a blank box (Enter on it adds nothing), since
+ * VS Code ignores Enter while a message stands and the host re-validates typed text late. */
+export function tagInputProblem(text: string): string | undefined {
+  const r = parseTagNames(text);
+  return Array.isArray(r) || text.trim().replace(/,/g, '').trim() === '' ? undefined : r.error;
+}
