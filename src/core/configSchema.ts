@@ -201,3 +201,14 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   return typeof v === 'string' ? JSON.stringify(v) : `${typeof v} ${String(v)}`;
 }
+
+/** "Required" only once something was typed and cleared: VS Code ignores Enter while a message
+ * stands, and one shown for the empty box at opening lingers until the host re-validates the
+ * typed text, so a quick Enter after pasting was lost. */
+export function requiredAfterTyping(required: boolean, message: string): (t: string) => string | undefined {
+  let typed = false;
+  return (t) => {
+    if (t !== '') typed = true;
+    return t === '' && required && typed ? message : undefined;
+  };
+}

@@ -4,7 +4,7 @@
 // booleans; saves them, applies them, and says how the backend is doing afterwards.
 import * as vscode from 'vscode';
 import type { ConfigProperty, ConfigSchema } from '../api/types';
-import { parseInput } from '../core/configSchema';
+import { parseInput, requiredAfterTyping } from '../core/configSchema';
 import { secretKey, type Hub } from '../core/hub';
 import { ownSetting, setting, updateSetting } from './config';
 
@@ -60,14 +60,16 @@ export async function configureBackend(d: ConfigureDeps, preselected?: string): 
           `${prop.description ?? ''} Kept in SecretStorage.${has ? ' Leave empty to keep the stored value.' : ''}`.trim(),
         password: true,
         ignoreFocusOut: true,
-        validateInput: (t) => (!t && required.has(name) && !has ? `${name} is required` : undefined),
+        validateInput: requiredAfterTyping(required.has(name) && !has, `${name} is required`),
       });
       if (text === undefined) return; // Escape: change nothing.
+      if (!text && required.has(name) && !has) return refuseMissing(name);
       if (text) secrets.push([name, text]);
       continue;
     }
     const answer = await ask(title, name, prop, current[name], required.has(name));
     if (!answer) return;
+    if ('unset' in answer && required.has(name) && prop.default === undefined) return refuseMissing(name);
     if ('unset' in answer) delete current[name];
     else current[name] = answer.value;
   }
@@ -157,11 +159,15 @@ async function askText(
       .join(' '),
     value: shown(current ?? prop.default),
     ignoreFocusOut: true,
-    validateInput: (t) => {
-      if (t === '') return required && prop.default === undefined ? `${name} is required` : undefined;
-      const problem = parseInput(prop, t).error;
-      return problem && `${name} ${problem}`;
-    },
+    validateInput: (() => {
+      const empty = requiredAfterTyping(required && prop.default === undefined, `${name} is required`);
+      return (t: string) => {
+        if (t === '') return empty(t);
+        empty(t);
+        const problem = parseInput(prop, t).error;
+        return problem && `${name} ${problem}`;
+      };
+    })(),
   });
   if (text === undefined) return undefined;
   return text === '' ? { unset: true } : { value: parseInput(prop, text).value };
@@ -209,4 +215,8 @@ async function askFolder(
   });
   const uri = uris?.[0];
   return uri ? { value: uri.fsPath } : undefined;
+}
+
+function refuseMissing(name: string): void {
+  void vscode.window.showWarningMessage(`Runwatch: ${name} is required; nothing was changed.`);
 }

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackendPlugin, ConfigSchema, PluginContext } from '../../src/api/types';
-import { parseInput, validateConfig } from '../../src/core/configSchema';
+import { parseInput, requiredAfterTyping, validateConfig } from '../../src/core/configSchema';
 import { Hub, secretKey } from '../../src/core/hub';
 import { RunStore } from '../../src/store/runStore';
 
@@ -192,5 +192,14 @@ describe('hub: selecting backends validates their config', function () {
 
   it('names an unknown backend id', async () => {
     await assert.rejects(hub.selectBackends(['nope']), /no backend with id "nope"/);
+  });
+});
+
+describe('config input boxes: "required" while typing', () => {
+  it('no message for the untouched empty box (VS Code would ignore a quick Enter after pasting)', () => {
+    const v = requiredAfterTyping(true, 'url is required');
+    assert.equal(v(''), undefined);
+    assert.equal(v('amqp://x'), undefined);
+    assert.equal(v(''), 'url is required');
   });
 });
