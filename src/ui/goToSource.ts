@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as vscode from 'vscode';
 import type { RunSummary, SourceLocation } from '../api/types';
 import type { RunStoreLike } from './deps';
-import { resolveSourcePath } from './editor/sourcePaths';
+import { FileKeys, resolveSourcePath, throughFolder } from './editor/sourcePaths';
 
 export const GO_TO_SOURCE = 'runwatch.goToSource';
 
@@ -44,9 +44,10 @@ export async function goToSource(store: RunStoreLike, { runId, key }: GoToSource
     );
     return undefined;
   }
-  const file = resolveSourcePath(loc.file, {
+  const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+  const found = resolveSourcePath(loc.file, {
     cwd: typeof run.context.cwd === 'string' ? run.context.cwd : undefined,
-    folders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+    folders,
     exists: (f) => {
       try {
         return fs.statSync(f).isFile();
@@ -55,7 +56,7 @@ export async function goToSource(store: RunStoreLike, { runId, key }: GoToSource
       }
     },
   });
-  if (!file) {
+  if (!found) {
     const where = `${loc.file}:${loc.line}`;
     const host = typeof run.context.host === 'string' ? ` on ${run.context.host}` : '';
     const choice = await vscode.window.showWarningMessage(
@@ -66,6 +67,9 @@ export async function goToSource(store: RunStoreLike, { runId, key }: GoToSource
     if (choice) await vscode.env.clipboard.writeText(where);
     return undefined;
   }
+  // A physical path inside a folder opened through a symlink: open it under the folder's name, the
+  // editor the person has, not a second one of the same file.
+  const file = throughFolder(found, folders, new FileKeys((f) => fs.realpathSync.native(f)));
   await openAt(file, loc);
   return file;
 }

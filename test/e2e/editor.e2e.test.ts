@@ -5,6 +5,7 @@
 // the terminals' environment); "Rerun in Terminal" starts a second run with the same params.
 import * as assert from 'assert';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { python, readRunLog, ROOT, VsCode, waitFor } from './harness';
 
@@ -49,9 +50,14 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
   this.timeout(900_000);
   let vs: VsCode | undefined;
   let ws = '';
+  let real = '';
 
   before(async () => {
-    vs = await VsCode.start({ name: 'editor' });
+    // The workspace is opened through a symlink (as /tmp is on macOS, or a home folder on another
+    // volume): Python records the physical path it runs from, VS Code keeps the path it was given.
+    real = fs.mkdtempSync(path.join(os.tmpdir(), 'runwatch-editor-ws-'));
+    fs.symlinkSync(real, `${real}-link`, 'dir');
+    vs = await VsCode.start({ name: 'editor', workspace: `${real}-link` });
     ws = vs.workspace;
     fs.writeFileSync(path.join(ws, 'train_demo.py'), DEMO);
     fs.writeFileSync(path.join(ws, 'task_train.py'), TASK_SCRIPT);
@@ -68,7 +74,23 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
 
   after(async () => {
     await vs?.stop();
+    if (real && !process.env.RUNWATCH_KEEP_TMP) {
+      fs.rmSync(`${real}-link`, { force: true });
+      fs.rmSync(real, { recursive: true, force: true, maxRetries: 3 });
+    }
   });
+
+  /** Waits until the status bar says the cursor is on `line`. */
+  async function cursorOn(line: number): Promise<string> {
+    return waitFor(
+      `the cursor on line ${line}`,
+      async () => {
+        const t = await vs!.page.locator('#status\\.editor\\.selection').textContent();
+        return t && new RegExp(`Ln ${line},`).test(t) ? t : undefined;
+      },
+      30_000,
+    );
+  }
 
   /** The text drawn after the editor's lines by decorations (CSS ::after content), joined. */
   async function decorationTexts(): Promise<string[]> {
@@ -81,6 +103,21 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
       }
       return out;
     })()`);
+  }
+
+  /**
+   * The active editor's file is the workspace's (its breadcrumbs start at the file), not the same
+   * file under its physical path outside the workspace (breadcrumbs from `/`).
+   */
+  async function inWorkspace(file: string): Promise<void> {
+    const first = vs!.page
+      .locator('.editor-group-container.active .breadcrumbs-control .monaco-breadcrumb-item')
+      .first();
+    await waitFor(
+      `breadcrumbs that start at ${file}`,
+      async () => (await first.textContent())?.trim() === file,
+      30_000,
+    );
   }
 
   async function quickOpen(file: string): Promise<void> {
@@ -107,10 +144,12 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
     const page = vs!.page;
     try {
       await quickOpen('train_demo.py');
-      // Show the log line: Go to Line.
+      // Show the log line: Go to Line (its box first: keys typed before it opens would edit the file).
       await page.keyboard.press('Control+G');
+      await page.locator('.quick-input-widget input.input').waitFor({ state: 'visible', timeout: 30_000 });
       await page.keyboard.type(String(LOG_LINE));
       await page.keyboard.press('Enter');
+      await cursorOn(LOG_LINE);
 
       await vs!.runCommand('Terminal: Create New Terminal');
       await page.locator('.terminal-wrapper.active .xterm').first().waitFor({ state: 'visible', timeout: 60_000 });
@@ -137,15 +176,8 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
       await vs!.runCommand('Runwatch: Go to Source');
       await pickRow(/train\/acc/);
       await page.locator('.tab.active[aria-label^="train_demo.py"]').waitFor({ state: 'visible', timeout: 60_000 });
-      const where = await waitFor(
-        'the cursor on the log line',
-        async () => {
-          const t = await page.locator('#status\\.editor\\.selection').textContent();
-          return t && new RegExp(`Ln ${LOG_LINE},`).test(t) ? t : undefined;
-        },
-        30_000,
-      );
-      assert.match(where, new RegExp(`Ln ${LOG_LINE},`));
+      await cursorOn(LOG_LINE);
+      await inWorkspace('train_demo.py');
     } finally {
       await vs!.screenshot('editor-inline-go-to-source').catch(() => undefined);
     }
@@ -166,15 +198,8 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
       await metric.hover();
       await metric.locator('.action-label[aria-label="Go to Source"]').click();
       await page.locator('.tab.active[aria-label^="train_demo.py"]').waitFor({ state: 'visible', timeout: 60_000 });
-      const where = await waitFor(
-        'the cursor on the log line',
-        async () => {
-          const t = await page.locator('#status\\.editor\\.selection').textContent();
-          return t && new RegExp(`Ln ${LOG_LINE},`).test(t) ? t : undefined;
-        },
-        30_000,
-      );
-      assert.match(where, new RegExp(`Ln ${LOG_LINE},`));
+      await cursorOn(LOG_LINE);
+      await inWorkspace('train_demo.py');
     } finally {
       await vs!.screenshot('editor-tree-go-to-source').catch(() => undefined);
     }
@@ -225,7 +250,7 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
       assert.deepStrictEqual(second.params, first[0].params);
       assert.strictEqual(second.params.lr, 0.001);
       assert.deepStrictEqual(second.context.argv, first[0].context.argv);
-      assert.strictEqual(second.context.cwd, ws);
+      assert.strictEqual(second.context.cwd, fs.realpathSync(ws)); // Python's cwd is the physical path
 
       // Again, with a changed param: the script takes --steps and --lr on its command line.
       await vs!.runCommand('Runwatch: Rerun in Terminal');

@@ -8,8 +8,8 @@ import type { RunSummary } from '../../api/types';
 import { Coalescer } from '../dashboard/coalescer';
 import { onDidChangeSettings, setting } from '../config';
 import type { RunStoreLike, SeriesLike } from '../deps';
-import { buildIndex, type LineIndex, renderFile, sparkline, TrendMemory } from './inlineModel';
-import { resolveSourcePath } from './sourcePaths';
+import { buildIndex, type LineEntry, type LineIndex, renderFile, sparkline, TrendMemory } from './inlineModel';
+import { FileKeys, resolveSourcePath } from './sourcePaths';
 
 const MAX_PER_SECOND = 4;
 const SPARK_POINTS = 48;
@@ -33,7 +33,9 @@ export class InlineValues implements vscode.Disposable {
     () => this.redraw(),
   );
   private readonly disposables: vscode.Disposable[] = [];
+  /** Keyed by FileKeys: a file opened through a symlink (or with a drive letter in another case) still matches. */
   private index: LineIndex = new Map();
+  private readonly keys = new FileKeys((f) => fs.realpathSync.native(f));
   private indexDirty = true;
   /** Runs on show, and the sources object each was indexed with (summaries keep it unless it changed). */
   private shown = new Map<string, RunSummary['sources']>();
@@ -102,8 +104,9 @@ export class InlineValues implements vscode.Disposable {
       exists: (f) => fs.existsSync(f),
     });
     if (this.resolved.size > 10000) this.resolved.clear();
-    this.resolved.set(id, local);
-    return local;
+    const key = local === undefined ? undefined : this.keys.key(local);
+    this.resolved.set(id, key);
+    return key;
   }
 
   private redraw(): void {
@@ -119,7 +122,7 @@ export class InlineValues implements vscode.Disposable {
     };
     const now = new Set<vscode.TextEditor>();
     for (const editor of vscode.window.visibleTextEditors) {
-      const lines = on ? this.index.get(editor.document.uri.fsPath) : undefined;
+      const lines = on ? this.lines(editor.document) : undefined;
       if (!lines) {
         if (this.drawn.has(editor)) editor.setDecorations(this.decoration, []);
         continue;
@@ -137,9 +140,13 @@ export class InlineValues implements vscode.Disposable {
     this.drawn = now;
   }
 
+  private lines(doc: vscode.TextDocument): ReadonlyMap<number, LineEntry[]> | undefined {
+    return doc.uri.scheme === 'file' && this.index.size ? this.index.get(this.keys.key(doc.uri.fsPath)) : undefined;
+  }
+
   private async hover(doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.Hover | undefined> {
     if (!this.enabled()) return undefined;
-    const entries = this.index.get(doc.uri.fsPath)?.get(pos.line);
+    const entries = this.lines(doc)?.get(pos.line);
     if (!entries?.length) return undefined;
     const md = new vscode.MarkdownString();
     for (const e of entries.slice(0, 12)) {

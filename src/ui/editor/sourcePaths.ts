@@ -38,3 +38,63 @@ export function resolveSourcePath(recorded: string, ctx: SourcePathContext): str
   }
   return undefined;
 }
+
+/**
+ * One name per file on disk, to compare a recorded path with an editor's: the physical path (Python
+ * records `os.getcwd()`-based paths, which have symlinks resolved; VS Code keeps a workspace opened
+ * through a symlink as given), case-folded where the file system ignores case (Windows' drive letter:
+ * VS Code says `c:\`, Python `C:\`). Cached: called for every visible editor on each redraw.
+ */
+export class FileKeys {
+  private readonly cache = new Map<string, { real: string; key: string }>();
+
+  constructor(
+    private readonly realpath: (p: string) => string,
+    private readonly platform: NodeJS.Platform = process.platform,
+  ) {}
+
+  key(file: string): string {
+    return this.entry(file).key;
+  }
+
+  /** The physical path (symlinks resolved), or `file` when it is not on disk. */
+  real(file: string): string {
+    return this.entry(file).real;
+  }
+
+  /** Forgets what was learnt (a file may have been created or moved since). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private entry(file: string): { real: string; key: string } {
+    const hit = this.cache.get(file);
+    if (hit) return hit;
+    let real = file;
+    try {
+      real = this.realpath(file);
+    } catch {
+      // not on disk (yet): its own name
+    }
+    const e = { real, key: this.platform === 'win32' || this.platform === 'darwin' ? real.toLowerCase() : real };
+    if (this.cache.size > 10000) this.cache.clear();
+    this.cache.set(file, e);
+    return e;
+  }
+}
+
+/**
+ * `file` named through the workspace folder that holds it physically (a folder opened through a
+ * symlink), so Go to Source opens the editor the person already has; else `file` itself.
+ */
+export function throughFolder(file: string, folders: readonly string[], keys: FileKeys): string {
+  const k = keys.key(file);
+  for (const folder of folders) {
+    const fk = keys.key(folder);
+    if (k.length > fk.length && k.startsWith(fk) && /[\\/]/.test(k[fk.length])) {
+      const tail = keys.real(file).slice(keys.real(folder).length).split(/[\\/]/).filter(Boolean);
+      return path.join(folder, ...tail);
+    }
+  }
+  return file;
+}
