@@ -24,13 +24,23 @@ function resolved(dir: string): string {
   }
 }
 
-/** The log directories captured runs name in their context (contract: `{"tensorboard": {"logdir": ...}}`). */
+/** Tag keys naming a log directory a live run streams: `tensorboard.logdir`, `tensorboard.logdir.<prefix>`. */
+const LOGDIR_TAG = /^tensorboard\.logdir(\.|$)/;
+
+/**
+ * The log directories live runs stream: a run capture started names its own in its context
+ * (contract: `{"tensorboard": {"logdir": ...}}`); a `runwatch.init` run whose script also writes
+ * TensorBoard files is tagged with them instead (its context was sent before the first writer).
+ */
 export function capturedLogDirs(runs: RunSummary[]): string[] {
   const out: string[] = [];
+  const add = (dir: unknown): void => {
+    if (typeof dir === 'string' && dir) out.push(path.resolve(dir), resolved(dir));
+  };
   for (const r of runs) {
     const tb = r.context.tensorboard;
-    const dir = tb && typeof tb === 'object' ? (tb as { logdir?: unknown }).logdir : undefined;
-    if (typeof dir === 'string' && dir) out.push(path.resolve(dir), resolved(dir));
+    add(tb && typeof tb === 'object' ? (tb as { logdir?: unknown }).logdir : undefined);
+    for (const [key, value] of Object.entries(r.tags)) if (LOGDIR_TAG.test(key)) add(value);
   }
   return out;
 }
