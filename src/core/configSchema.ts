@@ -59,9 +59,8 @@ export function validateConfig(
 ): ConfigValidation {
   const kind = opts.kind ?? 'backend';
   const where = opts.pluginId ? ` (${kind} "${opts.pluginId}")` : '';
-  // Only backends have a configuration command; sources and processors are set in settings.
-  const setting = kind === 'source' ? 'runwatch.sources' : 'runwatch.processorConfig';
-  const setWith = kind === 'backend' ? '"Runwatch: Configure Backend…"' : `settings (${setting})`;
+  // Backends and sources have a configuration command; processors are set in settings.
+  const setWith = kind === 'processor' ? 'settings (runwatch.processorConfig)' : '"Runwatch: Configure Backend…"';
   const props = schema?.properties ?? {};
   const required = new Set(schema?.required ?? []);
 

@@ -159,6 +159,12 @@ export class Hub implements Disposable {
     if (error) throw new Error(error);
   }
 
+  /** Starts one source again with its settings (after its secrets changed, say); its problem, if any, is in `pluginStatus()`. */
+  async restartSource(id: string): Promise<void> {
+    await this.sources.reconcile(id, true);
+    this.signal.fire();
+  }
+
   status(): BackendStatus[] {
     return this.backends.status((id) => this.displayName(id));
   }

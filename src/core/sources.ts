@@ -74,8 +74,11 @@ export class Sources {
     return this.settings[id]?.enabled !== false;
   }
 
-  /** Brings one source to "running with its current settings", or stopped when it is off or gone. */
-  reconcile(id: string): Promise<void> {
+  /**
+   * Brings one source to "running with its current settings", or stopped when it is off or gone;
+   * `restart`: stopped and started again even with the same settings (its secrets changed, say).
+   */
+  reconcile(id: string, restart = false): Promise<void> {
     let slot = this.slots.get(id);
     if (!slot) {
       slot = { id, kind: 'source', lock: Promise.resolve() };
@@ -83,7 +86,7 @@ export class Sources {
     }
     const s = slot;
     s.lock = s.lock
-      .then(() => this.reconcileNow(s))
+      .then(() => this.reconcileNow(s, restart))
       .catch((e: unknown) => {
         // A rejected lock would block every later start and stop of this source.
         s.error = `source "${id}": ${errorText(e)}`;
@@ -91,13 +94,13 @@ export class Sources {
     return s.lock.then(() => this.d.changed());
   }
 
-  private async reconcileNow(s: PluginSlot<SourcePlugin>): Promise<void> {
+  private async reconcileNow(s: PluginSlot<SourcePlugin>, restart: boolean): Promise<void> {
     const id = s.id;
     if (this.d.isDisposed() || this.slots.get(id) !== s) return;
     const { enabled, ...config } = this.settings[id] ?? {};
     const configKey = JSON.stringify(config);
     let current: Plugin | undefined = this.d.registry.get(id);
-    const stale = s.plugin !== current || enabled === false || s.configKey !== configKey;
+    const stale = restart || s.plugin !== current || enabled === false || s.configKey !== configKey;
     if (s.plugin && stale) await this.d.calls.stopSlot(s);
     if (enabled === false) {
       s.error = undefined;

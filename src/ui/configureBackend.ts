@@ -1,9 +1,11 @@
-// "Runwatch: Configure Backend…": asks for each setting of one backend (the row that
-// was right-clicked, the backend a warning named, or one picked from a list), with a
+// "Runwatch: Configure Backend…": asks for each setting of one backend or source (the row
+// that was right-clicked, the plugin a warning named, or one picked from a list), with a
 // folder picker for folder settings, a password box for secrets and a yes/no pick for
-// booleans; saves them, applies them, and says how the backend is doing afterwards.
+// booleans; saves them (a backend's in `runwatch.backendConfig`, a source's in
+// `runwatch.sources`, secrets in SecretStorage), applies them, and says how it is doing
+// afterwards. Sources are in the same list because the Backends view shows them too.
 import * as vscode from 'vscode';
-import type { ConfigProperty, ConfigSchema } from '../api/types';
+import type { ConfigProperty, ConfigSchema, PluginKind } from '../api/types';
 import { parseInput, requiredAfterTyping } from '../core/configSchema';
 import { secretKey, type Hub } from '../core/hub';
 import { ownSetting, setting, updateSetting } from './config';
@@ -30,16 +32,10 @@ export function backendIdOf(arg: unknown): string | undefined {
 
 export async function configureBackend(d: ConfigureDeps, preselected?: string): Promise<void> {
   const { hub, context } = d;
-  let id = preselected;
-  if (!id) {
-    const items = hub.listPlugins('backend').map((e) => ({ label: e.displayName, description: e.id, id: e.id }));
-    const pick = await vscode.window.showQuickPick(items, {
-      title: 'Runwatch: Configure Backend…',
-      placeHolder: 'Which backend?',
-    });
-    if (!pick) return;
-    id = pick.id;
-  }
+  const id = preselected ?? (await pickPlugin(hub));
+  if (!id) return;
+  const source = kindOf(hub, id) === 'source';
+  const key = source ? 'sources' : 'backendConfig';
   const schema = await schemaOf(hub, id);
   const props = Object.entries(schema?.properties ?? {});
   if (!props.length) {
@@ -47,7 +43,7 @@ export async function configureBackend(d: ConfigureDeps, preselected?: string): 
     return;
   }
   const required = new Set(schema?.required ?? []);
-  const all: Configs = setting('backendConfig');
+  const all: Configs = setting(key);
   const current: Record<string, unknown> = { ...(all[id] ?? {}) };
   const secrets: [string, string][] = [];
   for (const [name, prop] of props) {
@@ -74,9 +70,17 @@ export async function configureBackend(d: ConfigureDeps, preselected?: string): 
     else current[name] = answer.value;
   }
   for (const [name, value] of secrets) await context.secrets.store(secretKey(id, name), value);
-  const before = JSON.stringify(all[id] ?? {});
-  await saveConfig(id, current, d.target());
+  // A copy: JSON.stringify of the object VS Code's settings hand out gives undefined.
+  const before = JSON.stringify({ ...(all[id] ?? {}) });
+  await saveConfig(key, id, current, d.target());
   await d.apply();
+  if (source) {
+    // A source reads its secrets when it starts: changed settings restarted it, changed
+    // secrets alone (or a second try at a failing one) do it here.
+    const failing = hub.pluginStatus().some((p) => p.id === id && !p.healthy);
+    if (JSON.stringify(current) === before && (secrets.length || failing)) await hub.restartSource(id);
+    return reportSource(hub, id);
+  }
   // Unchanged settings are not applied again, and secrets are not settings: a backend that
   // is failing, or whose secrets changed, is started again explicitly.
   const failing = hub.status().find((s) => s.id === id && !!s.lastError && !s.healthy);
@@ -87,18 +91,38 @@ export async function configureBackend(d: ConfigureDeps, preselected?: string): 
   await report(hub, id, chosen);
 }
 
+type PickItem = vscode.QuickPickItem & { id?: string };
+
+/** Backends, then sources, each under its heading. */
+async function pickPlugin(hub: Hub): Promise<string | undefined> {
+  const group = (kind: 'backend' | 'source', heading: string): PickItem[] => {
+    const rows = hub.listPlugins(kind).map((e) => ({ label: e.displayName, description: e.id, id: e.id }));
+    return rows.length ? [{ label: heading, kind: vscode.QuickPickItemKind.Separator }, ...rows] : [];
+  };
+  const pick = await vscode.window.showQuickPick([...group('backend', 'Backends'), ...group('source', 'Sources')], {
+    title: 'Runwatch: Configure Backend…',
+    placeHolder: 'Which backend or source?',
+  });
+  return pick?.id;
+}
+
+function kindOf(hub: Hub, id: string): PluginKind | undefined {
+  return hub.registry.get(id)?.metadata.kind ?? hub.registry.contribution(id)?.kind;
+}
+
 /**
- * Writes one backend's settings into the target's own value, read again now: the person
- * may have taken a while, and other backends' settings (and other scopes') stay as they are.
+ * Writes one plugin's settings into the target's own value, read again now: the person
+ * may have taken a while, and other plugins' settings (and other scopes') stay as they are.
  */
 async function saveConfig(
+  key: 'backendConfig' | 'sources',
   id: string,
   config: Record<string, unknown>,
   target: vscode.ConfigurationTarget,
 ): Promise<void> {
-  const next: Configs = JSON.parse(JSON.stringify(ownSetting('backendConfig', target) ?? {})) as Configs;
+  const next: Configs = JSON.parse(JSON.stringify(ownSetting(key, target) ?? {})) as Configs;
   next[id] = config;
-  await updateSetting('backendConfig', next, target);
+  await updateSetting(key, next, target);
 }
 
 async function schemaOf(hub: Hub, id: string): Promise<ConfigSchema | undefined> {
@@ -126,6 +150,29 @@ async function report(hub: Hub, id: string, chosen: boolean): Promise<void> {
   }
   const a = await vscode.window.showWarningMessage(
     `Runwatch: ${id} configured, but ${s.displayName} is unhealthy: ${s.details}`,
+    'Configure Backend…',
+  );
+  if (a) await vscode.commands.executeCommand('runwatch.configureBackend', id);
+}
+
+/** Says how a source is doing after configuring: running and healthy, turned off, or what is wrong. */
+async function reportSource(hub: Hub, id: string): Promise<void> {
+  await hub.checkHealth();
+  const p = hub.pluginStatus().find((x) => x.id === id);
+  if (p?.state === 'off') {
+    void vscode.window.showInformationMessage(
+      `Runwatch: ${id} configured. It is turned off: "enabled": false in runwatch.sources.`,
+    );
+    return;
+  }
+  if (!p || p.healthy) {
+    void vscode.window.showInformationMessage(
+      `Runwatch: ${id} configured. ${p ? `${p.displayName}: ${p.details}` : ''}`.trim(),
+    );
+    return;
+  }
+  const a = await vscode.window.showWarningMessage(
+    `Runwatch: ${id} configured, but ${p.displayName} is unhealthy: ${p.details}`,
     'Configure Backend…',
   );
   if (a) await vscode.commands.executeCommand('runwatch.configureBackend', id);

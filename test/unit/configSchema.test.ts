@@ -83,7 +83,7 @@ describe('config validation', () => {
     assert.deepEqual(validateConfig(schema, { url: 'u', processors: [] }).errors, []);
   });
 
-  it('tells where to set a field by the plugin kind: Configure Backend… for backends, settings for sources and processors', () => {
+  it('tells where to set a field by the plugin kind: Configure Backend… for backends and sources, settings for processors', () => {
     const schema: ConfigSchema = {
       type: 'object',
       properties: { dir: { type: 'string' }, key: { type: 'string', secret: true } },
@@ -93,7 +93,7 @@ describe('config validation', () => {
     assert.match(backend, /"dir" \(backend "b"\) is required\. Set it with "Runwatch: Configure Backend…"/);
     assert.match(backend, /not a setting of this backend/);
     const source = validateConfig(schema, { extra: 1 }, { pluginId: 's', kind: 'source' }).errors.join(' ');
-    assert.match(source, /"dir" \(source "s"\) is required\. Set it with settings \(runwatch\.sources\)/);
+    assert.match(source, /"dir" \(source "s"\) is required\. Set it with "Runwatch: Configure Backend…"/);
     assert.match(source, /not a setting of this source/);
     const proc = validateConfig(schema, {}, { pluginId: 'p', kind: 'processor' }).errors.join(' ');
     assert.match(proc, /runwatch\.processorConfig/);

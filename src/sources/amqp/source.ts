@@ -156,7 +156,11 @@ export class AmqpSource implements SourcePlugin {
 
   async healthCheck(): Promise<HealthStatus> {
     const s = this.s;
-    if (!s?.url) return { healthy: true, details: 'idle: no broker URL set (runwatch.sources → url)' };
+    if (!s?.url)
+      return {
+        healthy: true,
+        details: 'idle: no broker URL set (Configure Backend… → RabbitMQ (AMQP) source, or runwatch.sources → url)',
+      };
     const link = this.link;
     if (!link || link.closed)
       return { healthy: false, details: `not connected to ${this.shownUrl}: ${this.lastError ?? 'connecting'}` };
