@@ -346,3 +346,43 @@ def test_run_killed_by_sigterm_becomes_killed_with_end_time(server: MlflowServer
     assert "runwatch.status" not in run.data.tags  # only a crash is marked there
     assert_history(client, run.info.run_id, "loss", expected_history(events, "loss"))
     assert assert_accepted_once(proxy, run.info.run_id, events) == 50
+
+
+UNTAG = r'''
+import os, sys
+import runwatch
+out = os.environ["OUT"]
+run = runwatch.init(project="rw-untag", name="untag", tags={"keep": "1", "drop": "x"})
+with open(os.path.join(out, "run.id"), "w") as f:
+    f.write(run.id + "\n")
+run.set_tags({"later": "y", "again": "1"})
+run.log({"loss": 0.5}, step=0)
+# The Python client has no call that takes tags off; Tag Runs… and Unarchive in VS Code write
+# this same event (protocol v1: "removed", applied after "tags"). "never-set" is not on the run.
+run._control({"type": "tags", "runId": run.id, "tags": {}, "removed": ["drop", "later", "again", "never-set"]})
+run.set_tags({"again": "2"})
+run.finish()
+'''
+
+
+def test_removed_tags_are_deleted_on_the_mlflow_run(server: MlflowServer, tmp_path) -> None:
+    client = MlflowClient(server.uri)
+    rw = Runwatch(str(tmp_path), mlflow_backends(server.uri)).start()
+    try:
+        p = rw.script(UNTAG, cwd=str(tmp_path), OUT=str(tmp_path))
+        assert p.wait(timeout=WAIT_TIMEOUT) == 0, rw.script_output()
+        run_id = read_run_id(str(tmp_path / "run.id"))
+        run = wait_finished(client, "rw-untag", run_id, rw)
+    finally:
+        rw.stop()
+
+    events = read_log(rw.store, run_id)
+    assert any(e["type"] == "tags" and e.get("removed") for e in events), "the removal is in the run log"
+    tags = run.data.tags
+    assert tags["keep"] == "1"
+    assert "drop" not in tags, f"removed at the start's tag: {tags}"
+    assert "later" not in tags, f"removed after set_tags: {tags}"
+    assert tags["again"] == "2", "set again after the removal: the later value stays"
+    assert "never-set" not in tags
+    assert tags["runwatch.runId"] == run_id
+    assert "refused to remove tag" not in rw.stderr(), "a tag that is not there is no error"

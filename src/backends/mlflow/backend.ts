@@ -1,6 +1,5 @@
-// The built-in MLflow backend: streams Runwatch runs into an MLflow tracking
-// server over its REST API (experiments by name, runs, log-batch, run status,
-// artifacts through the mlflow-artifacts proxy).
+// The built-in MLflow backend: streams Runwatch runs into an MLflow tracking server over its REST API (experiments
+// by name, runs, log-batch, tags taken off, run status, artifacts through the mlflow-artifacts proxy).
 //
 // Exactly-once per (run, offset): a run's MLflow id and a cursor (the last record
 // fully written, plus how far into a partly written one) are saved in
@@ -21,7 +20,7 @@ import { errorText } from '../../common/errors';
 import { artifactFiles, proxiedArtifactRoot, uploadFiles } from './artifacts';
 import { MlflowError, MlflowHttp } from './http';
 import { BatchChunk, limitsForVersion, type BatchItem, type MlflowLimits } from './limits';
-import { recordOps, RUNWATCH_ID_TAG, systemTags } from './ops';
+import { deleteTag, recordOps, RUNWATCH_ID_TAG, systemTags } from './ops';
 import { RunStates, type RunState } from './state';
 
 export { artifactDest, proxiedArtifactRoot } from './artifacts';
@@ -325,6 +324,7 @@ export class MlflowBackend implements BackendPlugin {
         } else {
           await flush();
           if (op.kind === 'artifact') await this.uploadArtifact(batch.run, st, op.name, op.path);
+          else if (op.kind === 'untag') await deleteTag(this.http, st.mlflowRunId, op.key, this.ctx.logger);
           else await this.endRun(runId, st, op.status, op.time);
           markDone(pos);
           this.states.save(runId, st);

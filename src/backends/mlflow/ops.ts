@@ -1,8 +1,9 @@
 // A Runwatch record as MLflow operations: metrics, params and tags (sent in
-// log-batch requests), artifacts and the run's end. The same record always gives
-// the same list, so saved progress can count how many of its operations are done.
+// log-batch requests), tags taken off, artifacts and the run's end. The same record
+// always gives the same list, so saved progress can count how many of its operations are done.
 import * as os from 'node:os';
-import type { RunContext, RunEvent } from '../../api/types';
+import type { PluginLogger, RunContext, RunEvent } from '../../api/types';
+import { MlflowError, type MlflowHttp } from './http';
 import { metricValue, paramString, sanitizeKey, type BatchItem, type MlflowLimits } from './limits';
 
 /** The tag that ties an MLflow run to its Runwatch run, so a lost state file does not mean a second run. */
@@ -11,7 +12,10 @@ export const RUNWATCH_ID_TAG = 'runwatch.runId';
 const STATUS: Record<string, string> = { finished: 'FINISHED', failed: 'FAILED', killed: 'KILLED', crashed: 'FAILED' };
 
 export type Op =
-  BatchItem | { kind: 'artifact'; name: string; path: string } | { kind: 'end'; status: string; time: number };
+  | BatchItem
+  | { kind: 'untag'; key: string }
+  | { kind: 'artifact'; name: string; path: string }
+  | { kind: 'end'; status: string; time: number };
 
 /** Tells the person something once per key (truncation, rewritten names). */
 export type TellOnce = (key: string, message: string) => void;
@@ -62,7 +66,11 @@ export function recordOps(
     case 'params':
       return Object.entries(event.params).map(([k, v]) => param(k, v));
     case 'tags':
-      return Object.entries(event.tags).map(([k, v]) => tag(k, v));
+      // Removals come after the merge, as in the run log; each is its own request.
+      return [
+        ...Object.entries(event.tags).map(([k, v]) => tag(k, v)),
+        ...(event.removed ?? []).map((k): Op => ({ kind: 'untag', key: key(k) })),
+      ];
     case 'metrics':
       return event.points.map((p) => ({
         kind: 'metric' as const,
@@ -119,5 +127,25 @@ function localUser(): string | undefined {
     return os.userInfo().username;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Takes a tag off an MLflow run. One that is not there is done: never set, or deleted by the
+ * request before an outage whose answer was lost. Any other refusal (the run deleted in MLflow)
+ * cannot succeed on a retry either: it is logged and skipped, so it does not hold the run back.
+ */
+export async function deleteTag(
+  http: MlflowHttp,
+  mlflowRunId: string,
+  key: string,
+  logger: Pick<PluginLogger, 'error'>,
+): Promise<void> {
+  try {
+    await http.call('POST', 'runs/delete-tag', { run_id: mlflowRunId, key });
+  } catch (err) {
+    if (!(err instanceof MlflowError) || !err.permanent) throw err;
+    if (err.code === 'RESOURCE_DOES_NOT_EXIST') return;
+    logger.error(`MLflow refused to remove tag "${key}" from run ${mlflowRunId}; skipped: ${err.message}`);
   }
 }
