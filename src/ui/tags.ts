@@ -7,7 +7,14 @@ import type { RunEvent } from '../api/types';
 import { errorText } from '../common/errors';
 import { runIdsFrom } from './commands';
 import type { RunStoreLike, ViewsDeps } from './deps';
-import { ARCHIVED_TAG, type TagEdit, parseTagNames, tagEvent, tagInputProblem } from './runsTable/tagEdits';
+import {
+  ARCHIVED_TAG,
+  type TagEdit,
+  blankTagInput,
+  parseTagNames,
+  tagEvent,
+  tagInputProblem,
+} from './runsTable/tagEdits';
 
 /** What tagging needs beyond RunStoreLike: appending an event (RunStore has it; a reader refuses). */
 interface AppendingStore extends RunStoreLike {
@@ -70,7 +77,7 @@ export function registerTagCommands(deps: ViewsDeps, selection: () => readonly u
             prompt: 'Tag names to add, separated by commas (e.g. baseline, best-lr)',
             validateInput: tagInputProblem,
           }));
-        if (text === undefined || text.trim().replace(/,/g, '').trim() === '') return 0;
+        if (text === undefined || blankTagInput(text)) return 0;
         const names = parseTagNames(text);
         if (!Array.isArray(names)) throw new Error(names.error);
         return edit(runIds, { add: names }, `tagged ${names.join(', ')}`);

@@ -41,5 +41,10 @@ export function parseTagNames(text: string): string[] | { error: string } {
  * VS Code ignores Enter while a message stands and the host re-validates typed text late. */
 export function tagInputProblem(text: string): string | undefined {
   const r = parseTagNames(text);
-  return Array.isArray(r) || text.trim().replace(/,/g, '').trim() === '' ? undefined : r.error;
+  return Array.isArray(r) || blankTagInput(text) ? undefined : r.error;
+}
+
+/** Nothing but spaces and commas: no names typed. */
+export function blankTagInput(text: string): boolean {
+  return text.split(',').every((s) => s.trim() === '');
 }
