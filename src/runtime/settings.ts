@@ -98,7 +98,7 @@ export const SETTINGS: { readonly [K in SettingKey]: SettingSpec<RunwatchSetting
     effect: 'live',
     check: oneOf(['modifier', 'focused', 'always'] as const),
   },
-  'dashboard.retainWhenHidden': { default: false, effect: 'live', check: isBool },
+  'dashboard.retainWhenHidden': { default: true, effect: 'live', check: isBool },
   'editor.inlineValues': { default: true, effect: 'live', check: isBool },
   // Live: the bridges resolve it when they (re)start a Python process.
   'python.interpreter': { default: '', effect: 'live', check: isString },
