@@ -15,21 +15,23 @@ import { runColor } from '../../src/webview/protocol/runs';
 import { Coalescer } from '../../src/ui/dashboard/coalescer';
 
 describe('dashboard data', () => {
-  it('alignRuns merges sorted x columns and keeps every point on its own row', () => {
+  it('alignRuns merges sorted x columns: runs share rows of equal x, a run keeps every point on its own row', () => {
     const a = { x: Float64Array.from([0, 2, 2, 4]), y: Float64Array.from([1, 5, -5, 3]) };
     const b = { x: Float64Array.from([1, 2, 3]), y: Float64Array.from([10, 20, 30]) };
     const { x, ys } = alignRuns([a, b]);
-    assert.deepStrictEqual([...x], [0, 1, 2, 2, 2, 3, 4]);
-    assert.deepStrictEqual(
-      ys[0].filter((v) => v !== null),
-      [1, 5, -5, 3],
-    );
-    assert.deepStrictEqual(
-      ys[1].filter((v) => v !== null),
-      [10, 20, 30],
-    );
-    for (let i = 0; i < x.length; i++)
-      assert.strictEqual((ys[0][i] === null) !== (ys[1][i] === null), true, `row ${i} belongs to exactly one run`);
+    // a's min/max pair at x=2 takes two rows; b's point at 2 shares the first of them.
+    assert.deepStrictEqual([...x], [0, 1, 2, 2, 3, 4]);
+    assert.deepStrictEqual(ys[0], [1, null, 5, -5, null, 3]);
+    assert.deepStrictEqual(ys[1], [null, 10, 20, null, 30, null]);
+  });
+
+  it('alignRuns: many runs at the same steps make one row a step', () => {
+    const steps = Float64Array.from({ length: 1000 }, (_v, i) => i);
+    const runs = Array.from({ length: 100 }, (_v, r) => ({ x: steps, y: steps.map((s) => s * r) }));
+    const { x, ys } = alignRuns(runs);
+    assert.strictEqual(x.length, 1000);
+    assert.deepStrictEqual(ys[7].slice(0, 3), [0, 7, 14]);
+    assert.ok(ys.every((y) => y.every((v) => v !== null)));
   });
 
   it('ema is debiased (starts at the first value), skips gaps, and weight 0 is the raw line', () => {

@@ -9,29 +9,50 @@ export interface RunLine {
 
 /**
  * Merges several runs' sorted x arrays into one shared x column; each run's y column
- * holds its value on its own rows and null elsewhere (drawn with `spanGaps`). Every
- * point keeps its own row, so min/max pairs sharing an x survive intact.
+ * holds its value on its own rows and null elsewhere (drawn with `spanGaps`). Runs share a
+ * row where their x values are equal (runs logged at the same steps make as many rows as one
+ * run, not one per run's point: the columns uPlot walks stay short with many runs overlaid);
+ * a run's repeated x (a min/max pair) takes as many rows, so every point keeps its own.
  */
 export function alignRuns(lines: readonly RunLine[]): { x: Float64Array; ys: (number | null)[][] } {
-  let total = 0;
-  for (const l of lines) total += l.x.length;
-  const x = new Float64Array(total);
-  const ys: (number | null)[][] = lines.map(() => new Array<number | null>(total).fill(null));
-  const pos = new Array<number>(lines.length).fill(0);
-  for (let row = 0; row < total; row++) {
-    // k is small (a handful of runs): a linear scan for the smallest head is cheapest.
-    let best = -1;
+  const k = lines.length;
+  const pos = new Array<number>(k).fill(0);
+  // Each row's x and which runs fill it, in one pass; the columns are filled afterwards.
+  const rowX: number[] = [];
+  const filled: number[] = [];
+  const rowEnd: number[] = [];
+  for (;;) {
     let bestX = Infinity;
-    for (let k = 0; k < lines.length; k++) {
-      const p = pos[k];
-      if (p < lines[k].x.length && (best < 0 || lines[k].x[p] < bestX)) {
-        best = k;
-        bestX = lines[k].x[p];
+    let any = false;
+    for (let j = 0; j < k; j++) {
+      const p = pos[j];
+      if (p < lines[j].x.length && (!any || lines[j].x[p] < bestX)) {
+        bestX = lines[j].x[p];
+        any = true;
       }
     }
-    x[row] = bestX;
-    ys[best][row] = lines[best].y[pos[best]];
-    pos[best]++;
+    if (!any) break;
+    for (let j = 0; j < k; j++) {
+      const p = pos[j];
+      // Same-x test that also matches a NaN head with a NaN row (never skips a point).
+      if (p < lines[j].x.length && (lines[j].x[p] === bestX || (bestX !== bestX && lines[j].x[p] !== lines[j].x[p]))) {
+        filled.push(j);
+        pos[j]++;
+      }
+    }
+    rowX.push(bestX);
+    rowEnd.push(filled.length);
+  }
+  const total = rowX.length;
+  const x = Float64Array.from(rowX);
+  const ys: (number | null)[][] = lines.map(() => new Array<number | null>(total).fill(null));
+  pos.fill(0);
+  let f = 0;
+  for (let row = 0; row < total; row++) {
+    for (; f < rowEnd[row]; f++) {
+      const j = filled[f];
+      ys[j][row] = lines[j].y[pos[j]++];
+    }
   }
   return { x, ys };
 }
