@@ -27,6 +27,8 @@ export class RunColors {
   private memento: ColorMemento | undefined;
   private palette: readonly string[] = PALETTE;
   private readonly changed = new Emitter<void>({ name: 'runColors.onDidChange' });
+  /** The last RECENT keys of `assigned` (kept, not listed again per new run: 10,000 runs took seconds). */
+  private recentIds: string[] | undefined;
   /** Fired when any run's colour changed (views redraw their swatches). */
   readonly onDidChange = this.changed.event;
 
@@ -38,6 +40,7 @@ export class RunColors {
       this.assigned = onlyColors(saved.assigned);
       this.pinned = onlyColors(saved.pinned);
     }
+    this.recentIds = undefined;
     this.changed.fire();
   }
 
@@ -49,6 +52,7 @@ export class RunColors {
     this.palette = palette;
     // Colours from the old palette would stay; a new palette means new colours (picked ones stay).
     this.assigned = {};
+    this.recentIds = undefined;
     this.save();
   }
 
@@ -56,7 +60,7 @@ export class RunColors {
   colorOf(runId: string): string {
     const own = this.pinned[runId] ?? this.assigned[runId];
     if (own) return own;
-    const recent = Object.keys(this.assigned).slice(-RECENT);
+    const recent = (this.recentIds ??= Object.keys(this.assigned).slice(-RECENT));
     const colors = assignColors({
       runIds: [...recent, runId],
       current: this.assigned,
@@ -64,6 +68,7 @@ export class RunColors {
       palette: this.palette,
     });
     this.assigned[runId] = colors[runId];
+    this.recentIds = [...recent, runId].slice(-RECENT);
     this.save(false);
     return colors[runId];
   }
@@ -104,6 +109,7 @@ export class RunColors {
     if (!(runId in this.assigned) && !(runId in this.pinned)) return;
     delete this.assigned[runId];
     delete this.pinned[runId];
+    this.recentIds = undefined;
     this.save(false);
   }
 

@@ -207,7 +207,18 @@ export function deltaE2000Lab(p: Lab, q: Lab): number {
   return Math.sqrt(l * l + c * c + h * h + Rt * c * h);
 }
 
+/** Differences computed so far: assigning colours to many runs compares the same few colours again and again. */
+const deltaCache = new Map<string, number>();
+
 /** CIEDE2000 difference of two hex colours. */
 export function deltaE2000(a: string, b: string): number {
-  return deltaE2000Lab(hexToLab(a), hexToLab(b));
+  const key = a + b;
+  let d = deltaCache.get(key);
+  if (d === undefined) {
+    // Palette and picked colours are few; a flood of distinct ones only restarts the cache.
+    if (deltaCache.size >= 10_000) deltaCache.clear();
+    d = deltaE2000Lab(hexToLab(a), hexToLab(b));
+    deltaCache.set(key, d);
+  }
+  return d;
 }
