@@ -22,6 +22,9 @@
 export interface LoadTiming {
   documentStart: number;
   /** VS Code's placeholder page in the frame (ours is written into it once it is parsed). */
+  /** When the service worker was started for the placeholder's fetch (absent: it was running), and the fetch began. */
+  placeholderWorkerStart?: number;
+  placeholderFetchStart?: number;
   placeholderResponseStart?: number;
   placeholderResponseEnd?: number;
   placeholderParsed?: number;

@@ -31,6 +31,9 @@ export function installProbes({ model, onDidUpdate, onDidDraw }: ProbeSources): 
   const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
   body.dataset.loadTiming = JSON.stringify({
     documentStart: origin,
+    // The service worker's part of the placeholder's fetch: started (a new worker) and asked.
+    placeholderWorkerStart: nav && nav.workerStart > 0 ? origin + nav.workerStart : undefined,
+    placeholderFetchStart: nav ? origin + nav.fetchStart : undefined,
     placeholderResponseStart: nav ? origin + nav.responseStart : undefined,
     placeholderResponseEnd: nav ? origin + nav.responseEnd : undefined,
     placeholderParsed: nav ? origin + nav.domContentLoadedEventStart : undefined,
