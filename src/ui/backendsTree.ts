@@ -127,7 +127,7 @@ function pluginItem(p: PluginStatus): vscode.TreeItem {
   md.appendText(`${p.healthy ? 'Healthy' : 'Unhealthy'} (${p.state}): ${p.details}`);
   if (p.usedBy?.length) md.appendText(`\nUsed by: ${p.usedBy.join(', ')}`);
   item.tooltip = md;
-  // Not "backend…": the Configure Backend… menu applies to backends only.
+  // "source…" rows get Configure Backend… too (it configures sources); processors have no settings there.
   item.contextValue = `${p.kind}${p.healthy ? '' : '.unhealthy'}`;
   return item;
 }

@@ -6,6 +6,7 @@ import { registerRunCommands } from './commands';
 import { setting } from './config';
 import { COMPARE_VIEW_TYPE, ComparePanel } from './compare/comparePanel';
 import { DASHBOARD_VIEW_TYPE, DashboardPanel } from './dashboard/dashboardPanel';
+import { registerChartGoToSource } from './dashboard/chartSource';
 import { registerDashboardCommands } from './dashboard/exportCommands';
 import { runColors } from './dashboard/runColors';
 import type { ViewsDeps } from './deps';
@@ -57,6 +58,7 @@ export function registerViews(context: vscode.ExtensionContext, deps: ViewsDeps)
     ...registerTagCommands(deps, () => treeView.selection),
     ...registerRunCommands(context, deps, tree, treeView),
     ...registerDashboardCommands(deps),
+    registerChartGoToSource(deps),
     openOnRunStart(deps, uri),
     new vscode.Disposable(() => {
       DashboardPanel.instance?.dispose();

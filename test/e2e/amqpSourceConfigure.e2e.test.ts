@@ -122,6 +122,19 @@ describe('AMQP source (e2e): configured through Configure Backend…, password i
       assert.ok(!settings.includes(password) && !settings.includes(wrong), `no password in settings.json: ${settings}`);
       assert.ok(!settings.includes('"password"'), settings);
       assert.ok(!settings.includes('runwatch.backendConfig'), `a source's settings are not a backend's: ${settings}`);
+
+      // --- The source's row in the Backends view: its context menu asks for this source at once.
+      await page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]').click();
+      const sourceRow = page.locator('.part.sidebar .monaco-list-row', { hasText: 'RabbitMQ (AMQP) source' }).first();
+      await sourceRow.waitFor({ state: 'visible', timeout: 60_000 });
+      await sourceRow.click({ button: 'right' });
+      const configure = page.getByRole('menuitem', { name: 'Configure Backend…' }).first();
+      await configure.waitFor({ state: 'visible', timeout: 30_000 });
+      await configure.hover();
+      await configure.click();
+      await title(`${id}: url (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
+      assert.equal(await input.inputValue(), url, 'the row configures the source it names');
+      await page.keyboard.press('Escape');
     } catch (err) {
       await vs!.screenshot('amqp-source-configure').catch(() => undefined);
       throw err;

@@ -1,7 +1,7 @@
 // The editor features as a person uses them, in the real VS Code with the packaged .vsix:
 // examples/train_demo.py run in an integrated terminal shows the latest value after its `run.log`
-// line, changing while it trains; "Go to Source" on a metric (palette and Runs tree) opens that file at
-// that line; a task of tasks.json streams a run with no Runwatch code beyond `import runwatch` (tasks get
+// line, changing while it trains; "Go to Source" on a metric (palette, Runs tree, runs table and a
+// chart's context menu) opens that file at that line; a task of tasks.json streams a run with no Runwatch code beyond `import runwatch` (tasks get
 // the terminals' environment); "Rerun in Terminal" starts a second run with the same params.
 import * as assert from 'assert';
 import * as fs from 'fs';
@@ -202,6 +202,82 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
       await inWorkspace('train_demo.py');
     } finally {
       await vs!.screenshot('editor-tree-go-to-source').catch(() => undefined);
+    }
+  });
+
+  /** Clicks `name` in the context menu VS Code shows for a right-click. */
+  async function menuItem(name: string): Promise<void> {
+    const item = vs!.page.getByRole('menuitem', { name }).first();
+    await item.waitFor({ state: 'visible', timeout: 30_000 });
+    await item.hover();
+    await item.click();
+  }
+
+  async function opensLogLine(): Promise<void> {
+    await vs!.page.locator('.tab.active[aria-label^="train_demo.py"]').waitFor({ state: 'visible', timeout: 60_000 });
+    await cursorOn(LOG_LINE);
+    await inWorkspace('train_demo.py');
+  }
+
+  /** train_demo.py open with the cursor on its first line, so opening the log line moves it. */
+  async function demoAtTop(): Promise<void> {
+    await quickOpen('train_demo.py');
+    await vs!.page.keyboard.press('Control+G');
+    await vs!.page.locator('.quick-input-widget input.input').waitFor({ state: 'visible', timeout: 30_000 });
+    await vs!.page.keyboard.type('1');
+    await vs!.page.keyboard.press('Enter');
+    await cursorOn(1);
+  }
+
+  it('"Go to Source" on a metric cell of the runs table: double-click, and its context menu', async () => {
+    /** The table's tab in front; a hidden webview's page is reloaded on showing, so its frame is new. */
+    const showTable = async (how: 'command' | 'tab') => {
+      if (how === 'command') await vs!.runCommand('Runwatch: Show Runs Table');
+      else await vs!.page.locator('.tab', { hasText: 'Runwatch: Runs Table' }).first().click();
+      const frame = await vs!.webviewFrame('#root .filter', 120_000);
+      return (col: string) => frame.locator(`.row[data-run-id] .cell[data-col="${col}"]`, { hasText: /\d/ }).first();
+    };
+    try {
+      await demoAtTop();
+      let cell = await showTable('command');
+      const last = cell('metrics.train/loss.last');
+      await last.waitFor({ state: 'visible', timeout: 60_000 });
+      assert.match((await last.getAttribute('title')) ?? '', /Go to Source/);
+      await last.scrollIntoViewIfNeeded();
+      await last.dblclick();
+      await opensLogLine();
+
+      await demoAtTop();
+      cell = await showTable('tab');
+      const max = cell('metrics.train/acc.max');
+      await max.waitFor({ state: 'visible', timeout: 60_000 });
+      await max.scrollIntoViewIfNeeded();
+      await max.click({ button: 'right' });
+      await menuItem('Go to Source');
+      await opensLogLine();
+    } finally {
+      await vs!.screenshot('editor-table-go-to-source').catch(() => undefined);
+    }
+  });
+
+  it('"Go to Source" in a chart\'s context menu opens the line that logged its metric', async () => {
+    const page = vs!.page;
+    try {
+      await demoAtTop();
+      const tree = page.locator('.part.sidebar .pane-body .monaco-list[aria-label*="Runs"]').first();
+      // The activity bar's icon shows the sidebar, or hides it when it is showing already.
+      if (!(await tree.isVisible()))
+        await page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]').click();
+      // A click on the run opens it in the dashboard.
+      await tree.locator('.monaco-list-row', { hasText: 'e2e-demo' }).first().click();
+      const frame = await vs!.webviewFrame('#root .toolbar', 120_000);
+      const chart = frame.locator('.chart[data-key="train/acc"]').first();
+      await chart.waitFor({ state: 'visible', timeout: 60_000 });
+      await chart.locator('.plot').click({ button: 'right' });
+      await menuItem('Go to Source');
+      await opensLogLine();
+    } finally {
+      await vs!.screenshot('editor-chart-go-to-source').catch(() => undefined);
     }
   });
 

@@ -5,6 +5,7 @@ import * as path from 'path';
 import type * as vscode from 'vscode';
 import type { RunSummary } from '../../src/api/types';
 import { buildIndex, renderFile, sparkline, TrendMemory } from '../../src/ui/editor/inlineModel';
+import { sourcePlaces } from '../../src/ui/dashboard/sourcePlaces';
 import { resolveSourcePath } from '../../src/ui/editor/sourcePaths';
 import { paramArgs, recordedCommand, shellLine, withParams } from '../../src/ui/launch/commandLine';
 import { applyTerminalEnv, runwatchEnv } from '../../src/ui/terminalEnv';
@@ -104,6 +105,31 @@ describe('editor: source paths', () => {
     );
     assert.equal(resolveSourcePath('/x/a.py', { folders: ['/ws'], exists: have([]) }), undefined);
     assert.equal(resolveSourcePath('<stdin>', { folders: ['/ws'], exists: () => true }), undefined);
+  });
+});
+
+describe("editor: a chart's Go to Source places", () => {
+  it('one place for runs of one script (the newest run opens it), one per file and line otherwise', () => {
+    const at = (file: string, line: number) => ({ file, line });
+    const runs = [
+      run('a', 'finished', 1, { loss: at('/w/train.py', 10) }),
+      run('b', 'running', 3, { loss: at('/w/train.py', 10) }),
+      run('c', 'finished', 2, { loss: at('/w/other.py', 4), acc: at('/w/other.py', 5) }),
+      run('d', 'running', 4, { acc: at('/w/train.py', 11) }),
+      run('e', 'running', 5, undefined),
+    ];
+    assert.deepEqual(
+      sourcePlaces(runs, 'loss').map((p) => [p.runId, `${p.loc.file}:${p.loc.line}`, p.runs]),
+      [
+        ['b', '/w/train.py:10', ['name-b', 'name-a']],
+        ['c', '/w/other.py:4', ['name-c']],
+      ],
+    );
+    assert.deepEqual(
+      sourcePlaces(runs, 'acc').map((p) => p.runId),
+      ['d', 'c'],
+    );
+    assert.deepEqual(sourcePlaces(runs, 'nothing'), []);
   });
 });
 

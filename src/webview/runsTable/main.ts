@@ -51,7 +51,7 @@ const controls = buildControls(root, {
   onSelectAll: () => selectAll(),
   onClearSelection: () => {
     selected.clear();
-    refresh();
+    selectionChanged();
   },
   onAction: (action) => {
     if (selected.size === 0) return;
@@ -149,7 +149,14 @@ function setBrush(id: string, brush: Brush | undefined): void {
 
 function selectAll(): void {
   for (const r of view.runs) selected.add(r.runId);
-  refresh();
+  selectionChanged();
+}
+
+/** What a new selection changes: the rows' highlight, the count and the actions; not the rows. */
+function selectionChanged(): void {
+  table.select(selected);
+  controls.selection.textContent = selected.size ? `${selected.size} selected` : '';
+  for (const b of controls.actions.values()) b.disabled = selected.size === 0;
 }
 
 function clickRow(index: number, ev: MouseEvent): void {
@@ -175,7 +182,7 @@ function clickRow(index: number, ev: MouseEvent): void {
     for (const id of ids) selected.add(id);
     anchor = index;
   }
-  refresh();
+  selectionChanged();
 }
 
 function columns(): TableColumn[] {
@@ -218,8 +225,7 @@ function refresh(): void {
   table.set(view.items, cols, selected, state.sort);
   const archived = view.hiddenArchived ? ` · ${view.hiddenArchived} archived hidden` : '';
   controls.count.textContent = `${view.runs.length} of ${runs.size} runs${archived}`;
-  controls.selection.textContent = selected.size ? `${selected.size} selected` : '';
-  for (const b of controls.actions.values()) b.disabled = selected.size === 0;
+  selectionChanged();
   renderChooser(controls.columnsList, orderedIds(allIds, state.order), new Set(state.hidden), {
     onToggle: (id, shown) => update({ hidden: shown ? state.hidden.filter((h) => h !== id) : [...state.hidden, id] }),
     onMove: (id, dir) => update({ order: move(orderedIds(allIds, state.order), id, dir) }),

@@ -53,8 +53,8 @@ export class RunsTableView {
     this.body.addEventListener('dblclick', (e) => {
       const cell = (e.target as HTMLElement).closest<HTMLElement>('.cell');
       const runId = cell?.closest<HTMLElement>('.row')?.dataset.runId;
-      const m = /^metrics\.(.*)\.(last|min|max)$/.exec(cell?.dataset.col ?? '');
-      if (runId && m) this.cb.onGoToSource(runId, m[1]);
+      const key = metricKeyOf(cell?.dataset.col ?? '');
+      if (runId && key !== undefined) this.cb.onGoToSource(runId, key);
     });
     this.body.addEventListener('click', (e) => {
       const row = (e.target as HTMLElement).closest<HTMLElement>('.row');
@@ -80,6 +80,22 @@ export class RunsTableView {
     this.version++;
     if (headChanged) this.drawHead();
     this.draw();
+  }
+
+  /**
+   * A new selection: the drawn rows change class in place. Rebuilding them would also swallow a
+   * double-click, whose second click then lands on a new element.
+   */
+  select(selected: ReadonlySet<string>): void {
+    this.selected = selected;
+    for (const [i, row] of this.drawn) row.classList.toggle('selected', this.isSelected(this.items[i]));
+  }
+
+  private isSelected(item: DisplayItem | undefined): boolean {
+    if (!item) return false;
+    return item.kind === 'group'
+      ? item.runs.every((r) => this.selected.has(r.runId))
+      : this.selected.has(item.run.runId);
   }
 
   private drawHead(): void {
@@ -149,8 +165,7 @@ export class RunsTableView {
     if (item.kind === 'group') {
       row.classList.add('group');
       row.dataset.group = item.key;
-      const sel = item.runs.every((r) => this.selected.has(r.runId));
-      if (sel) row.classList.add('selected');
+      if (this.isSelected(item)) row.classList.add('selected');
       this.columns.forEach((c, ci) => {
         const cell = this.cell(c);
         if (ci === 0) {
@@ -168,7 +183,7 @@ export class RunsTableView {
     const run = item.run;
     row.dataset.runId = run.runId;
     if (item.inGroup !== undefined) row.classList.add('in-group');
-    if (this.selected.has(run.runId)) row.classList.add('selected');
+    if (this.isSelected(item)) row.classList.add('selected');
     for (const c of this.columns) {
       const cell = this.cell(c);
       const text = formatCell(run, c.field, fieldValue(run, c.field));
@@ -182,6 +197,12 @@ export class RunsTableView {
         cell.textContent = text;
         cell.title = text;
         if (c.field.kind === 'status') cell.classList.add(`status-${run.status}`);
+        const key = metricKeyOf(c.id);
+        if (key !== undefined) {
+          // Its context menu (package.json, webview/context) offers Go to Source, as a double-click does.
+          cell.dataset.vscodeContext = JSON.stringify({ webviewSection: 'metric', runId: run.runId, key });
+          cell.title = `${text} · double-click or right-click: Go to Source`;
+        }
       }
       row.append(cell);
     }
@@ -194,6 +215,11 @@ export class RunsTableView {
     cell.dataset.col = c.id;
     return cell;
   }
+}
+
+/** The metric of a `metrics.<key>.last|min|max` column. */
+function metricKeyOf(col: string): string | undefined {
+  return /^metrics\.(.*)\.(last|min|max)$/.exec(col)?.[1];
 }
 
 function div(cls: string): HTMLDivElement {
