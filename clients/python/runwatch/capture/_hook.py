@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 WATCHED: "Dict[str, str]" = {
     "tensorboard.summary.writer.event_file_writer": "tensorboard",
     "tensorboardX.event_file_writer": "tensorboardX",
+    # Their SummaryWriter classes, for the add_scalar fast path (a plain number skips the event decode).
+    "torch.utils.tensorboard.writer": "torch.writer",
+    "tensorboardX.writer": "tensorboardX.writer",
 }
 OFF_VALUES = ("0", "false", "no", "off")
 _MARK = "_runwatch_capture_finder"

@@ -19,6 +19,12 @@ it. While a run started by `runwatch.init()` is active, everything goes to that 
 of a second log directory prefixed by its path relative to the first. Once an explicit integration
 (`runwatch.integrations.*`) is in use, capture steps aside: that integration records the values.
 Any failure warns once and turns capture off; the writer goes on as without it.
+
+Fast path: `SummaryWriter.add_scalar` of torch and tensorboardX is wrapped too. For a plain Python
+float or int and no extra options, the event it writes is not decoded again: the event-level wrapper
+hands the event back to the add_scalar wrapper instead of queueing it, and the capture thread reads
+only its step and wall time, and stores the value rounded to float32 as `simple_value` holds it (so
+the store equals the file). Each event is queued once, either way.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ _OFF: Any = object()  # a writer that is not captured
 _lock = threading.Lock()
 _sinks: Dict[str, "_Sink"] = {}  # by resolved log directory
 _state = {"off": False, "aside": False, "warned": False}
+
+_f32 = struct.Struct("<f")
+_F32_MAX = 3.4e38  # below float32's largest: anything bigger, NaN or inf takes the event path
+_INT_MAX = 2**53
 
 # DataType values of tensorflow/core/framework/types.proto.
 _DT_FLOAT, _DT_DOUBLE, _DT_INT32, _DT_INT64, _DT_HALF, _DT_BFLOAT16 = 1, 2, 3, 9, 19, 14
@@ -130,6 +140,14 @@ class _Sink:
         if data:
             run._append((data, step, event.wall_time or time.time()))
 
+    def take_scalar(self, key: str, value: float, event: Any) -> None:
+        """One fast-pathed add_scalar: its value as the event file holds it, at the event's step and time."""
+        run = self.run
+        if run.status is not None or _state["aside"]:
+            return
+        f = _f32
+        run._append(({self.prefix + key: f.unpack(f.pack(value))[0]}, event.step, event.wall_time or time.time()))
+
     def _other(self, v: Any, step: int, event_file: str) -> Optional[float]:
         kind = v.WhichOneof("value")
         plugin = v.metadata.plugin_data.plugin_name
@@ -196,6 +214,27 @@ class _Tap:
 
     def take(self, event: Any) -> None:
         self.sink.take(event, self.file)
+
+
+class _ScalarTaker:
+    """The capture thread's side of the add_scalar fast path, for one writer library."""
+
+    __slots__ = ("clean", "tags")
+
+    def __init__(self, clean: Any) -> None:
+        self.clean = clean  # the library's own tag cleaning (tensorboardX), or None
+        self.tags: Dict[str, str] = {}
+
+    def take(self, item: Any) -> None:
+        tap, tag, value, event = item
+        key = tag
+        if self.clean is not None:
+            key = self.tags.get(tag)
+            if key is None:
+                key = self.clean(tag)
+                if len(self.tags) < 10_000:
+                    self.tags[tag] = key
+        tap.sink.take_scalar(key, value, event)
 
 
 def _tap_for(writer: Any) -> Any:
@@ -395,6 +434,7 @@ def _wrap(cls: Any, closed_attr: Optional[str]) -> None:
     if getattr(original, "_runwatch_original", None) is not None:
         return  # patched already (the hook may meet a module twice)
     push = _push
+    local = _local
 
     def add_event(self: Any, event: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, event, *args, **kwargs)
@@ -409,7 +449,12 @@ def _wrap(cls: Any, closed_attr: Optional[str]) -> None:
                 _fail(e)
                 tap = d["_runwatch_tap"] = _OFF
         if tap is not _OFF and not (closed_attr and d.get(closed_attr)):  # tensorboardX drops a closed writer's events
-            push((tap, event))
+            slot = local.slot
+            if slot is None:
+                push((tap, event))
+            else:  # inside a fast-pathed add_scalar: its wrapper queues it (the last event is the scalar's)
+                slot[0] = tap
+                slot[1] = event
         return result
 
     add_event._runwatch_original = original  # type: ignore[attr-defined]
@@ -418,22 +463,75 @@ def _wrap(cls: Any, closed_attr: Optional[str]) -> None:
     cls.add_event = add_event
 
 
+class _Local(threading.local):
+    slot: Optional[List[Any]] = None  # [tap, event] while this thread is in a fast-pathed add_scalar
+
+
+_local = _Local()
+
+
+def _wrap_add_scalar(cls: Any, clean: Any) -> None:
+    original = cls.add_scalar
+    if getattr(original, "_runwatch_original", None) is not None:
+        return
+    push = _push
+    local = _local
+    taker = _ScalarTaker(clean)
+    fmax, imax = _F32_MAX, _INT_MAX
+
+    def add_scalar(self: Any, tag: Any, scalar_value: Any, global_step: Any = None, walltime: Any = None,
+                   *args: Any, **kwargs: Any) -> Any:
+        c = scalar_value.__class__
+        # Fast only for a plain number, a str tag and the options at their defaults (all falsy in both
+        # libraries: display_name/summary_description, new_style/double_precision); else the event path.
+        if (not ((c is float and -fmax < scalar_value < fmax) or (c is int and -imax < scalar_value < imax))
+                or tag.__class__ is not str or (args and any(args)) or (kwargs and any(kwargs.values()))
+                or local.slot is not None):
+            return original(self, tag, scalar_value, global_step, walltime, *args, **kwargs)
+        slot: List[Any] = [None, None]
+        local.slot = slot
+        try:
+            result = original(self, tag, scalar_value, global_step, walltime, *args, **kwargs)
+        finally:
+            local.slot = None
+        tap = slot[0]
+        if tap is not None:
+            push((taker, (tap, tag, scalar_value, slot[1])))
+        return result
+
+    add_scalar._runwatch_original = original  # type: ignore[attr-defined]
+    add_scalar.__doc__ = original.__doc__
+    add_scalar.__name__ = "add_scalar"
+    add_scalar.__wrapped__ = original  # type: ignore[attr-defined] # inspect.signature shows the original's
+    cls.add_scalar = add_scalar
+
+
 def patch(family: str, module: Any, explicit: bool) -> None:
-    """Patches the EventFileWriter of a watched module (`family` is "tensorboard" or "tensorboardX")."""
-    cls = getattr(module, "EventFileWriter")
-    _wrap(cls, "_closed" if family == "tensorboardX" else None)
+    """Patches a watched module: the EventFileWriter (`family` "tensorboard" or "tensorboardX") or the
+    SummaryWriter ("torch.writer", "tensorboardX.writer") for the add_scalar fast path."""
+    if family == "torch.writer":
+        _wrap_add_scalar(getattr(module, "SummaryWriter"), None)
+    elif family == "tensorboardX.writer":
+        from tensorboardX import summary
+
+        _wrap_add_scalar(getattr(module, "SummaryWriter"), getattr(summary, "_clean_tag"))
+    else:
+        _wrap(getattr(module, "EventFileWriter"), "_closed" if family == "tensorboardX" else None)
 
 
 def unpatch_all() -> None:
     """Tests: restores the original writers (runs already started keep going)."""
     import sys
 
-    for name in ("tensorboard.summary.writer.event_file_writer", "tensorboardX.event_file_writer"):
+    for name, cls_name, method in (("tensorboard.summary.writer.event_file_writer", "EventFileWriter", "add_event"),
+                                   ("tensorboardX.event_file_writer", "EventFileWriter", "add_event"),
+                                   ("torch.utils.tensorboard.writer", "SummaryWriter", "add_scalar"),
+                                   ("tensorboardX.writer", "SummaryWriter", "add_scalar")):
         module = sys.modules.get(name)
-        cls = getattr(module, "EventFileWriter", None) if module is not None else None
-        original = getattr(getattr(cls, "add_event", None), "_runwatch_original", None)
+        cls = getattr(module, cls_name, None) if module is not None else None
+        original = getattr(getattr(cls, method, None), "_runwatch_original", None)
         if original is not None:
-            cls.add_event = original
+            setattr(cls, method, original)
 
 
 def captured_runs() -> Dict[str, Run]:

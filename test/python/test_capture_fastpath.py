@@ -1,0 +1,91 @@
+"""TensorBoard capture's add_scalar fast path (a plain float or int skips the event decode), against a
+real headless collector: the store holds exactly what the event files hold, every step once and in
+file order, for values float32 cannot hold exactly, for what must take the event path (numpy
+numbers, tensors, options, values too big for float32, NaN), and for an add_scalar that reopens a
+closed writer (its purge events come first). Counters inside the script show each add_scalar was
+taken once: fast-pathed or decoded from its event, never both."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+from framework_helpers import (  # noqa: F401 - fixtures
+    Collector, clean_env, collector, read_log, run_of_logdir, run_py, store_scalars, tb_scalars)
+
+COUNT = """
+from runwatch.capture import _patch
+counts = {"fast": 0, "events": 0}
+_fast, _slow = _patch._ScalarTaker.take, _patch._Tap.take
+def fast(self, item):
+    counts["fast"] += 1
+    _fast(self, item)
+def slow(self, event):
+    if event.summary.value:
+        counts["events"] += 1
+    _slow(self, event)
+_patch._ScalarTaker.take, _patch._Tap.take = fast, slow
+"""
+
+SCRIPT = """
+import json, math, time
+import numpy as np
+{imp}
+w = SummaryWriter("logs/fast"{ctor})
+fast = slow = 0
+for step in range(200):
+    w.add_scalar("loss", 1.0 / (step + 3), step)          # not exact in float32
+    w.add_scalar("ints", step * 7919, global_step=step)    # int, step by keyword
+    w.add_scalar("mixed", (step * 0.1) if step % 2 else np.float32(step * 0.1), step)  # fast / event path
+    w.add_scalar("bad name!", step / 3, step)                # tensorboardX cleans the tag
+    fast += 3 + (step % 2)
+    slow += 1 - (step % 2)
+w.add_scalar("big", 1e39, 1); slow += 1                     # float32 overflows: the event path
+w.add_scalar("big", 3.0e38, 2); fast += 1
+w.add_scalar("nan", float("nan"), 1); slow += 1
+w.add_scalar("torchish", np.float64(0.25), 1); slow += 1    # a float subclass: the event path
+w.add_scalar("walltime", 2.5, 9, walltime=1700000000.5); fast += 1
+w.add_scalar("opts", 0.5, 3, **{opt}); slow += 1
+w.close()
+time.sleep(1.1)  # a new event file name (tensorboardX names files by the second)
+w.add_scalar("after", 4.0, 5); fast += 1                # reopens the writer: purge events first
+w.close()
+drain()
+print("COUNTS " + json.dumps(dict(counts, want_fast=fast, want_events=slow)))
+"""
+
+LIBS = {
+    "tensorboardX": ("from tensorboardX import SummaryWriter", ", purge_step=1000", "{'display_name': 'O'}"),
+    "torch": ("from torch.utils.tensorboard import SummaryWriter", "", "{'new_style': True}"),
+}
+
+
+@pytest.mark.parametrize("lib", sorted(LIBS))
+def test_fast_path_values_equal_the_event_files_exactly_once(lib: str, collector: Collector, tmp_path) -> None:
+    pytest.importorskip(lib)
+    imp, ctor, opt = LIBS[lib]
+    if lib == "torch":  # torch does not reopen a closed writer
+        body = SCRIPT.replace('time.sleep(1.1)', 'pass').replace('w.add_scalar("after", 4.0, 5); fast += 1', 'pass')
+    else:
+        body = SCRIPT
+    code = "import runwatch.capture\nrunwatch.capture.tensorboard()\n" + COUNT + "drain = _patch.drain\n" + \
+        textwrap.dedent(body).format(imp=imp, ctor=ctor, opt=opt)
+    res = run_py(code, collector, str(tmp_path), RUNWATCH_CAPTURE="0")  # only the explicit capture above
+    counts = json.loads([x for x in res.stdout.splitlines() if x.startswith("COUNTS ")][-1][7:])
+    assert counts["fast"] == counts["want_fast"] and counts["events"] == counts["want_events"], counts
+    logdir = str(tmp_path / "logs" / "fast")
+    rid = run_of_logdir(collector.store, logdir)
+    assert rid is not None
+    events = read_log(collector.store, rid)
+    written = tb_scalars(logdir)
+    stored = store_scalars(events)
+    nan = {k: v for k, v in written.items() if k == "nan"}
+    assert nan and all(v != v for _, v in nan["nan"]) and all(v != v for _, v in stored.pop("nan"))
+    written.pop("nan")
+    assert stored == written, "the store holds exactly what the event files hold, every step once, in file order"
+    assert len(written["loss"]) == 200 and written["loss"][1] == (1, pytest.approx(0.25, abs=1e-6))
+    if lib == "tensorboardX":
+        assert "bad_name_" in stored and "after" in stored
+    assert events[-1]["type"] == "run.end" and events[-1]["status"] == "finished"
