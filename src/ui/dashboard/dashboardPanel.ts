@@ -63,6 +63,9 @@ export class DashboardPanel {
   private readonly retained: boolean;
   /** The first read of the shown series, started with the panel (see prefetch). */
   private readonly prefetching: Promise<void>;
+  /** `init` and the cached slices were posted before the page said `ready` (see sendAhead). */
+  private sentAhead = false;
+  private disposed = false;
 
   /** The open dashboard, if any (one per window: "Show Dashboard" reveals it). */
   static get instance(): DashboardPanel | undefined {
@@ -121,7 +124,7 @@ export class DashboardPanel {
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
       panel.onDidChangeViewState(() => {
         // A hidden webview is torn down unless retained: then wait for the new page's `ready`.
-        if (!panel.visible && !this.retained) this.ready = false;
+        if (!panel.visible && !this.retained) this.ready = this.sentAhead = false;
         this.coalescer.setPaused(!panel.visible);
       }),
       panel.onDidDispose(() => this.dispose()),
@@ -139,6 +142,7 @@ export class DashboardPanel {
     );
     runColors.setPalette(setting('dashboard.palette'));
     this.prefetching = this.prefetch();
+    void this.prefetching.then(() => this.sendAhead());
     if (deps.store.onDidDeleteRun) this.disposables.push(deps.store.onDidDeleteRun((id) => this.onRunDeleted(id)));
   }
 
@@ -193,6 +197,7 @@ export class DashboardPanel {
   }
 
   dispose(): void {
+    this.disposed = true;
     if (DashboardPanel.current === this) DashboardPanel.current = undefined;
     this.coalescer.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
@@ -211,23 +216,22 @@ export class DashboardPanel {
       return;
     }
     switch (m.type) {
-      case 'ready':
+      case 'ready': {
+        // This page has `init` and the cached slices already when they were sent ahead.
+        const ahead = this.sentAhead;
+        this.sentAhead = false;
         this.ready = true;
         // A new page starts at the full range; its request ids start again too.
         this.feed.clearRanges();
-        this.post({
-          type: 'init',
-          state: this.state,
-          settings: pageSettings(),
-          ...this.runsAndFields(),
-        });
+        if (!ahead) this.postInit();
         // The slices read while the page loaded (or sent to an earlier page) are drawn at once;
         // then the usual flush sends whatever the cache does not hold or changed since.
         void this.prefetching.then(() => {
-          this.sendCached();
+          this.sendCached(ahead);
           void this.sendBands(this.keys());
         });
         break;
+      }
       case 'state': {
         const before = this.state;
         this.state = { ...m.state, runIds: m.state.runIds.filter((id) => this.deps.store.getRun(id)) };
@@ -293,7 +297,27 @@ export class DashboardPanel {
     );
   }
 
-  private sendCached(): void {
+  private postInit(): void {
+    this.post({ type: 'init', state: this.state, settings: pageSettings(), ...this.runsAndFields() });
+  }
+
+  /**
+   * A new panel's first page gets `init` and the slices read meanwhile without waiting for its
+   * `ready`: VS Code holds a webview's messages until its page has loaded, so the first chart
+   * is drawn one host round trip sooner. A page that reloads later (hidden, not retained) asks
+   * with `ready` as before.
+   */
+  private sendAhead(): void {
+    if (this.ready || this.disposed || !this.panel.visible) return;
+    this.sentAhead = true;
+    this.postInit();
+    if (this.state.groupBy) return; // grouped: bands follow `ready`
+    const cached = this.feed.cached(this.state.runIds, this.state.xMode);
+    if (cached.length) this.post({ type: 'series', series: cached, sentAt: Date.now() });
+  }
+
+  /** After `ready`: the cached slices (unless the page has them already), then a flush for the rest. */
+  private sendCached(alreadySent = false): void {
     if (!this.ready) return;
     if (this.state.groupBy) {
       // Grouped: the page gets each key's bands (sent with `ready`), never the runs' points.
@@ -302,7 +326,7 @@ export class DashboardPanel {
       return;
     }
     const cached = this.feed.cached(this.state.runIds, this.state.xMode);
-    if (cached.length) this.post({ type: 'series', series: cached, sentAt: Date.now() });
+    if (cached.length && !alreadySent) this.post({ type: 'series', series: cached, sentAt: Date.now() });
     this.sendFocus();
     const have = new Set(cached.map((c) => `${c.runId}\0${c.key}`));
     // Changes while hidden are in `dirty` already; add what the cache does not hold.
