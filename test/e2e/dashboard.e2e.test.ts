@@ -1,8 +1,9 @@
 // The live dashboard as a person sees it, in a real VS Code with the packaged .vsix:
 // a Python script (the bundled stdlib client, finding the collector through the
 // workspace's discovery file) streams a run; the dashboard's charts hold its points
-// soon after the first `log`; the Runs tree shows it live, then finished; after a
-// window reload the dashboard comes back with the same data and UI state.
+// soon after the first `log`; the Runs tree shows it live, then finished; a hidden dashboard
+// is the same live page when shown again (or, with runwatch.dashboard.retainWhenHidden off,
+// reloads with the same data); after a window reload it comes back with the same data and UI state.
 import * as assert from 'assert';
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -313,13 +314,74 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
     }
   });
 
-  it('a hidden dashboard comes back with its data when shown again', async () => {
+  it('a hidden dashboard is the same live page when its tab is clicked again (kept by default)', async () => {
     const v = vs!;
     try {
-      const before = (await charts(await dashboard(v)))
+      const frame = await dashboard(v);
+      const before = (await charts(frame))
         .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
         .sort((a, b) => a.key.localeCompare(b.key));
-      // Another editor in the same group hides the panel; its page is torn down (no retainContextWhenHidden).
+      assert.strictEqual(before.length, 2);
+      // A mark in the page's own globals: a reloaded page would not have it.
+      await frame.evaluate(() => {
+        (globalThis as unknown as { keptMark?: number }).keptMark = 1;
+      });
+      // Another editor in the same group hides the panel (runwatch.dashboard.retainWhenHidden
+      // is on by default: its page stays alive, hidden).
+      await v.runCommand('File: New Untitled Text File');
+      const iframe = v.page.locator('iframe.webview').first();
+      await waitFor('the dashboard hidden', async () => ((await iframe.isVisible()) ? undefined : true), 30_000, 50);
+      await v.page.locator('.tabs-container .tab', { hasText: 'Runwatch Dashboard' }).first().click();
+      await waitFor('the dashboard shown', async () => ((await iframe.isVisible()) ? true : undefined), 30_000, 20);
+      assert.ok(!frame.isDetached(), 'the same page is shown again, not a new one');
+      const mark = await frame.evaluate(() => (globalThis as unknown as { keptMark?: number }).keptMark);
+      assert.strictEqual(mark, 1, 'the page was not reloaded');
+      const after = (await charts(frame))
+        .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
+        .sort((a, b) => a.key.localeCompare(b.key));
+      assert.deepStrictEqual(
+        after.map((c) => [c.key, c.points, c.lastStep, c.drawnAt]),
+        before.map((c) => [c.key, c.points, c.lastStep, c.drawnAt]),
+        'the same charts, not drawn again',
+      );
+    } finally {
+      await v.screenshot('dashboard-kept-shown-again');
+    }
+  });
+
+  it('with runwatch.dashboard.retainWhenHidden off, a hidden dashboard reloads and comes back with its data', async () => {
+    const v = vs!;
+    const settingsFile = path.join(v.workspace, '.vscode', 'settings.json');
+    try {
+      // The setting applies to dashboards opened afterwards: set it, then open a new one.
+      fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+      fs.writeFileSync(settingsFile, JSON.stringify({ 'runwatch.dashboard.retainWhenHidden': false }, null, 2));
+      await new Promise((r) => setTimeout(r, 2000));
+      await v.runCommand('View: Close All Editors');
+      await waitFor(
+        'the dashboard closed',
+        async () => {
+          for (const f of v.page.frames())
+            if (!f.isDetached() && (await f.$('#root .toolbar').catch(() => null))) return undefined;
+          return true;
+        },
+        60_000,
+      );
+      await v.runCommand('Runwatch: Show Dashboard');
+      const before = await waitFor(
+        'the new dashboard with the run',
+        async () => {
+          const f = await dashboard(v, 5_000).catch(() => undefined);
+          const cs = f
+            ? (await charts(f).catch(() => []))
+                .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
+                .sort((a, b) => a.key.localeCompare(b.key))
+            : [];
+          return cs.length === 2 ? cs : undefined;
+        },
+        120_000,
+      );
+      // Another editor in the same group hides the panel; its page is torn down.
       await v.runCommand('File: New Untitled Text File');
       await waitFor(
         'the dashboard page to go away',
@@ -350,6 +412,8 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       );
     } finally {
       await v.screenshot('dashboard-shown-again');
+      // Back to the default for the tests after this one.
+      fs.writeFileSync(settingsFile, '{}\n');
     }
   });
 
