@@ -133,10 +133,18 @@ export class RunsTableView {
       viewportHeight: Math.max(0, this.scroller.clientHeight - headH),
     });
     this.body.style.height = `${w.totalHeight}px`;
-    // Scrolling keeps the rows still in view and builds only those coming in; new data rebuilds all.
+    // Scrolling keeps the rows still in view and builds only those coming in. New data redraws the
+    // rows in view, into the same elements where a row still shows the same run: a live run's
+    // updates must not swallow a click or double-click landing on a row that is replaced meanwhile.
     if (this.drawnVersion !== this.version) {
-      this.body.replaceChildren();
-      this.drawn.clear();
+      const kept = new Map<number, HTMLElement>();
+      for (const [i, row] of this.drawn) {
+        const item = i >= w.start && i < w.end ? this.items[i] : undefined;
+        const fresh = item && this.rowEl(item, i);
+        if (fresh && patchRow(row, fresh)) kept.set(i, row);
+        else row.remove();
+      }
+      this.drawn = kept;
       this.drawnVersion = this.version;
     }
     for (const [i, row] of this.drawn) if (i < w.start || i >= w.end) row.remove();
@@ -215,6 +223,32 @@ export class RunsTableView {
     cell.dataset.col = c.id;
     return cell;
   }
+}
+
+/**
+ * Copies a freshly built row into `row` when both show the same run (or group) with the same columns,
+ * keeping the elements; false when they differ (then the old row goes).
+ */
+function patchRow(row: HTMLElement, fresh: HTMLElement): boolean {
+  if (row.dataset.runId !== fresh.dataset.runId || row.dataset.group !== fresh.dataset.group) return false;
+  const cells = row.children;
+  const next = fresh.children;
+  if (cells.length !== next.length) return false;
+  for (let k = 0; k < next.length; k++) {
+    if ((cells[k] as HTMLElement).dataset.col !== (next[k] as HTMLElement).dataset.col) return false;
+  }
+  row.className = fresh.className;
+  for (let k = next.length - 1; k >= 0; k--) {
+    const cell = cells[k] as HTMLElement;
+    const n = next[k] as HTMLElement;
+    cell.className = n.className;
+    cell.title = n.title;
+    cell.style.cssText = n.style.cssText;
+    if (n.dataset.vscodeContext === undefined) delete cell.dataset.vscodeContext;
+    else cell.dataset.vscodeContext = n.dataset.vscodeContext;
+    cell.replaceChildren(...n.childNodes);
+  }
+  return true;
 }
 
 /** The metric of a `metrics.<key>.last|min|max` column. */
