@@ -60,8 +60,8 @@ export class Chart implements Zoomable {
   private plotShape = '';
   private shown: SeriesData[] = [];
   private drawnRange: { min?: number; max?: number } = {};
-  /** Each shown series' smoothed line, point for point (for the readout). */
-  private smoothed: (number | null)[][] = [];
+  /** Each shown series' smoothed line, point for point (for the readout; made at the first hover). */
+  private smoothedLines: (number | null)[][] | undefined = [];
   private readonly readout: Readout;
   zoom: XRange | undefined;
   /** The plot the cursor was last over (to redraw the readout when the other axis arrives). */
@@ -133,7 +133,7 @@ export class Chart implements Zoomable {
     const { x, ys } = alignRuns(this.shown.map((s) => ({ x: s.x, y: s.y })));
     const cols: (number | null)[][] = [];
     const smoothing = state.smoothing;
-    this.smoothed = this.shown.map((s) => (smoothing > 0 ? ema(Array.from(s.y), smoothing) : []));
+    this.smoothedLines = smoothing > 0 ? undefined : [];
     for (const y of ys) {
       const raw = state.logScale ? maskNonPositive(y) : y;
       cols.push(raw);
@@ -159,7 +159,7 @@ export class Chart implements Zoomable {
     const lines = groupLines(bands, this.key, state.xMode);
     this.shown = lines.series;
     this.lineOwners = lines.runs;
-    this.smoothed = [];
+    this.smoothedLines = [];
     const cols = bandColumns(bands, state.logScale);
     const shape =
       `groups|${bands.map((b) => `${b.label}:${b.color}`).join(',')}|${state.logScale}|${state.xMode}` +
@@ -281,11 +281,16 @@ export class Chart implements Zoomable {
     return bar;
   }
 
+  private smoothed(): (number | null)[][] {
+    const w = this.ctx.model.state.smoothing;
+    return (this.smoothedLines ??= this.shown.map((s) => (w > 0 ? ema(s.y, w) : [])));
+  }
+
   private onCursor(u: uPlot): void {
     const { model } = this.ctx;
     const { left, top } = u.cursor;
     if (left === undefined || top === undefined || left < 0) return this.readout.hide();
-    const rows = pointsAt(this.shown, u.posToVal(left, 'x'), this.smoothed);
+    const rows = pointsAt(this.shown, u.posToVal(left, 'x'), this.smoothed());
     const start = (id: string) => model.runs.get(id)?.startTime ?? 0;
     // A group's line has no stored points of its own to name the other axis of.
     const complete = this.drawnBands || addOtherAxis(rows, model.state.xMode, model.axes.get(this.key), start);

@@ -59,15 +59,19 @@ export class ChartGrid {
     const groups = new Map<string, number>();
     for (const k of keys) groups.set(groupOf(k), (groups.get(groupOf(k)) ?? 0) + 1);
     for (const [g, n] of groups) this.groupContainer(g, n, collapsed.has(g));
+    // Every new chart's box first, then the plots: each plot is sized once, in the grid as it
+    // ends up (built one by one, the cells narrowed as charts came and every plot drew again).
+    const created = new Set<string>();
     for (const key of charted) {
-      let c = this.charts.get(key);
-      const created = !c;
-      if (!c) {
-        c = new Chart(key, this.groupContainer(groupOf(key), groups.get(groupOf(key)) ?? 0, false), this.ctx);
-        this.charts.set(key, c);
-      }
+      if (this.charts.has(key)) continue;
+      const group = this.groupContainer(groupOf(key), groups.get(groupOf(key)) ?? 0, false);
+      this.charts.set(key, new Chart(key, group, this.ctx));
+      created.add(key);
+    }
+    for (const key of charted) {
+      const c = this.charts.get(key)!;
       c.box.classList.toggle('expanded', key === expanded);
-      if (created || changed.has(key)) c.update(model.seriesOf(key));
+      if (created.has(key) || changed.has(key)) c.update(model.seriesOf(key));
     }
     this.box.classList.toggle('has-expanded', expanded !== undefined);
     for (const g of Array.from(this.box.children) as HTMLElement[]) {

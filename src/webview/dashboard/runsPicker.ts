@@ -20,6 +20,8 @@ export class RunsPicker {
   private readonly list = el('div', 'runs-list');
   private shown: ReadonlyMap<string, RunInfo> = new Map();
   private all: readonly RunInfo[] = [];
+  /** The list does not show the latest runs (built when the picker opens). */
+  private stale = true;
 
   constructor(
     readonly box: HTMLDetailsElement,
@@ -51,13 +53,19 @@ export class RunsPicker {
     });
     tools.prepend(s);
     box.append(this.summary, tools, this.list);
+    // The list is built while the picker is open only: thousands of runs made every runs
+    // message (and the dashboard's first draw) build rows nobody saw.
+    box.addEventListener('toggle', () => {
+      if (box.open && this.stale) this.renderList();
+    });
   }
 
   render(shown: ReadonlyMap<string, RunInfo>, all: readonly RunInfo[]): void {
     this.shown = shown;
     this.all = all;
     this.summary.textContent = `Runs: ${shown.size} shown of ${all.length}`;
-    this.renderList();
+    if (this.box.open) this.renderList();
+    else this.stale = true;
     this.emptyBox.textContent =
       all.length === 0 ? NO_RUNS : shown.size === 0 ? 'No run selected: pick runs above.' : '';
   }
@@ -72,6 +80,7 @@ export class RunsPicker {
   }
 
   private renderList(): void {
+    this.stale = false;
     const rows: HTMLElement[] = [];
     for (const r of this.matching()) {
       const row = el('div', 'run-row');
