@@ -239,6 +239,31 @@ describe('TensorBoard log-folder source', function () {
       );
     });
 
+    it('a big log starts with a small stretch, each next one twice the last up to stretchBytes', async () => {
+      const w = path.join(tmp.dir, 'grow-ws');
+      const dir = path.join(w, 'runs', 'g');
+      bulk(dir, 400);
+      const store = storeSink();
+      const sizes: number[] = [];
+      const sink: SourceSink = {
+        ...store,
+        append: async (runId, items) => {
+          await store.append(runId, items);
+          sizes.push(pointsOf(items).length);
+        },
+      };
+      const opts = { roots: [w], stateFile: path.join(tmp.dir, 'grow-state.json'), settleMs: 0 };
+      const src = new TfeventsSource({ ...opts, firstStretchBytes: 200, stretchBytes: 1600 });
+      await src.initialize(context({}, []));
+      await src.pollOnce(sink);
+      assert.equal(heldPoints(store, runIdentity(w, dir).runId).length, 400, 'every point once');
+      assert.ok(sizes.length >= 5, `stretches of ${sizes.join(', ')} points`);
+      // 200, 400, 800, then 1600 bytes a stretch (records are read whole, so about as many points).
+      const [a, b, c, d] = sizes;
+      assert.ok(b > 1.5 * a && c > 1.5 * b && d > 1.5 * c, `growing stretches: ${sizes.join(', ')}`);
+      assert.ok(Math.max(...sizes.slice(0, -1)) <= 1.2 * d, `capped at stretchBytes: ${sizes.join(', ')}`);
+    });
+
     it('a refused append: nothing lost, the next poll delivers it', async () => {
       const w = path.join(tmp.dir, 'refuse-ws');
       const dir = path.join(w, 'logs');

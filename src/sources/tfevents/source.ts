@@ -56,6 +56,12 @@ export interface TfeventsSourceOptions {
   walkMs?: number;
   /** Bytes of a file read per stretch (default 8 MiB): each stretch is stored before the next is read. */
   stretchBytes?: number;
+  /**
+   * Bytes of the first stretch (default 256 KiB, at most stretchBytes); each next one is twice the last,
+   * up to stretchBytes. A big log's run and first points are stored (and shown) at once, and the
+   * extension host is not blocked reading 8 MiB before the Runs tree or a dashboard can answer.
+   */
+  firstStretchBytes?: number;
 }
 
 /** A log not imported yet, as the import command lists it. */
@@ -223,10 +229,12 @@ export class TfeventsSource implements SourcePlugin {
     }
     let problems = 0;
     // A big log goes in stretches: the first points are stored (and charted) while the rest is read.
-    for (;;) {
+    const maxStretch = this.o.stretchBytes ?? 8 << 20;
+    let stretch = Math.min(this.o.firstStretchBytes ?? 256 << 10, maxStretch);
+    for (; ; stretch = Math.min(stretch * 2, maxStretch)) {
       const r = pollTarget(t, prev, {
         staleMs: force ? 0 : this.liveWindowMs,
-        maxBytes: this.o.stretchBytes ?? 8 << 20,
+        maxBytes: stretch,
       });
       for (const p of r.problems) this.ctx?.logger.warn(`${p.file}: ${p.message}`);
       problems += r.problems.length;
