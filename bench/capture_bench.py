@@ -137,7 +137,7 @@ def main() -> None:
     ap.add_argument("--token")
     ap.add_argument("--writer")
     ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--startup-runs", type=int, default=60)
     a = ap.parse_args()
     if a.writer:

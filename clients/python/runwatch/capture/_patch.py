@@ -140,14 +140,6 @@ class _Sink:
         if data:
             run._append((data, step, event.wall_time or time.time()))
 
-    def take_scalar(self, key: str, value: float, event: Any) -> None:
-        """One fast-pathed add_scalar: its value as the event file holds it, at the event's step and time."""
-        run = self.run
-        if run.status is not None or _state["aside"]:
-            return
-        f = _f32
-        run._append(({self.prefix + key: f.unpack(f.pack(value))[0]}, event.step, event.wall_time or time.time()))
-
     def _other(self, v: Any, step: int, event_file: str) -> Optional[float]:
         kind = v.WhichOneof("value")
         plugin = v.metadata.plugin_data.plugin_name
@@ -226,7 +218,12 @@ class _ScalarTaker:
         self.tags: Dict[str, str] = {}
 
     def take(self, item: Any) -> None:
+        """One fast-pathed add_scalar: its value as the event file holds it, at the event's step and time."""
         tap, tag, value, event = item
+        sink = tap.sink
+        run = sink.run
+        if run.status is not None or _state["aside"]:
+            return
         key = tag
         if self.clean is not None:
             key = self.tags.get(tag)
@@ -234,7 +231,8 @@ class _ScalarTaker:
                 key = self.clean(tag)
                 if len(self.tags) < 10_000:
                     self.tags[tag] = key
-        tap.sink.take_scalar(key, value, event)
+        f = _f32
+        run._append(({sink.prefix + key: f.unpack(f.pack(value))[0]}, event.step, event.wall_time or time.time()))
 
 
 def _tap_for(writer: Any) -> Any:
