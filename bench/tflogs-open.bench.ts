@@ -1,0 +1,353 @@
+// Opening a 1M-scalar TensorBoard log folder, as a person does it, until the first chart has
+// drawn, printed as one Markdown section:
+// - Runwatch, in a real VS Code (code-server with the packaged .vsix, Chromium): a workspace
+//   holding a log folder written two hours ago (so not tailed by itself), "Runwatch: Import
+//   TensorBoard Logs…" from the command palette, the folder ticked in its QuickPick and Enter;
+//   then the run's row clicked in the Runs tree as soon as it shows, until the dashboard has drawn
+//   its first chart, and until a chart shows the folder's last step;
+// - the peer: `tensorboard --logdir` on the same folder (its data server, as installed), the
+//   scalars page opened in Chromium as soon as the server answers, until its first chart has drawn
+//   a line, and until its backend serves the last step.
+// Times from the keydown (Enter) and the pointerdown the workbench page saw.
+//
+// Rerun: npm run bench -- tflogs-open   (needs scripts/setup-vscode.sh and npm run package)
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { chromium, Page } from 'playwright-core';
+import { runIdentity } from '../src/sources/tfevents/logDirRun';
+import { CHROMIUM, CHROMIUM_ARGS, ROOT, VsCode, waitFor } from '../test/e2e/harness';
+
+const BIN = process.env.RUNWATCH_BENCH_BIN ?? path.join(ROOT, '.vscode-test/venv-test/bin');
+const SCALARS = Number(process.env.TFLOGS_OPEN_SCALARS ?? 1_000_000);
+const REPS = Number(process.env.TFLOGS_OPEN_REPS ?? 3);
+const TARGET_MS = 1000;
+const LIMIT_MS = 120_000;
+/** make_tfevents.py bulk: 10 tags, one simple_value an event, step = i / 10. */
+const LAST_STEP = Math.floor((SCALARS - 1) / 10);
+
+const median = (xs: number[]): number => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const ms = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en') : '–');
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+function writeLogFolder(dir: string): number {
+  const r = spawnSync(
+    path.join(BIN, 'python'),
+    [path.join(ROOT, 'test/python/make_tfevents.py'), 'bulk', dir, String(SCALARS)],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`make_tfevents.py bulk failed: ${r.stderr}`);
+  const old = Date.now() / 1000 - 7200; // two hours ago: historic, imported when asked for
+  let bytes = 0;
+  for (const f of fs.readdirSync(dir)) {
+    fs.utimesSync(path.join(dir, f), old, old);
+    bytes += fs.statSync(path.join(dir, f)).size;
+  }
+  return bytes;
+}
+
+interface RwOpening {
+  /** Enter in the QuickPick → the run's row in the Runs tree. */
+  row: number;
+  /** The row's pointerdown → the dashboard's first chart drawn. */
+  click: number;
+  /** Enter → row, plus the click that opened the dashboard → first chart drawn (a dropped click's wait left out). */
+  total: number;
+  /** Enter → a chart has drawn the folder's last step. */
+  complete: number;
+  /** Points of the run in the first chart drawn (it may draw before the import is done). */
+  firstPoints: number;
+  /** Clicks on the row the tree dropped before one opened the dashboard. */
+  retries: number;
+}
+
+/** The dashboard frame's first draw after `since`: [drawnAt, points of `runId` in it]. */
+async function firstDraw(vs: VsCode, since: number, runId: string, limitMs: number): Promise<[number, number]> {
+  return waitFor<[number, number]>(
+    'the first chart drawn',
+    async () => {
+      for (const f of vs.page.frames()) {
+        if (f.isDetached()) continue;
+        const d = (await f
+          .evaluate(
+            `(() => { const at = document.body && Number(document.body.dataset.firstDrawAt);
+              if (!at) return undefined;
+              const c = [...document.querySelectorAll('.chart')].find((e) => Number(e.dataset.drawnAt) === at) || document.querySelector('.chart');
+              return [at, c ? (JSON.parse(c.dataset.points || '{}')[${JSON.stringify(runId)}] || 0) : 0]; })()`,
+          )
+          .catch(() => undefined)) as [number, number] | undefined;
+        if (d && d[0] >= since) return d;
+      }
+      return undefined;
+    },
+    limitMs,
+    10,
+  );
+}
+
+/** When a chart of the dashboard first drew `runId` at `step` (epoch ms). */
+async function drewStep(vs: VsCode, runId: string, step: number): Promise<number> {
+  return waitFor<number>(
+    `a chart drawn to step ${step}`,
+    async () => {
+      for (const f of vs.page.frames()) {
+        if (f.isDetached()) continue;
+        const at = (await f
+          .evaluate(
+            `(globalThis.runwatchDraws || []).find((d) => (d.lastStep[${JSON.stringify(runId)}] ?? -1) >= ${step})?.drawnAt`,
+          )
+          .catch(() => undefined)) as number | undefined;
+        if (at) return at;
+      }
+      return undefined;
+    },
+    LIMIT_MS,
+    20,
+  );
+}
+
+async function importAndOpen(vs: VsCode, ws: string, dir: string): Promise<RwOpening> {
+  const name = path.basename(dir);
+  const runId = runIdentity(ws, dir).runId;
+  await vs.runCommand('View: Close All Editors');
+  await vs.runCommand('Runwatch: Import TensorBoard Logs…');
+  const pick = vs.page.locator('.quick-input-widget');
+  const item = pick.locator('.quick-input-list .monaco-list-row', { hasText: `logs/${name}` }).first();
+  await item.waitFor({ state: 'visible', timeout: 60_000 });
+  await item.click(); // ticks it (a multi-select pick)
+  await pick.locator('.quick-input-count', { hasText: '1 Selected' }).waitFor({ state: 'visible', timeout: 10_000 });
+  await vs.page.evaluate(
+    "window.__rwKey = 0; document.addEventListener('keydown', (e) => { if (e.key === 'Enter') window.__rwKey = Date.now(); }, { capture: true, once: true })",
+  );
+  await vs.page.keyboard.press('Enter');
+  const enter = (await vs.page.evaluate('window.__rwKey')) as number;
+  const row = vs.page.locator('.part.sidebar .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ state: 'visible', timeout: LIMIT_MS });
+  const rowAt = Date.now();
+  // A click the tree drops (its rows re-rendered while the import goes on) is clicked again, as a
+  // person would, counted; the time is from the click that opened the dashboard.
+  let down = 0;
+  let drawn: [number, number] | undefined;
+  let retries = 0;
+  for (;;) {
+    await vs.page.evaluate(
+      "window.__rwDown = 0; document.addEventListener('pointerdown', () => { window.__rwDown = Date.now(); }, { capture: true, once: true })",
+    );
+    await row.click();
+    down = ((await vs.page.evaluate('window.__rwDown')) as number) || Date.now();
+    drawn = await firstDraw(vs, down, runId, retries < 3 ? 5_000 : LIMIT_MS).catch(() => undefined);
+    if (drawn) break;
+    if (retries++ >= 3) throw new Error('the dashboard never drew');
+  }
+  const [drawnAt, firstPoints] = drawn;
+  const complete = await drewStep(vs, runId, LAST_STEP);
+  const o = {
+    row: rowAt - enter,
+    click: drawnAt - down,
+    total: rowAt - enter + (drawnAt - down),
+    complete: complete - enter,
+    firstPoints,
+    retries,
+  };
+  process.stderr.write(`${name}: ${JSON.stringify(o)}\n`);
+  return o;
+}
+
+async function runwatch(ws: string, dirs: string[]): Promise<RwOpening[]> {
+  const vs = await VsCode.start({ name: 'bench-tflogs-open', workspace: ws });
+  try {
+    await vs.page
+      .locator('.part.statusbar', { hasText: /Runwatch :\d+/ })
+      .first()
+      .waitFor({ timeout: 180_000 });
+    await vs.page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]').click();
+    await vs.page.locator('.part.sidebar', { hasText: 'Runs' }).first().waitFor({ timeout: 60_000 });
+    const out: RwOpening[] = [];
+    for (const d of dirs) out.push(await importAndOpen(vs, ws, d));
+    return out;
+  } catch (err) {
+    await vs.screenshot('bench-tflogs-open-failed').catch(() => undefined);
+    throw err;
+  } finally {
+    await vs.stop();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function get(url: string): Promise<{ status: number; body: string } | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', () => resolve(undefined));
+    req.setTimeout(10_000, () => req.destroy());
+  });
+}
+
+interface TbOpening {
+  /** `tensorboard --logdir` started → its server answers. */
+  up: number;
+  /** Started → the scalars page's first chart has drawn a line. */
+  total: number;
+  /** Started → its backend serves the last step of a tag. */
+  complete: number;
+}
+
+// Playwright's CSS selectors pierce TensorBoard's (open) shadow roots; a drawn line has a `d`.
+type PathEl = { getAttribute(name: string): string | null };
+const tbDrawn = async (page: Page): Promise<boolean> =>
+  page
+    .locator('vz-line-chart2 path.line')
+    .evaluateAll((els: PathEl[]) => els.some((e) => (e.getAttribute('d') ?? '').length > 10));
+
+async function tensorboard(page: Page, dir: string, tmp: string, rep: number): Promise<TbOpening> {
+  const port = await freePort();
+  const log = path.join(tmp, `tb-${rep}.log`);
+  const t0 = performance.now();
+  const proc: ChildProcess = spawn(
+    path.join(BIN, 'tensorboard'),
+    ['--logdir', dir, '--host', '127.0.0.1', '--port', String(port)],
+    { cwd: tmp, detached: true, stdio: ['ignore', fs.openSync(log, 'w'), fs.openSync(log, 'a')] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    const deadline = Date.now() + LIMIT_MS;
+    const alive = () => {
+      if (proc.exitCode !== null || Date.now() > deadline)
+        throw new Error(`tensorboard: ${fs.readFileSync(log, 'utf8').slice(-2000)}`);
+    };
+    while ((await get(`${url}/`))?.status !== 200) {
+      alive();
+      await sleep(20);
+    }
+    const up = performance.now() - t0;
+    let complete = NaN;
+    const watchBackend = (async () => {
+      while (!Number.isFinite(complete) && Date.now() < deadline && proc.exitCode === null) {
+        const r = await get(`${url}/data/plugin/scalars/scalars?run=.&tag=m0&format=json`);
+        if (r?.status === 200) {
+          const rows = JSON.parse(r.body) as [number, number, number][];
+          if (rows.length && rows[rows.length - 1][1] >= LAST_STEP) complete = performance.now() - t0;
+        }
+        await sleep(100);
+      }
+    })();
+    await page.goto(`${url}/#scalars`);
+    while (!(await tbDrawn(page).catch(() => false))) {
+      alive();
+      await sleep(20);
+    }
+    const total = performance.now() - t0;
+    await watchBackend;
+    return { up, total, complete };
+  } finally {
+    if (proc.pid && proc.exitCode === null) process.kill(-proc.pid, 'SIGKILL');
+  }
+}
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-bench-tflogs-open-'));
+  const load0 = os.loadavg();
+  try {
+    const ws = path.join(tmp, 'workspace');
+    // One folder an import (an imported folder is not offered again); the same file in each.
+    const dirs = Array.from({ length: REPS }, (_, i) => path.join(ws, 'logs', `open_${i + 1}`));
+    const bytes = writeLogFolder(dirs[0]);
+    const file = fs.readdirSync(dirs[0])[0];
+    for (const d of dirs.slice(1)) {
+      fs.mkdirSync(d, { recursive: true });
+      fs.copyFileSync(path.join(dirs[0], file), path.join(d, file));
+      const old = Date.now() / 1000 - 7200;
+      fs.utimesSync(path.join(d, file), old, old);
+    }
+    const rw = await runwatch(ws, dirs);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    const tb: TbOpening[] = [];
+    try {
+      for (let r = 0; r < REPS; r++) {
+        const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+        tb.push(await tensorboard(await context.newPage(), dirs[0], tmp, r));
+        await context.close();
+      }
+    } finally {
+      await browser.close();
+    }
+    const load1 = os.loadavg();
+    process.stderr.write(JSON.stringify({ rw, tb, load0, load1 }) + '\n');
+    const cold = rw[0];
+    const warm = rw.slice(1);
+    const rwTotal = median(rw.map((o) => o.total));
+    const tbTotal = median(tb.map((o) => o.total));
+    const verdict = (x: number) => (x <= TARGET_MS ? 'met' : 'NOT met');
+    const out = [
+      '## Opening a 1M-scalar TensorBoard log folder: click → first chart',
+      '',
+      '`npm run bench -- tflogs-open` (bench/tflogs-open.bench.ts: code-server with the packaged .vsix, Chromium; ' +
+        'peer `tensorboard --logdir` in Chromium)',
+      '',
+      `One log folder of ${SCALARS.toLocaleString('en')} scalars (one event file, ${(bytes / 1e6).toFixed(1)} MB, ` +
+        "written by tensorboard's EventFileWriter: 10 tags, one `simple_value` an event; test/python/make_tfevents.py " +
+        'bulk), two hours old, so historic. **Runwatch**: in a workspace holding it, "Runwatch: Import TensorBoard ' +
+        'Logs…" from the command palette, the folder ticked in the QuickPick, Enter; the run\'s row clicked in the Runs ' +
+        "tree as soon as it shows; times from the Enter's keydown and the row's pointerdown in the workbench page to the " +
+        "dashboard's first chart drawn (its probe's first-draw time), and to a chart drawn to the folder's last step " +
+        `(every point in). One import each of ${REPS} copies of the folder in one VS Code (a folder once imported is not ` +
+        'offered again): the first is the first webview of that VS Code, the others later ones. **TensorBoard** ' +
+        '(`tensorboard --logdir <the folder>`, its data server as installed): from starting it, polling until it ' +
+        'answers, then its scalars page opened in a fresh headless Chromium page, until the first chart has drawn a ' +
+        `line; and until its backend serves tag m0's last step; ${REPS} starts. Medians. Load average (1 min) ` +
+        `${load0[0].toFixed(1)} before, ${load1[0].toFixed(1)} after, on ${os.cpus().length} cores.`,
+      '',
+      '| opening | Enter → row in Runs tree (ms) | row click → first chart (ms) | Enter → first chart, both waits (ms) | points drawn in the first chart | Enter → all points drawn (ms) | target ≤ 1,000 ms |',
+      '|---|---:|---:|---:|---:|---:|---|',
+      `| Runwatch, first webview of the VS Code | ${ms(cold.row)} | ${ms(cold.click)} | ${ms(cold.total)} | ` +
+        `${cold.firstPoints.toLocaleString('en')} | ${ms(cold.complete)} | ${verdict(cold.total)} |`,
+      `| Runwatch, later webviews (median of ${warm.length}) | ${ms(median(warm.map((o) => o.row)))} | ` +
+        `${ms(median(warm.map((o) => o.click)))} | ${ms(median(warm.map((o) => o.total)))} | ` +
+        `${median(warm.map((o) => o.firstPoints)).toLocaleString('en')} | ${ms(median(warm.map((o) => o.complete)))} | ` +
+        `${verdict(median(warm.map((o) => o.total)))} |`,
+      '',
+      `Clicks on the new row that opened nothing and were made again 5 s later: ${rw.map((o) => o.retries).join(', ')} ` +
+        '(per opening; the Runs tree repaints every 500 ms while the import stores stretches, and a click during a ' +
+        "repaint can be lost). The times leave that wait out: Enter → first chart is the row's wait plus the wait " +
+        'after the click that opened the dashboard; "all points drawn" includes it.',
+      '',
+      '| peer | start → server answers (ms) | start → first chart drawn (ms) | start → last step served (ms) |',
+      '|---|---:|---:|---:|',
+      `| \`tensorboard --logdir\` (${REPS}) | ${ms(median(tb.map((o) => o.up)))} | ${ms(tbTotal)} | ` +
+        `${ms(median(tb.map((o) => o.complete)))} |`,
+      '',
+      `Runwatch, Enter → first chart, all ${REPS} openings: ${ms(rwTotal)} ms median; TensorBoard start → first ` +
+        `chart ${ms(tbTotal)} ms (${(tbTotal / rwTotal).toFixed(1)}× Runwatch's).`,
+    ];
+    process.stdout.write(out.join('\n') + '\n');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
