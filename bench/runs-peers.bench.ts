@@ -1,12 +1,15 @@
-// The many-runs peers of bench/runsTable.bench.ts, on the same runs (10 params, 5 metrics), in
-// headless Chromium (playwright-core), printed as one Markdown section:
+// Runwatch and its many-runs peers in one run, on the same runs (10 params, 5 metrics × 1,000
+// points; bench/runsBench.ts and bench/runs_peers_helper.py write the same values), in headless
+// Chromium (playwright-core), printed as one Markdown section:
+// - Runwatch at 250 and 1,000 runs: its store written and opened, the runs table's first draw and
+//   the dashboard with every run shown, on the built pages (bench/runsBench.ts);
 // - `tensorboard --logdir` over the runs written as event files (tensorboardX, 1,000 points a
 //   metric), at 250 and 1,000 runs: from navigating to its scalars dashboard until the run
 //   selector lists every run and the first chart has drawn a line for every run;
 // - the MLflow UI of a real `mlflow server` (SQLite store) holding the same runs: from navigating
 //   to the experiment's runs page until its table shows rows and its count, then until every run is
 //   loaded (clicking "Load more" as a person would).
-// Runwatch's own figures come from bench/results/runsTable.md (a different run), quoted alongside.
+// Then one table of ratios. Runwatch at 10,000 runs: bench/runsTable.bench.ts.
 //
 // Rerun: npm run bench -- runs-peers
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -16,6 +19,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
+import { RunStore } from '../src/store/runStore';
+import { SeriesStore } from '../src/store/series';
+import { runColors } from '../src/ui/dashboard/runColors';
+import { MetricExtremes, wireRun } from '../src/ui/runsTable/rows';
+import { type DashboardDraw, dashboardDraw, drawnSummary, tableFirstDraw, writeRuns } from './runsBench';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = process.env.RUNWATCH_BENCH_BIN ?? path.join(ROOT, '.vscode-test/venv-test/bin');
@@ -24,6 +32,7 @@ const HELPER = path.join(__dirname, 'runs_peers_helper.py');
 const SIZES = (process.env.RUNS_PEERS_SIZES ?? '250,1000').split(',').map(Number);
 const REPS = Number(process.env.RUNS_PEERS_REPS ?? 3);
 const TB_POINTS = 1000;
+const METRIC_COUNT = 5;
 // Logging 5M points through MLflow's store took ~0.3 s a run here; its runs table shows only the
 // latest values, so fewer points a metric change nothing it draws.
 const MLFLOW_POINTS = Number(process.env.RUNS_PEERS_MLFLOW_POINTS ?? 100);
@@ -227,22 +236,46 @@ async function mlflowUi(browser: Browser, s: Server, experiment: string, runs: n
   return { runs, firstRows, countText, all };
 }
 
-/** The rows of bench/results/runsTable.md quoted as context (a different run). */
-function runwatchRows(): string[] {
-  const file = path.join(__dirname, 'results', 'runsTable.md');
-  if (!fs.existsSync(file)) return ['(bench/results/runsTable.md not found: run `npm run bench -- runsTable`)'];
-  const text = fs.readFileSync(file, 'utf8');
-  const wanted = [/^\| Store open/, /^\| Page: message → first rows drawn/, /^\| Group band over/];
-  const rows = text.split('\n').filter((l) => wanted.some((w) => w.test(l)));
-  const when = /_Measured ([^_]+?)\.?_/.exec(text)?.[1] ?? 'at an unknown date';
-  return [
-    `Runwatch on the same machine, **from a different run** (bench/results/runsTable.md, measured ${when}, ` +
-      '10,000 runs, page timings on the built page without VS Code around it):',
-    '',
-    '| What | Median | Target |',
-    '| --- | ---: | ---: |',
-    ...rows,
-  ];
+interface RwResult {
+  runs: number;
+  writeS: number;
+  openMs: number;
+  /** Table: page load; rows message → first rows drawn (ms, per opening). */
+  tableLoad: number[];
+  table: number[];
+  /** Dashboard with every run shown, per opening (the first on a cold series cache). */
+  dash: DashboardDraw[];
+}
+
+/** Runwatch on the same runs: a store of `runs` runs, its table and its dashboard of every run. */
+async function runwatch(browser: Browser, tmp: string, runs: number): Promise<RwResult> {
+  const dir = path.join(tmp, `rw-${runs}`);
+  const w0 = performance.now();
+  await writeRuns(dir, runs);
+  const writeS = (performance.now() - w0) / 1000;
+  const o0 = performance.now();
+  const store = await RunStore.open(dir, { sync: false });
+  const series = SeriesStore.open(store);
+  await series.whenIdle();
+  const openMs = performance.now() - o0;
+  try {
+    const all = store.listRuns();
+    const extremes = new MetricExtremes(series);
+    // The rows as the table panel sends them first (last values now, min/max filled in later).
+    const rows = all.map((r) => wireRun(r, series, extremes, runColors.colorOf(r.runId)));
+    const r: RwResult = { runs, writeS, openMs, tableLoad: [], table: [], dash: [] };
+    for (let rep = 0; rep < REPS; rep++) {
+      const t = await tableFirstDraw(browser, rows);
+      r.tableLoad.push(t.loadMs);
+      r.table.push(t.drawMs);
+    }
+    const ids = all.map((x) => x.runId);
+    for (let rep = 0; rep < REPS; rep++) r.dash.push(await dashboardDraw(browser, store, series, ids));
+    return r;
+  } finally {
+    await series.dispose();
+    await store.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -255,6 +288,9 @@ async function main(): Promise<void> {
   });
   let mlServer: Server | undefined;
   try {
+    const rw: RwResult[] = [];
+    for (const n of SIZES) rw.push(await runwatch(browser, tmp, n));
+
     const all = path.join(tmp, `tb-${maxRuns}`);
     const tbWrite = helper(['tb', all, String(maxRuns), String(TB_POINTS)]);
     const tb: TbResult[] = [];
@@ -312,13 +348,61 @@ async function main(): Promise<void> {
     for (const w of mlWrite) ml.push(await mlflowUi(browser, mls, w.experiment!, w.n));
 
     const load = os.loadavg()[0].toFixed(1);
+    const rwMs = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
+    const dashTotal = (d: DashboardDraw): number => d.loadMs + d.hostMs + d.pageMs;
+    const ratio = (peer: number, ours: number): string =>
+      peer >= PAGE_LIMIT_MS ? `> ${(peer / ours).toFixed(0)}×` : `${(peer / ours).toFixed(1)}×`;
+    const byN = <T extends { runs: number }>(xs: T[], n: number): T => xs.find((x) => x.runs === n)!;
     const out = [
-      '## Many runs: TensorBoard and the MLflow UI on the same runs',
+      '## Many runs: Runwatch, TensorBoard and the MLflow UI on the same runs',
       '',
-      '`npm run bench -- runs-peers` (bench/runs-peers.bench.ts; writer: bench/runs_peers_helper.py). ' +
+      '`npm run bench -- runs-peers` (bench/runs-peers.bench.ts; writers: bench/runsBench.ts, bench/runs_peers_helper.py). ' +
         `The runs of bench/runsTable.bench.ts (10 params, 5 metrics) at ${SIZES.map(fmtN).join(' and ')} runs, ` +
-        `each page opened ${REPS} times in a fresh headless Chromium context (playwright-core); medians, ` +
+        'Runwatch and both peers measured in this one run on this machine, ' +
+        `each page opened ${REPS} times in a fresh headless Chromium page (playwright-core); medians, ` +
         `and a page that has not shown the runs after ${PAGE_LIMIT_MS / 1000} s counts as that limit.`,
+      '',
+      '| Runs | What a person waits for | Runwatch | TensorBoard | MLflow UI | TensorBoard / Runwatch | MLflow UI / Runwatch |',
+      '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+      ...SIZES.flatMap((n) => {
+        const r = byN(rw, n);
+        const t = byN(tb, n);
+        const m = byN(ml, n);
+        const table = median(r.tableLoad.map((l, i) => l + r.table[i]));
+        const dash = median(r.dash.map(dashTotal));
+        return [
+          `| ${fmtN(n)} | the runs listed (Runwatch: table page load + first rows; TensorBoard: run selector lists all; ` +
+            `MLflow: first rows) | ${rwMs(table)} | ${sec(median(t.selector))} | ${sec(median(m.firstRows))} ` +
+            `| ${ratio(median(t.selector), table)} | ${ratio(median(m.firstRows), table)} |`,
+          `| ${fmtN(n)} | every run in the list (Runwatch's table holds all at its first draw; MLflow: all loaded) ` +
+            `| ${rwMs(table)} | | ${sec(median(m.all))} | | ${ratio(median(m.all), table)} |`,
+          `| ${fmtN(n)} | charts drawing every run (Runwatch: dashboard, all ${METRIC_COUNT} charts; TensorBoard: ` +
+            `navigation → first chart draws all) | ${rwMs(dash)} | ${sec(median(t.total))} | | ${ratio(median(t.total), dash)} | |`,
+        ];
+      }),
+      '',
+      'Runwatch: its store written with RunStore (1,000 points a metric) and opened, then the built pages with a ' +
+        "stand-in for VS Code's messaging (bench/runsBench.ts): the runs table (page load, then the host's rows " +
+        'message → first rows drawn) and the dashboard with every run shown (page load → `ready`; the host reading ' +
+        "every run's series through the real SeriesFeed and building init as the panel does, a fresh feed each time, " +
+        'the first on a cold series cache; init and series messages → every chart drawn with every run and the next ' +
+        "frame painted). VS Code's own panel creation and IPC are not in these (the peers' figures include their HTTP). " +
+        'Plain uPlot: the floor, uPlot alone constructing the same charts (a raw and a smoothed line per run) from ' +
+        'prepared columns in the same page. Canvas is software-drawn here (headless, no GPU).',
+      '',
+      '| Runs | Store written | Store and series cache open | Table: page load | Table: rows → first rows drawn ' +
+        '| Dashboard: page load | host read (first / median) | page draw (first / median) | total (median) ' +
+        '| Plain uPlot, same lines | Drawn |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      ...rw.map(
+        (r) =>
+          `| ${fmtN(r.runs)} | ${r.writeS.toFixed(1)} s | ${rwMs(r.openMs)} | ${rwMs(median(r.tableLoad))} ` +
+          `| ${rwMs(median(r.table))} | ${rwMs(median(r.dash.map((d) => d.loadMs)))} ` +
+          `| ${rwMs(r.dash[0].hostMs)} / ${rwMs(median(r.dash.map((d) => d.hostMs)))} ` +
+          `| ${rwMs(r.dash[0].pageMs)} / ${rwMs(median(r.dash.map((d) => d.pageMs)))} ` +
+          `| ${rwMs(median(r.dash.map(dashTotal)))} | ${rwMs(median(r.dash.map((d) => d.uplotMs)))} ` +
+          `| ${drawnSummary(r.dash[r.dash.length - 1])} |`,
+      ),
       '',
       `TensorBoard ${'2.21'}: \`tensorboard --logdir\` over event files written with tensorboardX ` +
         `(${fmtN(TB_POINTS)} points a metric; ${fmtN(maxRuns)} runs written in ${tbWrite.seconds.toFixed(0)} s). ` +
@@ -349,8 +433,6 @@ async function main(): Promise<void> {
       ...ml.map(
         (r) => `| ${fmtN(r.runs)} | ${sec(median(r.firstRows))} | ${r.countText || '(none)'} | ${sec(median(r.all))} |`,
       ),
-      '',
-      ...runwatchRows(),
       '',
       `Load average at the end: ${load} on ${os.cpus().length} cores (shared with other work).`,
     ];

@@ -1,93 +1,44 @@
 // Runs table benchmarks at 10,000 stored runs (10 params, 5 metrics × 1,000 points each), the store
 // written directly with RunStore: store and series-cache open times, the host's rows (last values
 // at once, min/max from the pyramids), the page's first draw, sort and filter in Chromium (the built
-// page, run by playwright-core with a stand-in for VS Code's messaging), scrolling, and a group band
-// over 1,000 runs. Prints one Markdown section. Rerun: npm run bench -- runsTable
-// (RUNWATCH_BENCH_RUNS=500 for a quick try).
+// page, run by playwright-core with a stand-in for VS Code's messaging), scrolling, a group band
+// over 1,000 runs, and a dashboard of 100 of the runs overlaid (bench/runsBench.ts). Prints one
+// Markdown section. Peers on the same runs: bench/runs-peers.bench.ts.
+// Rerun: npm run bench -- runsTable (RUNWATCH_BENCH_RUNS=500 for a quick try).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium } from 'playwright-core';
-import type { MetricPoint, RunSummary } from '../src/api/types';
+import { Browser, chromium } from 'playwright-core';
+import type { RunSummary } from '../src/api/types';
 import { RunStore } from '../src/store/runStore';
 import { groupBand } from '../src/store/series/bands';
 import { SeriesStore } from '../src/store/series';
+import { runColors } from '../src/ui/dashboard/runColors';
 import { MetricExtremes, wireRun } from '../src/ui/runsTable/rows';
 import { compileFilter } from '../src/webview/runsTable/filterExpr';
 import type { TableRun } from '../src/webview/runsTable/fields';
 import { buildView } from '../src/webview/runsTable/rowsModel';
 import { decodeWireNumber } from '../src/common/wireNumber';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  type DashboardDraw,
+  METRICS,
+  POINTS,
+  ROOT,
+  dashboardDraw,
+  drawnSummary,
+  median,
+  writeRuns,
+} from './runsBench';
 
-const ROOT = path.resolve(__dirname, '..');
 const RUNS = Number(process.env.RUNWATCH_BENCH_RUNS ?? 10_000);
-const POINTS = 1000;
-const METRICS = ['train/loss', 'train/acc', 'val/loss', 'val/acc', 'lr'];
-const CHROMIUM = process.env.RUNWATCH_CHROMIUM ?? '/usr/bin/chromium';
-const T0 = 1_700_000_000;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+/** Runs overlaid in the dashboard measurement, and its openings (the first with a cold series cache). */
+const DASH_RUNS = Math.min(100, RUNS);
+const DASH_REPS = Number(process.env.RUNWATCH_BENCH_DASH_REPS ?? 5);
 
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
 const now = () => performance.now();
-
-async function generate(dir: string): Promise<void> {
-  const store = await RunStore.open(dir, { sync: false });
-  for (let r = 0; r < RUNS; r++) {
-    const runId = `run-${String(r).padStart(5, '0')}`;
-    const params: Record<string, number | string | boolean> = {
-      lr: [1e-4, 3e-4, 1e-3, 3e-3, 1e-2][r % 5],
-      seed: r % 10,
-      batch_size: [32, 64, 128][r % 3],
-      layers: 2 + (r % 7),
-      hidden: [128, 256, 512, 1024][r % 4],
-      dropout: (r % 5) / 10,
-      optimizer: r % 2 ? 'adamw' : 'sgd',
-      warmup: (r % 4) * 100,
-      weight_decay: [0, 1e-4, 1e-2][r % 3],
-      amp: r % 3 === 0,
-    };
-    const points: MetricPoint[] = new Array(POINTS * METRICS.length);
-    let i = 0;
-    for (let s = 0; s < POINTS; s++) {
-      const t = T0 + r * 10 + s * 0.01;
-      const decay = Math.exp(-s / (100 + (r % 50)));
-      points[i++] = {
-        key: 'train/loss',
-        value: Math.round((2 * decay + 0.1 + (r % 13) / 100) * 1e4) / 1e4,
-        step: s,
-        time: t,
-      };
-      points[i++] = { key: 'train/acc', value: Math.round((1 - decay) * 1e4) / 1e4, step: s, time: t };
-      points[i++] = { key: 'val/loss', value: Math.round((2.1 * decay + 0.12) * 1e4) / 1e4, step: s, time: t };
-      points[i++] = { key: 'val/acc', value: Math.round((0.95 - decay) * 1e4) / 1e4, step: s, time: t };
-      points[i++] = { key: 'lr', value: params.lr as number, step: s, time: t };
-    }
-    await store.append(runId, [
-      {
-        seq: 1,
-        event: {
-          type: 'run.start',
-          project: `p${r % 4}`,
-          name: `sweep-${r}`,
-          time: T0 + r * 10,
-          params,
-          tags: {},
-          context: {},
-        },
-      },
-      { seq: 2, event: { type: 'metrics', points } },
-      { seq: 3, event: { type: 'run.end', status: r % 17 === 0 ? 'failed' : 'finished', time: T0 + r * 10 + 10 } },
-    ]);
-  }
-  const series = SeriesStore.open(store);
-  await series.whenIdle();
-  await series.dispose();
-  await store.close();
-}
 
 /** The page's rows, as the page decodes them (for the Node-side pipeline timings). */
 function decode(w: ReturnType<typeof wireRun>): TableRun {
@@ -110,11 +61,10 @@ interface PageTimes {
   scrollFrameMs: number;
 }
 
-async function pageTimes(rows: ReturnType<typeof wireRun>[]): Promise<PageTimes> {
+async function pageTimes(browser: Browser, rows: ReturnType<typeof wireRun>[]): Promise<PageTimes> {
   const js = fs.readFileSync(path.join(ROOT, 'dist/webview/runsTable.js'), 'utf8');
   const css = fs.readFileSync(path.join(ROOT, 'dist/webview/runsTable.css'), 'utf8');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  try {
+  {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.setContent(
       `<!DOCTYPE html><html><head><style>${css}</style></head><body><div id="root"></div></body></html>`,
@@ -171,8 +121,6 @@ async function pageTimes(rows: ReturnType<typeof wireRun>[]): Promise<PageTimes>
       filterMs,
       scrollFrameMs: median(scroll.frames.slice(5)),
     };
-  } finally {
-    await browser.close();
   }
 }
 
@@ -180,7 +128,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-bench-runsTable-'));
   try {
     const g0 = now();
-    await generate(dir);
+    await writeRuns(dir, RUNS);
     const genS = (now() - g0) / 1000;
 
     const opens: number[] = [];
@@ -241,9 +189,32 @@ async function main(): Promise<void> {
       bandTimes.push(now() - t);
     }
 
-    const page = await pageTimes(rows);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    let page: PageTimes;
+    const dash: DashboardDraw[] = [];
+    let colorsMs = 0;
+    try {
+      page = await pageTimes(browser, rows);
+      // 100 of the stored runs (every 100th: different params and curves) opened in the dashboard.
+      const step = Math.max(1, Math.floor(runs.length / DASH_RUNS));
+      const shown = runs
+        .filter((_r, i) => i % step === 0)
+        .slice(0, DASH_RUNS)
+        .map((r) => r.runId);
+      // Colours as the Runs tree assigns them when it first shows the runs (kept afterwards).
+      const c0 = now();
+      for (const r of runs) runColors.colorOf(r.runId);
+      colorsMs = now() - c0;
+      for (let i = 0; i < DASH_REPS; i++) dash.push(await dashboardDraw(browser, store, series, shown));
+    } finally {
+      await browser.close();
+    }
     await series.dispose();
     await store.close();
+    const dashTotal = dash.map((d) => d.hostMs + d.pageMs);
+    const warm = (f: (d: DashboardDraw) => number) => ms(median(dash.slice(1).map(f)));
+    const pageMed = median(dash.map((d) => d.pageMs));
+    const uplotMed = median(dash.map((d) => d.uplotMs));
 
     const lines = [
       '## Runs table',
@@ -269,9 +240,28 @@ async function main(): Promise<void> {
       `| Pipeline in Node: filter by an expression | ${ms(nodeFilter)} ms | |`,
       `| Pipeline in Node: group by lr × seed | ${ms(nodeGroup)} ms | |`,
       `| Group band over ${ids.length.toLocaleString('en')} runs (host, first / warm) | ${ms(bandTimes[0])} / ${ms(median(bandTimes.slice(1)))} ms | ≤ 500 ms |`,
+      `| Dashboard of ${DASH_RUNS} overlaid runs, first draw: host read + page draw (first / median of the rest) | ${ms(dashTotal[0])} / ${ms(median(dashTotal.slice(1)))} ms | ≤ 300 ms |`,
+      `| … host: read ${DASH_RUNS} × ${METRICS.length} series (SeriesFeed), init message (first / rest) | ${ms(dash[0].hostMs)} / ${warm((d) => d.hostMs)} ms | |`,
+      `| … page: init and series messages → all ${dash[0].charts.length} charts drawn with every run, painted (first / rest) | ${ms(dash[0].pageMs)} / ${warm((d) => d.pageMs)} ms | |`,
+      `| … peer floor: plain uPlot drawing the same lines in the same page (all openings) | ${ms(uplotMed)} ms | |`,
+      `| … page / plain uPlot (medians) | ${(pageMed / uplotMed).toFixed(2)}× | |`,
+      `| … the page's own load (blank page → bundle run, \`ready\` posted) | ${ms(median(dash.map((d) => d.loadMs)))} ms | |`,
+      `| Host: colours of ${RUNS.toLocaleString('en')} runs seen first (once, as the Runs tree shows them; then kept) | ${ms(colorsMs)} ms | |`,
+      '',
+      `Dashboard: ${DASH_RUNS} of the stored runs (every ${Math.max(1, Math.floor(RUNS / DASH_RUNS))}th) opened ${DASH_REPS} times in the built dashboard page ` +
+        '(bench/runsBench.ts): the host part is the real SeriesFeed reading every shown series from this store (as the ' +
+        "panel's prefetch does; a fresh feed each time, the first opening on a cold series cache) and the init message " +
+        '(runsPayload, groupFields); the page part is from posting init and the series message (structured clone, as ' +
+        "VS Code's postMessage) until every chart has drawn every run and the next frame is painted. The panel reads " +
+        'while VS Code creates the panel and loads the page, so host and page add up only when the read is the longer. ' +
+        "VS Code's own IPC and panel creation are not in it (see the dashboard-ux bench). The floor: plain uPlot " +
+        'constructing the same charts (a raw and a smoothed line per run, same size) from prepared columns. ' +
+        `Drawn: ${drawnSummary(dash[dash.length - 1])}; series message ${(dash[0].seriesBytes / 1e6).toFixed(1)} MB of arrays. ` +
+        'Canvas is software-drawn here (headless, no GPU).',
       '',
       `Load average at the end: ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores (shared with other work). ` +
-        'Peers (TensorBoard at 250/1,000 runs, the MLflow UI) were not measured in this run.',
+        'Peers (TensorBoard and the MLflow UI) with Runwatch measured alongside them on the same runs, at 250 and 1,000 runs: ' +
+        '`npm run bench -- runs-peers` (bench/results/runs-peers.md).',
     ];
     console.log(lines.join('\n'));
   } finally {
