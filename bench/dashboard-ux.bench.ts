@@ -67,8 +67,9 @@ interface Opening {
   phParsed: number;
   ready: number;
   drawn: number;
-  /** The first series message received by the page. */
+  /** The first series message received by the page, and when the host posted it (host clock, same machine). */
   series: number;
+  sent: number;
   /** The webview's new service worker (Chromium's own record, over the DevTools protocol): registered, installed, activated, running. */
   swNew: number;
   swInstalled: number;
@@ -119,7 +120,7 @@ async function drawnAfter(vs: VsCode, since: number): Promise<Opening> {
         if (f.isDetached()) continue;
         const d = await f
           .evaluate<(string | undefined)[] | null>(
-            'document.body && [document.body.dataset.readyAt, document.body.dataset.firstDrawAt, document.body.dataset.loadTiming, document.body.dataset.firstSeriesMs]',
+            'document.body && [document.body.dataset.readyAt, document.body.dataset.firstDrawAt, document.body.dataset.loadTiming, document.body.dataset.firstSeriesMs, String((globalThis.runwatchDraws || []).find((d) => d.sentAt)?.sentAt)]',
           )
           .catch(() => undefined);
         if (d && d[0] && d[1] && Number(d[1]) >= since) {
@@ -141,6 +142,7 @@ async function drawnAfter(vs: VsCode, since: number): Promise<Opening> {
             ready: Number(d[0]) - since,
             drawn: Number(d[1]) - since,
             series: Number(d[0]) + Number(d[3] ?? NaN) - since,
+            sent: Number(d[4] ?? NaN) - since,
             ...newWorker(vs, since),
           };
         }
@@ -427,18 +429,18 @@ function report({ cold, warm, into, reKept, reReload, raw }: Results): string[] 
   // Where the time goes: the first webview of a VS Code, and every later one (the re-shows
   // with the page discarded are new webviews too).
   const later = [...SIZES.flatMap((n) => warm[n]), ...reReload];
-  const firsts = SIZES.flatMap((n) => cold[n]);
   const m = (list: Opening[], f: (o: Opening) => number) => median(list.map(f));
   const stages = (list: Opening[]) =>
     [
       (o: Opening) => o.outer,
-      (o: Opening) => o.swInstalled - o.outer,
-      (o: Opening) => o.swActivated - o.swInstalled,
-      (o: Opening) => o.phParsed - o.swActivated,
+      (o: Opening) => o.doc - o.outer,
+      (o: Opening) => o.phParsed - o.doc,
       (o: Opening) => o.ready - o.phParsed,
       (o: Opening) => o.series - o.ready,
       (o: Opening) => o.drawn - o.series,
       (o: Opening) => o.drawn,
+      (o: Opening) => o.swActivated - o.swInstalled,
+      (o: Opening) => o.sent,
     ]
       .map((f) => f0(m(list, f)))
       .join(' | ');
@@ -446,24 +448,29 @@ function report({ cold, warm, into, reKept, reReload, raw }: Results): string[] 
   out.push(
     '',
     "Where the time goes from click to drawn (medians, ms; from the navigation timing of VS Code's webview frame and " +
-      "of the placeholder page, and Chromium's service worker states over the DevTools protocol):",
+      "of the placeholder page; the worker's wait from Chromium's service worker states over the DevTools protocol, " +
+      "which arrive some tens of ms late, so only their difference is used; the host's post time from the `sentAt` it " +
+      'writes into each series message):',
     '',
-    "| openings | click → VS Code's webview frame starts | → its new service worker installed | → activated | " +
-      '→ placeholder page fetched and parsed | → our `ready` posted | → first series in the page | → first chart drawn | ' +
-      'total |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    `| first webview of a VS Code (${firsts.length}) | ${stages(firsts)} |`,
+    "| openings | click → VS Code's webview frame starts | → placeholder navigation starts | " +
+      '→ placeholder fetched through the worker and parsed | → our `ready` posted | → first series in the page | ' +
+      '→ first chart drawn | total | of which the new worker waited, installed → activated | the host posted the ' +
+      'first series (ms from click) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...SIZES.map((n) => `| first webview of a VS Code, ${n / 1e6}M (${cold[n].length}) | ${stages(cold[n])} |`),
     `| later webviews (${later.length}) | ${stages(later)} |`,
     '',
     "Where VS Code's second goes: VS Code for the web registers a service worker for every new webview " +
-      '(`service-worker.js?…&id=<webview id>`, a new script URL). In code-server all webviews are served from one ' +
-      'origin, so this is an update of one registration: the new worker is installed quickly, then Chromium keeps it ' +
+      "(`service-worker.js?…&id=<webview id>`, a new script URL). code-server sets VS Code's `webviewEndpoint` to a " +
+      "path on its own origin, so every webview's worker has the same scope and this is an update of one registration: " +
+      'the new worker is installed quickly, then Chromium keeps it ' +
       `waiting (median ${f0(waiting)} ms on the later webviews here, although it calls \`skipWaiting()\`) before it ` +
       "activates it in place of the closed webview's worker; the webview's inner frame loads an empty placeholder page " +
       'through the worker, and that navigation waits for the activation. Our page is written into the placeholder ' +
       "once it is parsed, so nothing in the extension can start earlier: the webview's id, its worker and its " +
       "placeholder are VS Code's. The first webview of a VS Code has no earlier worker to replace, so it is not kept " +
-      'waiting. Opening a dashboard ahead of time would hide the wait, but only by opening an editor tab the person ' +
+      'waiting (each VS Code here runs in a new browser profile; a browser that kept the registration of an earlier ' +
+      'session was not measured). Opening a dashboard ahead of time would hide the wait, but only by opening an editor tab the person ' +
       'did not ask for, so Runwatch does not. What is ours is done: the bundle and stylesheet are inlined (no resource ' +
       'fetch through the worker), the host reads the series while VS Code creates the panel and posts them with ' +
       "`init` without waiting for the page's `ready` (VS Code holds them until the page has loaded), a dashboard already " +
