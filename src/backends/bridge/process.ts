@@ -4,6 +4,7 @@
 // next request starts a new one after a backoff that doubles from 250 ms up to 30 s and is
 // reset by a reply; the backend's own retries (the sink runner's) drive that next request.
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as os from 'node:os';
 import { errorText } from '../../common/errors';
 import { encodeFrame, FrameReader, type BridgeMessage } from './frames';
 
@@ -28,6 +29,23 @@ interface Pending {
   resolve(msg: BridgeMessage): void;
   reject(err: Error): void;
 }
+
+/**
+ * Bridges run at the lowest CPU priority (nice 19; the SDK's own helper processes, W&B's
+ * service, inherit it): on a machine with few cores, an SDK starting up or catching up
+ * must not take CPU from the training script and the collector's ingest. They catch up
+ * once ingest leaves them a core; their writes only ever lag, never block ingest.
+ */
+function lowerPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    os.setPriority(pid, BRIDGE_PRIORITY);
+  } catch {
+    // Not permitted here (some containers): the bridge runs at normal priority.
+  }
+}
+
+export const BRIDGE_PRIORITY = 19;
 
 export class BridgeProcess {
   private child: ChildProcess | undefined;
@@ -103,6 +121,7 @@ export class BridgeProcess {
     this.starts++;
     const child = spawn(spec.interpreter, spec.args, { env: spec.env, cwd: spec.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
+    lowerPriority(child.pid);
     const reader = new FrameReader();
     let stderrTail = '';
     let partial = '';

@@ -13,8 +13,9 @@ as the metric `loss` with the context `{"subset": "train"}`."""
 
 from __future__ import annotations
 
+import math
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 from .core import Refuse, SdkMissing, Tracker, log, split_prefix, tag_labels
 from .protocol import derived_id, wire_float
@@ -95,8 +96,7 @@ class AimTracker(Tracker):
         elif kind == "tags":
             self._tags(r, event.get("tags") or {}, event.get("removed") or [])
         elif kind == "metrics":
-            for p in event.get("points") or []:
-                self._point(r, p, refuse)
+            self._points(r, event.get("points") or [], refuse)
         elif kind == "run.end":
             r["runwatch_status"] = event.get("status", "finished")
             r["runwatch_end_time"] = event.get("time")
@@ -118,6 +118,33 @@ class AimTracker(Tracker):
             if label not in have:
                 r.add_tag(label)
 
+    def _points(self, r: Any, points: List[Dict[str, Any]], refuse: Refuse) -> None:
+        """A metrics event's points, a sequence (name and context) at a time.
+
+        Aim's `track` updates the sequence's bookkeeping (last value and step, min, max) in the
+        run's tree for every point, about half a point's cost. Here each point's value still
+        goes in on its own, at its step, but the bookkeeping is updated once per sequence with
+        what the points' one by one updates would have left. Where the SDK lacks these private
+        parts, or a sequence fails, its points go one by one through `_point`."""
+        tracker = getattr(r, "_tracker", None)
+        if tracker is None or not all(hasattr(tracker, a) for a in _TRACKER_PARTS):
+            for p in points:
+                self._point(r, p, refuse)
+            return
+        from aim.storage.context import Context  # noqa: PLC0415
+
+        prefixes = self.prefixes
+        groups: Dict[Tuple[Optional[str], str], List[Dict[str, Any]]] = {}
+        for p in points:
+            groups.setdefault(split_prefix(p["key"], prefixes), []).append(p)
+        for (subset, name), group in groups.items():
+            try:
+                with tracker.repo.atomic_track(tracker.hash):
+                    track_sequence(tracker, Context({"subset": subset} if subset else {}), name, group)
+            except Exception:  # noqa: BLE001 - one by one: the refusal names the point at fault
+                for p in group:
+                    self._point(r, p, refuse)
+
     def _point(self, r: Any, p: Dict[str, Any], refuse: Refuse) -> None:
         subset, name = split_prefix(p["key"], self.prefixes)
         context = {"subset": subset} if subset else {}
@@ -137,3 +164,31 @@ class AimTracker(Tracker):
             r.close()
         except Exception as e:  # noqa: BLE001
             log(f"Aim: closing run: {e}")
+
+
+_TRACKER_PARTS = ("sequence_infos", "_init_sequence_info", "_update_context_data", "_update_sequence_info", "_add_value", "repo", "hash")
+
+
+def track_sequence(tracker: Any, ctx: Any, name: str, group: List[Dict[str, Any]]) -> None:
+    """One sequence's points through Aim's tracker internals, as `_track` does per point, with
+    `_update_sequence_info` called for only the points whose update can last: the first (the
+    sequence's `first` when it is new), the first to reach the highest step (`last`), and the
+    lowest and highest values (`min`, `max`; NaN is never either)."""
+    pts = [(int(p["step"]), wire_float(p["value"]), float(p["time"])) for p in group]
+    idx = ctx.idx
+    seq = tracker.sequence_infos[idx, name]
+    if not seq.initialized:
+        tracker._init_sequence_info(idx, name, pts[0][1])
+    tracker._update_context_data(ctx)
+    top = max(q[0] for q in pts)
+    chosen = [pts[0], next(q for q in pts if q[0] == top)]
+    numbers = [q for q in pts if not math.isnan(q[1])]
+    if numbers:
+        chosen += [min(numbers, key=lambda q: q[1]), max(numbers, key=lambda q: q[1])]
+    done: List[Any] = []
+    for q in chosen:
+        if not any(q is d for d in done):
+            done.append(q)
+            tracker._update_sequence_info(idx, name, q[1], q[0])
+    for step, value, wall in pts:
+        tracker._add_value(seq, value, step, None, wall)

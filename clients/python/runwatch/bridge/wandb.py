@@ -22,11 +22,12 @@ summary are set again harmlessly when a batch is sent again; rows are what must 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import struct
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 from .core import Refuse, SdkMissing, Tracker, log, tag_labels
 from .protocol import derived_id, wire_float
@@ -120,7 +121,8 @@ class WandbTracker(Tracker):
         elif kind == "tags":
             self._tags(w, state, event.get("tags") or {}, event.get("removed") or [])
         elif kind == "metrics":
-            self._metrics(w, event.get("points") or [], state, refuse)
+            with held_publishes(w):
+                self._metrics(w, event.get("points") or [], state, refuse)
         elif kind == "run.end":
             status = event.get("status", "finished")
             w.summary["runwatch/status"] = status
@@ -170,8 +172,7 @@ class WandbTracker(Tracker):
         if getattr(w, "_is_finished", False):
             return  # finish() returns once the service has written everything
         # A round trip through the W&B service: it has taken every record sent before it.
-        backend = getattr(w, "_backend", None)
-        iface = getattr(backend, "interface", None)
+        iface = interface_of(w)
         if iface is not None and hasattr(iface, "deliver_history_step"):
             iface.deliver_history_step().wait_or(timeout=60)
         txlog: TxLog = h.txlog
@@ -192,6 +193,49 @@ class WandbTracker(Tracker):
                 w.finish(exit_code=0)
         except Exception as e:  # noqa: BLE001
             log(f"W&B: closing run: {e}")
+
+
+def interface_of(w: Any) -> Any:
+    """The run's interface to the W&B service (`_interface` in SDK 0.2x-0.3x, `_backend.interface` before)."""
+    return getattr(w, "_interface", None) or getattr(getattr(w, "_backend", None), "interface", None)
+
+
+@contextlib.contextmanager
+def held_publishes(w: Any) -> Iterator[None]:
+    """Within it, what `w.log` publishes is held and then sent to the W&B service in one hop.
+
+    Each `log` otherwise hands its record to the SDK's asyncio thread and waits for that thread
+    to send it: a thread round trip per row, most of a row's cost. Held records keep their
+    order and go out before anything after the block (the next event, the commit's round
+    trip). Where the SDK's interface lacks these private parts, rows go one by one as before."""
+    iface = interface_of(w)
+    asyncer = getattr(iface, "_asyncer", None)
+    client = getattr(iface, "_client", None)
+    if asyncer is None or client is None or not hasattr(iface, "_assign") or not hasattr(client, "publish"):
+        yield
+        return
+    from wandb.proto import wandb_server_pb2 as spb  # noqa: PLC0415
+
+    held: List[Any] = []
+
+    def publish(record: Any, *, nowait: bool = False) -> None:
+        iface._assign(record)
+        request = spb.ServerRequest()
+        request.record_publish.CopyFrom(record)
+        held.append(request)
+
+    iface._publish = publish
+    try:
+        yield
+    finally:
+        del iface._publish  # the class's own again
+        if held:
+
+            async def send() -> None:
+                for request in held:
+                    await client.publish(request)
+
+            asyncer.run(send)
 
 
 class Handle:
