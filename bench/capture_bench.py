@@ -110,7 +110,7 @@ def startup_rows(runs: int) -> List[List[str]]:
     for _ in range(max(10, runs // 2)):
         res = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], env=with_us, check=True,
                              stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        line = [x for x in res.stderr.splitlines() if x.rstrip().endswith("| sitecustomize")]
+        line = [x for x in res.stderr.splitlines() if x.split("|")[-1].strip() == "sitecustomize"]
         own.append(int(line[-1].split("|")[1]) / 1000 if line else float("nan"))
     nocache = dict(with_us, PYTHONDONTWRITEBYTECODE="1")
     shutil.rmtree(os.path.join(ext, "__pycache__"), ignore_errors=True)

@@ -482,14 +482,18 @@ def _wrap_add_scalar(cls: Any, clean: Any) -> None:
         c = scalar_value.__class__
         # Fast only for a plain number, a str tag and the options at their defaults (all falsy in both
         # libraries: display_name/summary_description, new_style/double_precision); else the event path.
+        # (An add_scalar inside another one needs no check: the inner one takes the slot and clears it,
+        # and the outer's event, if it comes after, is queued by the event path.)
         if (not ((c is float and -fmax < scalar_value < fmax) or (c is int and -imax < scalar_value < imax))
-                or tag.__class__ is not str or (args and any(args)) or (kwargs and any(kwargs.values()))
-                or local.slot is not None):
+                or tag.__class__ is not str or (args and any(args)) or (kwargs and any(kwargs.values()))):
             return original(self, tag, scalar_value, global_step, walltime, *args, **kwargs)
         slot: List[Any] = [None, None]
         local.slot = slot
         try:
-            result = original(self, tag, scalar_value, global_step, walltime, *args, **kwargs)
+            if args or kwargs:
+                result = original(self, tag, scalar_value, global_step, walltime, *args, **kwargs)
+            else:
+                result = original(self, tag, scalar_value, global_step, walltime)
         finally:
             local.slot = None
         tap = slot[0]
