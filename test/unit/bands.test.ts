@@ -65,7 +65,7 @@ describe('bands: group aggregates', () => {
       const band = await groupBand(series, { runIds: [...ids, 'missing'], key: 'loss', cells: 100 });
       assert.strictEqual(band.runs, 3);
       assert.strictEqual(band.x.length, 100);
-      // Cell 20 holds step 20 only (width 0.99): values 30, 40, 50.
+      // Cell 20 holds step 20 only: values 30, 40, 50.
       const c = 20;
       assert.strictEqual(band.n[c], 3);
       close(band.lo[c], 10 + 20);
@@ -76,6 +76,17 @@ describe('bands: group aggregates', () => {
       close(band.hi[80], 20 + band.x[80] - (band.x[80] % 1), 1);
       // r1's NaN at step 10: its cell is interpolated from its neighbours, never NaN in the band.
       assert.ok(band.center.every((v) => Number.isFinite(v)));
+      // Cells are steps: a cell per step here, and integer steps strictly in order when cells are wider.
+      assert.deepStrictEqual(
+        [...band.x],
+        Array.from({ length: 100 }, (_, s) => s),
+      );
+      const wide = await groupBand(series, { runIds: ids, key: 'loss', cells: 30 });
+      assert.strictEqual(wide.x.length, 30);
+      assert.ok(
+        [...wide.x].every((x, i) => Number.isInteger(x) && (i === 0 || x > wide.x[i - 1])),
+        `${[...wide.x]}`,
+      );
       const med = await groupBand(series, { runIds: ids, key: 'loss', cells: 100, center: 'median', spread: 'std' });
       close(med.center[c], 40);
       close(med.hi[c] - med.lo[c], 2 * std([30, 40, 50]));

@@ -172,9 +172,14 @@ export async function groupBand(source: BandSource, req: BandRequest): Promise<B
     runs: 0,
   };
   if (runs === 0) return empty;
-  const n = xMax > xMin ? cells : 1;
-  const width = xMax > xMin ? (xMax - xMin) / n : 1;
-  const grid = slices.filter((s) => s.x.length > 0).map((s) => resample(s.x, s.y, xMin, width, n));
+  // Steps are integers: a cell's x is a step (a readout says "step 1,234", never 1,234.5); with no
+  // more steps than cells, a cell per step.
+  const integral = Number.isInteger(xMin) && Number.isInteger(xMax);
+  const perStep = integral && xMax - xMin + 1 <= cells;
+  const n = xMax > xMin ? (perStep ? xMax - xMin + 1 : cells) : 1;
+  const width = xMax > xMin ? (perStep ? 1 : (xMax - xMin) / n) : 1;
+  const x0 = perStep ? xMin - 0.5 : xMin;
+  const grid = slices.filter((s) => s.x.length > 0).map((s) => resample(s.x, s.y, x0, width, n));
   const band: Band = {
     x: new Float64Array(n),
     center: new Float64Array(n),
@@ -187,7 +192,9 @@ export async function groupBand(source: BandSource, req: BandRequest): Promise<B
   for (let c = 0; c < n; c++) {
     for (let r = 0; r < grid.length; r++) column[r] = grid[r][c];
     const st = cellStats(column, center, spread);
-    band.x[c] = n === 1 ? xMin : xMin + (c + 0.5) * width;
+    // Cells at least a step wide: rounded centres stay distinct and in order.
+    const mid = x0 + (c + 0.5) * width;
+    band.x[c] = n === 1 ? xMin : integral ? Math.round(mid) : mid;
     band.center[c] = st.center;
     band.lo[c] = st.lo;
     band.hi[c] = st.hi;
