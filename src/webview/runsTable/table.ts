@@ -140,9 +140,19 @@ export class RunsTableView {
       const kept = new Map<number, HTMLElement>();
       for (const [i, row] of this.drawn) {
         const item = i >= w.start && i < w.end ? this.items[i] : undefined;
-        const fresh = item && this.rowEl(item, i);
-        if (fresh && patchRow(row, fresh)) kept.set(i, row);
-        else row.remove();
+        if (!item) {
+          row.remove();
+          continue;
+        }
+        const fresh = this.rowEl(item, i);
+        if (patchRow(row, fresh)) {
+          kept.set(i, row);
+        } else {
+          // Another run at this index now (a sort, a filter): the new row takes its place.
+          fresh.style.top = row.style.top;
+          row.replaceWith(fresh);
+          kept.set(i, fresh);
+        }
       }
       this.drawn = kept;
       this.drawnVersion = this.version;
