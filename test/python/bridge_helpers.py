@@ -11,7 +11,7 @@ import os
 import signal
 import struct
 import sys
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from backend_helpers import Runwatch, points_of, wait_for
 
@@ -157,6 +157,40 @@ def sigkill_bridge_then_restart_host(rw: Runwatch, plugin: str, tracker: str, ru
     kill_collector(rw)
     rw.start()
     return at
+
+
+class Streamed(NamedTuple):
+    run_id: str
+    got: Any
+    """What the tracker holds, as `read_back` returned it."""
+    events: List[Dict[str, Any]]
+    """The run's durable events, read after the collector stopped."""
+    at: Any
+    """What `disrupt` returned (a bridge offset at a kill), None without one."""
+
+
+def stream_and_read_back(
+    rw: Runwatch, tmp: str, read_back: Callable[[str, Callable[[], List[Dict[str, Any]]]], Any], disrupt: Optional[Callable[[str], Any]] = None, **env: str
+) -> Streamed:
+    """The steps every bridge test shares: TRAIN streamed through `rw` (env: RW_STEPS, RW_PAUSE,
+    RW_STATUS), `disrupt(run_id)` while it runs, the script's clean exit, then
+    `read_back(run_id, events_of)` (waits until the tracker holds the run); `rw` is stopped
+    whatever happens, and the run's events are read once more for the checks."""
+    out_id = os.path.join(tmp, "run.id")
+    try:
+        p = rw.script(TRAIN, cwd=tmp, OUT_ID=out_id, **env)
+        run_id = read_id(out_id)
+        at = disrupt(run_id) if disrupt else None
+        assert p.wait(timeout=240) == 0, rw.script_output()
+        got = read_back(run_id, lambda: read_log(rw.store, run_id))
+    finally:
+        rw.stop()
+    return Streamed(run_id, got, read_log(rw.store, run_id), at)
+
+
+def assert_mid_run(at: int, events: List[Dict[str, Any]], what: str) -> None:
+    """The disruption came before the bridge had delivered the run's last record."""
+    assert at < len(events) - 1, f"the {what} before the run was delivered"
 
 
 def expected_points(events) -> collections.Counter:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import collections
 import math
 import os
+import sys
 
 import pytest
 
-from backend_helpers import wait_for
-from bridge_helpers import TRAIN, bridge_offset, expected_points, kill_when_past, norm, read_id, read_log, sigkill_bridge_then_restart_host, start
+from backend_helpers import CLIENT_DIR, wait_for
+from bridge_helpers import assert_mid_run, bridge_offset, expected_points, kill_when_past, norm, sigkill_bridge_then_restart_host, start, stream_and_read_back
 
 pytest.importorskip("aim")
 
@@ -78,50 +79,76 @@ def check(got, events, status: str) -> None:
     assert got["active"] is False
 
 
-def test_run_reads_back_from_local_repo(tmp_path) -> None:
+def aim_run(tmp_path):
     repo = str(tmp_path / "aimrepo")
-    rw = start(str(tmp_path), PLUGIN, {"repo": repo})
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="300", RW_STATUS="failed")
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        run_id = read_id(str(tmp_path / "run.id"))
-        got = finished(repo, run_id, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    events = read_log(rw.store, run_id)
-    assert sum(expected_points(events).values()) == 300 * 2 + 30
-    check(got, events, "failed")
+    return start(str(tmp_path), PLUGIN, {"repo": repo}), lambda run_id, events_of: finished(repo, run_id, events_of)
+
+
+def test_run_reads_back_from_local_repo(tmp_path) -> None:
+    rw, read_back = aim_run(tmp_path)
+    s = stream_and_read_back(rw, str(tmp_path), read_back, RW_STEPS="300", RW_STATUS="failed")
+    assert sum(expected_points(s.events).values()) == 300 * 2 + 30
+    check(s.got, s.events, "failed")
     # Contexts come from the key prefixes.
-    assert {(m.name, m.context.to_dict().get("subset")) for m in got["run"].metrics()} == {("loss", "train"), ("acc", None), ("loss", "val")}
+    assert {(m.name, m.context.to_dict().get("subset")) for m in s.got["run"].metrics()} == {("loss", "train"), ("acc", None), ("loss", "val")}
 
 
 def test_bridge_sigkill_mid_run(tmp_path) -> None:
-    repo = str(tmp_path / "aimrepo")
-    rw = start(str(tmp_path), PLUGIN, {"repo": repo})
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
-        run_id = read_id(str(tmp_path / "run.id"))
-        kill_when_past(rw, PLUGIN, "aim", run_id, 20)
-        at_kill = bridge_offset(rw, PLUGIN, TRACKER, run_id)
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        got = finished(repo, run_id, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    assert at_kill < len(read_log(rw.store, run_id)) - 1, "the bridge was killed before it had delivered the run"
-    check(got, read_log(rw.store, run_id), "finished")
+    rw, read_back = aim_run(tmp_path)
+
+    def disrupt(run_id: str) -> int:
+        kill_when_past(rw, PLUGIN, TRACKER, run_id, 20)
+        return bridge_offset(rw, PLUGIN, TRACKER, run_id)
+
+    s = stream_and_read_back(rw, str(tmp_path), read_back, disrupt, RW_STEPS="600", RW_PAUSE="0.02")
+    assert_mid_run(s.at, s.events, "bridge was killed")
+    check(s.got, s.events, "finished")
     assert "bridge was killed" in rw.stderr()
 
 
 def test_bridge_sigkill_and_host_restart_mid_run(tmp_path) -> None:
-    repo = str(tmp_path / "aimrepo")
-    rw = start(str(tmp_path), PLUGIN, {"repo": repo})
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
-        run_id = read_id(str(tmp_path / "run.id"))
-        at_restart = sigkill_bridge_then_restart_host(rw, PLUGIN, TRACKER, run_id)
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        got = finished(repo, run_id, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    assert at_restart < len(read_log(rw.store, run_id)) - 1, "the host restarted before the run was delivered"
-    check(got, read_log(rw.store, run_id), "finished")
+    rw, read_back = aim_run(tmp_path)
+    disrupt = lambda run_id: sigkill_bridge_then_restart_host(rw, PLUGIN, TRACKER, run_id)  # noqa: E731
+    s = stream_and_read_back(rw, str(tmp_path), read_back, disrupt, RW_STEPS="600", RW_PAUSE="0.02")
+    assert_mid_run(s.at, s.events, "host restarted")
+    check(s.got, s.events, "finished")
+
+
+def test_batched_tracking_leaves_what_point_by_point_tracking_leaves(tmp_path) -> None:
+    """The bridge updates a sequence's bookkeeping once per metrics event (aim.py `_points`):
+    Aim's run tree must hold the same values and the same first/last/min/max (and last step)
+    as when every point goes through `_point`, also for NaN, ±Infinity, steps out of order,
+    a step sent twice and a batch sent again."""
+    sys.path.insert(0, CLIENT_DIR)
+    from runwatch.bridge.aim import AimTracker
+
+    events = [
+        [("train/loss", 0, 1.0), ("train/loss", 1, 0.5), ("val/acc", 0, "NaN"), ("train/loss", 3, 0.7), ("acc", 2, "Infinity")],
+        [("train/loss", 2, 0.2), ("train/loss", 3, 0.1), ("train/loss", 5, "-Infinity"), ("val/acc", 1, 0.3), ("val/acc", 1, 0.4)],
+        [("train/loss", 2, 0.2), ("train/loss", 3, 0.1)],  # sent again
+        [("acc", 7, 2.0), ("acc", 6, "NaN"), ("acc", 7, 3.0)],
+    ]
+
+    def traces(batched: bool):
+        tracker = AimTracker({"repo": str(tmp_path / ("batched" if batched else "single"))}, str(tmp_path / "state"))
+        r = tracker.open({"runId": f"run-{batched}", "project": "p", "name": "n"}, {})
+        refused = []
+        for ev in events:
+            points = [{"key": k, "step": s, "value": v, "time": 100.0 + s} for k, s, v in ev]
+            if batched:
+                tracker._points(r, points, lambda k, m: refused.append(k))
+            else:
+                for p in points:
+                    tracker._point(r, p, lambda k, m: refused.append(k))
+        tree = {}
+        for ctx_id, names in r.meta_run_tree.collect("traces").items():
+            for name, info in names.items():
+                tree[(ctx_id, name)] = {k: norm(v) if isinstance(v, float) else v for k, v in info.items()}
+        values = {}
+        for m in r.metrics():
+            steps, (vals, _epochs, stamps) = m.data.items_list()
+            values[(str(m.context.to_dict()), m.name)] = [(s, norm(v), t) for s, v, t in zip(steps, vals, stamps)]
+        tracker.close(r)
+        return tree, values, refused
+
+    assert traces(True) == traces(False)

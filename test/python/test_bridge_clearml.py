@@ -15,7 +15,7 @@ import os
 import pytest
 
 from backend_helpers import wait_for
-from bridge_helpers import TRAIN, bridge_offset, expected_points, kill_when_past, norm, read_id, read_log, sigkill_bridge_then_restart_host, start
+from bridge_helpers import assert_mid_run, bridge_offset, expected_points, kill_when_past, norm, sigkill_bridge_then_restart_host, start, stream_and_read_back
 
 pytest.importorskip("clearml")
 
@@ -109,55 +109,45 @@ def check(ss, got, events, status: str, store: str, run_id: str) -> None:
     assert task["name"] == "trial-1" and task["project_name"] == "rw-bridge"
 
 
-def test_run_reads_back_from_offline_session(tmp_path) -> None:
+def clearml_run(tmp_path):
     cache = str(tmp_path / "clearml-cache")
     rw = start(str(tmp_path), PLUGIN, {"mode": "offline"}, env={"CLEARML_CACHE_DIR": cache})
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="300", RW_STATUS="failed")
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        run_id = read_id(str(tmp_path / "run.id"))
-        ss, got = finished(cache, run_id, rw.store, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    events = read_log(rw.store, run_id)
-    assert sum(expected(events).values()) == 300 * 2 + 30 - 3  # NaN, Infinity, -Infinity skipped
-    check(ss, got, events, "failed", rw.store, run_id)
+    return rw, lambda run_id, events_of: finished(cache, run_id, rw.store, events_of)
+
+
+def test_run_reads_back_from_offline_session(tmp_path) -> None:
+    rw, read_back = clearml_run(tmp_path)
+    s = stream_and_read_back(rw, str(tmp_path), read_back, RW_STEPS="300", RW_STATUS="failed")
+    ss, got = s.got
+    assert sum(expected(s.events).values()) == 300 * 2 + 30 - 3  # NaN, Infinity, -Infinity skipped
+    check(ss, got, s.events, "failed", rw.store, s.run_id)
     assert len(ss) == 1
     log = rw.stderr()
     assert log.count('"train/loss" skipped: ClearML cannot store') == 1, "the refused key is reported once"
 
 
 def test_bridge_sigkill_mid_run(tmp_path) -> None:
-    cache = str(tmp_path / "clearml-cache")
-    rw = start(str(tmp_path), PLUGIN, {"mode": "offline"}, env={"CLEARML_CACHE_DIR": cache})
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
-        run_id = read_id(str(tmp_path / "run.id"))
-        kill_when_past(rw, PLUGIN, "clearml", run_id, 20)
-        at_kill = bridge_offset(rw, PLUGIN, TRACKER, run_id)
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        ss, got = finished(cache, run_id, rw.store, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    assert at_kill < len(read_log(rw.store, run_id)) - 1, "the bridge was killed before it had delivered the run"
-    check(ss, got, read_log(rw.store, run_id), "finished", rw.store, run_id)
+    rw, read_back = clearml_run(tmp_path)
+
+    def disrupt(run_id: str) -> int:
+        kill_when_past(rw, PLUGIN, TRACKER, run_id, 20)
+        return bridge_offset(rw, PLUGIN, TRACKER, run_id)
+
+    s = stream_and_read_back(rw, str(tmp_path), read_back, disrupt, RW_STEPS="600", RW_PAUSE="0.02")
+    ss, got = s.got
+    assert_mid_run(s.at, s.events, "bridge was killed")
+    check(ss, got, s.events, "finished", rw.store, s.run_id)
     assert len(ss) >= 2, "the killed bridge's session and the next one's"
     assert "bridge was killed" in rw.stderr()
 
 
 def test_bridge_sigkill_and_host_restart_mid_run(tmp_path) -> None:
-    cache = str(tmp_path / "clearml-cache")
-    rw = start(str(tmp_path), PLUGIN, {"mode": "offline"}, env={"CLEARML_CACHE_DIR": cache})
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
-        run_id = read_id(str(tmp_path / "run.id"))
-        at_restart = sigkill_bridge_then_restart_host(rw, PLUGIN, TRACKER, run_id)
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        ss, got = finished(cache, run_id, rw.store, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    assert at_restart < len(read_log(rw.store, run_id)) - 1, "the host restarted before the run was delivered"
-    check(ss, got, read_log(rw.store, run_id), "finished", rw.store, run_id)
+    rw, read_back = clearml_run(tmp_path)
+    disrupt = lambda run_id: sigkill_bridge_then_restart_host(rw, PLUGIN, TRACKER, run_id)  # noqa: E731
+    s = stream_and_read_back(rw, str(tmp_path), read_back, disrupt, RW_STEPS="600", RW_PAUSE="0.02")
+    ss, got = s.got
+    assert_mid_run(s.at, s.events, "host restarted")
+    check(ss, got, s.events, "finished", rw.store, s.run_id)
     assert len(ss) >= 3
 
 

@@ -6,13 +6,12 @@ SIGKILLed mid-run and when the collector itself is stopped and started again mid
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
 from backend_helpers import wait_for
-from bridge_helpers import TRAIN, WandbRun, bridge_offset, expected_points, kill_when_past, read_id, read_log, sigkill_bridge_then_restart_host, start
+from bridge_helpers import TRAIN, WandbRun, assert_mid_run, bridge_offset, expected_points, kill_when_past, sigkill_bridge_then_restart_host, start, stream_and_read_back
 
 pytest.importorskip("wandb")
 
@@ -59,69 +58,53 @@ def read_points(events, key):
     return [p for ev in events if ev["type"] == "metrics" for p in ev["points"] if p["key"] == key]
 
 
-def test_run_reads_back_from_offline_files(tmp_path) -> None:
+def wandb_run(tmp_path):
     rw = start(str(tmp_path), PLUGIN, wandb_config(tmp_path))
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="300", RW_STATUS="failed")
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        run_id = read_id(str(tmp_path / "run.id"))
-        w = finished(tmp_path, run_id, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    events = read_log(rw.store, run_id)
-    assert sum(expected_points(events).values()) == 300 * 2 + 30
-    check(w, events, exit_code=1)
-    assert len(w.files) == 1
+    return rw, lambda run_id, events_of: finished(tmp_path, run_id, events_of)
+
+
+def test_run_reads_back_from_offline_files(tmp_path) -> None:
+    rw, read_back = wandb_run(tmp_path)
+    s = stream_and_read_back(rw, str(tmp_path), read_back, RW_STEPS="300", RW_STATUS="failed")
+    assert sum(expected_points(s.events).values()) == 300 * 2 + 30
+    check(s.got, s.events, exit_code=1)
+    assert len(s.got.files) == 1
 
 
 def test_bridge_sigkill_mid_run(tmp_path) -> None:
-    rw = start(str(tmp_path), PLUGIN, wandb_config(tmp_path))
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
-        run_id = read_id(str(tmp_path / "run.id"))
-        killed = kill_when_past(rw, PLUGIN, "wandb", run_id, 20)
-        kill_when_past(rw, PLUGIN, "wandb", run_id, bridge_offset(rw, PLUGIN, "wandb", run_id) + 20)
-        at_kill = bridge_offset(rw, PLUGIN, TRACKER, run_id)
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        w = finished(tmp_path, run_id, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    assert at_kill < len(read_log(rw.store, run_id)) - 1, "the bridge was killed before it had delivered the run"
-    assert killed
-    events = read_log(rw.store, run_id)
-    check(w, events)
-    assert len(w.files) >= 2, "each bridge process wrote its own offline file"
+    rw, read_back = wandb_run(tmp_path)
+
+    def disrupt(run_id: str) -> int:
+        assert kill_when_past(rw, PLUGIN, TRACKER, run_id, 20)
+        kill_when_past(rw, PLUGIN, TRACKER, run_id, bridge_offset(rw, PLUGIN, TRACKER, run_id) + 20)
+        return bridge_offset(rw, PLUGIN, TRACKER, run_id)
+
+    s = stream_and_read_back(rw, str(tmp_path), read_back, disrupt, RW_STEPS="600", RW_PAUSE="0.02")
+    assert_mid_run(s.at, s.events, "bridge was killed")
+    check(s.got, s.events)
+    assert len(s.got.files) >= 2, "each bridge process wrote its own offline file"
     assert "bridge was killed" in rw.stderr() or "SIGKILL" in rw.stderr()
 
 
 def test_collector_restart_mid_run_resumes_at_the_cursor(tmp_path) -> None:
-    rw = start(str(tmp_path), PLUGIN, wandb_config(tmp_path))
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="300", RW_PAUSE="0.02")
-        run_id = read_id(str(tmp_path / "run.id"))
+    rw, read_back = wandb_run(tmp_path)
+
+    def disrupt(run_id: str) -> None:
         time.sleep(2.5)
         rw.stop()  # the run's client spools while no collector is there
         rw.start()
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        w = finished(tmp_path, run_id, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    check(w, read_log(rw.store, run_id))
+
+    s = stream_and_read_back(rw, str(tmp_path), read_back, disrupt, RW_STEPS="300", RW_PAUSE="0.02")
+    check(s.got, s.events)
 
 
 def test_bridge_sigkill_and_host_restart_mid_run(tmp_path) -> None:
-    rw = start(str(tmp_path), PLUGIN, wandb_config(tmp_path))
-    try:
-        p = rw.script(TRAIN, cwd=str(tmp_path), OUT_ID=str(tmp_path / "run.id"), RW_STEPS="600", RW_PAUSE="0.02")
-        run_id = read_id(str(tmp_path / "run.id"))
-        at_restart = sigkill_bridge_then_restart_host(rw, PLUGIN, TRACKER, run_id)
-        assert p.wait(timeout=240) == 0, rw.script_output()
-        w = finished(tmp_path, run_id, lambda: read_log(rw.store, run_id))
-    finally:
-        rw.stop()
-    assert at_restart < len(read_log(rw.store, run_id)) - 1, "the host restarted before the run was delivered"
-    check(w, read_log(rw.store, run_id))
-    assert len(w.files) >= 3
+    rw, read_back = wandb_run(tmp_path)
+    disrupt = lambda run_id: sigkill_bridge_then_restart_host(rw, PLUGIN, TRACKER, run_id)  # noqa: E731
+    s = stream_and_read_back(rw, str(tmp_path), read_back, disrupt, RW_STEPS="600", RW_PAUSE="0.02")
+    assert_mid_run(s.at, s.events, "host restarted")
+    check(s.got, s.events)
+    assert len(s.got.files) >= 3
 
 
 def test_sdk_missing_names_interpreter_and_pip_line(tmp_path) -> None:
