@@ -48,14 +48,17 @@ export async function querySorted(
   if (i1 <= i0) return emptySlice();
   const plan = planDecimation(pyr, i0, i1, maxPoints);
   let xy: XY;
+  let read: RawRows[];
   if (plan.kind === 'raw') {
-    xy = decimateRows(await readRows(fd, i0, i1), axis, maxPoints);
+    read = [await readRows(fd, i0, i1)];
+    xy = decimateRows(read[0], axis, maxPoints);
   } else {
-    const windows = await Promise.all(pyr.rawRangesFor(i0, i1).map(([a, b]) => readRows(fd, a, b)));
-    xy = decimateWithPyramid(pyr, i0, i1, plan.groupSize, new RawWindows(windows), axis);
+    read = await Promise.all(pyr.rawRangesFor(i0, i1).map(([a, b]) => readRows(fd, a, b)));
+    xy = decimateWithPyramid(pyr, i0, i1, plan.groupSize, new RawWindows(read), axis);
   }
-  const ends = await Promise.all([readRows(fd, i0, i0 + 1), readRows(fd, i1 - 1, i1)]);
-  const xOf = (r: RawRows) => (axis === 'step' ? r.step[0] : r.time[0]);
+  // The range's first and last x, from the rows just read where they hold them (a raw slice always
+  // does): each read is a round trip to the file, and most slices need only the one above.
+  const [x0, x1] = await Promise.all([xAt(fd, read, axis, i0), xAt(fd, read, axis, i1 - 1)]);
   const mx: number[] = [];
   const mk: number[] = [];
   const xs = axis === 'step' ? nf.step : nf.time;
@@ -69,8 +72,15 @@ export async function querySorted(
     nonFinite: thinMarkers(mx, mk, maxPoints),
     total: i1 - i0,
     decimated: xy.decimated,
-    xRange: [xOf(ends[0]), xOf(ends[1])],
+    xRange: [x0, x1],
   };
+}
+
+/** Row `i`'s x: from `read` when one of them holds it, else read from the file. */
+async function xAt(fd: fs.promises.FileHandle, read: RawRows[], axis: SeriesAxis, i: number): Promise<number> {
+  let rows = read.find((r) => i >= r.start && i < r.start + r.value.length);
+  rows ??= await readRows(fd, i, i + 1);
+  return (axis === 'step' ? rows.step : rows.time)[i - rows.start];
 }
 
 /** First raw index whose x is >= x0 (or > x0 when strict), on a sorted axis. */
