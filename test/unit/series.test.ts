@@ -106,6 +106,38 @@ describe('SeriesStore', () => {
     assert.equal(none.total, 0);
   });
 
+  it('a slice names its first and last stored x whether or not the rows it read hold them', async () => {
+    series = SeriesStore.open(store);
+    await store.append(RUN, [{ event: startEvent() }]);
+    await store.append(
+      RUN,
+      batches('m', 0, 10_000, (s) => Math.sin(s)),
+    );
+    await series.whenIdle();
+    // Decimated over the pyramid (edges on and off bucket bounds), and raw.
+    const ranges: [number, number, number][] = [
+      [0, 9999, 100],
+      [1234, 8765, 100],
+      [1024, 8191, 50],
+      [3, 9996, 3000],
+      [5000, 5010, 1000],
+    ];
+    for (const [from, to, maxPoints] of ranges) {
+      const byStep = await series.query({ runId: RUN, key: 'm', x: 'step', from, to, maxPoints });
+      assert.deepEqual(byStep.xRange, [from, to], `steps ${from}..${to}`);
+      assert.equal(byStep.total, to - from + 1);
+      const byTime = await series.query({
+        runId: RUN,
+        key: 'm',
+        x: 'time',
+        from: T0 + from * 0.1 - 0.01,
+        to: T0 + to * 0.1 + 0.01,
+        maxPoints,
+      });
+      assert.deepEqual(byTime.xRange, [T0 + from * 0.1, T0 + to * 0.1], `times of steps ${from}..${to}`);
+    }
+  });
+
   it('a throwing onDidChange listener is reported as itself, not as a cache fault, and real faults still warn', async () => {
     const warnings: string[] = [];
     const listenerErrors: string[] = [];
