@@ -89,3 +89,39 @@ def test_fast_path_values_equal_the_event_files_exactly_once(lib: str, collector
     if lib == "tensorboardX":
         assert "bad_name_" in stored and "after" in stored
     assert events[-1]["type"] == "run.end" and events[-1]["status"] == "finished"
+
+
+SOURCED = """
+import numpy as np
+{imp}
+
+def train(w):
+    for step in range(20):
+        w.add_scalar("train/loss", 1.0 / (step + 1), step)  # LOSS_LINE (fast path)
+        w.add_scalar("train/acc", np.float32(step / 20), step)  # ACC_LINE (event path)
+
+w = SummaryWriter("logs/src")
+train(w)
+w.add_scalar("final", 0.5, 0)  # FINAL_LINE
+w.close()
+"""
+
+
+@pytest.mark.parametrize("lib", sorted(LIBS))
+def test_captured_scalars_record_the_line_that_logged_them(lib: str, collector: Collector, tmp_path) -> None:
+    """Go to Source for a captured run: each key's first add_scalar, the person's line, on either path."""
+    pytest.importorskip(lib)
+    script = tmp_path / "train.py"
+    text = textwrap.dedent(SOURCED).format(imp=LIBS[lib][0])
+    script.write_text(text)
+    line = {m: i + 1 for i, l in enumerate(text.splitlines()) for m in ("LOSS_LINE", "ACC_LINE", "FINAL_LINE") if m in l}
+    run_py(f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')", collector, str(tmp_path))
+    rid = run_of_logdir(collector.store, str(tmp_path / "logs" / "src"))
+    assert rid is not None
+    sources = {}
+    for ev in read_log(collector.store, rid):
+        sources.update(ev.get("sources") or {})
+    path = str(script.resolve())
+    assert sources.get("train/loss") == {"file": path, "line": line["LOSS_LINE"], "function": "train"}, sources
+    assert sources.get("train/acc") == {"file": path, "line": line["ACC_LINE"], "function": "train"}, sources
+    assert sources.get("final") == {"file": path, "line": line["FINAL_LINE"]}, sources

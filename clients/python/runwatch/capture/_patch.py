@@ -24,7 +24,9 @@ Fast path: `SummaryWriter.add_scalar` of torch and tensorboardX is wrapped too. 
 float or int and no extra options, the event it writes is not decoded again: the event-level wrapper
 hands the event back to the add_scalar wrapper instead of queueing it, and the capture thread reads
 only its step and wall time, and stores the value rounded to float32 as `simple_value` holds it (so
-the store equals the file). Each event is queued once, either way.
+the store equals the file). Each event is queued once, either way. The first add_scalar of each tag
+also takes its calling line (the person's frame; `_source.py`) on the caller's thread, for "Go to
+Source".
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ import threading
 import time
 from typing import Any, Deque, Dict, List, Optional, Set
 
-from .. import _hooks
+from .. import _hooks, _source
 from .._run import Run
 
 _OFF: Any = object()  # a writer that is not captured
+_SOURCES = _source.enabled()  # RUNWATCH_SOURCES=0: no calling lines
 _lock = threading.Lock()
 _sinks: Dict[str, "_Sink"] = {}  # by resolved log directory
 _state = {"off": False, "aside": False, "warned": False}
@@ -198,14 +201,34 @@ def _parent_sink(logdir: str) -> Optional[_Sink]:
 class _Tap:
     """One writer's way in: its log directory's sink and its event file."""
 
-    __slots__ = ("sink", "file")
+    __slots__ = ("sink", "file", "located")
 
     def __init__(self, sink: _Sink, file: str) -> None:
         self.sink = sink
         self.file = file
+        self.located: Set[str] = set()  # add_scalar tags whose calling line was taken
 
     def take(self, event: Any) -> None:
         self.sink.take(event, self.file)
+
+
+def _locate(tap: _Tap, tag: str, taker: "_ScalarTaker") -> None:
+    """The first add_scalar of a tag through this writer, on the caller's thread: where the person's
+    code made it (frames of runwatch and the frameworks are skipped), sent once per key (never raises)."""
+    located = tap.located
+    if len(located) >= _source.MAX_KEYS:
+        return
+    located.add(tag)
+    try:
+        run = tap.sink.run
+        if run.status is not None or not _SOURCES:
+            return
+        key = tap.sink.prefix + taker.key(tag)
+        msg = _source.sources_message(run.id, run._seen, (key,))
+        if msg is not None:
+            run._control(msg)
+    except Exception:  # noqa: BLE001 - a location is a nicety; capture goes on without it
+        pass
 
 
 class _ScalarTaker:
@@ -224,15 +247,20 @@ class _ScalarTaker:
         run = sink.run
         if run.status is not None or _state["aside"]:
             return
-        key = tag
-        if self.clean is not None:
-            key = self.tags.get(tag)
-            if key is None:
-                key = self.clean(tag)
-                if len(self.tags) < 10_000:
-                    self.tags[tag] = key
         f = _f32
+        key = tag if self.clean is None else self.key(tag)
         run._append(({sink.prefix + key: f.unpack(f.pack(value))[0]}, event.step, event.wall_time or time.time()))
+
+    def key(self, tag: str) -> str:
+        """The tag as the library writes it (cleaned once per tag: tensorboardX warns when it changes one)."""
+        if self.clean is None:
+            return tag
+        key = self.tags.get(tag)
+        if key is None:
+            key = self.clean(tag)
+            if len(self.tags) < 10_000:
+                self.tags[tag] = key
+        return key
 
 
 def _tap_for(writer: Any) -> Any:
@@ -450,6 +478,7 @@ def _wrap(cls: Any, closed_attr: Optional[str]) -> None:
             slot = local.slot
             if slot is None:
                 push((tap, event))
+                local.tap = tap  # for an add_scalar on the event path: where its tag was logged
             else:  # inside a fast-pathed add_scalar: its wrapper queues it (the last event is the scalar's)
                 slot[0] = tap
                 slot[1] = event
@@ -463,6 +492,7 @@ def _wrap(cls: Any, closed_attr: Optional[str]) -> None:
 
 class _Local(threading.local):
     slot: Optional[List[Any]] = None  # [tap, event] while this thread is in a fast-pathed add_scalar
+    tap: Any = None  # the tap of the last event this thread queued on the event path
 
 
 _local = _Local()
@@ -486,7 +516,14 @@ def _wrap_add_scalar(cls: Any, clean: Any) -> None:
         # and the outer's event, if it comes after, is queued by the event path.)
         if (not ((c is float and -fmax < scalar_value < fmax) or (c is int and -imax < scalar_value < imax))
                 or tag.__class__ is not str or (args and any(args)) or (kwargs and any(kwargs.values()))):
-            return original(self, tag, scalar_value, global_step, walltime, *args, **kwargs)
+            if tag.__class__ is not str:
+                return original(self, tag, scalar_value, global_step, walltime, *args, **kwargs)
+            local.tap = None
+            result = original(self, tag, scalar_value, global_step, walltime, *args, **kwargs)
+            tap = local.tap
+            if tap is not None and tag not in tap.located:
+                _locate(tap, tag, taker)
+            return result
         slot: List[Any] = [None, None]
         local.slot = slot
         try:
@@ -499,6 +536,8 @@ def _wrap_add_scalar(cls: Any, clean: Any) -> None:
         tap = slot[0]
         if tap is not None:
             push((taker, (tap, tag, scalar_value, slot[1])))
+            if tag not in tap.located:
+                _locate(tap, tag, taker)
         return result
 
     add_scalar._runwatch_original = original  # type: ignore[attr-defined]
