@@ -133,6 +133,8 @@ export interface DashboardDraw {
   hostMs: number;
   /** The page: init and series messages posted → every chart drawn with every run and the next frame painted. */
   pageMs: number;
+  /** The page: init and series messages posted → the first chart drawn with every run, to the frame that shows it. */
+  firstMs: number;
   /** What was drawn, per chart: runs in its probes, legend items, uPlot series (cursor points). */
   charts: { key: string; runs: number; points: number; legend: number; uplotSeries: number }[];
   /** Size of the series message's arrays. */
@@ -142,6 +144,8 @@ export interface DashboardDraw {
    * line per run, the same size), from its constructors to the next frame painted; the columns made before.
    */
   uplotMs: number;
+  /** The floor of firstMs: plain uPlot drawing the first chart's lines, to the frame that shows it. */
+  uplotFirstMs: number;
 }
 
 /** Typed arrays cross into the page as base64 (untimed), rebuilt there before the clock starts. */
@@ -212,22 +216,29 @@ export async function dashboardDraw(
       const part: SeriesData[] = cached.slice(i, i + 250);
       await page.evaluate(`window.__series.push(...window.__decode(${JSON.stringify(encode(part))}))`);
     }
-    const pageMs = (await page.evaluate(`new Promise((resolve) => {
+    const times = (await page.evaluate(`new Promise((resolve) => {
       const runs = ${runIds.length}, keys = ${keys};
       const t0 = performance.now();
+      let first;
       window.postMessage(window.__init, '*');
       window.postMessage({ type: 'series', series: window.__series, sentAt: Date.now() }, '*');
-      const done = () => {
-        const charts = document.querySelectorAll('.chart');
-        if (charts.length !== keys) return false;
-        for (const c of charts) if (!c.dataset.drawnAt || Object.keys(JSON.parse(c.dataset.points || '{}')).length !== runs) return false;
-        return true;
+      const drawn = (c) => c.dataset.drawnAt && Object.keys(JSON.parse(c.dataset.points || '{}')).length === runs;
+      const check = () => {
+        const charts = Array.from(document.querySelectorAll('.chart'));
+        // The first chart: to the animation frame after its draw (its paint follows that frame's callbacks).
+        if (first === undefined && charts.some(drawn)) {
+          first = null;
+          requestAnimationFrame(() => { first = performance.now() - t0; });
+        }
+        // Every chart: drawn, then the next frame painted (a task after its rAF runs after the paint).
+        if (charts.length === keys && charts.every(drawn))
+          requestAnimationFrame(() => setTimeout(() => resolve({ first, all: performance.now() - t0 }), 0));
+        else setTimeout(check, 1);
       };
-      // Drawn, then the next frame painted (a task after its rAF runs after the paint).
-      const painted = () => requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
-      const check = () => done() ? painted() : setTimeout(check, 1);
       check();
-    })`)) as number;
+    })`)) as { first: number; all: number };
+    const pageMs = times.all;
+    const firstMs = times.first;
     const width = (await page.evaluate(`document.querySelector('.chart .plot').clientWidth`)) as number;
     await page.addScriptTag({ path: path.join(ROOT, 'node_modules/uplot/dist/uPlot.iife.min.js') });
     const uplotMs = (await page.evaluate(`new Promise((resolve) => {
@@ -249,12 +260,27 @@ export async function dashboardDraw(
       for (const p of plots) new uPlot({ width: ${width}, height: 220, series: p.series, legend: { show: false } }, p.cols, p.box);
       requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
     })`)) as number;
+    // The first chart alone, on a fresh box, to the animation frame after it (as firstMs).
+    const uplotFirstMs = (await page.evaluate(`new Promise((resolve) => {
+      const list = window.__series.filter((s) => s.key === window.__series[0].key);
+      const cols = [Array.from(list[0].x)];
+      const series = [{}];
+      for (const s of list) {
+        let acc = 0, wn = 1; const sm = Array.from(s.y, (y) => { acc = acc * 0.6 + 0.4 * y; wn *= 0.6; return acc / (1 - wn); });
+        cols.push(Array.from(s.y), sm);
+        series.push({ stroke: '#3b8eea', width: 1, alpha: 0.25, points: { show: false } }, { stroke: '#3b8eea', width: 1.5, points: { show: false } });
+      }
+      const box = document.createElement('div'); document.body.prepend(box);
+      const t0 = performance.now();
+      new uPlot({ width: ${width}, height: 220, series, legend: { show: false } }, cols, box);
+      requestAnimationFrame(() => resolve(performance.now() - t0));
+    })`)) as number;
     const charts = (await page.evaluate(`Array.from(document.querySelectorAll('.chart'), (c) => {
       const pts = JSON.parse(c.dataset.points || '{}');
       return { key: c.dataset.key, runs: Object.keys(pts).length, points: Object.values(pts).reduce((a, b) => a + b, 0),
         legend: c.querySelectorAll('.legend-item').length, uplotSeries: c.querySelectorAll('.u-cursor-pt').length };
     })`)) as DashboardDraw['charts'];
-    return { loadMs, hostMs, pageMs, charts, seriesBytes, uplotMs };
+    return { loadMs, hostMs, pageMs, firstMs, charts, seriesBytes, uplotMs, uplotFirstMs };
   } finally {
     await page.close();
   }

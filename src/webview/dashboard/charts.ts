@@ -3,12 +3,24 @@
 // context rather than results); charts and groups come and go with the data. The metric
 // filter (a regular expression) picks the keys; a group's header folds it; one chart can
 // be expanded to the whole panel; with synced zoom one chart's x zoom applies to all.
+// New data is drawn progressively: the charts in view first, then those below, a frame's
+// worth at a time, so a person sees the first chart without waiting for all of them.
 import { Chart, type ChartContext } from './chart';
 import { el } from './dom';
 import { type XRange, filterKeys, groupOf } from './state';
 
+/** Charts drawn in one go before the page gets a frame to show them (at least one is drawn). */
+const FRAME_BUDGET_MS = 12;
+/** A hidden page gets no frames: drawing goes on after this instead. */
+const NO_FRAME_MS = 100;
+
 export class ChartGrid {
   private readonly charts = new Map<string, Chart>();
+  /** Charts whose data changed since their last draw (drawn by drawPending). */
+  private readonly pending = new Set<string>();
+  /** The scheduled next round of drawPending (bumped when one runs, so a round runs once). */
+  private round = 0;
+  private scheduled = false;
   /** The filter's problem, if any (the toolbar shows it). */
   filterError: string | undefined;
 
@@ -19,6 +31,12 @@ export class ChartGrid {
 
   get(key: string): Chart | undefined {
     return this.charts.get(key);
+  }
+
+  /** Draws `key`'s chart now if its new data still waits (before reading what it drew: export). */
+  drawNow(key: string): void {
+    const c = this.charts.get(key);
+    if (c && this.pending.delete(key)) c.update(this.ctx.model.seriesOf(key));
   }
 
   keys(): Set<string> {
@@ -71,13 +89,63 @@ export class ChartGrid {
     for (const key of charted) {
       const c = this.charts.get(key)!;
       c.box.classList.toggle('expanded', key === expanded);
-      if (created.has(key) || changed.has(key)) c.update(model.seriesOf(key));
+      if (created.has(key) || changed.has(key)) this.pending.add(key);
     }
     this.box.classList.toggle('has-expanded', expanded !== undefined);
     for (const g of Array.from(this.box.children) as HTMLElement[]) {
       if (!groups.has(g.dataset.group ?? '')) g.remove();
       else g.classList.toggle('holds-expanded', expanded !== undefined && groupOf(expanded) === g.dataset.group);
     }
+    if (this.pending.size) this.drawPending();
+  }
+
+  /**
+   * Draws waiting charts, those in view first, for about a frame's budget (at least one), then
+   * lets the page paint and goes on after it. Each chart draws its model's data as of then.
+   */
+  private drawPending(): void {
+    this.round++;
+    this.scheduled = false;
+    const t0 = performance.now();
+    for (;;) {
+      for (const key of this.pending) if (!this.charts.has(key)) this.pending.delete(key);
+      const next = this.nextPending();
+      if (!next) return;
+      this.pending.delete(next.key);
+      next.update(this.ctx.model.seriesOf(next.key));
+      if (performance.now() - t0 >= FRAME_BUDGET_MS) break;
+    }
+    if (this.pending.size) this.schedule();
+  }
+
+  /** The next round after the next frame is painted (a task after its animation frame). */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const round = this.round;
+    const run = () => {
+      if (this.round === round) this.drawPending();
+    };
+    requestAnimationFrame(() => setTimeout(run, 0));
+    setTimeout(run, NO_FRAME_MS);
+  }
+
+  /** The first waiting chart in view, in page order; else the first waiting one. */
+  private nextPending(): Chart | undefined {
+    let first: Chart | undefined;
+    const height = window.innerHeight;
+    for (const box of Array.from(this.box.querySelectorAll<HTMLElement>('.chart'))) {
+      const key = box.dataset.key ?? '';
+      if (!this.pending.has(key)) continue;
+      const c = this.charts.get(key);
+      if (!c) continue;
+      const r = box.getBoundingClientRect();
+      if (r.width > 0 && r.bottom > 0 && r.top < height) return c;
+      first ??= c;
+    }
+    if (first) return first;
+    for (const key of this.pending) return this.charts.get(key);
+    return undefined;
   }
 
   private groupContainer(group: string, count: number, collapsed: boolean): HTMLElement {

@@ -171,6 +171,7 @@ function setRuns(msg: Pick<DashboardHostMessage & { type: 'runs' }, 'runs' | 'al
 
 /** PNG/SVG and drawn CSV/JSON are made here; full-resolution CSV/JSON the host reads from the store. */
 function postExport(chart: Chart, kind: ExportKind, resolution: 'full' | 'drawn', requestId?: number): void {
+  grid.drawNow(chart.key);
   const plot = chart.uplot;
   let data: string | undefined;
   if (plot && (kind === 'png' || kind === 'svg' || resolution === 'drawn')) {
