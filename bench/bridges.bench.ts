@@ -100,6 +100,8 @@ async function viaBridge(spec: TrackerSpec, dir: string, rep: number): Promise<n
 const DIRECT = String.raw`
 import os, sys, time
 tracker, out, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# The priority the bridge runs at (process.ts), so neither side gets more of a shared machine.
+os.nice(int(os.environ["BRIDGE_NICE"]) - os.nice(0))
 if tracker == "wandb":
     import wandb
     run = wandb.init(project="bench", name="direct", dir=out, mode="offline", settings=wandb.Settings(console="off", x_disable_stats=True, silent=True))
@@ -139,7 +141,12 @@ print(2 * steps / (time.perf_counter() - t0))
 function direct(tracker: string, dir: string, steps = STEPS): number {
   const r = spawnSync(PY, ['-c', DIRECT, tracker, path.join(dir, `direct-${tracker}`), String(steps)], {
     encoding: 'utf8',
-    env: { ...process.env, WANDB_SILENT: 'true', CLEARML_CACHE_DIR: path.join(dir, 'clearml-direct') },
+    env: {
+      ...process.env,
+      WANDB_SILENT: 'true',
+      CLEARML_CACHE_DIR: path.join(dir, 'clearml-direct'),
+      BRIDGE_NICE: String(BRIDGE_PRIORITY),
+    },
     timeout: 600_000,
   });
   if (r.status !== 0) throw new Error(`direct ${tracker} failed: ${r.stderr.slice(-2000)}`);
@@ -296,7 +303,7 @@ async function main(): Promise<void> {
       `Points/s through each bridge (${fmt(STEPS * 2)} points, records of ${PER_RECORD} steps × 2 keys, ` +
         `${PER_WRITE} records (${fmt(PER_WRITE * PER_RECORD * 2)} points) per write as the sink runner sizes them, ` +
         `each write acknowledged once the SDK holds it) against the SDK called directly in a loop (one call per point, ` +
-        `W&B one \`log\` per step), median of ${REPS}. The bridge runs ClearML's reporter in a thread (a subprocess ` +
+        `W&B one \`log\` per step), both at the bridge's CPU priority (nice ${BRIDGE_PRIORITY}), median of ${REPS}. The bridge runs ClearML's reporter in a thread (a subprocess ` +
         "would outlive a killed bridge), so its loop is measured in that mode; the SDK's default mode is shown too " +
         `(its loop ${fmt(DEFAULT_MODE_STEPS * 2)} points):\n`,
     );
