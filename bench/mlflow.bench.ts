@@ -5,12 +5,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { PluginContext, RunRecord, RunSummary } from '../src/api/types';
 import { MlflowBackend } from '../src/backends/mlflow/backend';
 import { DEFAULT_SINK_OPTIONS } from '../src/core/sinkRunner';
+import { freePort } from './freePort';
 
 const ROOT = path.resolve(__dirname, '..');
 // RUNWATCH_BENCH_BIN: another venv's bin with the same mlflow (the test venv has it), to skip the Python test environment.
@@ -23,17 +23,6 @@ const N_LOOP = 200; // log_metric in a loop is one HTTP request per point
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function healthy(uri: string): Promise<boolean> {
   return new Promise((resolve) => {

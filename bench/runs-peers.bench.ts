@@ -15,7 +15,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, Browser, Page } from 'playwright-core';
@@ -24,6 +23,7 @@ import { SeriesStore } from '../src/store/series';
 import { runColors } from '../src/ui/dashboard/runColors';
 import { MetricExtremes, wireRun } from '../src/ui/runsTable/rows';
 import { type DashboardDraw, dashboardDraw, drawnSummary, tableFirstDraw, writeRuns } from './runsBench';
+import { freePort } from './freePort';
 
 const ROOT = path.resolve(__dirname, '..');
 const BIN = process.env.RUNWATCH_BENCH_BIN ?? path.join(ROOT, '.vscode-test/venv-test/bin');
@@ -44,17 +44,6 @@ const sec = (ms: number): string =>
   ms >= PAGE_LIMIT_MS ? `> ${PAGE_LIMIT_MS / 1000} s` : `${(ms / 1000).toFixed(2)} s`;
 const fmtN = (n: number): string => n.toLocaleString('en-US');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function getJson(url: string): Promise<unknown> {
   return new Promise((resolve) => {

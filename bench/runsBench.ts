@@ -8,7 +8,7 @@
 //   builds them) → every chart drawn with a line for every run.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { MetricPoint } from '../src/api/types';
 import { RunStore } from '../src/store/runStore';
 import { SeriesStore } from '../src/store/series';
@@ -93,13 +93,13 @@ export async function writeRuns(dir: string, runs: number): Promise<void> {
 const STAND_IN =
   'window.sent = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.sent.push(m), getState: () => undefined, setState: () => {} });';
 
-/** The runs table page: its load (blank page → bundle run) and its rows message (the host's `runs`) → the first rows in the DOM, in ms. */
-export async function tableFirstDraw(
+/** A new page running the built webview `name` under the messaging stand-in, and its load time (blank page → bundle run), in ms. */
+export async function openBuiltPage(
   browser: Browser,
-  rows: ReturnType<typeof wireRun>[],
-): Promise<{ loadMs: number; drawMs: number }> {
-  const js = fs.readFileSync(path.join(ROOT, 'dist/webview/runsTable.js'), 'utf8');
-  const css = fs.readFileSync(path.join(ROOT, 'dist/webview/runsTable.css'), 'utf8');
+  name: 'runsTable' | 'dashboard',
+): Promise<{ page: Page; loadMs: number }> {
+  const js = fs.readFileSync(path.join(ROOT, `dist/webview/${name}.js`), 'utf8');
+  const css = fs.readFileSync(path.join(ROOT, `dist/webview/${name}.css`), 'utf8');
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   try {
     const l0 = performance.now();
@@ -108,18 +108,34 @@ export async function tableFirstDraw(
     );
     await page.evaluate(STAND_IN);
     await page.addScriptTag({ content: js });
-    const loadMs = performance.now() - l0;
-    const message = JSON.stringify({ type: 'runs', reset: true, runs: rows });
-    // Structured clone included, as VS Code's postMessage does.
-    const drawMs = (await page.evaluate(`new Promise((resolve) => {
-      const msg = JSON.parse(${JSON.stringify(message)});
-      const t0 = performance.now();
-      window.postMessage(msg, '*');
-      const check = () => Number(document.body.dataset.domRows || 0) > 0 && document.body.dataset.runs === String(msg.runs.length)
-        ? resolve(performance.now() - t0) : setTimeout(check, 1);
-      check();
-    })`)) as number;
-    return { loadMs, drawMs };
+    return { page, loadMs: performance.now() - l0 };
+  } catch (err) {
+    await page.close();
+    throw err;
+  }
+}
+
+/** The host's rows message (`runs`) posted to a runs table page → the first rows in the DOM, in ms (structured clone included, as VS Code's postMessage does). */
+export async function postRows(page: Page, rows: ReturnType<typeof wireRun>[]): Promise<number> {
+  const message = JSON.stringify({ type: 'runs', reset: true, runs: rows });
+  return (await page.evaluate(`new Promise((resolve) => {
+    const msg = JSON.parse(${JSON.stringify(message)});
+    const t0 = performance.now();
+    window.postMessage(msg, '*');
+    const check = () => Number(document.body.dataset.domRows || 0) > 0 && document.body.dataset.runs === String(msg.runs.length)
+      ? resolve(performance.now() - t0) : setTimeout(check, 1);
+    check();
+  })`)) as number;
+}
+
+/** The runs table page: its load (blank page → bundle run) and its rows message (the host's `runs`) → the first rows in the DOM, in ms. */
+export async function tableFirstDraw(
+  browser: Browser,
+  rows: ReturnType<typeof wireRun>[],
+): Promise<{ loadMs: number; drawMs: number }> {
+  const { page, loadMs } = await openBuiltPage(browser, 'runsTable');
+  try {
+    return { loadMs, drawMs: await postRows(page, rows) };
   } finally {
     await page.close();
   }
@@ -178,18 +194,12 @@ export async function dashboardDraw(
   series: SeriesStore,
   runIds: string[],
 ): Promise<DashboardDraw> {
-  const js = fs.readFileSync(path.join(ROOT, 'dist/webview/dashboard.js'), 'utf8');
-  const css = fs.readFileSync(path.join(ROOT, 'dist/webview/dashboard.css'), 'utf8');
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const opened = await openBuiltPage(browser, 'dashboard');
+  const page = opened.page;
   try {
-    const l0 = performance.now();
-    await page.setContent(
-      `<!DOCTYPE html><html><head><style>${css}</style></head><body><div id="root"></div></body></html>`,
-    );
-    await page.evaluate(STAND_IN);
-    await page.addScriptTag({ content: js });
+    const r0 = performance.now();
     await page.waitForFunction('window.sent.some((m) => m.type === "ready")', undefined, { polling: 5 });
-    const loadMs = performance.now() - l0;
+    const loadMs = opened.loadMs + performance.now() - r0;
 
     const deps = { store, series, log: { info: () => undefined, warn: (m: string) => console.error(m) } };
     const feed = new SeriesFeed(deps as unknown as Pick<ViewsDeps, 'store' | 'series' | 'log'>);

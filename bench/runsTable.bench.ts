@@ -25,10 +25,11 @@ import {
   type DashboardDraw,
   METRICS,
   POINTS,
-  ROOT,
   dashboardDraw,
   drawnSummary,
   median,
+  openBuiltPage,
+  postRows,
   writeRuns,
 } from './runsBench';
 
@@ -62,66 +63,44 @@ interface PageTimes {
 }
 
 async function pageTimes(browser: Browser, rows: ReturnType<typeof wireRun>[]): Promise<PageTimes> {
-  const js = fs.readFileSync(path.join(ROOT, 'dist/webview/runsTable.js'), 'utf8');
-  const css = fs.readFileSync(path.join(ROOT, 'dist/webview/runsTable.css'), 'utf8');
-  {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.setContent(
-      `<!DOCTYPE html><html><head><style>${css}</style></head><body><div id="root"></div></body></html>`,
-    );
-    // Strings, not functions: tsx would wrap functions in a helper the page does not have.
-    await page.evaluate(
-      'window.sent = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.sent.push(m), getState: () => undefined, setState: () => {} });',
-    );
-    await page.addScriptTag({ content: js });
-    const message = JSON.stringify({ type: 'runs', reset: true, runs: rows });
-    // From handing the message to the page to the first rows in the DOM (structured clone included,
-    // as VS Code's postMessage does).
-    const firstDrawMs = (await page.evaluate(`new Promise((resolve) => {
-      const msg = JSON.parse(${JSON.stringify(message)});
-      const t0 = performance.now();
-      window.postMessage(msg, '*');
-      const check = () => Number(document.body.dataset.domRows || 0) > 0 && document.body.dataset.runs === String(msg.runs.length)
-        ? resolve(performance.now() - t0) : setTimeout(check, 1);
-      check();
-    })`)) as number;
-    const domRows = Number(await page.getAttribute('body', 'data-dom-rows'));
-    const sortMs: number[] = [];
-    for (const col of ['metrics.val/loss.min', 'params.lr', 'name', 'metrics.train/loss.last', 'duration']) {
-      await page.click(`.th[data-col="${col}"]`);
-      sortMs.push(Number(await page.getAttribute('body', 'data-refresh-ms')));
-    }
-    const filterMs: number[] = [];
-    for (const f of [
-      'params.lr < 1e-3',
-      'params.lr < 1e-3 and metrics.val/loss.min < 0.2',
-      'sweep-99',
-      'status = failed',
-      '',
-    ]) {
-      await page.fill('.filter', f);
-      filterMs.push(Number(await page.getAttribute('body', 'data-refresh-ms')));
-    }
-    // Scroll by 3 rows a frame for 120 frames: time per frame and the table's own draw time.
-    const scroll = (await page.evaluate(`new Promise((resolve) => {
-      const s = document.querySelector('.scroller');
-      const frames = []; let last = performance.now(); let n = 0;
-      const step = () => {
-        const t = performance.now(); frames.push(t - last); last = t;
-        s.scrollTop += 66;
-        n++;
-        if (n < 120) requestAnimationFrame(step); else resolve({ frames });
-      };
-      requestAnimationFrame(step);
-    })`)) as { frames: number[] };
-    return {
-      firstDrawMs,
-      domRows,
-      sortMs,
-      filterMs,
-      scrollFrameMs: median(scroll.frames.slice(5)),
-    };
+  const { page } = await openBuiltPage(browser, 'runsTable');
+  const firstDrawMs = await postRows(page, rows);
+  const domRows = Number(await page.getAttribute('body', 'data-dom-rows'));
+  const sortMs: number[] = [];
+  for (const col of ['metrics.val/loss.min', 'params.lr', 'name', 'metrics.train/loss.last', 'duration']) {
+    await page.click(`.th[data-col="${col}"]`);
+    sortMs.push(Number(await page.getAttribute('body', 'data-refresh-ms')));
   }
+  const filterMs: number[] = [];
+  for (const f of [
+    'params.lr < 1e-3',
+    'params.lr < 1e-3 and metrics.val/loss.min < 0.2',
+    'sweep-99',
+    'status = failed',
+    '',
+  ]) {
+    await page.fill('.filter', f);
+    filterMs.push(Number(await page.getAttribute('body', 'data-refresh-ms')));
+  }
+  // Scroll by 3 rows a frame for 120 frames: time per frame and the table's own draw time.
+  const scroll = (await page.evaluate(`new Promise((resolve) => {
+    const s = document.querySelector('.scroller');
+    const frames = []; let last = performance.now(); let n = 0;
+    const step = () => {
+      const t = performance.now(); frames.push(t - last); last = t;
+      s.scrollTop += 66;
+      n++;
+      if (n < 120) requestAnimationFrame(step); else resolve({ frames });
+    };
+    requestAnimationFrame(step);
+  })`)) as { frames: number[] };
+  return {
+    firstDrawMs,
+    domRows,
+    sortMs,
+    filterMs,
+    scrollFrameMs: median(scroll.frames.slice(5)),
+  };
 }
 
 async function main(): Promise<void> {

@@ -14,12 +14,12 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, Page } from 'playwright-core';
 import { runIdentity } from '../src/sources/tfevents/logDirRun';
 import { CHROMIUM, CHROMIUM_ARGS, ROOT, VsCode, waitFor } from '../test/e2e/harness';
+import { freePort } from './freePort';
 
 const BIN = process.env.RUNWATCH_BENCH_BIN ?? path.join(ROOT, '.vscode-test/venv-test/bin');
 const SCALARS = Number(process.env.TFLOGS_OPEN_SCALARS ?? 1_000_000);
@@ -179,17 +179,6 @@ async function runwatch(ws: string, dirs: string[]): Promise<RwOpening[]> {
   } finally {
     await vs.stop();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 function get(url: string): Promise<{ status: number; body: string } | undefined> {
