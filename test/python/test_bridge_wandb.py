@@ -27,9 +27,12 @@ def finished(tmp, run_id: str, events_of) -> WandbRun:
     def done():
         w = WandbRun(str(tmp / "wandb"), run_id)
         events = events_of()
-        return w if w.exit_codes and w.points() == expected_points(events) else None
+        # The run's end, not just an exit: a bridge killed mid-run leaves an exit of its own, and
+        # the config and tags that come after the last point are written just before the end.
+        ended = w.exit_codes and "runwatch/status" in w.summary
+        return w if ended and w.points() == expected_points(events) else None
 
-    return wait_for(done, f"the W&B run {run_id} to hold every point and its exit", timeout=240)
+    return wait_for(done, f"the W&B run {run_id} to hold every point and its end", timeout=240)
 
 
 def check(w: WandbRun, events, exit_code: int = 0) -> None:
