@@ -83,6 +83,36 @@ async function dashboard(vs: VsCode, timeoutMs = 120_000): Promise<Frame> {
   return vs.webviewFrame('#root .toolbar', timeoutMs);
 }
 
+/** Until no frame holds a dashboard page (closed, or torn down while hidden). */
+async function dashboardGone(vs: VsCode, what: string): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      for (const f of vs.page.frames())
+        if (!f.isDetached() && (await f.$('#root .toolbar').catch(() => null))) return undefined;
+      return true;
+    },
+    60_000,
+  );
+}
+
+/** Until the dashboard shows `count` charts (not system metrics) with points of `runId`, sorted by key. */
+async function runCharts(vs: VsCode, runId: string, what: string, count: number): Promise<ChartAttrs[]> {
+  return waitFor(
+    what,
+    async () => {
+      const f = await dashboard(vs, 5_000).catch(() => undefined);
+      const cs = f
+        ? (await charts(f).catch(() => []))
+            .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
+            .sort((a, b) => a.key.localeCompare(b.key))
+        : [];
+      return cs.length === count ? cs : undefined;
+    },
+    120_000,
+  );
+}
+
 async function runRowText(vs: VsCode, name: string): Promise<string> {
   const row = vs.page.locator('.part.sidebar .monaco-list-row', { hasText: name }).first();
   return ((await row.textContent({ timeout: 5_000 }).catch(() => '')) ?? '').replace(/\u00a0/g, ' ');
@@ -358,54 +388,14 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       fs.writeFileSync(settingsFile, JSON.stringify({ 'runwatch.dashboard.retainWhenHidden': false }, null, 2));
       await new Promise((r) => setTimeout(r, 2000));
       await v.runCommand('View: Close All Editors');
-      await waitFor(
-        'the dashboard closed',
-        async () => {
-          for (const f of v.page.frames())
-            if (!f.isDetached() && (await f.$('#root .toolbar').catch(() => null))) return undefined;
-          return true;
-        },
-        60_000,
-      );
+      await dashboardGone(v, 'the dashboard closed');
       await v.runCommand('Runwatch: Show Dashboard');
-      const before = await waitFor(
-        'the new dashboard with the run',
-        async () => {
-          const f = await dashboard(v, 5_000).catch(() => undefined);
-          const cs = f
-            ? (await charts(f).catch(() => []))
-                .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
-                .sort((a, b) => a.key.localeCompare(b.key))
-            : [];
-          return cs.length === 2 ? cs : undefined;
-        },
-        120_000,
-      );
+      const before = await runCharts(v, runId, 'the new dashboard with the run', 2);
       // Another editor in the same group hides the panel; its page is torn down.
       await v.runCommand('File: New Untitled Text File');
-      await waitFor(
-        'the dashboard page to go away',
-        async () => {
-          for (const f of v.page.frames())
-            if (!f.isDetached() && (await f.$('#root .toolbar').catch(() => null))) return undefined;
-          return true;
-        },
-        60_000,
-      );
+      await dashboardGone(v, 'the dashboard page to go away');
       await v.runCommand('Runwatch: Show Dashboard');
-      const after = await waitFor(
-        'the dashboard charts again',
-        async () => {
-          const f = await dashboard(v, 5_000).catch(() => undefined);
-          const cs = f
-            ? (await charts(f).catch(() => []))
-                .filter((c) => c.points[runId] && !c.key.startsWith('sys/'))
-                .sort((a, b) => a.key.localeCompare(b.key))
-            : [];
-          return cs.length === before.length ? cs : undefined;
-        },
-        120_000,
-      );
+      const after = await runCharts(v, runId, 'the dashboard charts again', before.length);
       assert.deepStrictEqual(
         after.map((c) => [c.key, c.points, c.lastStep]),
         before.map((c) => [c.key, c.points, c.lastStep]),
