@@ -283,12 +283,7 @@ describe('dashboard as people use it (e2e, packaged .vsix in code-server)', () =
     const file = path.join(v.workspace, 'train_loss.csv');
     await frame.locator('.chart[data-key="train/loss"]').hover();
     await frame.click('.chart[data-key="train/loss"] .chart-button.export-csv');
-    // VS Code's own save dialog in the browser: a path box.
-    const input = v.page.locator('.quick-input-widget input.input').first();
-    await input.waitFor({ state: 'visible', timeout: 30_000 });
-    await input.fill(file);
-    await v.page.keyboard.press('Enter');
-    const text = await v.waitForFile(file, (t) => t.split('\n').length > RUNS * STEPS, 60_000);
+    const text = await v.saveAs(file, (t) => t.split('\n').length > RUNS * STEPS, 60_000);
     const lines = text.trim().split('\n');
     assert.strictEqual(lines[0], 'run_id,key,step,time,value');
     const rows = lines.slice(1).map((l) => l.split(','));

@@ -312,6 +312,45 @@ export class VsCode {
     );
   }
 
+  /**
+   * Answers VS Code's save dialog (in the browser, a path box) with `file` and waits until
+   * the file exists and `pred` accepts it. The dialog fills in its default path after it
+   * shows and ignores Enter while it lists the folder, so the path is typed again and
+   * Enter pressed again while the dialog stays open with another value or our own.
+   */
+  async saveAs(file: string, pred: (text: string) => boolean = () => true, timeoutMs = 60_000): Promise<string> {
+    const widget = this.page.locator('.quick-input-widget');
+    const input = widget.locator('input.input').first();
+    await input.waitFor({ state: 'visible', timeout: 30_000 });
+    let seen = '';
+    try {
+      return await waitFor(
+        `${file} saved through the save dialog`,
+        async () => {
+          if (fs.existsSync(file)) {
+            const text = fs.readFileSync(file, 'utf8');
+            if (pred(text)) return text;
+            seen = `the file has ${text.length} characters that the test does not accept yet`;
+            return undefined;
+          }
+          if (!(await widget.isVisible())) {
+            seen = 'the dialog closed and the file is not there';
+            return undefined;
+          }
+          seen = `the dialog shows "${((await widget.textContent()) ?? '').trim()}"`;
+          if ((await input.inputValue()) !== file) await input.fill(file);
+          await input.press('Enter');
+          await new Promise((r) => setTimeout(r, 2000));
+          return undefined;
+        },
+        timeoutMs,
+      );
+    } catch (err) {
+      await this.screenshot(`saveAs-${path.basename(file)}`).catch(() => undefined);
+      throw new Error(`${(err as Error).message}; last seen: ${seen}`);
+    }
+  }
+
   /** Reloads the browser window (the extension host restarts) and waits for the workbench. */
   async reload(timeoutMs = 180_000): Promise<void> {
     await this.page.reload({ timeout: timeoutMs });
