@@ -39,15 +39,22 @@ export interface RunsTreeOptions {
 type Deps = Pick<ViewsDeps, 'store' | 'series' | 'exportSource'>;
 
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
+  private readonly changed = new vscode.EventEmitter<RunsNode | RunsNode[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly filterChanged = new vscode.EventEmitter<RunsFilter>();
   /** Fired when the filter changes (the view updates its message and title buttons). */
   readonly onDidChangeFilter = this.filterChanged.event;
   private readonly coalescer = new Coalescer(
     () => 500,
-    () => this.fireChanged(),
+    () => this.flushChanges(),
   );
+  /** Runs changed since the last repaint; `everything` when the whole tree must be rebuilt. */
+  private readonly dirtyRuns = new Set<string>();
+  private everything = false;
+  /** The visible runs (project and id, in order) at the last repaint: a change means a rebuild. */
+  private lastShape = '';
+  /** One node object per run: VS Code repaints a single row only for the object it was given. */
+  private readonly runNodes = new Map<string, Extract<RunsNode, { kind: 'run' }>>();
   private readonly disposables: vscode.Disposable[] = [this.changed, this.filterChanged];
   private filterValue: RunsFilter = NO_FILTER;
   private swatches: SwatchFiles;
@@ -64,12 +71,19 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       options.iconDir ?? path.join(os.tmpdir(), `runwatch-swatches-${os.userInfo().uid}`),
     );
     this.disposables.push(
-      toVs(deps.store.onDidChangeRun(() => this.coalescer.schedule())),
-      toVs(deps.series.onDidChange(() => this.coalescer.schedule())),
-      toVs(runColors.onDidChange(() => this.coalescer.schedule())),
+      toVs(deps.store.onDidChangeRun((run) => this.runChanged(run.runId))),
+      toVs(deps.series.onDidChange((runId) => this.runChanged(runId))),
+      toVs(runColors.onDidChange(() => this.allChanged())),
     );
     if (deps.store.onDidDeleteRun)
-      this.disposables.push(toVs(deps.store.onDidDeleteRun(() => this.coalescer.schedule())));
+      this.disposables.push(
+        toVs(
+          deps.store.onDidDeleteRun((runId) => {
+            this.runNodes.delete(runId);
+            this.allChanged();
+          }),
+        ),
+      );
   }
 
   /** Swatches go to `dir` from now on (the extension's global storage, once it is known). */
@@ -107,7 +121,44 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   private fireChanged(): void {
+    this.dirtyRuns.clear();
+    this.everything = false;
+    this.lastShape = this.shape();
     this.changed.fire(undefined);
+  }
+
+  private runChanged(runId: string): void {
+    this.dirtyRuns.add(runId);
+    this.coalescer.schedule();
+  }
+
+  private allChanged(): void {
+    this.everything = true;
+    this.coalescer.schedule();
+  }
+
+  private shape(): string {
+    return this.visibleRuns()
+      .map((r) => `${r.project}\u0000${r.runId}`)
+      .join('\u0001');
+  }
+
+  // While runs stream, only their rows repaint: a whole-tree rebuild re-creates every row, and
+  // VS Code briefly cannot resolve the selection during one, so a click then opened nothing.
+  private flushChanges(): void {
+    if (this.everything || this.shape() !== this.lastShape) return this.fireChanged();
+    const nodes = [...this.dirtyRuns].flatMap((id) => {
+      const node = this.runNodes.get(id);
+      return node ? [node] : [];
+    });
+    this.dirtyRuns.clear();
+    if (nodes.length) this.changed.fire(nodes);
+  }
+
+  private runNode(runId: string): Extract<RunsNode, { kind: 'run' }> {
+    let node = this.runNodes.get(runId);
+    if (!node) this.runNodes.set(runId, (node = { kind: 'run', runId }));
+    return node;
   }
 
   dispose(): void {
@@ -132,7 +183,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     void details.then((d) => {
       if (this.errors.get(runId)?.details !== details) return;
       this.readErrors.set(runId, d);
-      this.coalescer.schedule();
+      this.runChanged(runId);
     });
     return details;
   }
@@ -158,7 +209,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       case 'project':
         return this.visibleRuns()
           .filter((r) => r.project === node.project)
-          .map((r) => ({ kind: 'run', runId: r.runId }));
+          .map((r) => this.runNode(r.runId));
       case 'run': {
         const run = store.getRun(node.runId);
         const kids: RunsNode[] = [];
@@ -190,7 +241,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       case 'error':
       case 'metrics':
       case 'params':
-        return { kind: 'run', runId: node.runId };
+        return this.runNode(node.runId);
       case 'metric':
         return { kind: 'metrics', runId: node.runId };
       case 'param':
@@ -236,7 +287,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
           item.tooltip = new vscode.MarkdownString(runTooltipMarkdown(run, details, color));
         item.contextValue = `run.${run.status}`;
         // A plain click opens the run's dashboard (or focuses it); Ctrl/Shift-click only selects.
-        item.command = { command: 'runwatch.openRun', title: 'Open Run', arguments: [node] };
+        item.command = rowCommand('runwatch.openRun', 'Open Run');
         return item;
       }
       case 'error': {
@@ -250,7 +301,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         if (run && details) item.tooltip = new vscode.MarkdownString(runTooltipMarkdown(run, details));
         item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground'));
         item.contextValue = 'runError';
-        item.command = { command: 'runwatch.showRunError', title: 'Show Error', arguments: [node] };
+        item.command = rowCommand('runwatch.showRunError', 'Show Error');
         return item;
       }
       case 'metrics': {
@@ -277,7 +328,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const source = this.deps.store.getRun(node.runId)?.sources?.[node.key];
         item.tooltip = new vscode.MarkdownString(metricTooltipMarkdown(node.key, latest, source));
         item.contextValue = 'metric';
-        item.command = { command: 'runwatch.openMetricChart', title: 'Open Chart', arguments: [node] };
+        item.command = rowCommand('runwatch.openMetricChart', 'Open Chart');
         return item;
       }
       case 'param': {
@@ -290,6 +341,14 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       }
     }
   }
+}
+
+// A row's click command carries no arguments: VS Code keeps a command's arguments only until
+// the row is refreshed, and the tree refreshes twice a second while a run streams, so a click
+// landing between a refresh and its repaint did nothing. The command reads the clicked row from
+// the tree's selection instead, which VS Code sets before it runs the command.
+function rowCommand(command: string, title: string): vscode.Command {
+  return { command, title };
 }
 
 // The series cache may still be catching up (or missing) for an old run: the tree

@@ -5,7 +5,7 @@
 // rows and "Clear Runs Filter" brings them back; two runs Ctrl-clicked and compared show
 // their names in the tab title and header, and overlaid charts in their colours.
 import * as assert from 'assert';
-import { execFile } from 'child_process';
+import { ChildProcess, execFile, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
@@ -36,6 +36,18 @@ for name, lr, seed, fail in [("lr1e-3-seed0", 1e-3, 0, False), ("lr3e-3-seed1", 
         run.log_output(traceback.format_exc().splitlines(), stream="stderr")
         run.finish("failed", reason=f"RuntimeError: {e}")
 print(json.dumps(ids))
+`;
+
+// A run that streams until killed: the tree repaints twice a second while it does.
+const STREAM = `
+import math, time
+import runwatch
+run = runwatch.init(project="tc-live", name="streaming", config={"lr": 1e-3})
+step = 0
+while True:
+    run.log({f"m{i}": math.sin(step / 50 + i) for i in range(20)}, step=step)
+    step += 1
+    time.sleep(0.002)
 `;
 
 const ROW = '.part.sidebar .monaco-list-row';
@@ -295,6 +307,44 @@ describe('Runs tree and Compare (e2e, packaged .vsix in code-server)', () => {
       await vs!.screenshot('treeCompare-compare');
     }
   });
+  it('a plain click on a run opens it while another run streams, every time', async () => {
+    const page = vs!.page;
+    const script = path.join(vs!.workspace, 'stream.py');
+    fs.writeFileSync(script, STREAM);
+    const streamer: ChildProcess = spawn(python(), [script], { cwd: vs!.workspace, env: pythonEnv(), stdio: 'ignore' });
+    try {
+      await waitFor(
+        'the streaming run in the tree',
+        async () => /live · step/.test(await rowText(page, 'streaming')),
+        60_000,
+      );
+      const stepShown = async () =>
+        Number(/live · step ([\d,]+)/.exec(await rowText(page, 'streaming'))?.[1].replace(/,/g, ''));
+      const firstStep = await stepShown();
+      const names = ['lr1e-3-seed0', 'lr1e-4-seed0', 'lr3e-3-seed1'];
+      for (let i = 0; i < 9; i++) {
+        const name = names[i % names.length];
+        await vs!.runCommand('View: Close All Editors');
+        await page.locator(ROW, { hasText: name }).first().click();
+        // One click, no retry: a click the tree dropped is the defect this checks.
+        await waitFor(
+          `click ${i + 1} of 9 (on ${name}) to open its dashboard`,
+          async () => {
+            const f = await vs!.webviewFrame('.chart[data-key="train/loss"]', 2_000).catch(() => undefined);
+            const drawn = await f?.getAttribute('.chart[data-key="train/loss"]', 'data-points').catch(() => null);
+            return drawn && Object.keys(JSON.parse(drawn) as object).includes(ids[name]) ? true : undefined;
+          },
+          20_000,
+        );
+      }
+      // The streaming run's own row kept repainting all along.
+      await waitFor('the streaming row to show a later step', async () => (await stepShown()) > firstStep || undefined);
+    } finally {
+      streamer.kill('SIGKILL');
+      await vs!.screenshot('treeCompare-live-clicks');
+    }
+  });
+
   it('the Compare Runs picker lists names, project, status, start time and params, not bare ids', async () => {
     const page = vs!.page;
     try {

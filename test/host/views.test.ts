@@ -252,17 +252,42 @@ describe('Runs tree (temporary store)', function () {
     assert.match(tooltipText(m), /Latest: 0\.1 at step 9/);
     const r = tree.getTreeItem({ kind: 'run', runId: 'run-a' });
     assert.strictEqual(r.command?.command, 'runwatch.openRun', 'a click opens or focuses the run, not "add"');
+    for (const item of [m, r])
+      assert.strictEqual(item.command?.arguments, undefined, 'the clicked row is read from the selection');
   });
 
-  it('refreshes when a run changes', async () => {
-    let fired = 0;
-    const sub = tree.onDidChangeTreeData(() => fired++);
+  it('repaints only the row of a run that changes, and the whole tree when a run is added', async () => {
+    const fired: (RunsNode | RunsNode[] | undefined)[] = [];
+    const sub = tree.onDidChangeTreeData((e) => fired.push(e));
     try {
+      const [nlp] = tree.getChildren().filter((n) => n.kind === 'project' && n.project === 'nlp');
+      const rowOfB = tree.getChildren(nlp).find((n) => n.kind === 'run' && n.runId === 'run-b');
       await store.append('run-b', [{ event: { type: 'run.end', status: 'killed', time: 1_700_000_010 } }]);
-      await waitFor('a tree refresh', () => fired > 0, 30_000);
+      await waitFor('a tree refresh', () => fired.length > 0, 30_000);
+      assert.ok(Array.isArray(fired[0]) && fired[0].includes(rowOfB!), 'the row object the tree was given');
+      assert.deepStrictEqual(
+        (fired[0] as RunsNode[]).map((n) => n.kind === 'run' && n.runId),
+        ['run-b'],
+      );
       const bert = tree.getTreeItem({ kind: 'run', runId: 'run-b' });
       swatch(bert, 'run-b', 'killed');
       assert.match(String(bert.description), /^killed/);
+      fired.length = 0;
+      await store.append('run-new', [
+        {
+          event: {
+            type: 'run.start',
+            project: 'nlp',
+            name: 'new',
+            time: 1_700_000_020,
+            params: {},
+            tags: {},
+            context: {},
+          },
+        },
+      ]);
+      await waitFor('a tree refresh', () => fired.length > 0, 30_000);
+      assert.strictEqual(fired[0], undefined, 'a new run rebuilds the tree');
     } finally {
       sub.dispose();
     }

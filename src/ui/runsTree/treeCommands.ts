@@ -42,10 +42,19 @@ export function registerTreeCommands(
   };
   syncView();
 
+  // A row's click sends no arguments (see rowCommand): the row is the tree's single selection.
+  const clicked = <K extends RunsNode['kind']>(kinds: readonly K[]): Node<K> | undefined => {
+    const sel = treeView?.selection ?? [];
+    const only = sel.length === 1 ? sel[0] : undefined;
+    return only && (kinds as readonly string[]).includes(only.kind) ? (only as Node<K>) : undefined;
+  };
+
   const projectRuns = (node: Node<'project'>) =>
     store.listRuns().filter((r) => r.project === node.project && matchesFilter(r, tree.filter));
 
-  const openRun = (node: Node<'run'> | string) => {
+  const openRun = (arg?: Node<'run'> | string) => {
+    const node = arg ?? clicked(['run']);
+    if (!node) return undefined;
     const runId = typeof node === 'string' ? node : node.runId;
     // Ctrl/Shift-clicks build a selection (for Compare with Selected): they open nothing.
     if ((treeView?.selection.filter((n) => n.kind === 'run').length ?? 0) > 1) return undefined;
@@ -125,7 +134,9 @@ export function registerTreeCommands(
     return picked;
   };
 
-  const showError = async (node: Node<'error'> | Node<'run'> | string) => {
+  const showError = async (arg?: Node<'error'> | Node<'run'> | string) => {
+    const node = arg ?? clicked(['error', 'run']);
+    if (!node) return undefined;
     const runId = typeof node === 'string' ? node : node.runId;
     const run = store.getRun(runId);
     if (!run) return undefined;
@@ -185,15 +196,16 @@ export function registerTreeCommands(
       onDidChange: errorChanged.event,
       provideTextDocumentContent: (doc) => errorTexts.get(doc.toString()) ?? 'This run error is no longer open.\n',
     }),
-    cmd('runwatch.openRun', (node: Node<'run'> | string) => openRun(node)),
-    cmd('runwatch.openMetricChart', (node: Node<'metric'>) => {
+    cmd('runwatch.openRun', (node?: Node<'run'> | string) => openRun(node)),
+    cmd('runwatch.openMetricChart', (arg?: Node<'metric'>) => {
+      const node = arg ?? clicked(['metric']);
       if (!node || !store.getRun(node.runId)) return undefined;
       // The run's dashboard, scrolled to the metric's chart (a filter or folded group that hid it cleared).
       const panel = DashboardPanel.show(deps, uri, [node.runId], false);
       panel.focusMetric(node.key);
       return panel;
     }),
-    cmd('runwatch.showRunError', (node: Node<'error'> | Node<'run'> | string) => showError(node)),
+    cmd('runwatch.showRunError', (node?: Node<'error'> | Node<'run'> | string) => showError(node)),
     cmd('runwatch.filterRuns', (answer?: Partial<RunsFilter>) => filterRuns(answer)),
     cmd('runwatch.clearRunsFilter', () => {
       tree.setFilter({ ...tree.filter, text: '', statuses: [], tags: [] });
