@@ -54,23 +54,19 @@ describe('AMQP source (e2e): configured through Configure Backend…, password i
 
   it('URL typed, password in the password box: the source connects with it, and it is not in settings.json', async () => {
     const page = vs!.page;
-    const toast = (text: string) =>
-      page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
-    const title = (text: string) => page.locator('.quick-input-widget .quick-input-title', { hasText: text }).first();
-    const input = page.locator('.quick-input-widget input.input').first();
-    const listRow = (text: string) =>
-      page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+    const v = vs!;
+    const input = v.quickInput();
     const url = `amqp://runwatch@127.0.0.1:${port}/`;
     const id = 'runwatch.amqp-source';
     const later = ['exchange', 'queue', 'bindingKey', 'deadLetterQueue', 'prefetch', 'maxBatchPoints'];
     /** Answers the password box (after url and vhost), then takes every default after it. */
     const answerPassword = async (text: string) => {
-      await title(`${id}: password (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickTitle(`${id}: password (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
       assert.equal(await input.getAttribute('type'), 'password', 'a secret is asked in a password box');
       await input.fill(text);
       await page.keyboard.press('Enter');
       for (const name of later) {
-        await title(`${id}: ${name} (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
+        await v.quickTitle(`${id}: ${name} (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
         await page.keyboard.press('Enter');
       }
     };
@@ -79,22 +75,22 @@ describe('AMQP source (e2e): configured through Configure Backend…, password i
 
       // --- From the palette: the list has the backends and, under "Sources", the AMQP source.
       await vs!.runCommand('Runwatch: Configure Backend…');
-      await listRow('MLflow').waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickRow('MLflow').waitFor({ state: 'visible', timeout: 60_000 });
       const separators = await page.locator('.quick-input-widget .quick-input-list-separator').allTextContents();
       assert.ok(
         separators.some((t) => /Sources/.test(t)),
         `a "Sources" heading: ${separators.join(' | ')}`,
       );
-      await listRow('RabbitMQ (AMQP) source').click();
-      await title(`${id}: url (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickRow('RabbitMQ (AMQP) source').click();
+      await v.quickTitle(`${id}: url (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
       await input.fill(url);
       await page.keyboard.press('Enter');
-      await title(`${id}: vhost (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickTitle(`${id}: vhost (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
       await page.keyboard.press('Enter');
       await answerPassword(wrong);
 
       // The broker refuses the wrong password: said at once, with the way back.
-      const refused = toast(
+      const refused = v.toast(
         `Runwatch: ${id} configured, but RabbitMQ (AMQP) source is unhealthy: not connected to ${url}`,
       );
       await refused.waitFor({ state: 'visible', timeout: 120_000 });
@@ -103,15 +99,15 @@ describe('AMQP source (e2e): configured through Configure Backend…, password i
 
       // --- Its button asks again for this source; the settings stay, only the password changes.
       await refused.locator('.monaco-button', { hasText: 'Configure Backend…' }).first().click();
-      await title(`${id}: url (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickTitle(`${id}: url (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
       assert.equal(await input.inputValue(), url, 'the current URL is offered');
       await page.keyboard.press('Enter');
-      await title(`${id}: vhost (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickTitle(`${id}: vhost (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
       await page.keyboard.press('Enter');
       await answerPassword(password);
       // Connected with the stored password (the URL shown has none) and consuming its queue.
       const masked = `amqp://runwatch:***@127.0.0.1:${port}/`;
-      const ok = toast(`Runwatch: ${id} configured. RabbitMQ (AMQP) source: connected to`);
+      const ok = v.toast(`Runwatch: ${id} configured. RabbitMQ (AMQP) source: connected to`);
       await ok.waitFor({ state: 'visible', timeout: 120_000 });
       const okText = (await ok.textContent()) ?? '';
       assert.ok(okText.includes(`connected to ${url}`) || okText.includes(`connected to ${masked}`), okText);
@@ -132,7 +128,7 @@ describe('AMQP source (e2e): configured through Configure Backend…, password i
       await configure.waitFor({ state: 'visible', timeout: 30_000 });
       await configure.hover();
       await configure.click();
-      await title(`${id}: url (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickTitle(`${id}: url (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
       assert.equal(await input.inputValue(), url, 'the row configures the source it names');
       await page.keyboard.press('Escape');
     } catch (err) {

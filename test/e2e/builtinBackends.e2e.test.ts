@@ -126,19 +126,15 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
 
   it('choose both, configure each, stream a run: it lands in MLflow and in the TensorBoard folder', async () => {
     const page = vs!.page;
-    const toast = (text: string) =>
-      page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
-    const title = (text: string) => page.locator('.quick-input-widget .quick-input-title', { hasText: text }).first();
-    const input = page.locator('.quick-input-widget input.input').first();
-    const listRow = (text: string) =>
-      page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+    const v = vs!;
+    const input = v.quickInput();
     try {
       await vs!.waitForFile(path.join(workspace, '.runwatch', 'collector.json'), undefined, 180_000);
 
       // --- Select Backends: check MLflow and TensorBoard.
       await vs!.runCommand('Runwatch: Select Backends');
       for (const label of ['MLflow', 'TensorBoard']) {
-        const row = listRow(label);
+        const row = v.quickRow(label);
         await row.waitFor({ state: 'visible', timeout: 60_000 });
         await row.click();
         await waitFor(
@@ -158,21 +154,21 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
       );
 
       // MLflow has no server yet: refused, naming its field. TensorBoard needs nothing.
-      const refused = toast('"trackingUri" (backend "runwatch.mlflow") is required');
+      const refused = v.toast('"trackingUri" (backend "runwatch.mlflow") is required');
       await refused.waitFor({ state: 'visible', timeout: 120_000 });
       const toastsText = (await page.locator('.notifications-toasts').textContent()) ?? '';
       assert.ok(!/logDir/.test(toastsText), `no complaint about TensorBoard's folder: ${toastsText}`);
 
       // --- The warning's button configures MLflow at once: no "which backend?" question.
       await refused.locator('.monaco-button', { hasText: 'Configure Backend…' }).first().click();
-      await title('runwatch.mlflow: trackingUri').waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickTitle('runwatch.mlflow: trackingUri').waitFor({ state: 'visible', timeout: 60_000 });
       await input.fill(mlflow!.uri);
       await page.keyboard.press('Enter');
       for (const optional of ['experimentName', 'username', 'password', 'token']) {
-        await title(`runwatch.mlflow: ${optional} (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
+        await v.quickTitle(`runwatch.mlflow: ${optional} (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
         await page.keyboard.press('Enter'); // the default / nothing stored
       }
-      await toast('Runwatch: runwatch.mlflow configured.').waitFor({ state: 'visible', timeout: 120_000 });
+      await v.toast('Runwatch: runwatch.mlflow configured.').waitFor({ state: 'visible', timeout: 120_000 });
       await vs!.waitForFile(settingsFile, (t) => t.includes(JSON.stringify(mlflow!.uri)), 60_000);
 
       // --- The Backends view: TensorBoard is healthy with its default folder, before any setting.
@@ -216,8 +212,8 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
       await menuItem.waitFor({ state: 'visible', timeout: 30_000 });
       await menuItem.hover();
       await menuItem.click();
-      await title('runwatch.tensorboard: logDir (optional)').waitFor({ state: 'visible', timeout: 60_000 });
-      await listRow('Choose a folder…').click();
+      await v.quickTitle('runwatch.tensorboard: logDir (optional)').waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickRow('Choose a folder…').click();
       // VS Code's own folder dialog (in the browser, its quick-input form): type the folder, accept.
       const accept = page.locator('.quick-input-widget .monaco-button', { hasText: 'Use This Folder' }).first();
       await accept.waitFor({ state: 'visible', timeout: 60_000 });
@@ -236,11 +232,11 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
       );
       await page.waitForTimeout(1000);
       await accept.click();
-      await title('runwatch.tensorboard: float64 (optional)').waitFor({ state: 'visible', timeout: 60_000 });
-      await listRow('No').click();
-      await toast(`Runwatch: runwatch.tensorboard configured. TensorBoard: writing event files under ${tbDir}`).waitFor(
-        { state: 'visible', timeout: 120_000 },
-      );
+      await v.quickTitle('runwatch.tensorboard: float64 (optional)').waitFor({ state: 'visible', timeout: 60_000 });
+      await v.quickRow('No').click();
+      await v
+        .toast(`Runwatch: runwatch.tensorboard configured. TensorBoard: writing event files under ${tbDir}`)
+        .waitFor({ state: 'visible', timeout: 120_000 });
       const both = await vs!.waitForFile(settingsFile, (t) => t.includes(JSON.stringify(tbDir)), 60_000);
       assert.ok(both.includes(JSON.stringify(mlflow!.uri)), `MLflow's settings are kept: ${both}`);
       await healthShows(tbDir);

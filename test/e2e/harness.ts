@@ -33,7 +33,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
-import { chromium, Browser, BrowserServer, Frame, Page } from 'playwright-core';
+import { chromium, Browser, BrowserServer, Frame, Locator, Page } from 'playwright-core';
 import { waitFor as pollUntil, type Check } from '../support/waitFor';
 
 const execFileAsync = promisify(execFile);
@@ -310,6 +310,26 @@ export class VsCode {
       },
       timeoutMs,
     );
+  }
+
+  /** A notification toast holding `text`. */
+  toast(text: string): Locator {
+    return this.page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
+  }
+
+  /** The QuickPick's or input box's title, when it holds `text`. */
+  quickTitle(text: string): Locator {
+    return this.page.locator('.quick-input-widget .quick-input-title', { hasText: text }).first();
+  }
+
+  /** The QuickPick's or input box's text box. */
+  quickInput(): Locator {
+    return this.page.locator('.quick-input-widget input.input').first();
+  }
+
+  /** The first QuickPick row holding `text`. */
+  quickRow(text: string): Locator {
+    return this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
   }
 
   /**

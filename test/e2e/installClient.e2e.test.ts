@@ -44,21 +44,16 @@ describe('Install Python Client (e2e, packaged .vsix in code-server)', function 
     if (tmp && !process.env.RUNWATCH_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
   });
 
-  const toast = (text: string) =>
-    vs!.page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
-  const listRow = (text: string) =>
-    vs!.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
-
   it('installs the bundled client into the interpreter picked in the QuickPick', async () => {
     const before = packages();
     assert.ok(!before.includes('runwatch'));
     try {
       await vs!.runCommand('Runwatch: Install Python Client…');
-      const row = listRow(venvPython);
+      const row = vs!.quickRow(venvPython);
       await row.waitFor({ state: 'visible', timeout: 60_000 });
       assert.match((await row.textContent()) ?? '', /the selected interpreter/);
       await row.click();
-      const done = toast(`installed the Python client 0.1.0 into ${venvPython}`);
+      const done = vs!.toast(`installed the Python client 0.1.0 into ${venvPython}`);
       await done.waitFor({ state: 'visible', timeout: 180_000 });
       console.log(`      on screen: "${(await done.textContent())?.trim()}"`);
 
@@ -83,14 +78,14 @@ describe('Install Python Client (e2e, packaged .vsix in code-server)', function 
     const missing = path.join(tmp, 'no-such-venv', 'bin', 'python');
     try {
       await vs!.runCommand('Runwatch: Install Python Client…');
-      await listRow('Enter the path of an interpreter').click({ timeout: 60_000 });
+      await vs!.quickRow('Enter the path of an interpreter').click({ timeout: 60_000 });
       const input = vs!.page.locator('.quick-input-widget input.input').first();
       await vs!.page
         .locator('.quick-input-widget', { hasText: 'the Python interpreter to install the client into' })
         .waitFor({ state: 'visible', timeout: 30_000 });
       await input.fill(missing);
       await vs!.page.keyboard.press('Enter');
-      const err = toast(`could not install the Python client into ${missing}: there is no such file`);
+      const err = vs!.toast(`could not install the Python client into ${missing}: there is no such file`);
       await err.waitFor({ state: 'visible', timeout: 60_000 });
       console.log(`      on screen: "${(await err.textContent())?.trim()}"`);
       assert.ok(!fs.existsSync(path.dirname(missing)));
