@@ -129,6 +129,42 @@ function keysBackend(id = 'keys') {
   return { plugin, keys };
 }
 
+/** Keeps the password it read at initialize, as the AMQP source does. */
+function passwordSource() {
+  const calls: string[] = [];
+  let password: string | undefined;
+  const plugin: SourcePlugin = {
+    metadata: {
+      id: 'broker',
+      displayName: 'Broker',
+      version: '1',
+      kind: 'source',
+      capabilities: ['metrics'],
+      configSchema: {
+        type: 'object',
+        properties: { url: { type: 'string', default: '' }, password: { type: 'string', secret: true } },
+      },
+    },
+    async initialize(ctx) {
+      calls.push('initialize');
+      password = await ctx.secrets.get('password');
+    },
+    async start() {
+      calls.push('start');
+    },
+    async stop() {
+      calls.push('stop');
+    },
+    async healthCheck() {
+      return { healthy: password === 'right', details: `password ${password ?? 'none'}` };
+    },
+    dispose() {
+      calls.push('dispose');
+    },
+  };
+  return { plugin, calls };
+}
+
 describe('hub: source and processor plugins', function () {
   this.timeout(30_000);
   let dir: string;
@@ -563,6 +599,47 @@ describe('hub: source and processor plugins', function () {
         hub.selectBackends(['keys'], { keys: { processors: [{ type: 'plugin', id: 'ghost' }] } }),
         /processor "ghost" \(in backend "keys"'s processors\): Runwatch: no processor with id "ghost" is installed/,
       );
+    });
+  });
+
+  // A source reads its secrets when it starts: after Configure Backend… stored a new one (same
+  // settings) it is stopped, disposed and initialized again; one turned off stays off.
+  describe('restartSource', () => {
+    it('same settings, new secret: started again and reads it', async () => {
+      const src = passwordSource();
+      secrets.set(secretKey('broker', 'password'), 'wrong');
+      await hub.configurePlugins({ sources: { broker: { url: 'amqp://x' } } });
+      hub.registerPlugin(src.plugin, 'builtin');
+      await waitFor('start', () => src.calls.includes('start'), { timeoutMs: 10_000, intervalMs: 10 });
+      await hub.checkHealth();
+      assert.equal(hub.pluginStatus()[0].details, 'password wrong');
+
+      secrets.set(secretKey('broker', 'password'), 'right');
+      // The same settings again change nothing...
+      await hub.configurePlugins({ sources: { broker: { url: 'amqp://x' } } });
+      assert.deepEqual(src.calls, ['initialize', 'start']);
+      // ...a restart does.
+      await hub.restartSource('broker');
+      assert.deepEqual(src.calls, ['initialize', 'start', 'stop', 'dispose', 'initialize', 'start']);
+      await hub.checkHealth();
+      const [st] = hub.pluginStatus();
+      assert.deepEqual(
+        { state: st.state, healthy: st.healthy, details: st.details },
+        {
+          state: 'running',
+          healthy: true,
+          details: 'password right',
+        },
+      );
+    });
+
+    it('a source turned off stays off', async () => {
+      const src = passwordSource();
+      await hub.configurePlugins({ sources: { broker: { enabled: false } } });
+      hub.registerPlugin(src.plugin, 'builtin');
+      await hub.restartSource('broker');
+      assert.deepEqual(src.calls, []);
+      assert.equal(hub.pluginStatus()[0].state, 'off');
     });
   });
 });
