@@ -1,6 +1,6 @@
 // Source and processor plugins under the real hub and run store: the same
 // lifecycle as backends (validated config, secrets, storage, healthCheck,
-// dispose), sources turned off and on by settings, and contributed sources and
+// dispose), sources turned off and on by settings or restarted for a new secret, and contributed sources and
 // processors activated when they are needed.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
