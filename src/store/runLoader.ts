@@ -6,7 +6,7 @@ import * as path from 'path';
 import { errorText } from '../common/errors';
 import type { Logger } from '../common/logger';
 import { LogFile, type BadRecord } from './logFile';
-import { persistMeta, readMeta } from './meta';
+import { persistMeta, readMeta, readMetaSync } from './meta';
 import { LOG_FILE, isSafeRunId, runDir, runsDir } from './paths';
 import { newEntry, replayLog, type RunEntry } from './runEntry';
 
@@ -33,6 +33,23 @@ export class RunLoader {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
+  }
+
+  /**
+   * A run's entry from its meta.json when that matches its log, read synchronously (a few µs);
+   * undefined when loadRun must look further (no log, no or a stale meta.json, an error).
+   */
+  loadRunFast(runId: string): RunEntry | undefined {
+    const dir = runDir(this.o.dir, runId);
+    try {
+      const size = fs.statSync(path.join(dir, LOG_FILE)).size;
+      const meta = readMetaSync(dir);
+      if (meta && meta.logBytes === size && meta.summary.runId === runId)
+        return newEntry(runId, meta.summary, meta.lastSeq, meta.recordCount, size, meta.renamed);
+    } catch {
+      // loadRun reports it.
+    }
+    return undefined;
   }
 
   /** A run's entry from its meta.json, or by replaying its log; undefined when unusable. */

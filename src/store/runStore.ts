@@ -32,6 +32,8 @@ import { UnknownRunError, type AppendItem, type RunStoreOptions } from './storeT
 const META_DEBOUNCE_MS = 1000;
 const CHANGE_COALESCE_MS = 250;
 const OPEN_CONCURRENCY = 32;
+/** Runs read synchronously between two turns of the event loop (about 10 ms). */
+const OPEN_SLICE = 500;
 
 export class RunStore {
   /** @internal shared with ReaderSync */
@@ -99,15 +101,26 @@ export class RunStore {
       if (!fs.existsSync(gitignore)) await fs.promises.writeFile(gitignore, '*\n').catch(() => undefined);
     }
     const names = await this.loader.runNames();
+    // Runs whose meta.json is current are read synchronously, a slice at a time so the extension
+    // host still answers between slices; the rest are rebuilt from their logs, several at once.
+    const slow: string[] = [];
+    for (let i = 0; i < names.length; i += OPEN_SLICE) {
+      for (const runId of names.slice(i, i + OPEN_SLICE)) {
+        const entry = this.loader.loadRunFast(runId);
+        if (entry) this.runs.set(runId, entry);
+        else slow.push(runId);
+      }
+      if (i + OPEN_SLICE < names.length) await new Promise<void>((r) => setImmediate(r));
+    }
     let next = 0;
     const worker = async () => {
-      while (next < names.length) {
-        const runId = names[next++];
+      while (next < slow.length) {
+        const runId = slow[next++];
         const entry = await this.loader.loadRun(runId);
         if (entry) this.runs.set(runId, entry);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, names.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, slow.length) }, worker));
   }
 
   runDir(runId: string): string {
