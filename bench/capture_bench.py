@@ -81,15 +81,17 @@ def worker(writer: str, n: int, rounds: int) -> Dict[str, Any]:
 
 
 def own_cost(writer: str, n: int, rounds: int) -> Dict[str, List[float]]:
-    """Capture's own CPU per add_scalar, without other threads: the event
-    writer's original add_event replaced by a no-op (no file, no logger thread), no capture thread
-    (this thread drains), the run's queue a plain deque (no sender). Per mode, the median calling-
-    thread ns and the median ns of reading what was queued: plain (no patch), the event path (every
-    event decoded: what capture did before the add_scalar fast path), and the fast path."""
+    """Capture's own CPU per add_scalar, without other threads: the event writer's original add_event
+    replaced by a no-op (no file, no logger thread), and what capture queues in the run held aside
+    and encoded by this thread after each round (with an encoder like the sender's: the decoding
+    and encoding the sender thread does). Per mode, the median calling-thread ns and the median ns
+    of encoding what was queued: plain (no patch), the event path (every event decoded: what capture
+    does for what is not a plain number), and the fast path."""
     import collections
 
     sys.path.insert(0, CLIENT)
     import runwatch.capture
+    from runwatch import _protocol, _values
     from runwatch.capture import _patch
 
     tmp = tempfile.mkdtemp(prefix="capture-own-")
@@ -105,16 +107,15 @@ def own_cost(writer: str, n: int, rounds: int) -> Dict[str, List[float]]:
 
         clean = summary._clean_tag
     cls = mod.EventFileWriter
-    _patch._thread.append(threading.current_thread())  # no capture thread: this one drains
     w = SummaryWriter(os.path.join(tmp, "logs"))
     w.add_scalar("start", 1.0, 0)  # the run and the writer's tap
-    _patch.drain()
     run = next(iter(_patch.captured_runs().values()))
     held: Any = collections.deque()
-    run._append = held.extend  # type: ignore[method-assign]
+    run._append = held.extend  # type: ignore[method-assign] # the sender never sees these
+    enc = _protocol.FrameEncoder(run.id, lambda c, m: None, _values.make_slow_value(lambda c, m: None), _values.r)
     _patch.unpatch_all()
 
-    def noop(self: Any, event: Any, *args: Any, **kwargs: Any) -> None:
+    def noop(self: Any, event: Any) -> None:
         return None
 
     plain_scalar = SummaryWriter.add_scalar
@@ -124,16 +125,17 @@ def own_cost(writer: str, n: int, rounds: int) -> Dict[str, List[float]]:
     modes = {"plain": (noop, plain_scalar), "event path": (cls.add_event, plain_scalar),
              "fast path": (cls.add_event, SummaryWriter.add_scalar)}
     out: Dict[str, List[List[float]]] = {m: [] for m in modes}
+    values = [1.0 / (i + 3) for i in range(n)]  # values with long float32 reprs, as a loss has
     for r in range(rounds):
         for m, (ae, sc) in modes.items():
             cls.add_event, SummaryWriter.add_scalar = ae, sc
             c0 = time.thread_time()
             for i in range(n):
-                w.add_scalar("loss", 0.5, i)
+                w.add_scalar("loss", values[i], i)
             c1 = time.thread_time()
-            _patch.drain()
+            frames = enc.encode(held, len(held) // 3)
             c2 = time.thread_time()
-            held.clear()
+            assert m == "plain" or sum(f.points for f in frames) == n, (m, len(frames))
             out[m].append([(c1 - c0) / n * 1e9, (c2 - c1) / n * 1e9])
     return {m: [statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)] for m, v in out.items()}
 
@@ -253,12 +255,12 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
     print("\nCapture's own CPU per `add_scalar` (one thread's CPU time, no thread switching; it still grows on a "
-          "busy machine, so compare the rows with each other): the event "
-          "writer's `add_event` replaced by a no-op (no file, no logger thread), no capture thread (the calling "
-          "thread reads the queue after each round), the run's queue a plain deque (no sender); medians of 30 "
-          "rounds, ns. *Event path*: every event decoded (capture before the add_scalar fast path); *fast path*: "
-          "a plain float skips the decode.\n")
-    print("| writer | path | calling thread, added ns | reading the queue ns | total ns |")
+          "busy machine, so compare the rows with each other): the event writer's `add_event` replaced by a no-op "
+          "(no file, no logger thread); what capture queued in the run is held aside and, after each round, encoded "
+          "on the same thread into protocol frames as the run's sender thread would (decoding the events included); "
+          "values `1/(i+3)` (long float32 reprs, as a loss has); medians of 30 rounds, ns. *Event path*: every "
+          "event decoded (what is not a plain number); *fast path*: a plain float skips the decode.\n")
+    print("| writer | path | calling thread, added ns | sender: decoding and encoding ns | total ns |")
     print("|---|---|---:|---:|---:|")
     print("\n".join(own_rows))
     print("\n`python -c pass`, median of child-process wall times (alternating runs; on a loaded machine the "

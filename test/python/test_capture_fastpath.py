@@ -16,17 +16,21 @@ from framework_helpers import (  # noqa: F401 - fixtures
     Collector, clean_env, collector, read_log, run_of_logdir, run_py, store_scalars, tb_scalars)
 
 COUNT = """
+from runwatch import _protocol
 from runwatch.capture import _patch
 counts = {"fast": 0, "events": 0}
-_fast, _slow = _patch._ScalarTaker.take, _patch._Tap.take
-def fast(self, item):
-    counts["fast"] += 1
-    _fast(self, item)
-def slow(self, event):
-    if event.summary.value:
-        counts["events"] += 1
-    _slow(self, event)
-_patch._ScalarTaker.take, _patch._Tap.take = fast, slow
+_encode = _protocol.FrameEncoder.encode
+def encode(self, q, items):  # what the sender is about to encode: fast-pathed points and queued events
+    for i in range(0, 3 * items, 3):
+        if isinstance(q[i], _patch._Key):
+            counts["fast"] += 1
+        elif isinstance(q[i], _patch._Tap) and q[i + 1].summary.value:
+            counts["events"] += 1
+    return _encode(self, q, items)
+_protocol.FrameEncoder.encode = encode
+def drain():  # the runs end: their senders encode everything queued
+    for run in _patch.captured_runs().values():
+        run.finish()
 """
 
 SCRIPT = """
@@ -70,7 +74,7 @@ def test_fast_path_values_equal_the_event_files_exactly_once(lib: str, collector
         body = SCRIPT.replace('time.sleep(1.1)', 'pass').replace('w.add_scalar("after", 4.0, 5); fast += 1', 'pass')
     else:
         body = SCRIPT
-    code = "import runwatch.capture\nrunwatch.capture.tensorboard()\n" + COUNT + "drain = _patch.drain\n" + \
+    code = "import runwatch.capture\nrunwatch.capture.tensorboard()\n" + COUNT + \
         textwrap.dedent(body).format(imp=imp, ctor=ctor, opt=opt)
     res = run_py(code, collector, str(tmp_path), RUNWATCH_CAPTURE="0")  # only the explicit capture above
     counts = json.loads([x for x in res.stdout.splitlines() if x.startswith("COUNTS ")][-1][7:])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import math
 import operator
+import time
+from array import array as _array
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 PROTOCOL_VERSION = 1
@@ -219,6 +221,50 @@ def metrics_text(run_id: str, seq: int, c: Columns) -> str:
     )
 
 
+class Deferred:
+    """A queued item that stands for triples read only on the sender thread (TensorBoard capture's
+    events: the writer's thread queues the event, this thread decodes it). Queued as `(item, a, b)`;
+    the encoder calls `item.expand(a, b)` and encodes the triples it returns in its place, in order."""
+
+    __slots__ = ()
+
+    def expand(self, a: Any, b: Any) -> List[Any]:
+        """The flat triples (data, step, time) this item stands for: points dicts and (None, msg, 0.0) controls."""
+        return []
+
+    def failed(self, e: BaseException) -> None:
+        """`expand` (or reading a DeferredScalar) raised: the item is skipped; the owner decides what else."""
+
+
+class DeferredScalar(Deferred):
+    """One metric queued as `(key, value, record)`, this object being its key: the value is stored as
+    float32 holds it, the step and time are `record.step` and `record.wall_time` (a TensorBoard event,
+    read on the sender thread). Encoded inline, with no dict per point. `off` (on the class) drops them."""
+
+    __slots__ = ("name", "kenc")
+    off = False
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.kenc: Optional[str] = json.dumps(name) if isinstance(name, str) and 0 < len(name) <= MAX_KEY_CODE_POINTS else None
+
+
+_time = time.time
+_get_step = operator.attrgetter("step")
+_get_wall = operator.attrgetter("wall_time")
+_fmts: Dict[int, str] = {}
+
+
+def _fmt(n: int) -> str:
+    """A format for n numbers with 17 significant digits, comma-separated (cached: runs repeat in length)."""
+    f = _fmts.get(n)
+    if f is None:
+        f = ",".join(["%.17g"] * n)
+        if len(_fmts) < 256:
+            _fmts[n] = f
+    return f
+
+
 Warn = Callable[[str, str], None]  # (once-only code, message)
 SlowValue = Callable[[Any, Any], Optional[str]]  # (key, value) -> JSON fragment or None (skipped, warned)
 
@@ -249,7 +295,7 @@ class FrameEncoder:
             self.max_bytes = min(mb // 2, CLIENT_MAX_BYTES)
 
     def encode(self, q: Any, items: int) -> List[Message]:
-        """Encodes the first `items` triples of deque `q` (popping them)."""
+        """Encodes the first `items` triples of deque `q` (popping them), and what the Deferred ones among them stand for."""
         popleft = q.popleft
         out: List[Message] = []
         cols = Columns()
@@ -258,11 +304,21 @@ class FrameEncoder:
         max_bytes = self.max_bytes
         keys = self._keys
         ki_len = len(str(max_points)) + 4  # at most this long with its comma: a frame has fewer keys than points
-        for _ in range(items):
+        # DeferredScalar points not read yet (their values and events): the last ones of `cols.k`.
+        fv: List[Any] = []
+        fe: List[Any] = []
+        fkey: Any = None
+        fast_bound = 25 + 16 + 25 + ki_len  # the longest a float, a step and a time can be, and a key index
+        left = items
+        while left > 0:
+            left -= 1
             data = popleft()
             step = popleft()
             t = popleft()
             if data is None:
+                if fv:
+                    self._flush_fast(cols, fv, fe, fkey)
+                    fv, fe = [], []
                 if cols.k:
                     out.append(self._frame(cols))
                     cols = Columns()
@@ -271,6 +327,54 @@ class FrameEncoder:
                 if msg is not None:
                     out.append(msg)
                 continue
+            if data.__class__ is not dict:
+                if isinstance(data, DeferredScalar):
+                    # (key, value, event): one point and no dict. Read and formatted in _flush_fast, a
+                    # run of them at once: here only its key index, value and event are kept.
+                    if data.off:
+                        continue
+                    ki = cols.index.get(data)
+                    if ki is None:
+                        kenc = data.kenc
+                        if kenc is None:
+                            self._warn("key", f"metric names are strings of 1 to 250 characters; {self._r(data.name)} was skipped.")
+                            continue
+                        ki = cols.by_enc.get(kenc)
+                        if ki is None:
+                            ki = str(len(cols.keys))
+                            cols.by_enc[kenc] = ki
+                            cols.keys.append(kenc)
+                            size += len(kenc) + 1
+                        cols.index[data] = ki
+                    cols.k.append(ki)
+                    fv.append(step)
+                    fe.append(t)
+                    fkey = data
+                    size += fast_bound
+                    if len(cols.k) >= max_points or size >= max_bytes:
+                        self._flush_fast(cols, fv, fe, fkey)
+                        fv, fe = [], []
+                        if cols.k:
+                            out.append(self._frame(cols))
+                        cols = Columns()
+                        size = 0
+                    continue
+                if fv:
+                    self._flush_fast(cols, fv, fe, fkey)
+                    fv, fe = [], []
+                if isinstance(data, Deferred):
+                    try:
+                        more = data.expand(step, t)
+                    except Exception as e:  # noqa: BLE001 - the item is skipped, the frame goes on
+                        data.failed(e)
+                        continue
+                    if more:  # encoded next, in its place
+                        q.extendleft(reversed(more))
+                        left += len(more) // 3
+                    continue
+            elif fv:
+                self._flush_fast(cols, fv, fe, fkey)
+                fv, fe = [], []
             if type(step) is not int or step < 0 or step > MAX_STEP:
                 step = self._fix_step(step)
                 if step is None:
@@ -334,9 +438,46 @@ class FrameEncoder:
             if pending:
                 cols.s.extend([senc] * pending)
                 cols.t.extend([tenc] * pending)
+        if fv:
+            self._flush_fast(cols, fv, fe, fkey)
         if cols.k:
             out.append(self._frame(cols))
         return out
+
+    def _flush_fast(self, cols: Columns, fv: List[Any], fe: List[Any], key: DeferredScalar) -> None:
+        """Reads and formats a run of DeferredScalar points (the last len(fv) of cols.k) at once, in C
+        loops: values rounded to float32, the events' steps and times, one fragment per column. A
+        number is written with 17 significant digits: the same double as repr() gives, for less work."""
+        n = len(fv)
+        if not n:
+            return
+        try:
+            values = _array("f", fv).tolist()  # float32 as the event file holds it
+            steps = list(map(_get_step, fe))
+            walls = list(map(_get_wall, fe))
+            if min(steps) < 0 or max(steps) > MAX_STEP:  # skipped, as a log() with such a step is
+                keep = [i for i in range(n) if 0 <= steps[i] <= MAX_STEP]
+                self._fix_step(next(x for x in steps if not 0 <= x <= MAX_STEP))  # warns (once)
+                kept_k = cols.k[len(cols.k) - n:]
+                del cols.k[len(cols.k) - n:]
+                cols.k.extend(kept_k[i] for i in keep)
+                values, steps, walls = [values[i] for i in keep], [steps[i] for i in keep], [walls[i] for i in keep]
+                n = len(keep)
+                if not n:
+                    return
+            if 0.0 in walls:  # an event with no wall time: the time it is read, as the slow path does
+                now = _time()
+                walls = [w or now for w in walls]
+            fmt = _fmt(n)
+            vtext = fmt % tuple(values)
+            if "n" in vtext:  # inf or nan (never from capture's fast path): the protocol's strings
+                vtext = ",".join(map(encode_float, values))
+            cols.v.append(vtext)
+            cols.s.append(",".join(map(str, steps)))
+            cols.t.append(fmt % tuple(walls))
+        except Exception as e:  # noqa: BLE001 - these points are dropped, the frame goes on
+            del cols.k[len(cols.k) - n:]
+            key.failed(e)
 
     def _frame(self, cols: Columns) -> Message:
         self.seq += 1

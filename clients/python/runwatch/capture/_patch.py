@@ -20,26 +20,31 @@ of a second log directory prefixed by its path relative to the first. Once an ex
 (`runwatch.integrations.*`) is in use, capture steps aside: that integration records the values.
 Any failure warns once and turns capture off; the writer goes on as without it.
 
+The caller's thread only appends to the run's own queue (one tuple, in log order with everything
+else of the run); the run's sender thread decodes it when it encodes a batch (`_protocol.Deferred`):
+no thread of capture's own, no wake-up per point, and run.end always comes after what was queued.
+
 Fast path: `SummaryWriter.add_scalar` of torch and tensorboardX is wrapped too. For a plain Python
 float or int and no extra options, the event it writes is not decoded again: the event-level wrapper
-hands the event back to the add_scalar wrapper instead of queueing it, and the capture thread reads
-only its step and wall time, and stores the value rounded to float32 as `simple_value` holds it (so
-the store equals the file). Each event is queued once, either way. The first add_scalar of each tag
-also takes its calling line (the person's frame; `_source.py`) on the caller's thread, for "Go to
-Source".
+hands the event back to the add_scalar wrapper instead of queueing it, which queues (key, value,
+event); the sender reads only the event's step and wall time, and stores the value rounded to float32
+as `simple_value` holds it (so the store equals the file). Each event is queued once, either way. The
+first add_scalar of each tag also takes its calling line (the person's frame; `_source.py`) on the
+caller's thread, for "Go to Source", and makes the tag's key object, used from then on.
 """
 
 from __future__ import annotations
 
-import collections
 import os
 import struct
 import threading
 import time
-from typing import Any, Deque, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set
 
 from .. import _hooks, _source
+from .._protocol import Deferred, DeferredScalar
 from .._run import Run
+from .._values import flatten_params
 
 _OFF: Any = object()  # a writer that is not captured
 _SOURCES = _source.enabled()  # RUNWATCH_SOURCES=0: no calling lines
@@ -47,7 +52,6 @@ _lock = threading.Lock()
 _sinks: Dict[str, "_Sink"] = {}  # by resolved log directory
 _state = {"off": False, "aside": False, "warned": False}
 
-_f32 = struct.Struct("<f")
 _F32_MAX = 3.4e38  # below float32's largest: anything bigger, NaN or inf takes the event path
 _INT_MAX = 2**53
 
@@ -64,10 +68,12 @@ def _warn_once(message: str) -> None:
 def step_aside() -> None:
     """An explicit integration is in use: captured writers record nothing from now on."""
     _state["aside"] = True
+    _Key.off = True
 
 
 def _fail(e: BaseException) -> None:
     _state["off"] = True
+    _Key.off = True
     _warn_once(f"TensorBoard capture stopped ({e!r}); the event files are written as usual, and the rest of this "
                "process is not captured.")
 
@@ -116,16 +122,17 @@ class _Sink:
         self.owned = owned
         self.kept: Set[str] = set()  # tags kept as artifacts already
 
-    # Runs on the capture thread (or in drain()): one add_scalar is one event with one simple_value.
-    def take(self, event: Any, event_file: str) -> None:
-        run = self.run
-        if run.status is not None or _state["aside"]:
-            return
+    # Runs on the run's sender thread, as it encodes: the flat triples one event stands for, in order
+    # (its points, and params, log lines and artifacts as control messages of this run).
+    def take(self, event: Any, event_file: str) -> List[Any]:
+        out: List[Any] = []
+        if _state["aside"] or _state["off"]:
+            return out
         values = event.summary.value
         if not values:
             if event.graph_def:
-                self._keep("graph", "graph", event.step, event_file)
-            return
+                self._keep("graph", "graph", event.step, event_file, out)
+            return out
         data: Optional[Dict[str, float]] = None
         step = event.step
         prefix = self.prefix
@@ -135,21 +142,28 @@ class _Sink:
                     data = {}
                 data[prefix + v.tag] = v.simple_value
             else:
-                scalar = self._other(v, step, event_file)
+                scalar = self._other(v, step, event_file, out)
                 if scalar is not None:
                     if data is None:
                         data = {}
                     data[prefix + v.tag] = scalar
         if data:
-            run._append((data, step, event.wall_time or time.time()))
+            out += (data, step, event.wall_time or time.time())
+        return out
 
-    def _other(self, v: Any, step: int, event_file: str) -> Optional[float]:
+    def _control(self, out: List[Any], msg: Dict[str, Any]) -> None:
+        msg["runId"] = self.run.id
+        out += (None, msg, 0.0)
+
+    def _other(self, v: Any, step: int, event_file: str, out: List[Any]) -> Optional[float]:
         kind = v.WhichOneof("value")
         plugin = v.metadata.plugin_data.plugin_name
         if plugin == "hparams":  # tensorboardX sends these with no value at all
             params = _hparams(v.metadata.plugin_data.content)
             if params:
-                self.run.log_params({self.prefix + k: p for k, p in params.items()})
+                flat = flatten_params({self.prefix + k: p for k, p in params.items()})
+                if flat:
+                    self._control(out, {"type": "params", "params": flat})
                 parent = _parent_sink(self.logdir)
                 if parent is not None and parent.run is not self.run:
                     # torch's add_hparams writes into a new folder below the writer's: its parent run has them too
@@ -166,19 +180,27 @@ class _Sink:
                     tag = self.prefix + v.tag
                     if tag.endswith("/text_summary"):  # what torch and tensorboardX append to the tag given
                         tag = tag[: -len("/text_summary")]
-                    self.run.log_output([f"{tag} (step {step}): {line}" for line in lines])
+                    self._control(out, {"type": "log", "stream": "stdout",
+                                        "lines": [f"{tag} (step {step}): {line}" for line in lines], "time": time.time()})
                 return None
-        self._keep(v.tag, plugin or kind or "unknown", step, event_file)
+        self._keep(v.tag, plugin or kind or "unknown", step, event_file, out)
         return None
 
-    def _keep(self, tag: str, plugin: str, step: int, event_file: str) -> None:
+    def _keep(self, tag: str, plugin: str, step: int, event_file: str, out: List[Any]) -> None:
         key = self.prefix + tag
         if key in self.kept or len(self.kept) >= 10_000:
             return
         self.kept.add(key)
-        meta = {"source": "tensorboard", "file": event_file, "tag": tag, "plugin": plugin, "step": int(step),
-                "logdir": self.logdir}
-        self.run.log_artifact(event_file, name=f"tensorboard/{key}"[:500], kind=f"tensorboard.{plugin}"[:50], metadata=meta)
+        meta: Dict[str, Any] = {"source": "tensorboard", "file": event_file, "tag": tag, "plugin": plugin,
+                                "step": int(step), "logdir": self.logdir}
+        path = os.path.abspath(event_file)
+        try:
+            meta["size"] = os.stat(path).st_size
+        except OSError:
+            pass
+        # What run.log_artifact() sends, as a control of this batch (so it keeps its place in the run).
+        self._control(out, {"type": "artifact", "name": f"tensorboard/{key}"[:500], "path": path,
+                            "kind": f"tensorboard.{plugin}"[:50], "metadata": meta})
 
 
 def _rel(path: str, root: str) -> str:
@@ -198,18 +220,38 @@ def _parent_sink(logdir: str) -> Optional[_Sink]:
         d = parent
 
 
-class _Tap:
-    """One writer's way in: its log directory's sink and its event file."""
+class _Tap(Deferred):
+    """One writer's way in: its log directory's sink and its event file. Queued as (tap, event, 0.0)
+    in the run's queue; the sender thread expands it into what the event holds."""
 
-    __slots__ = ("sink", "file", "located")
+    __slots__ = ("sink", "run", "file", "located", "keys")
 
     def __init__(self, sink: _Sink, file: str) -> None:
         self.sink = sink
+        self.run = sink.run
         self.file = file
         self.located: Set[str] = set()  # add_scalar tags whose calling line was taken
+        self.keys: Dict[str, _Key] = {}  # fast-pathed add_scalar tags: their key objects
 
-    def take(self, event: Any) -> None:
-        self.sink.take(event, self.file)
+    def expand(self, a: Any, b: Any) -> List[Any]:
+        return self.sink.take(a, self.file)
+
+    def failed(self, e: BaseException) -> None:
+        _fail(e)
+
+
+class _Key(DeferredScalar):
+    """A fast-pathed add_scalar tag of one writer: the metric's name (prefixed, cleaned as the library
+    writes it) and its run. Queued as (key, value, event) in the run's queue."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, name: str, run: Run) -> None:
+        super().__init__(name)
+        self.run = run
+
+    def failed(self, e: BaseException) -> None:
+        _fail(e)
 
 
 def _locate(tap: _Tap, tag: str, taker: "_ScalarTaker") -> None:
@@ -231,25 +273,24 @@ def _locate(tap: _Tap, tag: str, taker: "_ScalarTaker") -> None:
         pass
 
 
+def _new_key(tap: _Tap, tag: str, taker: "_ScalarTaker") -> _Key:
+    """The first fast-pathed add_scalar of a tag through this writer: its key object, kept on the tap."""
+    key = _Key(tap.sink.prefix + taker.key(tag), tap.run)
+    if tag not in tap.located:
+        _locate(tap, tag, taker)
+    if len(tap.keys) < 10_000:
+        tap.keys[tag] = key
+    return key
+
+
 class _ScalarTaker:
-    """The capture thread's side of the add_scalar fast path, for one writer library."""
+    """The add_scalar fast path's tag cleaning, for one writer library."""
 
     __slots__ = ("clean", "tags")
 
     def __init__(self, clean: Any) -> None:
         self.clean = clean  # the library's own tag cleaning (tensorboardX), or None
         self.tags: Dict[str, str] = {}
-
-    def take(self, item: Any) -> None:
-        """One fast-pathed add_scalar: its value as the event file holds it, at the event's step and time."""
-        tap, tag, value, event = item
-        sink = tap.sink
-        run = sink.run
-        if run.status is not None or _state["aside"]:
-            return
-        f = _f32
-        key = tag if self.clean is None else self.key(tag)
-        run._append(({sink.prefix + key: f.unpack(f.pack(value))[0]}, event.step, event.wall_time or time.time()))
 
     def key(self, tag: str) -> str:
         """The tag as the library writes it (cleaned once per tag: tensorboardX warns when it changes one)."""
@@ -273,76 +314,7 @@ def _tap_for(writer: Any) -> Any:
         if sink is None:
             sink = _new_sink(logdir)
             _sinks[logdir] = sink
-            _drain_before_finish(sink.run)
-    _ensure_thread()
     return _Tap(sink, _event_file_of(writer, logdir))
-
-
-# ----------------------------------------------------------------------
-# The capture thread: the writer's thread only queues the event (reading a protobuf costs about a
-# microsecond, as much again as a plain add_scalar spends of its own); this thread reads them.
-
-_pending: Deque[Any] = collections.deque()
-_push = _pending.extend  # of a (tap, event) pair: atomic under the GIL, so pairs never interleave
-_drain_lock = threading.Lock()
-_thread: List[threading.Thread] = []
-DRAIN_INTERVAL_S = 0.02
-
-
-def drain() -> None:
-    """Reads every queued event into its run (the capture thread does this every 20 ms)."""
-    with _drain_lock:
-        pop = _pending.popleft
-        while _pending:
-            tap = pop()
-            event = pop()
-            if _state["off"]:
-                continue
-            try:
-                tap.take(event)
-            except Exception as e:  # noqa: BLE001 - an event we cannot read stops capture, not the script
-                _fail(e)
-
-
-def _loop() -> None:
-    while True:
-        time.sleep(DRAIN_INTERVAL_S)
-        if _pending:
-            drain()
-
-
-def _ensure_thread() -> None:
-    if not _thread:
-        t = threading.Thread(target=_loop, name="runwatch-capture", daemon=True)
-        _thread.append(t)
-        t.start()
-
-
-def _after_fork_in_child() -> None:
-    # The thread did not survive the fork and the runs stay the parent's (_hooks marks them forked).
-    _pending.clear()
-    _thread.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _drain_before_finish(run: Run) -> None:
-    """Whoever ends the run (the script, the exit hook, an uncaught exception, SIGTERM) reads what is
-    queued first, so nothing captured arrives after run.end."""
-    if getattr(run, "_runwatch_drains", False):
-        return
-    run._runwatch_drains = True  # type: ignore[attr-defined]
-    finish = run.finish
-
-    def finish_after_drain(*args: Any, **kwargs: Any) -> None:
-        try:
-            drain()
-        finally:
-            finish(*args, **kwargs)
-
-    run.finish = finish_after_drain  # type: ignore[method-assign]
 
 
 def _new_sink(logdir: str) -> _Sink:
@@ -366,7 +338,28 @@ def _new_sink(logdir: str) -> _Sink:
         system_metrics=False if parent is not None else None,  # the machine is sampled once, by the top run
     )
     _hooks.register(run)  # ended when the process ends: finished, failed or killed, as it ends
+    if parent is not None and parent.owned:
+        _end_child_first(parent.run, run)
     return _Sink(run, logdir, "", owned=True)
+
+
+def _end_child_first(parent: Run, child: Run) -> None:
+    """The parent run ends after its child runs: a child's events are decoded by its own sender, and
+    what they give the parent (torch's add_hparams: the parent's params) must reach it before its run.end."""
+    children = getattr(parent, "_runwatch_children", None)
+    if children is None:
+        children = parent._runwatch_children = []  # type: ignore[attr-defined]
+        finish = parent.finish
+
+        def finish_children_first(*args: Any, **kwargs: Any) -> None:
+            try:
+                for c in list(children):
+                    c.finish(*args, **kwargs)
+            finally:
+                finish(*args, **kwargs)
+
+        parent.finish = finish_children_first  # type: ignore[method-assign]
+    children.append(child)
 
 
 # ----------------------------------------------------------------------
@@ -459,17 +452,16 @@ def _wrap(cls: Any, closed_attr: Optional[str]) -> None:
     original = cls.add_event
     if getattr(original, "_runwatch_original", None) is not None:
         return  # patched already (the hook may meet a module twice)
-    push = _push
     local = _local
 
-    def add_event(self: Any, event: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(self, event, *args, **kwargs)
+    def take(self: Any, event: Any) -> None:
+        # After the original ran: queue the event in its run (or hand it to the add_scalar wrapper).
         d = self.__dict__
         tap = d.get("_runwatch_tap")
         if tap is None:
             try:
                 if not (event.summary.value or event.graph_def):
-                    return result  # the file_version event: a run starts with the first value
+                    return  # the file_version event: a run starts with the first value
                 tap = d["_runwatch_tap"] = _tap_for(self)
             except Exception as e:  # noqa: BLE001 - never break the person's writer
                 _fail(e)
@@ -477,12 +469,35 @@ def _wrap(cls: Any, closed_attr: Optional[str]) -> None:
         if tap is not _OFF and not (closed_attr and d.get(closed_attr)):  # tensorboardX drops a closed writer's events
             slot = local.slot
             if slot is None:
-                push((tap, event))
+                run = tap.run
+                if run.status is None:
+                    run._append((tap, event, 0.0))  # decoded by the run's sender thread
                 local.tap = tap  # for an add_scalar on the event path: where its tag was logged
             else:  # inside a fast-pathed add_scalar: its wrapper queues it (the last event is the scalar's)
                 slot[0] = tap
                 slot[1] = event
-        return result
+
+    code = getattr(original, "__code__", None)
+    if code is not None and code.co_argcount == 2 and not code.co_flags & 0x0C:  # (self, event): no *args, **kwargs
+
+        def add_event(self: Any, event: Any) -> Any:
+            result = original(self, event)
+            # take() inlined for the fast path (a call costs as much as the rest): a slot to fill, or a tap
+            slot = local.slot
+            if slot is not None:
+                tap = self.__dict__.get("_runwatch_tap")
+                if tap is not None and tap is not _OFF and not (closed_attr and self.__dict__.get(closed_attr)):
+                    slot[0] = tap
+                    slot[1] = event
+                    return result
+            take(self, event)
+            return result
+    else:
+
+        def add_event(self: Any, event: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+            result = original(self, event, *args, **kwargs)
+            take(self, event)
+            return result
 
     add_event._runwatch_original = original  # type: ignore[attr-defined]
     add_event.__doc__ = original.__doc__
@@ -502,7 +517,6 @@ def _wrap_add_scalar(cls: Any, clean: Any) -> None:
     original = cls.add_scalar
     if getattr(original, "_runwatch_original", None) is not None:
         return
-    push = _push
     local = _local
     taker = _ScalarTaker(clean)
     fmax, imax = _F32_MAX, _INT_MAX
@@ -535,9 +549,12 @@ def _wrap_add_scalar(cls: Any, clean: Any) -> None:
             local.slot = None
         tap = slot[0]
         if tap is not None:
-            push((taker, (tap, tag, scalar_value, slot[1])))
-            if tag not in tap.located:
-                _locate(tap, tag, taker)
+            key = tap.keys.get(tag)
+            if key is None:
+                key = _new_key(tap, tag, taker)
+            run = key.run
+            if run.status is None:
+                run._append((key, scalar_value, slot[1]))  # the sender reads the event's step and time
         return result
 
     add_scalar._runwatch_original = original  # type: ignore[attr-defined]
