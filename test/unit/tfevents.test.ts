@@ -10,8 +10,8 @@ import * as readline from 'node:readline';
 import { decodeWireNumber } from '../../src/common/wireNumber';
 import { descriptorFromProtos, DESCRIPTOR_FILE } from '../../src/sources/tfevents/genDescriptor';
 import { halfToNumber, type SummaryItem } from '../../src/sources/tfevents/events';
-import { pollLogDir, runIdentity, type LogDirState } from '../../src/sources/tfevents/logDirRun';
-import { readEventFile } from '../../src/sources/tfevents/reader';
+import { pollLogDir, pollLogDirSteps, runIdentity, type LogDirState } from '../../src/sources/tfevents/logDirRun';
+import { drainYielding, readEventFile } from '../../src/sources/tfevents/reader';
 import { fastScalars } from '../../src/sources/tfevents/fastScalars';
 import { decodeEvent } from '../../src/sources/tfevents/events';
 import { splitRecords } from '../../src/sources/tfevents/records';
@@ -290,6 +290,26 @@ describe('tfevents reader', function () {
       assert.equal(first.state.runId, id.runId);
       const again = pollLogDir(tmp.dir, logDir, first.state);
       assert.deepEqual(again.events, []);
+    });
+
+    it('read in small steps with pauses between them: the same events and state as read at once', async () => {
+      const logDir = path.join(tmp.dir, 'stepped');
+      helper('bulk', logDir, '3000');
+      const whole = pollLogDir(tmp.dir, logDir, undefined, { maxBytes: 60_000 });
+      assert.ok(whole.more, 'a stretch of the file');
+      let turns = 0;
+      const ticking = setInterval(() => turns++, 1);
+      // 1 KiB a step, a pause after every step: records cut by a step's end are read whole by the next.
+      const stepped = await drainYielding(
+        pollLogDirSteps(tmp.dir, logDir, undefined, { maxBytes: 60_000 }, 1024),
+        0,
+        1,
+      );
+      clearInterval(ticking);
+      assert.ok(turns > 10, `the event loop ran between steps (${turns} timer turns)`);
+      assert.deepEqual(stepped, whole);
+      const rest = await drainYielding(pollLogDirSteps(tmp.dir, logDir, stepped.state, {}, 1024), 0, 0);
+      assert.deepEqual(rest, pollLogDir(tmp.dir, logDir, whole.state));
     });
 
     it('the run id depends only on the workspace-relative path; project is the parent folder', () => {

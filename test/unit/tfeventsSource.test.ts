@@ -264,6 +264,43 @@ describe('TensorBoard log-folder source', function () {
       assert.ok(Math.max(...sizes.slice(0, -1)) <= 1.2 * d, `capped at stretchBytes: ${sizes.join(', ')}`);
     });
 
+    it('a stretch goes to the store in pieces; a crash between two pieces loses nothing and adds nothing', async () => {
+      const w = path.join(tmp.dir, 'pieces-ws');
+      const dir = path.join(w, 'runs', 'p');
+      bulk(dir, 5000);
+      const stateFile = path.join(tmp.dir, 'pieces-state.json');
+      const store = storeSink();
+      let calls = 0;
+      const pieces: number[] = [];
+      const crashing: SourceSink = {
+        ...store,
+        append: async (runId, items) => {
+          pieces.push(items.length);
+          // The extension host dies after the 2nd piece of the 1st stretch is stored.
+          await store.append(runId, items);
+          if (++calls === 2) throw new Error('the extension host died here');
+        },
+      };
+      const opts = { roots: [w], stateFile, settleMs: 0, firstStretchBytes: 1 << 20, appendEvents: 2 };
+      const src = new TfeventsSource(opts);
+      await src.initialize(context({}, []));
+      await src.pollOnce(crashing);
+      assert.deepEqual(pieces, [2, 2], 'at most appendEvents events an append');
+      assert.ok(saved(stateFile)['runs/p'].pending, 'the stretch is still pending');
+      const again = new TfeventsSource(opts);
+      await again.initialize(context({}, []));
+      await again.pollOnce(store);
+      const runId = runIdentity(w, dir).runId;
+      const held = store.held.get(runId) ?? [];
+      assert.equal(held.filter((e) => e.type === 'run.start').length, 1);
+      assert.deepEqual(
+        heldPoints(store, runId).map((p) => `${p.key}@${p.step}`),
+        Array.from({ length: 5000 }, (_, i) => `m${i % 10}@${Math.floor(i / 10)}`),
+        'every point once, in order',
+      );
+      assert.equal(store.lastSeq.get(runId), held.length, 'every event has its own seq, none skipped');
+    });
+
     it('a refused append: nothing lost, the next poll delivers it', async () => {
       const w = path.join(tmp.dir, 'refuse-ws');
       const dir = path.join(w, 'logs');

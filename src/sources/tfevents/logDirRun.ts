@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MetricPoint, ParamValue, RunEvent } from '../../api/types';
 import type { SummaryItem } from './events';
-import { readEventFile, type FileProblem, type RecordCursor } from './reader';
+import { drain, readEventFileSteps, type FileProblem, type FileRead, type RecordCursor } from './reader';
 
 /** Points per `metrics` event: big enough to be cheap, small enough for one append. */
 export const POINTS_PER_EVENT = 1000;
@@ -128,6 +128,20 @@ export function pollLogDir(
   prev?: LogDirState,
   opts: PollOptions = {},
 ): PollResult {
+  return drain(pollLogDirSteps(workspaceRoot, logDir, prev, opts));
+}
+
+/**
+ * pollLogDir in steps of `chunkBytes` read (see readEventFileSteps): the same events, the same
+ * state, whether the steps run at once or with turns of the event loop between them.
+ */
+export function* pollLogDirSteps(
+  workspaceRoot: string,
+  logDir: string,
+  prev?: LogDirState,
+  opts: PollOptions = {},
+  chunkBytes?: number,
+): Generator<void, PollResult> {
   const id = opts.identity ?? runIdentity(workspaceRoot, logDir);
   const state: LogDirState = prev
     ? { ...prev, files: { ...prev.files }, notShown: { ...prev.notShown } }
@@ -174,11 +188,16 @@ export function pollLogDir(
     const from = before?.offset ?? 0;
     const size = statOf(file)?.size ?? 0;
     let until = opts.bounds ? (opts.bounds[f] ?? 0) : opts.maxBytes ? from + opts.maxBytes : undefined;
-    let r = readEventFile(file, before, { final: opts.final, onItems: take, until });
+    const read = function* (upTo: number | undefined): Generator<void, FileRead> {
+      const out: FileRead = { items: [], problems: [], cursor: before ?? { offset: 0, records: 0 } };
+      yield* readEventFileSteps(file, before, { final: opts.final, onItems: take, until: upTo }, out, chunkBytes);
+      return out;
+    };
+    let r = yield* read(until);
     if (!opts.bounds && until !== undefined && until < size && r.cursor.offset === from) {
       // One record bigger than a stretch: read it whole.
       until = undefined;
-      r = readEventFile(file, before, { final: opts.final, onItems: take });
+      r = yield* read(undefined);
     }
     if (!opts.bounds && until !== undefined && until < size) more = true;
     const cursor: FileCursor = { ...r.cursor };

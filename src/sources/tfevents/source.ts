@@ -16,7 +16,7 @@ import { errorText } from '../../common/errors';
 import { DEFAULT_GLOBS } from './find';
 import type { LogDirState } from './logDirRun';
 import { TfeventsStateFile } from './stateFile';
-import { findTargets, newestChange, pollTarget, targetOfState, targetsIn, type LogTarget } from './targets';
+import { findTargets, newestChange, pollTargetYielding, targetOfState, targetsIn, type LogTarget } from './targets';
 
 export const TFEVENTS_SOURCE_ID = 'runwatch.tensorboard-logs';
 
@@ -57,11 +57,13 @@ export interface TfeventsSourceOptions {
   /** Bytes of a file read per stretch (default 8 MiB): each stretch is stored before the next is read. */
   stretchBytes?: number;
   /**
-   * Bytes of the first stretch (default 256 KiB, at most stretchBytes); each next one is twice the last,
+   * Bytes of the first stretch (default 32 KiB, at most stretchBytes); each next one is twice the last,
    * up to stretchBytes. A big log's run and first points are stored (and shown) at once, and the
    * extension host is not blocked reading 8 MiB before the Runs tree or a dashboard can answer.
    */
   firstStretchBytes?: number;
+  /** Events a stretch is appended in at most (default 16: 16,000 points of a big log), one append after another. */
+  appendEvents?: number;
 }
 
 /** A log not imported yet, as the import command lists it. */
@@ -224,15 +226,15 @@ export class TfeventsSource implements SourcePlugin {
     if (prev?.pending) {
       // A crash (or a refused append) after the stretch was written down: read it again, the same way.
       const { files, ...around } = prev.pending;
-      const again = pollTarget(t, prev, { bounds: files });
+      const again = await pollTargetYielding(t, prev, { bounds: files });
       prev = await this.deliver(t, prev, again.state, again.events, around, sink);
     }
     let problems = 0;
     // A big log goes in stretches: the first points are stored (and charted) while the rest is read.
     const maxStretch = this.o.stretchBytes ?? 8 << 20;
-    let stretch = Math.min(this.o.firstStretchBytes ?? 256 << 10, maxStretch);
+    let stretch = Math.min(this.o.firstStretchBytes ?? 32 << 10, maxStretch);
     for (; ; stretch = Math.min(stretch * 2, maxStretch)) {
-      const r = pollTarget(t, prev, {
+      const r = await pollTargetYielding(t, prev, {
         staleMs: force ? 0 : this.liveWindowMs,
         maxBytes: stretch,
       });
@@ -281,10 +283,16 @@ export class TfeventsSource implements SourcePlugin {
         ? []
         : [{ type: 'run.end' as const, status: 'finished' as const, time: around.end }]),
     ];
-    await sink.append(
-      next.runId,
-      events.map((event, i) => ({ seq: seq0 + i + 1, event })),
-    );
+    // In pieces: the store encodes an append at once and the series cache folds it at once, so a
+    // big stretch in one append would hold the extension host for a tenth of a second or more.
+    // A crash between pieces reads the stretch again into the same seqs, which the store skips.
+    const items = events.map((event, i) => ({ seq: seq0 + i + 1, event }));
+    const piece = Math.max(1, this.o.appendEvents ?? 16);
+    let i = 0;
+    do {
+      await sink.append(next.runId, items.slice(i, i + piece));
+      i += piece;
+    } while (i < items.length);
     const done: LogDirState = { ...next, kind: t.kind, path: t.path, seq: seq0 + events.length };
     if (around.end !== undefined) done.ended = true;
     else if (around.restart !== undefined) done.ended = false;

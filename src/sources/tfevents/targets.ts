@@ -6,10 +6,12 @@ import * as path from 'node:path';
 import { pollCsvLog } from '../csvlogs/csvLog';
 import { pollTrainerState, TRAINER_STATE, trainerOutputDir, trainerStateFiles } from '../csvlogs/trainerState';
 import { findLogFiles } from './find';
+import { drainYielding } from './reader';
 import {
   eventFiles,
   identityOf,
   pollLogDir,
+  pollLogDirSteps,
   type LogDirState,
   type LogKind,
   type PollOptions,
@@ -108,6 +110,24 @@ export function pollTarget(t: LogTarget, prev: LogDirState | undefined, opts: Po
   if (t.kind === 'tfevents') return pollLogDir(path.dirname(t.path), t.path, prev, o);
   if (t.kind === 'hf') return pollTrainerState(t.path, t.identity, prev, o);
   return pollCsvLog(t.path, t.identity, prev, o);
+}
+
+/** Bytes one step of a yielding read takes (a pause may follow any step: see drainYielding). */
+const YIELD_CHUNK = 256 << 10;
+
+/**
+ * pollTarget, pausing every few milliseconds of a big event file's reading (same events, same
+ * state): the extension host keeps answering the Runs tree and a dashboard while a big log is
+ * imported. CSV and Trainer state files are read at once, as before.
+ */
+export function pollTargetYielding(
+  t: LogTarget,
+  prev: LogDirState | undefined,
+  opts: PollOptions,
+): Promise<PollResult> {
+  if (t.kind !== 'tfevents') return Promise.resolve(pollTarget(t, prev, opts));
+  const o = { ...opts, identity: t.identity };
+  return drainYielding(pollLogDirSteps(path.dirname(t.path), t.path, prev, o, YIELD_CHUNK));
 }
 
 /** A target from its saved state (tailed even when the globs no longer find it, or it is outside). */
