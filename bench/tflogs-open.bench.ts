@@ -304,7 +304,7 @@ async function main(): Promise<void> {
       const os_ = rw.filter((o) => o.mode === mode);
       if (!os_.length) return `| ${label} | – | – | – | – | – | not measured |`;
       const m = (f: (o: RwOpening) => number) => median(os_.map(f));
-      const n = os_.length > 1 ? ` (median of ${os_.length})` : '';
+      const n = os_.length > 1 ? ` (median of ${os_.length})` : ' (one opening)';
       return (
         `| ${label}${n} | ${ms(m((o) => o.row))} | ${ms(m((o) => o.click))} | ${ms(m((o) => o.total))} | ` +
         `${m((o) => o.firstStep).toLocaleString('en')} | ${ms(m((o) => o.complete))} | ${verdict(m((o) => o.total))} |`
