@@ -307,7 +307,7 @@ async function main(): Promise<void> {
       const n = os_.length > 1 ? ` (median of ${os_.length})` : ' (one opening)';
       return (
         `| ${label}${n} | ${ms(m((o) => o.row))} | ${ms(m((o) => o.click))} | ${ms(m((o) => o.total))} | ` +
-        `${m((o) => o.firstStep).toLocaleString('en')} | ${ms(m((o) => o.complete))} | ${verdict(m((o) => o.total))} |`
+        `${Math.round(m((o) => o.firstStep)).toLocaleString('en')} | ${ms(m((o) => o.complete))} | ${verdict(m((o) => o.total))} |`
       );
     };
     const retries = rw.map((o) => o.retries);
