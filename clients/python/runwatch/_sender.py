@@ -108,6 +108,7 @@ class Sender:
         self.wake = threading.Event()
         self._qlen_seen = 0
         self._burst_since: Optional[float] = None
+        self._next_batch = 0.0  # when the queue is encoded next (every SEND_INTERVAL_S)
 
     # ------------------------------------------------------------------ loop
 
@@ -160,7 +161,10 @@ class Sender:
         ws = self.ws
         if ws is not None:
             try:
-                for text in ws.poll(SEND_INTERVAL_S):
+                # Until the next batch is due: an ack wakes this early, and encoding then would send a
+                # small frame per ack (a ping-pong of tiny frames, each a wake-up and a syscall or two).
+                wait = self._next_batch - _monotonic()
+                for text in ws.poll(min(SEND_INTERVAL_S, max(0.0, wait))):
                     self._on_message(text)
             except WebSocketClosed as e:
                 self._on_closed(e)
@@ -173,12 +177,16 @@ class Sender:
         # (the GIL) for up to BURST_DEFER_S.
         qlen = len(self._queue)
         now = _monotonic()
-        if qlen - self._qlen_seen > BURST_ITEMS and self.finish_deadline is None and not self.interrupted and now - (self._burst_since or now) < BURST_DEFER_S:
+        if now < self._next_batch and self.finish_deadline is None and not self.interrupted:
+            pass  # woken early (an ack): the batch waits for its time
+        elif qlen - self._qlen_seen > BURST_ITEMS and self.finish_deadline is None and not self.interrupted and now - (self._burst_since or now) < BURST_DEFER_S:
             if self._burst_since is None:
                 self._burst_since = now
             self._qlen_seen = qlen
+            self._next_batch = now + SEND_INTERVAL_S
         else:
             self._burst_since = None
+            self._next_batch = now + SEND_INTERVAL_S
             fresh = self._enc.encode(self._queue, len(self._queue) // 3)
             self._qlen_seen = len(self._queue)
             if fresh:
