@@ -129,3 +129,44 @@ def test_captured_scalars_record_the_line_that_logged_them(lib: str, collector: 
     assert sources.get("train/loss") == {"file": path, "line": line["LOSS_LINE"], "function": "train"}, sources
     assert sources.get("train/acc") == {"file": path, "line": line["ACC_LINE"], "function": "train"}, sources
     assert sources.get("final") == {"file": path, "line": line["FINAL_LINE"]}, sources
+
+
+BROKEN = """
+import numpy as np
+from runwatch.capture import _patch
+{imp}
+
+def broken(self, event, event_file):
+    raise RuntimeError("cannot read this event")
+
+_patch._Sink.take = broken  # the sender thread's decoding fails on the first event-path value
+w = SummaryWriter("logs/broken")
+for step in range(50):
+    w.add_scalar("loss", 1.0 / (step + 1), step)          # fast path: kept until the failure is met
+    w.add_scalar("acc", np.float32(step / 50), step)      # event path: its decoding raises
+w.close()
+print("SCRIPT DONE")
+"""
+
+
+@pytest.mark.parametrize("lib", sorted(LIBS))
+def test_a_failure_on_the_sender_thread_warns_once_and_capture_steps_aside(lib: str, collector: Collector,
+                                                                          tmp_path) -> None:
+    """Decoding runs on the run's sender thread: an error there must not break the script or the sender,
+    the event files are written as usual, one warning says capture stopped, and the run still ends."""
+    pytest.importorskip(lib)
+    code = "import runwatch.capture\nrunwatch.capture.tensorboard()\n" + \
+        textwrap.dedent(BROKEN).format(imp=LIBS[lib][0])
+    res = run_py(code, collector, str(tmp_path), RUNWATCH_CAPTURE="0")
+    assert "SCRIPT DONE" in res.stdout
+    assert res.stderr.count("TensorBoard capture stopped") == 1, res.stderr
+    assert "internal error in the sender thread" not in res.stderr, res.stderr
+    logdir = str(tmp_path / "logs" / "broken")
+    written = tb_scalars(logdir)
+    assert len(written["loss"]) == 50 and len(written["acc"]) == 50, "the event files are written as usual"
+    rid = run_of_logdir(collector.store, logdir)
+    assert rid is not None
+    events = read_log(collector.store, rid)
+    stored = store_scalars(events)
+    assert "acc" not in stored and stored.get("loss", [])[:1] == written["loss"][:1]
+    assert events[-1]["type"] == "run.end"

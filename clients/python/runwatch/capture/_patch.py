@@ -549,12 +549,15 @@ def _wrap_add_scalar(cls: Any, clean: Any) -> None:
             local.slot = None
         tap = slot[0]
         if tap is not None:
-            key = tap.keys.get(tag)
-            if key is None:
-                key = _new_key(tap, tag, taker)
-            run = key.run
-            if run.status is None:
-                run._append((key, scalar_value, slot[1]))  # the sender reads the event's step and time
+            try:
+                key = tap.keys.get(tag)
+                if key is None:
+                    key = _new_key(tap, tag, taker)
+                run = key.run
+                if run.status is None:
+                    run._append((key, scalar_value, slot[1]))  # the sender reads the event's step and time
+            except Exception as e:  # noqa: BLE001 - never break the person's writer
+                _fail(e)
         return result
 
     add_scalar._runwatch_original = original  # type: ignore[attr-defined]
