@@ -24,6 +24,8 @@ export const POINTS = 1000;
 export const METRICS = ['train/loss', 'train/acc', 'val/loss', 'val/acc', 'lr'];
 export const CHROMIUM = process.env.RUNWATCH_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'];
+/** The built webview bundles (RUNWATCH_BENCH_WEBVIEW: another build's folder, e.g. one made for a profile). */
+const WEBVIEW_DIR = process.env.RUNWATCH_BENCH_WEBVIEW ?? path.join(ROOT, 'dist/webview');
 const T0 = 1_700_000_000;
 
 export function median(xs: number[]): number {
@@ -98,8 +100,8 @@ export async function openBuiltPage(
   browser: Browser,
   name: 'runsTable' | 'dashboard',
 ): Promise<{ page: Page; loadMs: number }> {
-  const js = fs.readFileSync(path.join(ROOT, `dist/webview/${name}.js`), 'utf8');
-  const css = fs.readFileSync(path.join(ROOT, `dist/webview/${name}.css`), 'utf8');
+  const js = fs.readFileSync(path.join(WEBVIEW_DIR, `${name}.js`), 'utf8');
+  const css = fs.readFileSync(path.join(WEBVIEW_DIR, `${name}.css`), 'utf8');
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   try {
     const l0 = performance.now();
@@ -193,6 +195,7 @@ export async function dashboardDraw(
   store: RunStore,
   series: SeriesStore,
   runIds: string[],
+  profile?: string,
 ): Promise<DashboardDraw> {
   const opened = await openBuiltPage(browser, 'dashboard');
   const page = opened.page;
@@ -226,14 +229,26 @@ export async function dashboardDraw(
       const part: SeriesData[] = cached.slice(i, i + 250);
       await page.evaluate(`window.__series.push(...window.__decode(${JSON.stringify(encode(part))}))`);
     }
+    // A CPU profile of the page's part (RUNWATCH_BENCH_PROFILE), for finding where its time goes.
+    const cdp = profile ? await page.context().newCDPSession(page) : undefined;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    }
     const times = (await page.evaluate(`new Promise((resolve) => {
       const runs = ${runIds.length}, keys = ${keys};
       const t0 = performance.now();
+      window.__wallT0 = Date.now();
       let first;
       window.postMessage(window.__init, '*');
       window.postMessage({ type: 'series', series: window.__series, sentAt: Date.now() }, '*');
       const drawn = (c) => c.dataset.drawnAt && Object.keys(JSON.parse(c.dataset.points || '{}')).length === runs;
+      let done = false;
+      // Checked on every change of a chart's probes (a microtask after the draw that set them:
+      // polling with timers could miss the frame after a draw while the page's next draw ran first).
       const check = () => {
+        if (done) return;
         const charts = Array.from(document.querySelectorAll('.chart'));
         // The first chart: to the animation frame after its draw (its paint follows that frame's callbacks).
         if (first === undefined && charts.some(drawn)) {
@@ -241,12 +256,28 @@ export async function dashboardDraw(
           requestAnimationFrame(() => { first = performance.now() - t0; });
         }
         // Every chart: drawn, then the next frame painted (a task after its rAF runs after the paint).
-        if (charts.length === keys && charts.every(drawn))
+        if (charts.length === keys && charts.every(drawn)) {
+          done = true;
+          observer.disconnect();
           requestAnimationFrame(() => setTimeout(() => resolve({ first, all: performance.now() - t0 }), 0));
-        else setTimeout(check, 1);
+        }
       };
+      const observer = new MutationObserver(check);
+      observer.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-drawn-at', 'data-points'] });
       check();
     })`)) as { first: number; all: number };
+    if (cdp && profile) {
+      const { profile: p } = await cdp.send('Profiler.stop');
+      fs.writeFileSync(profile, JSON.stringify(p));
+      await cdp.detach();
+    }
+    if (process.env.RUNWATCH_BENCH_DEBUG)
+      console.error(
+        'draws (ms after posting):',
+        await page.evaluate(
+          `window.runwatchDraws.map((d) => d.key.split('/').pop() + '@' + (d.drawnAt - window.__wallT0)).join(' ')`,
+        ),
+      );
     const pageMs = times.all;
     const firstMs = times.first;
     const width = (await page.evaluate(`document.querySelector('.chart .plot').clientWidth`)) as number;

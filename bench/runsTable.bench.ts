@@ -4,7 +4,10 @@
 // page, run by playwright-core with a stand-in for VS Code's messaging), scrolling, a group band
 // over 1,000 runs, and a dashboard of 100 of the runs overlaid (bench/runsBench.ts). Prints one
 // Markdown section. Peers on the same runs: bench/runs-peers.bench.ts.
-// Rerun: npm run bench -- runsTable (RUNWATCH_BENCH_RUNS=500 for a quick try).
+// Rerun: npm run bench -- runsTable (RUNWATCH_BENCH_RUNS=500 for a quick try). The dashboard part
+// alone, on a store written once and kept: RUNWATCH_BENCH_ONLY=dashboard RUNWATCH_BENCH_STORE=/tmp/rw-runs
+// npx tsx bench/runsTable.bench.ts (RUNWATCH_BENCH_PROFILE=file.cpuprofile: the page's CPU profile
+// of the last opening; RUNWATCH_BENCH_WEBVIEW=folder: another build of the page).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -37,6 +40,11 @@ const RUNS = Number(process.env.RUNWATCH_BENCH_RUNS ?? 10_000);
 /** Runs overlaid in the dashboard measurement, and its openings (the first with a cold series cache). */
 const DASH_RUNS = Math.min(100, RUNS);
 const DASH_REPS = Number(process.env.RUNWATCH_BENCH_DASH_REPS ?? 5);
+/** `dashboard`: only the dashboard openings (and the store they need); unset: everything. */
+const ONLY = process.env.RUNWATCH_BENCH_ONLY;
+/** A folder to keep the written store in and reuse on the next run (unset: a new one, removed after). */
+const STORE_DIR = process.env.RUNWATCH_BENCH_STORE;
+const PROFILE = process.env.RUNWATCH_BENCH_PROFILE;
 
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
 const now = () => performance.now();
@@ -103,13 +111,102 @@ async function pageTimes(browser: Browser, rows: ReturnType<typeof wireRun>[]): 
   };
 }
 
-async function main(): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rw-bench-runsTable-'));
-  try {
-    const g0 = now();
-    await writeRuns(dir, RUNS);
-    const genS = (now() - g0) / 1000;
+/** 100 of the stored runs (every 100th: different params and curves) opened DASH_REPS times in the dashboard. */
+async function dashboardPart(
+  browser: Browser,
+  store: RunStore,
+  series: SeriesStore,
+  runs: RunSummary[],
+): Promise<DashboardDraw[]> {
+  const step = Math.max(1, Math.floor(runs.length / DASH_RUNS));
+  const shown = runs
+    .filter((_r, i) => i % step === 0)
+    .slice(0, DASH_RUNS)
+    .map((r) => r.runId);
+  const dash: DashboardDraw[] = [];
+  for (let i = 0; i < DASH_REPS; i++)
+    dash.push(await dashboardDraw(browser, store, series, shown, i === DASH_REPS - 1 ? PROFILE : undefined));
+  return dash;
+}
 
+/** The dashboard's rows of the table. */
+function dashboardLines(dash: DashboardDraw[]): string[] {
+  const dashTotal = dash.map((d) => d.hostMs + d.pageMs);
+  const warm = (f: (d: DashboardDraw) => number) => ms(median(dash.slice(1).map(f)));
+  const pageMed = median(dash.map((d) => d.pageMs));
+  const uplotMed = median(dash.map((d) => d.uplotMs));
+  const firstMed = median(dash.map((d) => d.firstMs));
+  const uplotFirstMed = median(dash.map((d) => d.uplotFirstMs));
+  return [
+    `| Dashboard of ${DASH_RUNS} overlaid runs, first draw: host read + page draw (first / median of the rest) | ${ms(dashTotal[0])} / ${ms(median(dashTotal.slice(1)))} ms | ≤ 300 ms |`,
+    `| … host: read ${DASH_RUNS} × ${METRICS.length} series (SeriesFeed), init message (first / rest) | ${ms(dash[0].hostMs)} / ${warm((d) => d.hostMs)} ms | |`,
+    `| … page: init and series messages → all ${dash[0].charts.length} charts drawn with every run, painted (first / rest) | ${ms(dash[0].pageMs)} / ${warm((d) => d.pageMs)} ms | |`,
+    `| … page: init and series messages → the first chart drawn with every run, to the frame that shows it (first / rest) | ${ms(dash[0].firstMs)} / ${warm((d) => d.firstMs)} ms | |`,
+    `| … peer floor: plain uPlot drawing the same lines in the same page, all ${dash[0].charts.length} charts / the first chart (all openings) | ${ms(uplotMed)} / ${ms(uplotFirstMed)} ms | |`,
+    `| … page / plain uPlot (medians), all charts / the first chart | ${(pageMed / uplotMed).toFixed(2)}× / ${(firstMed / uplotFirstMed).toFixed(2)}× | |`,
+    `| First chart with every run: host read + page first chart (first / median of the rest) | ${ms(dash[0].hostMs + dash[0].firstMs)} / ${ms(median(dash.slice(1).map((d) => d.hostMs + d.firstMs)))} ms | |`,
+    `| … the page's own load (blank page → bundle run, \`ready\` posted) | ${ms(median(dash.map((d) => d.loadMs)))} ms | |`,
+  ];
+}
+
+/** The store of RUNS runs: written into a new folder, or reused from STORE_DIR when written there before. */
+async function storeDir(): Promise<{ dir: string; genS: number; keep: boolean }> {
+  const dir = STORE_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'rw-bench-runsTable-'));
+  const marker = path.join(dir, `.bench-runs-${RUNS}-${POINTS}`);
+  if (STORE_DIR && fs.existsSync(marker)) return { dir, genS: Number(fs.readFileSync(marker, 'utf8')), keep: true };
+  if (STORE_DIR) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+  }
+  const g0 = now();
+  await writeRuns(dir, RUNS);
+  const genS = (now() - g0) / 1000;
+  if (STORE_DIR) fs.writeFileSync(marker, String(genS));
+  return { dir, genS, keep: STORE_DIR !== undefined };
+}
+
+async function dashboardOnly(): Promise<void> {
+  const { dir, keep } = await storeDir();
+  try {
+    const store = await RunStore.open(dir, { sync: false });
+    const series = SeriesStore.open(store);
+    await series.whenIdle();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    let dash: DashboardDraw[];
+    try {
+      dash = await dashboardPart(browser, store, series, store.listRuns());
+    } finally {
+      await browser.close();
+    }
+    await series.dispose();
+    await store.close();
+    console.log(
+      [
+        '## Runs table: the dashboard part only',
+        '',
+        `\`RUNWATCH_BENCH_ONLY=dashboard\`, ${RUNS.toLocaleString('en')} stored runs, ${DASH_REPS} openings.`,
+        '',
+        '| What | Median | Target |',
+        '| --- | ---: | ---: |',
+        ...dashboardLines(dash),
+        '',
+        `Drawn: ${drawnSummary(dash[dash.length - 1])}. Per opening (host + page all / first): ` +
+          dash.map((d) => `${ms(d.hostMs)} + ${ms(d.pageMs)} / ${ms(d.firstMs)}`).join('; ') +
+          `; plain uPlot all / first: ${dash.map((d) => `${ms(d.uplotMs)} / ${ms(d.uplotFirstMs)}`).join('; ')}.`,
+        '',
+        `Load average at the end: ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores.`,
+      ].join('\n'),
+    );
+  } finally {
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  if (ONLY === 'dashboard') return dashboardOnly();
+  if (ONLY !== undefined) throw new Error(`RUNWATCH_BENCH_ONLY: 'dashboard' or unset, not '${ONLY}'`);
+  const { dir, genS, keep } = await storeDir();
+  try {
     const opens: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = now();
@@ -174,28 +271,16 @@ async function main(): Promise<void> {
     let colorsMs = 0;
     try {
       page = await pageTimes(browser, rows);
-      // 100 of the stored runs (every 100th: different params and curves) opened in the dashboard.
-      const step = Math.max(1, Math.floor(runs.length / DASH_RUNS));
-      const shown = runs
-        .filter((_r, i) => i % step === 0)
-        .slice(0, DASH_RUNS)
-        .map((r) => r.runId);
       // Colours as the Runs tree assigns them when it first shows the runs (kept afterwards).
       const c0 = now();
       for (const r of runs) runColors.colorOf(r.runId);
       colorsMs = now() - c0;
-      for (let i = 0; i < DASH_REPS; i++) dash.push(await dashboardDraw(browser, store, series, shown));
+      dash.push(...(await dashboardPart(browser, store, series, runs)));
     } finally {
       await browser.close();
     }
     await series.dispose();
     await store.close();
-    const dashTotal = dash.map((d) => d.hostMs + d.pageMs);
-    const warm = (f: (d: DashboardDraw) => number) => ms(median(dash.slice(1).map(f)));
-    const pageMed = median(dash.map((d) => d.pageMs));
-    const uplotMed = median(dash.map((d) => d.uplotMs));
-    const firstMed = median(dash.map((d) => d.firstMs));
-    const uplotFirstMed = median(dash.map((d) => d.uplotFirstMs));
 
     const lines = [
       '## Runs table',
@@ -221,14 +306,7 @@ async function main(): Promise<void> {
       `| Pipeline in Node: filter by an expression | ${ms(nodeFilter)} ms | |`,
       `| Pipeline in Node: group by lr × seed | ${ms(nodeGroup)} ms | |`,
       `| Group band over ${ids.length.toLocaleString('en')} runs (host, first / warm) | ${ms(bandTimes[0])} / ${ms(median(bandTimes.slice(1)))} ms | ≤ 500 ms |`,
-      `| Dashboard of ${DASH_RUNS} overlaid runs, first draw: host read + page draw (first / median of the rest) | ${ms(dashTotal[0])} / ${ms(median(dashTotal.slice(1)))} ms | ≤ 300 ms |`,
-      `| … host: read ${DASH_RUNS} × ${METRICS.length} series (SeriesFeed), init message (first / rest) | ${ms(dash[0].hostMs)} / ${warm((d) => d.hostMs)} ms | |`,
-      `| … page: init and series messages → all ${dash[0].charts.length} charts drawn with every run, painted (first / rest) | ${ms(dash[0].pageMs)} / ${warm((d) => d.pageMs)} ms | |`,
-      `| … page: init and series messages → the first chart drawn with every run, to the frame that shows it (first / rest) | ${ms(dash[0].firstMs)} / ${warm((d) => d.firstMs)} ms | |`,
-      `| … peer floor: plain uPlot drawing the same lines in the same page, all ${dash[0].charts.length} charts / the first chart (all openings) | ${ms(uplotMed)} / ${ms(uplotFirstMed)} ms | |`,
-      `| … page / plain uPlot (medians), all charts / the first chart | ${(pageMed / uplotMed).toFixed(2)}× / ${(firstMed / uplotFirstMed).toFixed(2)}× | |`,
-      `| First chart with every run: host read + page first chart (first / median of the rest) | ${ms(dash[0].hostMs + dash[0].firstMs)} / ${ms(median(dash.slice(1).map((d) => d.hostMs + d.firstMs)))} ms | |`,
-      `| … the page's own load (blank page → bundle run, \`ready\` posted) | ${ms(median(dash.map((d) => d.loadMs)))} ms | |`,
+      ...dashboardLines(dash),
       `| Host: colours of ${RUNS.toLocaleString('en')} runs seen first (once, as the Runs tree shows them; then kept) | ${ms(colorsMs)} ms | |`,
       '',
       `Dashboard: ${DASH_RUNS} of the stored runs (every ${Math.max(1, Math.floor(RUNS / DASH_RUNS))}th) opened ${DASH_REPS} times in the built dashboard page ` +
@@ -250,7 +328,7 @@ async function main(): Promise<void> {
     ];
     console.log(lines.join('\n'));
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (!keep) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,7 @@
 // The dashboard's pure parts: overlaying runs, EMA, log masking, the webview
 // protocol's guards and the update coalescer (no vscode, no DOM).
 import * as assert from 'assert';
-import { alignRuns, ema, maskNonPositive } from '../../src/webview/dashboard/chartData';
+import { alignRuns, ema, emaFinite, lineColumns, maskNonPositive } from '../../src/webview/dashboard/chartData';
 import { groupOf } from '../../src/webview/dashboard/state';
 import { isCompareHostMessage, isCompareState } from '../../src/webview/protocol/compare';
 import {
@@ -32,6 +32,43 @@ describe('dashboard data', () => {
     assert.strictEqual(x.length, 1000);
     assert.deepStrictEqual(ys[7].slice(0, 3), [0, 7, 14]);
     assert.ok(ys.every((y) => y.every((v) => v !== null)));
+  });
+
+  it('lineColumns: runs at the same steps with finite values keep their typed arrays; smoothed lines as ema()', () => {
+    const steps = Float64Array.from({ length: 50 }, (_v, i) => i);
+    const runs = Array.from({ length: 3 }, (_v, r) => ({ x: steps, y: steps.map((s) => Math.sin(s) + r + 2) }));
+    const { x, cols } = lineColumns(runs, 0.6, false);
+    assert.strictEqual(x, steps);
+    assert.strictEqual(cols.length, 6);
+    assert.strictEqual(cols[2], runs[1].y, 'the raw line is the array sent, not a copy');
+    assert.ok(cols[3] instanceof Float64Array);
+    const expected = ema(Array.from(runs[1].y), 0.6) as number[];
+    for (let i = 0; i < 50; i++) assert.ok(Math.abs((cols[3][i] as number) - expected[i]) < 1e-12);
+    assert.deepStrictEqual([...emaFinite(Float64Array.from([1, 2, 3]), 0)], [1, 2, 3]);
+    // No smoothing: one column a run.
+    assert.strictEqual(lineColumns(runs, 0, true).cols.length, 3);
+  });
+
+  it('lineColumns: a NaN, a log axis ≤ 0 or different steps fall back to rows with gaps (null), never NaN in a line', () => {
+    const x = Float64Array.from([0, 1, 2]);
+    const withNaN = lineColumns([{ x, y: Float64Array.from([1, NaN, 3]) }], 0.5, false);
+    assert.deepStrictEqual(withNaN.cols[0], [1, null, 3]);
+    assert.deepStrictEqual(withNaN.cols[1], ema([1, null, 3], 0.5));
+    const log = lineColumns([{ x, y: Float64Array.from([1, 0, -2]) }], 0, true);
+    assert.deepStrictEqual(log.cols[0], [1, null, null]);
+    const apart = lineColumns(
+      [
+        { x, y: Float64Array.from([1, 2, 3]) },
+        { x: Float64Array.from([1, 3]), y: Float64Array.from([5, 6]) },
+      ],
+      0,
+      false,
+    );
+    assert.deepStrictEqual([...apart.x], [0, 1, 2, 3]);
+    assert.deepStrictEqual(apart.cols, [
+      [1, 2, 3, null],
+      [null, 5, null, 6],
+    ]);
   });
 
   it('ema is debiased (starts at the first value), skips gaps, and weight 0 is the raw line', () => {

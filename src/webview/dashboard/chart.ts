@@ -13,7 +13,7 @@ import type {
   RunInfo,
   SeriesData,
 } from '../protocol/dashboard';
-import { alignRuns, ema, maskNonPositive, robustRange } from './chartData';
+import { ema, lineColumns, robustRange } from './chartData';
 import { CHART_HEIGHT, chartOptions } from './chartOptions';
 import { el } from './dom';
 import { bandColumns, bandFill, groupLines } from './groupLines';
@@ -130,15 +130,9 @@ export class Chart implements Zoomable {
     this.shown = series
       .filter((s) => model.runs.has(s.runId))
       .sort((a, b) => order.indexOf(a.runId) - order.indexOf(b.runId));
-    const { x, ys } = alignRuns(this.shown.map((s) => ({ x: s.x, y: s.y })));
-    const cols: (number | null)[][] = [];
     const smoothing = state.smoothing;
+    const { x, cols } = lineColumns(this.shown, smoothing, state.logScale);
     this.smoothedLines = smoothing > 0 ? undefined : [];
-    for (const y of ys) {
-      const raw = state.logScale ? maskNonPositive(y) : y;
-      cols.push(raw);
-      if (smoothing > 0) cols.push(ema(raw, smoothing));
-    }
     const yRange = state.ignoreOutliers ? robustRange(this.shown.map((s) => s.y)) : undefined;
     const colors = this.shown.map((s) => model.runs.get(s.runId)?.color).join(',');
     const shape =

@@ -61,6 +61,65 @@ export function alignRuns(lines: readonly RunLine[]): { x: Float64Array; ys: (nu
   return { x, ys };
 }
 
+/** A chart's y column: typed when every cell holds a value (no gaps), else with nulls for gaps. */
+export type YColumn = Float64Array | (number | null)[];
+
+/**
+ * The columns a chart draws: the shared x column, then per run its raw line (masked for a log
+ * axis) and, when smoothing, its smoothed line. Runs logged at the same steps with only finite
+ * values (a sweep; what the host sends unless a run has gaps) keep their typed arrays as they
+ * are, and their smoothed lines are typed too: no boxed copy of every point (100 runs × 1,000
+ * points made a tenth of a chart's draw in copies and garbage). Otherwise alignRuns' rows.
+ */
+export function lineColumns(
+  lines: readonly RunLine[],
+  smoothing: number,
+  logScale: boolean,
+): { x: Float64Array; cols: YColumn[] } {
+  const cols: YColumn[] = [];
+  if (lines.length > 0 && lines.every((l) => sameX(l.x, lines[0].x) && allFinite(l.y, logScale))) {
+    for (const l of lines) {
+      cols.push(l.y);
+      if (smoothing > 0) cols.push(emaFinite(l.y, smoothing));
+    }
+    return { x: lines[0].x, cols };
+  }
+  const { x, ys } = alignRuns(lines);
+  for (const y of ys) {
+    // A non-finite value is a gap (its marker is drawn apart): NaN in a column would spoil uPlot's y range.
+    const raw = logScale ? maskNonPositive(y) : y.map((v) => (v !== null && Number.isFinite(v) ? v : null));
+    cols.push(raw);
+    if (smoothing > 0) cols.push(ema(raw, smoothing));
+  }
+  return { x, cols };
+}
+
+/** Every value finite (and > 0 for a log axis): none would be a gap. */
+function allFinite(y: Float64Array, positive: boolean): boolean {
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if (!Number.isFinite(v) || (positive && v <= 0)) return false;
+  }
+  return true;
+}
+
+/** ema() of finite values only, into a typed array (no gaps to pass through). */
+export function emaFinite(values: Float64Array, weight: number): Float64Array {
+  const out = new Float64Array(values.length);
+  if (weight === 0) {
+    out.set(values);
+    return out;
+  }
+  let acc = 0;
+  let wn = 1;
+  for (let i = 0; i < values.length; i++) {
+    acc = acc * weight + (1 - weight) * values[i];
+    wn *= weight;
+    out[i] = acc / (1 - wn);
+  }
+  return out;
+}
+
 function sameX(a: Float64Array, b: Float64Array): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
