@@ -1,6 +1,7 @@
 // Answering a SeriesQuery from a loaded series: sorted axes by index ranges over the pyramid, an
 // unsorted axis by a chunked scan that buckets by x value (O(n) reads, bounded memory).
-import type * as fs from 'fs';
+import * as fs from 'fs';
+import { nonFiniteKind } from '../../common/wireNumber';
 import { XBucketDecimator, type XY, decimateRows, decimateWithPyramid, planDecimation } from '../decimate';
 import { RawWindows, type MinMaxPyramid, type RawRows } from '../pyramid';
 import { readRows } from './format';
@@ -31,6 +32,66 @@ function thinMarkers(x: number[], kind: number[], max: number): SeriesSlice['non
     out.kind[j] = kind[i];
   }
   return out;
+}
+
+/**
+ * A whole series of at most maxPoints rows on a sorted axis, from one read of its file: the raw
+ * finite points in [from, to] and the non-finite ones as markers, as querySorted answers it.
+ */
+export async function querySmall(
+  file: string,
+  count: number,
+  axis: SeriesAxis,
+  from: number,
+  to: number,
+): Promise<SeriesSlice> {
+  let fd: fs.promises.FileHandle;
+  try {
+    fd = await fs.promises.open(file, 'r');
+  } catch {
+    return emptySlice(); // deleted meanwhile
+  }
+  let rows: RawRows;
+  try {
+    rows = await readRows(fd, 0, count);
+  } finally {
+    await fd.close();
+  }
+  const xs = axis === 'step' ? rows.step : rows.time;
+  // As querySorted's bounds: the first x >= from, the first x > to (an open end: the whole series).
+  let i0 = 0;
+  if (from !== -Infinity) while (i0 < count && !(xs[i0] >= from)) i0++;
+  let i1 = count;
+  if (to !== Infinity) for (i1 = i0; i1 < count && !(xs[i1] > to);) i1++;
+  if (i1 <= i0) return emptySlice();
+  const n = i1 - i0;
+  const part: RawRows =
+    n === count
+      ? rows
+      : {
+          start: i0,
+          step: rows.step.subarray(i0, i1),
+          time: rows.time.subarray(i0, i1),
+          value: rows.value.subarray(i0, i1),
+        };
+  const xy = decimateRows(part, axis, n);
+  const mx: number[] = [];
+  const mk: number[] = [];
+  for (let i = i0; i < i1; i++) {
+    const v = rows.value[i];
+    if (!(v === v && v !== Infinity && v !== -Infinity)) {
+      mx.push(xs[i]);
+      mk.push(nonFiniteKind(v));
+    }
+  }
+  return {
+    x: xy.x,
+    y: xy.y,
+    nonFinite: thinMarkers(mx, mk, n),
+    total: n,
+    decimated: false,
+    xRange: [xs[i0], xs[i1 - 1]],
+  };
 }
 
 export async function querySorted(

@@ -11,7 +11,7 @@ import { errorText } from '../../common/errors';
 import { DEFAULT_MAX_LOADED_BYTES, memoryBytes, trimLoaded } from './budget';
 import { RunSeries, SERIES_DIR, type Series } from './format';
 import { foldRecords, loadIndex, resetRun, saveIndex } from './ingest';
-import { emptySlice, querySorted, queryUnsorted } from './query';
+import { emptySlice, querySmall, querySorted, queryUnsorted } from './query';
 import { SNAPSHOT_MIN_ROWS, loadPyramid, writeSnapshot } from './snapshot';
 import type { LatestPoint, SeriesQuery, SeriesSlice, SeriesSource, SeriesStoreOptions } from './types';
 
@@ -84,6 +84,13 @@ export class SeriesStore {
     const s = run?.series.get(q.key);
     if (!run || !s || s.count === 0) return emptySlice();
     s.lastUsed = ++this.clock;
+    const maxPoints = Number.isFinite(q.maxPoints) ? Math.max(2, Math.floor(q.maxPoints)) : 2;
+    // A series that fits in maxPoints is sent raw: one read of its rows answers it, without building
+    // (and holding) a pyramid first (a dashboard of 100 runs × 5 keys of 1,000 points read every
+    // file twice and queued each build behind its run's other keys).
+    if (!s.pyramid && s.count <= maxPoints && (q.x === 'step' ? s.sortedStep : s.sortedTime)) {
+      return querySmall(s.file, s.count, q.x, q.from ?? -Infinity, q.to ?? Infinity);
+    }
     await this.ensureLoaded(run, s);
     const pyr = s.pyramid;
     const nf = s.nonFinite;
@@ -102,7 +109,6 @@ export class SeriesStore {
     }
     // Rows below this count are immutable, so later appends can't disturb the reads below.
     const count = pyr.count;
-    const maxPoints = Number.isFinite(q.maxPoints) ? Math.max(2, Math.floor(q.maxPoints)) : 2;
     const from = q.from ?? -Infinity;
     const to = q.to ?? Infinity;
     let fd: fs.promises.FileHandle;
