@@ -5,6 +5,7 @@ import * as path from 'path';
 import type { MetricPoint, RunEvent } from '../../src/api/types';
 import { RunStore } from '../../src/store/runStore';
 import { SeriesStore } from '../../src/store/series';
+import type { SeriesSlice } from '../../src/store/series/types';
 
 const RUN = 'run-0001';
 const T0 = 1_700_000_000;
@@ -67,7 +68,7 @@ describe('SeriesStore: series that fit in maxPoints', () => {
     await series.query({ runId: RUN, key: 'loss', x: 'step', maxPoints: 100 });
     assert.ok(series.memoryBytes() > 0);
     for (let i = 0; i < queries.length; i++) {
-      const viaPyramid = await series.query({ runId: RUN, key: 'loss', maxPoints: 2000, ...queries[i] });
+      const viaPyramid: SeriesSlice = await series.query({ runId: RUN, key: 'loss', maxPoints: 2000, ...queries[i] });
       assert.deepEqual(
         {
           ...small[i],

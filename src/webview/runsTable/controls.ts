@@ -187,12 +187,19 @@ export interface ChooserCallbacks {
 }
 
 /** The column chooser's list (inside a <details>): rebuilt when the columns change. */
+const chooserDrawn = new WeakMap<HTMLElement, string>();
+
 export function renderChooser(
   list: HTMLElement,
   ids: readonly string[],
   hidden: ReadonlySet<string>,
   cb: ChooserCallbacks,
 ): void {
+  // The same list as drawn: kept (every sort and filter rebuilt it, and the page restyled it all).
+  // Its listeners read the page state when clicked, so the old ones stay right.
+  const key = JSON.stringify([ids, [...hidden].sort()]);
+  if (chooserDrawn.get(list) === key) return;
+  chooserDrawn.set(list, key);
   list.replaceChildren(
     ...ids.map((id) => {
       const row = document.createElement('div');
