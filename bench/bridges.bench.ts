@@ -102,6 +102,9 @@ import os, sys, time
 tracker, out, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 # The priority the bridge runs at (process.ts), so neither side gets more of a shared machine.
 os.nice(int(os.environ["BRIDGE_NICE"]) - os.nice(0))
+# And the scheduling class the bridge takes on Linux (runwatch/bridge/__main__.py).
+if hasattr(os, "SCHED_IDLE"):
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 if tracker == "wandb":
     import wandb
     run = wandb.init(project="bench", name="direct", dir=out, mode="offline", settings=wandb.Settings(console="off", x_disable_stats=True, silent=True))
@@ -303,7 +306,7 @@ async function main(): Promise<void> {
       `Points/s through each bridge (${fmt(STEPS * 2)} points, records of ${PER_RECORD} steps × 2 keys, ` +
         `${PER_WRITE} records (${fmt(PER_WRITE * PER_RECORD * 2)} points) per write as the sink runner sizes them, ` +
         `each write acknowledged once the SDK holds it) against the SDK called directly in a loop (one call per point, ` +
-        `W&B one \`log\` per step), both at the bridge's CPU priority (nice ${BRIDGE_PRIORITY}), median of ${REPS}. The bridge runs ClearML's reporter in a thread (a subprocess ` +
+        `W&B one \`log\` per step), both at the bridge's CPU priority (nice ${BRIDGE_PRIORITY} and Linux's idle scheduling class, SCHED_IDLE), median of ${REPS}. The bridge runs ClearML's reporter in a thread (a subprocess ` +
         "would outlive a killed bridge), so its loop is measured in that mode; the SDK's default mode is shown too " +
         `(its loop ${fmt(DEFAULT_MODE_STEPS * 2)} points):\n`,
     );
@@ -322,7 +325,7 @@ async function main(): Promise<void> {
       `| W&B, Aim and ClearML | ${fmt(a)} | ${(a / n).toFixed(2)}× | ${caught}${missing ? ` (${missing} of ${INGEST_REPS} runs not in 300 s)` : ''} |`,
     );
     console.log(
-      `\nThe bridge processes run at the lowest CPU priority (nice ${BRIDGE_PRIORITY}): while the client and the collector ` +
+      `\nThe bridge processes run at the lowest CPU priority (nice ${BRIDGE_PRIORITY}; on Linux the idle scheduling class, which gets a core only when nothing else wants it): while the client and the collector ` +
         'keep both cores busy the SDKs wait, and they catch up afterwards from the durable log. ' +
         `Load average (1 min) ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end (other work shares this machine).`,
     );

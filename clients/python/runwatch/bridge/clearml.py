@@ -143,23 +143,33 @@ class ClearmlTracker(Tracker):
             elif tags:
                 t.add_tags(tags)
         elif kind == "metrics":
-            logger = t.get_logger()
+            # The per-point loop is the bridge's own cost on top of the SDK's: names and
+            # lookups are bound once, and the `seen` check runs only when an earlier session
+            # of this run left scalars behind.
+            report = t.get_logger().report_scalar
+            seen = self.seen
+            isfinite = math.isfinite
+            reported = 0
             for p in event.get("points") or []:
-                title, sep, series = p["key"].partition("/")
+                key = p["key"]
+                title, sep, series = key.partition("/")
                 if not sep:
                     series = title
-                value = wire_float(p["value"])
-                if not math.isfinite(value):
+                value = p["value"]
+                value = value if type(value) is float else wire_float(value)
+                if not isfinite(value):
                     # ClearML would store it as 0 (its reporting NaN/inf value): skip it and say so.
-                    refuse(p["key"], f"ClearML cannot store {value} (it would show 0); such points are skipped")
+                    refuse(key, f"ClearML cannot store {value} (it would show 0); such points are skipped")
                     continue
-                if (title, series, int(p["step"])) in self.seen:
+                step = int(p["step"])
+                if seen and (title, series, step) in seen:
                     continue
                 try:
-                    logger.report_scalar(title, series, value, iteration=int(p["step"]))
-                    self.reported += 1
+                    report(title, series, value, iteration=step)
+                    reported += 1
                 except Exception as e:  # noqa: BLE001
-                    refuse(p["key"], f"ClearML refused scalar {p['key']!r}: {e}")
+                    refuse(key, f"ClearML refused scalar {key!r}: {e}")
+            self.reported += reported
         elif kind == "run.end":
             status = event.get("status", "finished")
             # Offline sessions keep no task status: the Runwatch status goes with the hyperparameters too.
@@ -249,6 +259,9 @@ def _scalar_events(line: bytes) -> Optional[List[Dict[str, Any]]]:
     return [ev for ev in events if isinstance(ev, dict) and ev.get("type") == "training_stats_scalar"]
 
 
+_SCALAR_TAG = b'"type": "training_stats_scalar"'
+
+
 class MetricsFile:
     """The open session's metrics.jsonl, read as it grows: how many scalar events it holds."""
 
@@ -265,11 +278,17 @@ class MetricsFile:
         except OSError:
             return self.count
         end = data.rfind(b"\n") + 1  # a line still being written is read next time
+        # Counting the events' type tag costs a tenth of parsing each line, and it is
+        # exact: inside a JSON string a quote is escaped, so the tag cannot occur in a name.
+        # A line without it (another event type, or another SDK's spacing) is parsed.
         for line in data[:end].splitlines():
-            events = _scalar_events(line)
-            if events is None:
-                raise RuntimeError(f"{self.path}: a line ClearML wrote does not parse")
-            self.count += len(events)
+            n = line.count(_SCALAR_TAG)
+            if n == 0:
+                events = _scalar_events(line)
+                if events is None:
+                    raise RuntimeError(f"{self.path}: a line ClearML wrote does not parse")
+                n = len(events)
+            self.count += n
         self.pos += end
         return self.count
 
