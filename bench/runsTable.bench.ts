@@ -378,7 +378,10 @@ async function main(): Promise<void> {
       '`npx tsx bench/runsTable.bench.ts` (in `npm run bench`): ' +
         `${RUNS.toLocaleString('en')} stored runs, 10 params, ${METRICS.length} metrics × ${POINTS.toLocaleString('en')} points ` +
         `(${((RUNS * POINTS * METRICS.length) / 1e6).toFixed(0)}M points; written with RunStore in ${genS.toFixed(0)} s). ` +
-        'Page timings in headless Chromium (playwright-core) on the built page with a stand-in for VS Code messaging.',
+        'Page timings in headless Chromium (playwright-core) on the built page with a stand-in for VS Code messaging.' +
+        (keep
+          ? ' The store was kept from an earlier run (RUNWATCH_BENCH_STORE): its files are likely in the OS page cache.'
+          : ''),
       '',
       '| What | Median | Target |',
       '| --- | ---: | ---: |',
