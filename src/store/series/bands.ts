@@ -36,6 +36,7 @@ export interface BandSource {
 
 const DEFAULT_CELLS = 200;
 const CONCURRENCY = 32;
+const RAW_UP_TO = 2048;
 
 export interface CellStats {
   center: number;
@@ -144,13 +145,19 @@ export async function groupBand(source: BandSource, req: BandRequest): Promise<B
   const cells = Math.max(2, Math.min(5000, Math.floor(req.cells ?? DEFAULT_CELLS)));
   const center = req.center ?? 'mean';
   const spread = req.spread ?? 'minmax';
-  // Twice the cells: a min/max-decimated slice gives two points per bucket.
+  // Twice the cells: a min/max-decimated slice gives two points per bucket. A short series is read
+  // raw instead (one read of its rows, no pyramid built): its cells then hold its true mean.
   const slices: Pick<SeriesSlice, 'x' | 'y'>[] = new Array(req.runIds.length);
   let next = 0;
   const worker = async () => {
     while (next < req.runIds.length) {
       const i = next++;
-      slices[i] = await source.query({ runId: req.runIds[i], key: req.key, x: 'step', maxPoints: cells * 2 });
+      slices[i] = await source.query({
+        runId: req.runIds[i],
+        key: req.key,
+        x: 'step',
+        maxPoints: Math.max(cells * 2, RAW_UP_TO),
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, req.runIds.length) }, worker));
