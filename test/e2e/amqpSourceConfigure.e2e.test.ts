@@ -123,11 +123,7 @@ describe('AMQP source (e2e): configured through Configure Backend…, password i
       await page.locator('.part.activitybar .action-item a[aria-label^="Runwatch"]').click();
       const sourceRow = page.locator('.part.sidebar .monaco-list-row', { hasText: 'RabbitMQ (AMQP) source' }).first();
       await sourceRow.waitFor({ state: 'visible', timeout: 60_000 });
-      await sourceRow.click({ button: 'right' });
-      const configure = page.getByRole('menuitem', { name: 'Configure Backend…' }).first();
-      await configure.waitFor({ state: 'visible', timeout: 30_000 });
-      await configure.hover();
-      await configure.click();
+      await v.contextMenu(() => sourceRow.click({ button: 'right' }), 'Configure Backend…');
       await v.quickTitle(`${id}: url (optional)`).waitFor({ state: 'visible', timeout: 60_000 });
       assert.equal(await input.inputValue(), url, 'the row configures the source it names');
       await page.keyboard.press('Escape');

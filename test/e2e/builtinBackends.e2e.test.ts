@@ -207,11 +207,7 @@ describe('built-in backends (e2e): MLflow and TensorBoard chosen and configured 
       await healthShows(defaultDir);
 
       // --- Right-click TensorBoard, Configure Backend…: its own settings at once, a folder picker first.
-      await tbRow.click({ button: 'right' });
-      const menuItem = page.getByRole('menuitem', { name: 'Configure Backend…' }).first();
-      await menuItem.waitFor({ state: 'visible', timeout: 30_000 });
-      await menuItem.hover();
-      await menuItem.click();
+      await v.contextMenu(() => tbRow.click({ button: 'right' }), 'Configure Backend…');
       await v.quickTitle('runwatch.tensorboard: logDir (optional)').waitFor({ state: 'visible', timeout: 60_000 });
       await v.quickRow('Choose a folder…').click();
       // VS Code's own folder dialog (in the browser, its quick-input form): type the folder, accept.

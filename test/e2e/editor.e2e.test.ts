@@ -205,14 +205,6 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
     }
   });
 
-  /** Clicks `name` in the context menu VS Code shows for a right-click. */
-  async function menuItem(name: string): Promise<void> {
-    const item = vs!.page.getByRole('menuitem', { name }).first();
-    await item.waitFor({ state: 'visible', timeout: 30_000 });
-    await item.hover();
-    await item.click();
-  }
-
   async function opensLogLine(): Promise<void> {
     await vs!.page.locator('.tab.active[aria-label^="train_demo.py"]').waitFor({ state: 'visible', timeout: 60_000 });
     await cursorOn(LOG_LINE);
@@ -252,8 +244,7 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
       const max = cell('metrics.train/acc.max');
       await max.waitFor({ state: 'visible', timeout: 60_000 });
       await max.scrollIntoViewIfNeeded();
-      await max.click({ button: 'right' });
-      await menuItem('Go to Source');
+      await vs!.contextMenu(() => max.click({ button: 'right' }), 'Go to Source');
       await opensLogLine();
     } finally {
       await vs!.screenshot('editor-table-go-to-source').catch(() => undefined);
@@ -273,8 +264,7 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
       const frame = await vs!.webviewFrame('#root .toolbar', 120_000);
       const chart = frame.locator('.chart[data-key="train/acc"]').first();
       await chart.waitFor({ state: 'visible', timeout: 60_000 });
-      await chart.locator('.plot').click({ button: 'right' });
-      await menuItem('Go to Source');
+      await vs!.contextMenu(() => chart.locator('.plot').click({ button: 'right' }), 'Go to Source');
       await opensLogLine();
     } finally {
       await vs!.screenshot('editor-chart-go-to-source').catch(() => undefined);
