@@ -334,8 +334,8 @@ export class VsCode {
 
   /**
    * Opens a context menu with `open` (a right-click) and chooses `name` in it. VS Code's menu
-   * sometimes stays open with the item highlighted and the click ignored (seen on CI while the
-   * clicked row repainted); a menu that is still open after the click is closed and opened again.
+   * sometimes stays open with the item highlighted and the click ignored (seen on CI, cause not
+   * found); a menu that is still open after the click is closed and opened again.
    */
   async contextMenu(open: () => Promise<void>, name: string, tries = 3): Promise<void> {
     for (let i = 1; ; i++) {
