@@ -3,7 +3,10 @@
 // bounded queue of read-ahead batches, and writes them one at a time with a
 // per-write timeout, retry with exponential backoff and jitter, and a circuit
 // breaker. Each backend has its own runner, so a slow, hanging or throwing backend
-// only ever delays itself; ingest never waits on any of this.
+// only ever delays itself; ingest never waits on any of this. Nor does it share the
+// host with it: a runner with nothing to do lets a burst of appends finish (up to a
+// bound) before it reads, so a fast training loop's acks never queue behind reading,
+// encoding and cursor fsyncs for every backend.
 import type { BackendPlugin, RunRecord, RunSummary } from '../api/types';
 import type { Disposable } from '../common/disposable';
 import { errorText } from '../common/errors';
@@ -44,6 +47,11 @@ export interface SinkOptions {
   writeTimeoutMs: number;
   backoff: BackoffOptions;
   breaker: BreakerOptions;
+  /**
+   * An idle runner that is woken waits until no append has come for `quietMs`, but at
+   * most `maxWaitMs`; then it delivers until caught up without waiting again. 0: no wait.
+   */
+  settle: { quietMs: number; maxWaitMs: number };
   random?: () => number;
 }
 
@@ -54,6 +62,7 @@ export const DEFAULT_SINK_OPTIONS: SinkOptions = {
   writeTimeoutMs: 30_000,
   backoff: { baseMs: 250, maxMs: 30_000 },
   breaker: { failureThreshold: 5, coolDownMs: 30_000 },
+  settle: { quietMs: 50, maxWaitMs: 1000 },
 };
 
 export interface SinkStats {
@@ -91,6 +100,8 @@ export class SinkRunner {
   private readonly pointsPerRecord = new Map<string, number>();
   private readonly queue: Batch[] = [];
   private wake: (() => void) | undefined;
+  /** performance.now() of the last append notification. */
+  private lastNotify = -Infinity;
   private loopDone: Promise<void> | undefined;
   private lastError: string | undefined;
   private delivered = 0;
@@ -124,6 +135,7 @@ export class SinkRunner {
   notify(runId: string): void {
     this.pending.add(runId);
     this.touched.add(runId);
+    this.lastNotify = performance.now();
     this.wake?.();
   }
 
@@ -151,18 +163,36 @@ export class SinkRunner {
   }
 
   private async loop(): Promise<void> {
+    let draining = false;
     while (!this.abort.signal.aborted) {
+      if (!draining) {
+        await this.settle();
+        draining = true;
+      }
       await this.fill();
       const head = this.queue[0];
       if (!head) {
         // A notification may have landed while the last read was settling.
         if (this.pending.size > 0) continue;
+        draining = false;
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         continue;
       }
       if (!(await this.deliver(head))) return;
       this.queue.shift();
+    }
+  }
+
+  /** Waits while appends keep coming (see `SinkOptions.settle`). */
+  private async settle(): Promise<void> {
+    const { quietMs, maxWaitMs } = this.opts.settle;
+    const start = performance.now();
+    for (;;) {
+      const now = performance.now();
+      const left = Math.min(quietMs - (now - this.lastNotify), maxWaitMs - (now - start));
+      if (left <= 0 || this.abort.signal.aborted) return;
+      await sleep(left, this.abort.signal);
     }
   }
 

@@ -284,6 +284,51 @@ describe('sink runner', function () {
     );
   });
 
+  it('an idle backend waits out a burst of appends, but at most maxWaitMs, then catches up while appends go on', async () => {
+    const h = new Hub({
+      store,
+      stateDir: path.join(dir, 'state'),
+      logger: quiet,
+      sink: { ...FAST, batchSize: 500, settle: { quietMs: 150, maxWaitMs: 700 } },
+      pluginCallTimeoutMs: 5_000,
+    });
+    hubs.push(h);
+    const remote = new Remote();
+    const b = recordingBackend('calm', remote);
+    const writes: number[] = [];
+    const write = b.plugin.write.bind(b.plugin);
+    b.plugin.write = (batch) => (writes.push(performance.now()), write(batch));
+    h.registerPlugin(b.plugin);
+    await h.selectBackends(['calm']);
+    const appendFor = async (ms: number, from: number): Promise<number> => {
+      const end = performance.now() + ms;
+      let i = from;
+      while (performance.now() < end) {
+        await store.append('run-s', [{ event: i === 0 ? start() : metrics(i) }]);
+        i++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return i;
+    };
+    // A short burst: nothing is read until it is over, then everything at once.
+    const t0 = performance.now();
+    let n = await appendFor(400, 0);
+    const stopped = performance.now();
+    await waitFor('caught up', () => st(h, 'calm').lag === 0, WAIT);
+    assert.ok(writes[0] >= stopped, `first write ${Math.round(writes[0] - t0)} ms into a 400 ms burst`);
+    assert.equal(remote.count(), n);
+    // A long one: the first write comes after about maxWaitMs, later ones while it goes on.
+    writes.length = 0;
+    const t1 = performance.now();
+    n = await appendFor(2500, n);
+    await waitFor('caught up', () => st(h, 'calm').lag === 0, WAIT);
+    const first = writes[0] - t1;
+    assert.ok(first >= 650 && first < 2000, `first write ${Math.round(first)} ms into a 2.5 s burst`);
+    assert.ok(writes.filter((t) => t - t1 < 2400).length >= 3, 'delivery goes on during the burst');
+    assert.equal(remote.count(), n);
+    assert.equal(remote.duplicatesOffered, 0);
+  });
+
   it('applies processors per backend: one downsampled, the other complete, secrets masked for both', async () => {
     const h = hub();
     const full = recordingBackend('full', new Remote());
