@@ -30,6 +30,11 @@ const PER_WRITE = Math.min(
   Math.floor(DEFAULT_SINK_OPTIONS.maxBatchPoints / (PER_RECORD * 2)),
 );
 const INGEST_REPS = 5; // ingest is short and this machine is shared: more runs for a steadier median
+// While iterating: RUNWATCH_BENCH_ONLY=loops skips collector ingest; RUNWATCH_BENCH_TRACKERS=clearml,aim
+// measures only those trackers' loops (and not ClearML's slow default-mode loop). Either prints a
+// loops-only table; a full run (neither set) is what goes into the results.
+const ONLY_LOOPS = process.env.RUNWATCH_BENCH_ONLY === 'loops';
+const ONLY_TRACKERS = process.env.RUNWATCH_BENCH_TRACKERS?.split(',');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -136,7 +141,12 @@ else:
         log.report_scalar("train", "loss", 1 / (i + 1), iteration=i)
         log.report_scalar("val", "acc", i / steps, iteration=i)
     task.flush(wait_for_uploads=True)
+    folder = task.get_offline_mode_folder()
     task.close()
+    # Durable, as a bridge acknowledges a batch only once its scalars are on disk.
+    fd = os.open(os.path.join(folder, "metrics.jsonl"), os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
 print(2 * steps / (time.perf_counter() - t0))
 `;
 
@@ -264,6 +274,7 @@ async function main(): Promise<void> {
       [CLEARML, 'clearml-thread', `${CLEARML.displayName} (both with the reporter in a thread)`],
     ];
     for (const [spec, loopMode, label] of loops) {
+      if (ONLY_TRACKERS && !ONLY_TRACKERS.includes(spec.tracker)) continue;
       const bridge: number[] = [];
       const loop: number[] = [];
       const defaults: number[] = [];
@@ -272,17 +283,28 @@ async function main(): Promise<void> {
         fs.mkdirSync(dir, { recursive: true });
         bridge.push(await viaBridge(spec, dir, rep));
         loop.push(direct(loopMode, dir));
-        if (spec === CLEARML) defaults.push(direct('clearml', dir, DEFAULT_MODE_STEPS));
+        if (spec === CLEARML && !ONLY_TRACKERS) defaults.push(direct('clearml', dir, DEFAULT_MODE_STEPS));
+        // Each run's pair on stderr (not in the results), to see the spread behind a median.
+        process.stderr.write(`${spec.tracker} rep ${rep}: bridge ${fmt(bridge[rep])}, loop ${fmt(loop[rep])}\n`);
       }
       const b = median(bridge);
       const l = median(loop);
       rows.push(`| ${label} | ${fmt(b)} | ${fmt(l)} | ${(b / l).toFixed(2)}× |`);
-      if (spec === CLEARML) {
+      if (spec === CLEARML && defaults.length) {
         const d = median(defaults);
         rows.push(
           `| ${CLEARML.displayName} (SDK loop in its default mode, the reporter in a subprocess) | ${fmt(b)} | ${fmt(d)} | ${(b / d).toFixed(2)}× |`,
         );
       }
+    }
+    if (ONLY_LOOPS || ONLY_TRACKERS) {
+      console.log(
+        `| tracker | through the bridge | SDK in a loop | ratio |\n| --- | ---: | ---: | ---: |\n${rows.join('\n')}`,
+      );
+      console.log(
+        `\nLoops only. Load average (1 min) ${load0.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end.`,
+      );
+      return;
     }
     const none: number[] = [];
     const all: number[] = [];
@@ -306,7 +328,7 @@ async function main(): Promise<void> {
       `Points/s through each bridge (${fmt(STEPS * 2)} points, records of ${PER_RECORD} steps × 2 keys, ` +
         `${PER_WRITE} records (${fmt(PER_WRITE * PER_RECORD * 2)} points) per write as the sink runner sizes them, ` +
         `each write acknowledged once the SDK holds it) against the SDK called directly in a loop (one call per point, ` +
-        `W&B one \`log\` per step), both at the bridge's CPU priority (nice ${BRIDGE_PRIORITY} and Linux's idle scheduling class, SCHED_IDLE), median of ${REPS}. The bridge runs ClearML's reporter in a thread (a subprocess ` +
+        `W&B one \`log\` per step; ClearML's ends with \`close\` and an fsync of its metrics file, as a bridge acknowledges only scalars on disk), both at the bridge's CPU priority (nice ${BRIDGE_PRIORITY} and Linux's idle scheduling class, SCHED_IDLE), median of ${REPS}. The bridge runs ClearML's reporter in a thread (a subprocess ` +
         "would outlive a killed bridge), so its loop is measured in that mode; the SDK's default mode is shown too " +
         `(its loop ${fmt(DEFAULT_MODE_STEPS * 2)} points):\n`,
     );

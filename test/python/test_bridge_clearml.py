@@ -107,6 +107,10 @@ def check(ss, got, events, status: str, store: str, run_id: str) -> None:
     assert task["hyperparams"]["Runwatch"]["status"]["value"] == status
     assert set(task["tags"]) >= {"team:vision", "stage:dev"}
     assert task["name"] == "trial-1" and task["project_name"] == "rw-bridge"
+    for _, t in ss:
+        script = t.get("script") or {}
+        found = {k: script[k] for k in ("entry_point", "repository", "diff", "requirements") if script.get(k)}
+        assert not found, f"the task's script is the bridge's own process, no part of the run: {str(found)[:300]}"
 
 
 def clearml_run(tmp_path):

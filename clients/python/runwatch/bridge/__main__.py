@@ -109,6 +109,10 @@ def main(argv: list) -> int:
     # collector's reach, a full collection (ClearML reports allocate enough to start a few per
     # batch) no longer walks them every time.
     gc.freeze()
+    # A write decodes tens of thousands of objects and the SDK makes more for each point (ClearML's
+    # in reference cycles): a young-generation collection every 700 allocations runs hundreds of
+    # times a batch, mostly walking objects still in use. Every 50,000 costs a few MB of garbage.
+    gc.set_threshold(50_000, 10, 10)
     write_frame(out, {"ok": True, "sdk": version, "python": sys.executable})
     bridge = Bridge(tracker)
     try:

@@ -36,6 +36,19 @@ from .core import Refuse, SdkMissing, Tracker, log, tag_labels
 from .protocol import wire_float
 
 
+# `auto_connect_frameworks=False` still detects the repository: the script the SDK finds is the
+# bridge's own module, which is no part of the run, and the detection (git, an import scan)
+# runs in a thread beside the first batches. Only the dict form turns it off, and in it a
+# framework left out is connected, so each is named.
+NO_FRAMEWORKS = {
+    key: False
+    for key in (
+        "detect_repository", "hydra", "scikit", "joblib", "matplotlib", "tensorflow", "tensorboard",
+        "tfdefines", "pytorch", "megengine", "xgboost", "catboost", "fastai", "lightgbm", "gradio",
+    )
+}
+
+
 class ClearmlTracker(Tracker):
     name = "clearml"
     display = "ClearML"
@@ -46,6 +59,8 @@ class ClearmlTracker(Tracker):
         self.current: Optional[str] = None
         self.task: Any = None
         self.seen: Set[Tuple[str, str, int]] = set()
+        # Runwatch key -> ClearML (title, series).
+        self.names: Dict[str, Tuple[str, str]] = {}
         # Scalars reported in the open offline session, and what its metrics.jsonl holds so far.
         self.reported = 0
         self.written: Optional["MetricsFile"] = None
@@ -88,7 +103,7 @@ class ClearmlTracker(Tracker):
                 project_name=self.config.get("project") or run.get("project") or "runwatch",
                 task_name=run.get("name") or rid,
                 reuse_last_task_id=False,
-                auto_connect_frameworks=False,
+                auto_connect_frameworks=NO_FRAMEWORKS,
                 auto_resource_monitoring=False,
                 auto_connect_streams=False,
                 auto_connect_arg_parser=False,
@@ -144,28 +159,33 @@ class ClearmlTracker(Tracker):
                 t.add_tags(tags)
         elif kind == "metrics":
             # The per-point loop is the bridge's own cost on top of the SDK's: names and
-            # lookups are bound once, and the `seen` check runs only when an earlier session
-            # of this run left scalars behind.
+            # lookups are bound once, each key is split once, and the `seen` check runs
+            # only when an earlier session of this run left scalars behind.
             report = t.get_logger().report_scalar
+            names = self.names
             seen = self.seen
             isfinite = math.isfinite
             reported = 0
             for p in event.get("points") or []:
                 key = p["key"]
-                title, sep, series = key.partition("/")
-                if not sep:
-                    series = title
+                name = names.get(key)
+                if name is None:
+                    title, sep, series = key.partition("/")
+                    name = names[key] = (title, series if sep else title)
                 value = p["value"]
-                value = value if type(value) is float else wire_float(value)
+                if type(value) is not float:
+                    value = wire_float(value)
                 if not isfinite(value):
                     # ClearML would store it as 0 (its reporting NaN/inf value): skip it and say so.
                     refuse(key, f"ClearML cannot store {value} (it would show 0); such points are skipped")
                     continue
-                step = int(p["step"])
-                if seen and (title, series, step) in seen:
+                step = p["step"]
+                if type(step) is not int:
+                    step = int(step)
+                if seen and (name[0], name[1], step) in seen:
                     continue
                 try:
-                    report(title, series, value, iteration=step)
+                    report(name[0], name[1], value, step)
                     reported += 1
                 except Exception as e:  # noqa: BLE001
                     refuse(key, f"ClearML refused scalar {key!r}: {e}")
