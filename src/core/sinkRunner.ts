@@ -62,7 +62,7 @@ export const DEFAULT_SINK_OPTIONS: SinkOptions = {
   writeTimeoutMs: 30_000,
   backoff: { baseMs: 250, maxMs: 30_000 },
   breaker: { failureThreshold: 5, coolDownMs: 30_000 },
-  settle: { quietMs: 50, maxWaitMs: 1000 },
+  settle: { quietMs: 250, maxWaitMs: 1000 },
 };
 
 export interface SinkStats {

@@ -274,6 +274,25 @@ export class VsCode {
     }
   }
 
+  /**
+   * Runs a command that opens a QuickPick or input box and waits for its input. Now and
+   * then the palette closes without the command having run (its row clicked as the list
+   * re-renders): then the command is run again, up to `tries` times.
+   */
+  async openQuickInput(title: string, tries = 3): Promise<Locator> {
+    const input = this.page.locator('.quick-input-widget input.input');
+    for (let attempt = 1; ; attempt++) {
+      await this.runCommand(title);
+      try {
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        return input;
+      } catch (err) {
+        if (attempt >= tries)
+          throw new Error(`"${title}" opened no input after ${attempt} tries: ${(err as Error).message}`);
+      }
+    }
+  }
+
   /** The frame (walking nested webview iframes) whose document holds `selector`. */
   async webviewFrame(selector: string, timeoutMs = 60_000): Promise<Frame> {
     return waitFor(

@@ -182,9 +182,7 @@ describe('Runs tree and Compare (e2e, packaged .vsix in code-server)', () => {
   it('narrows the runs by typed text and by a checked status, and clears the filter', async () => {
     const page = vs!.page;
     try {
-      await vs!.runCommand('Runwatch: Filter Runs…');
-      const input = page.locator('.quick-input-widget input.input');
-      await input.waitFor({ state: 'visible', timeout: 30_000 });
+      const input = await vs!.openQuickInput('Runwatch: Filter Runs…');
       await input.fill('lr1e');
       await page.keyboard.press('Enter');
       await waitFor(
@@ -201,8 +199,7 @@ describe('Runs tree and Compare (e2e, packaged .vsix in code-server)', () => {
         .waitFor({ state: 'visible', timeout: 30_000 });
 
       // Now by status: the text cleared, "failed" checked.
-      await vs!.runCommand('Runwatch: Filter Runs…');
-      await input.waitFor({ state: 'visible', timeout: 30_000 });
+      await vs!.openQuickInput('Runwatch: Filter Runs…');
       await input.fill('');
       await page
         .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: /^failed/ })
@@ -220,8 +217,11 @@ describe('Runs tree and Compare (e2e, packaged .vsix in code-server)', () => {
 
       await vs!.runCommand('Runwatch: Clear Runs Filter');
       await waitFor('all three runs again', async () => (await runRows(page)).length === 3, 30_000);
-    } finally {
+    } catch (err) {
       await vs!.screenshot('treeCompare-filter');
+      // A filter left on would hide the runs the next tests click.
+      await vs!.runCommand('Runwatch: Clear Runs Filter').catch(() => undefined);
+      throw err;
     }
   });
 
