@@ -237,9 +237,9 @@ class Deferred:
 
 
 class DeferredScalar(Deferred):
-    """One metric queued as `(key, value, record)`, this object being its key: the value is stored as
-    float32 holds it, the step and time are `record.step` and `record.wall_time` (a TensorBoard event,
-    read on the sender thread). Encoded inline, with no dict per point. `off` (on the class) drops them."""
+    """One metric queued as `(key, value, (step, time))`, this object being its key: the value is
+    stored as float32 holds it (TensorBoard's `simple_value`), a time of 0.0 as the time it is encoded.
+    Encoded inline, with no dict per point. `off` (on the class) drops them."""
 
     __slots__ = ("name", "kenc")
     off = False
@@ -250,8 +250,6 @@ class DeferredScalar(Deferred):
 
 
 _time = time.time
-_get_step = operator.attrgetter("step")
-_get_wall = operator.attrgetter("wall_time")
 _fmts: Dict[int, str] = {}
 
 
@@ -304,7 +302,7 @@ class FrameEncoder:
         max_bytes = self.max_bytes
         keys = self._keys
         ki_len = len(str(max_points)) + 4  # at most this long with its comma: a frame has fewer keys than points
-        # DeferredScalar points not read yet (their values and events): the last ones of `cols.k`.
+        # DeferredScalar points not formatted yet (their values and (step, time) pairs): the last ones of `cols.k`.
         fv: List[Any] = []
         fe: List[Any] = []
         fkey: Any = None
@@ -329,8 +327,8 @@ class FrameEncoder:
                 continue
             if data.__class__ is not dict:
                 if isinstance(data, DeferredScalar):
-                    # (key, value, event): one point and no dict. Read and formatted in _flush_fast, a
-                    # run of them at once: here only its key index, value and event are kept.
+                    # (key, value, (step, time)): one point and no dict. Formatted in _flush_fast, a run
+                    # of them at once: here only its key index, value and (step, time) are kept.
                     if data.off:
                         continue
                     ki = cols.index.get(data)
@@ -444,17 +442,16 @@ class FrameEncoder:
             out.append(self._frame(cols))
         return out
 
-    def _flush_fast(self, cols: Columns, fv: List[Any], fe: List[Any], key: DeferredScalar) -> None:
-        """Reads and formats a run of DeferredScalar points (the last len(fv) of cols.k) at once, in C
-        loops: values rounded to float32, the events' steps and times, one fragment per column. A
-        number is written with 17 significant digits: the same double as repr() gives, for less work."""
+    def _flush_fast(self, cols: Columns, fv: List[Any], fw: List[Any], key: DeferredScalar) -> None:
+        """Formats a run of DeferredScalar points (the last len(fv) of cols.k) at once, in C loops:
+        values rounded to float32, steps and times, one fragment per column. A number is written with
+        17 significant digits: the same double as repr() gives, for less work."""
         n = len(fv)
         if not n:
             return
         try:
             values = _array("f", fv).tolist()  # float32 as the event file holds it
-            steps = list(map(_get_step, fe))
-            walls = list(map(_get_wall, fe))
+            steps, walls = map(list, zip(*fw))
             if min(steps) < 0 or max(steps) > MAX_STEP:  # skipped, as a log() with such a step is
                 keep = [i for i in range(n) if 0 <= steps[i] <= MAX_STEP]
                 self._fix_step(next(x for x in steps if not 0 <= x <= MAX_STEP))  # warns (once)
@@ -465,7 +462,7 @@ class FrameEncoder:
                 n = len(keep)
                 if not n:
                     return
-            if 0.0 in walls:  # an event with no wall time: the time it is read, as the slow path does
+            if 0.0 in walls:  # an event with no wall time: the time it is encoded, as the slow path does
                 now = _time()
                 walls = [w or now for w in walls]
             fmt = _fmt(n)

@@ -164,6 +164,12 @@ class Sender:
                 # Until the next batch is due: an ack wakes this early, and encoding then would send a
                 # small frame per ack (a ping-pong of tiny frames, each a wake-up and a syscall or two).
                 wait = self._next_batch - _monotonic()
+                if wait > 0 and self._queue and self.finish_deadline is None and not self.interrupted:
+                    # Points keep coming: acks are read with the next batch, not as each lands (a
+                    # wake-up takes the GIL from the training thread, and a thread switch costs it more).
+                    self.wake.wait(min(SEND_INTERVAL_S, wait))
+                    self.wake.clear()
+                    wait = 0.0
                 for text in ws.poll(min(SEND_INTERVAL_S, max(0.0, wait))):
                     self._on_message(text)
             except WebSocketClosed as e:

@@ -26,9 +26,9 @@ no thread of capture's own, no wake-up per point, and run.end always comes after
 
 Fast path: `SummaryWriter.add_scalar` of torch and tensorboardX is wrapped too. For a plain Python
 float or int and no extra options, the event it writes is not decoded again: the event-level wrapper
-hands the event back to the add_scalar wrapper instead of queueing it, which queues (key, value,
-event); the sender reads only the event's step and wall time, and stores the value rounded to float32
-as `simple_value` holds it (so the store equals the file). Each event is queued once, either way. The
+hands the event back to the add_scalar wrapper instead of queueing it, which reads the event's step
+and wall time and queues (key, value, (step, wall time)); the sender stores the value rounded to
+float32 as `simple_value` holds it (so the store equals the file). Each event is queued once, either way. The
 first add_scalar of each tag also takes its calling line (the person's frame; `_source.py`) on the
 caller's thread, for "Go to Source", and makes the tag's key object, used from then on.
 """
@@ -242,7 +242,7 @@ class _Tap(Deferred):
 
 class _Key(DeferredScalar):
     """A fast-pathed add_scalar tag of one writer: the metric's name (prefixed, cleaned as the library
-    writes it) and its run. Queued as (key, value, event) in the run's queue."""
+    writes it) and its run. Queued as (key, value, (step, wall time)) in the run's queue."""
 
     __slots__ = ("run",)
 
@@ -555,7 +555,10 @@ def _wrap_add_scalar(cls: Any, clean: Any) -> None:
                     key = _new_key(tap, tag, taker)
                 run = key.run
                 if run.status is None:
-                    run._append((key, scalar_value, slot[1]))  # the sender reads the event's step and time
+                    # The step and time as the event holds them, read here: the event is not kept (it is
+                    # freed on this thread, as without capture, not later and colder on the sender's).
+                    event = slot[1]
+                    run._append((key, scalar_value, (event.step, event.wall_time)))
             except Exception as e:  # noqa: BLE001 - never break the person's writer
                 _fail(e)
         return result
