@@ -352,7 +352,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `\nThe bridge processes run at the lowest CPU priority (nice ${BRIDGE_PRIORITY}; on Linux the idle scheduling class, which gets a core only when nothing else wants it): while the client and the collector ` +
-        'keep both cores busy the SDKs wait, and they catch up afterwards from the durable log. ' +
+        'keep both cores busy the SDKs wait, and they catch up afterwards from the durable log. And a backend with ' +
+        'nothing left to send reads the log again only after 250 ms without appends (at most 1 s; src/core/sinkRunner.ts), ' +
+        'so the bridges are not even started during a burst like this one. ' +
         `Load average (1 min) ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end (other work shares this machine).`,
     );
   } finally {
