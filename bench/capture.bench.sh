@@ -18,4 +18,4 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 read -r URL TOKEN < <("$PY" -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(d["url"], d["token"])' "$TMP/collector.out")
-RUNWATCH_SPOOL_DIR="$TMP/spool" "$PY" bench/capture_bench.py --url "$URL" --token "$TOKEN"
+RUNWATCH_SPOOL_DIR="$TMP/spool" "$PY" bench/capture_bench.py --url "$URL" --token "$TOKEN" --collector-pid "$CPID"
