@@ -312,6 +312,56 @@ describe('mlflow: backend against a fake server', () => {
     );
   });
 
+  it('links a child whose whole run was sent before its parent was, also across a restart', async () => {
+    const child = (id: string): RunBatch => ({
+      run: { ...run, runId: id, name: id, parentRunId: 'parent-1' },
+      records: [
+        {
+          runId: id,
+          offset: 0,
+          event: {
+            type: 'run.start',
+            project: 'proj',
+            name: id,
+            time: 1700000000,
+            params: {},
+            tags: {},
+            context: {},
+            parentRunId: 'parent-1',
+          },
+        },
+        { runId: id, offset: 1, event: { type: 'run.end', status: 'finished', time: 1700000010 } },
+      ],
+    });
+    const parent: RunBatch = {
+      run: { ...run, runId: 'parent-1', name: 'sweep' },
+      records: [{ runId: 'parent-1', offset: 0, event: { ...records(0)[0].event, name: 'sweep' } as never }],
+    };
+    const b1 = new MlflowBackend();
+    await b1.initialize(ctx());
+    await b1.write(child('child-1')); // every record of the child: it gets no later write
+    b1.dispose();
+    const b2 = new MlflowBackend(); // a restart before the parent comes
+    await b2.initialize(ctx());
+    await b2.write(child('child-2'));
+    await b2.write(parent);
+    await b2.write(parent); // sent again: the children are not tagged twice
+    b2.dispose();
+    const created = fake.requests.filter((r) => r.url.includes('runs/create'));
+    const idOf = (name: string): string =>
+      `mlrun${created.findIndex((r) => (r.body as { run_name: string }).run_name === name) + 1}`;
+    const links = fake.requests
+      .filter((r) => r.url.includes('runs/set-tag') && (r.body as { key: string }).key === 'mlflow.parentRunId')
+      .map((r) => r.body as { run_id: string; value: string });
+    assert.deepEqual(
+      links.map((l) => [l.run_id, l.value]).sort(),
+      [
+        [idOf('child-1'), idOf('sweep')],
+        [idOf('child-2'), idOf('sweep')],
+      ].sort(),
+    );
+  });
+
   it('does not create a second MLflow run when the connection resets after the server created one', async () => {
     fake.dropNextCreateReply = true;
     const b = new MlflowBackend();

@@ -227,10 +227,32 @@ export class MlflowBackend implements BackendPlugin {
     };
     // Losing this mapping would make the next delivery start a second MLflow run.
     this.states.save(runId, st);
+    if (info.parentRunId && st.parentLinked === false) this.states.awaitParent(info.parentRunId, runId);
     return st;
   }
 
+  /** Sets `mlflow.parentRunId` on the children made before this run's MLflow run. */
+  private async linkChildren(parentId: string, parent: RunState): Promise<void> {
+    for (const childId of this.states.waitingFor(parentId)) {
+      const child = this.states.get(childId);
+      if (child && child.parentLinked === false) await this.linkParent(childId, child, parent);
+      this.states.linked(parentId, childId);
+    }
+  }
+
+  private async linkParent(childId: string, child: RunState, parent: RunState): Promise<void> {
+    await this.http.call('POST', 'runs/set-tag', {
+      run_id: child.mlflowRunId,
+      key: 'mlflow.parentRunId',
+      value: parent.mlflowRunId,
+    });
+    child.parentLinked = true;
+    this.states.save(childId, child);
+  }
+
   private readonly running = new Map<string, Promise<void>>();
+  /** Runs whose waiting children (see `RunStates.awaitParent`) were linked in this session. */
+  private readonly childrenLinked = new Set<string>();
 
   /**
    * One write per run at a time: the hub may give up on a slow write and retry
@@ -251,18 +273,18 @@ export class MlflowBackend implements BackendPlugin {
   private async writeNow(batch: RunBatch): Promise<void> {
     const runId = batch.run.runId;
     const st = await this.ensureRun(batch);
+    // Once per run and session, and again after a failed try: a child made first waits for this.
+    if (!this.childrenLinked.has(runId)) {
+      await this.linkChildren(runId, st);
+      this.childrenLinked.add(runId);
+    }
     const limits = await this.serverLimits();
     const parentId = batch.run.parentRunId;
     if (parentId && st.parentLinked === false) {
       const parent = this.states.get(parentId);
       if (parent) {
-        await this.http.call('POST', 'runs/set-tag', {
-          run_id: st.mlflowRunId,
-          key: 'mlflow.parentRunId',
-          value: parent.mlflowRunId,
-        });
-        st.parentLinked = true;
-        this.states.save(runId, st);
+        await this.linkParent(runId, st, parent);
+        this.states.linked(parentId, runId);
       }
     }
     const fresh = batch.records.filter((r) => r.offset > st.offset);

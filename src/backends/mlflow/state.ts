@@ -23,7 +23,7 @@ export interface RunState {
   partial?: { offset: number; done: number };
   /** Params already in MLflow: MLflow refuses to change a param, so a changed value is reported, not sent. */
   params: Record<string, string>;
-  /** Whether `mlflow.parentRunId` is set (a parent delivered after its child is linked later). */
+  /** Whether `mlflow.parentRunId` is set (a parent delivered after its child is linked when it is). */
   parentLinked?: boolean;
 }
 
@@ -54,9 +54,50 @@ export class RunStates {
     this.states.set(runId, st);
   }
 
-  private file(runId: string): string {
-    return path.join(this.dir, `${runId.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+  /**
+   * Children whose MLflow run was made before their parent's, by parent: the parent's run,
+   * once made, links them (a child may have no record left to send by then). Kept as empty
+   * files named for the child, so a restart in between still links them.
+   */
+  awaitParent(parentId: string, childId: string): void {
+    const dir = this.waitingDir(parentId);
+    fs.mkdirSync(dir, { recursive: true });
+    writeFileAtomicSync(path.join(dir, safeName(childId)), childId, { durable: true });
   }
+
+  /** The children waiting for `parentId`'s MLflow run. */
+  waitingFor(parentId: string): string[] {
+    const dir = this.waitingDir(parentId);
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+    return names.flatMap((n) => {
+      try {
+        return [fs.readFileSync(path.join(dir, n), 'utf8')];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  linked(parentId: string, childId: string): void {
+    fs.rmSync(path.join(this.waitingDir(parentId), safeName(childId)), { force: true });
+  }
+
+  private waitingDir(parentId: string): string {
+    return path.join(this.dir, 'waiting-for-parent', safeName(parentId));
+  }
+
+  private file(runId: string): string {
+    return path.join(this.dir, `${safeName(runId)}.json`);
+  }
+}
+
+function safeName(runId: string): string {
+  return runId.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
 function readJson<T>(file: string): T | undefined {
