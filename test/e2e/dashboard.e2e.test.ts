@@ -84,7 +84,7 @@ async function dashboard(vs: VsCode, timeoutMs = 120_000): Promise<Frame> {
 }
 
 /** Until no frame holds a dashboard page (closed, or torn down while hidden). */
-async function dashboardGone(vs: VsCode, what: string): Promise<void> {
+async function dashboardGone(vs: VsCode, what: string, timeoutMs = 60_000): Promise<void> {
   await waitFor(
     what,
     async () => {
@@ -92,7 +92,7 @@ async function dashboardGone(vs: VsCode, what: string): Promise<void> {
         if (!f.isDetached() && (await f.$('#root .toolbar').catch(() => null))) return undefined;
       return true;
     },
-    60_000,
+    timeoutMs,
   );
 }
 
@@ -386,14 +386,24 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
       // The setting applies to dashboards opened afterwards: set it, then open a new one.
       fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
       fs.writeFileSync(settingsFile, JSON.stringify({ 'runwatch.dashboard.retainWhenHidden': false }, null, 2));
-      await new Promise((r) => setTimeout(r, 2000));
-      await v.runCommand('View: Close All Editors');
-      await dashboardGone(v, 'the dashboard closed');
-      await v.runCommand('Runwatch: Show Dashboard');
-      const before = await runCharts(v, runId, 'the new dashboard with the run', 2);
-      // Another editor in the same group hides the panel; its page is torn down.
-      await v.runCommand('File: New Untitled Text File');
-      await dashboardGone(v, 'the dashboard page to go away');
+      // VS Code reads the changed file when it gets to it (seconds, on a loaded machine): a dashboard
+      // opened before that keeps its page, so it is closed and opened again until one does not.
+      let before: Awaited<ReturnType<typeof runCharts>> = [];
+      for (let attempt = 1; ; attempt++) {
+        await new Promise((r) => setTimeout(r, 2000));
+        await v.runCommand('View: Close All Editors');
+        await dashboardGone(v, 'the dashboard closed');
+        await v.runCommand('Runwatch: Show Dashboard');
+        before = await runCharts(v, runId, 'the new dashboard with the run', 2);
+        // Another editor in the same group hides the panel; its page is torn down.
+        await v.runCommand('File: New Untitled Text File');
+        try {
+          await dashboardGone(v, 'the dashboard page to go away', attempt < 3 ? 15_000 : 60_000);
+          break;
+        } catch (err) {
+          if (attempt >= 3) throw err;
+        }
+      }
       await v.runCommand('Runwatch: Show Dashboard');
       const after = await runCharts(v, runId, 'the dashboard charts again', before.length);
       assert.deepStrictEqual(
@@ -410,6 +420,8 @@ describe('dashboard (e2e, packaged .vsix in code-server)', () => {
   it('after a window reload the dashboard is restored with the same data and settings', async () => {
     const v = vs!;
     try {
+      // In front (a test before may have left another editor over it).
+      await v.runCommand('Runwatch: Show Dashboard');
       let frame = await dashboard(v);
       // A UI setting that must survive through the webview's saved state.
       await frame.click('#log-scale');
