@@ -156,6 +156,8 @@ def test_run_streamed_through_runwatch_reads_back_exactly(server: MlflowServer, 
         client = MlflowClient(server.uri)
         child = wait_finished(client, "rw-mlflow", child_id, rw)
         parent = wait_finished(client, "rw-mlflow", parent_id, rw, status="FAILED")
+        # Read again: a child that reached MLflow before its parent is linked when the parent's run is made.
+        child = client.get_run(child.info.run_id)
     finally:
         rw.stop()
 
