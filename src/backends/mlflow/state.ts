@@ -23,7 +23,7 @@ export interface RunState {
   partial?: { offset: number; done: number };
   /** Params already in MLflow: MLflow refuses to change a param, so a changed value is reported, not sent. */
   params: Record<string, string>;
-  /** Whether `mlflow.parentRunId` is set (a parent delivered after its child is linked when it is). */
+  /** Whether `mlflow.parentRunId` is set (a child delivered before its parent is linked when the parent's run is made). */
   parentLinked?: boolean;
 }
 
@@ -56,8 +56,8 @@ export class RunStates {
 
   /**
    * Children whose MLflow run was made before their parent's, by parent: the parent's run,
-   * once made, links them (a child may have no record left to send by then). Kept as empty
-   * files named for the child, so a restart in between still links them.
+   * once made, links them (a child may have no record left to send by then). One small file
+   * per child, holding its id, so a restart in between still links them.
    */
   awaitParent(parentId: string, childId: string): void {
     const dir = this.waitingDir(parentId);
