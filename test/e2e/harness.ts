@@ -354,7 +354,8 @@ export class VsCode {
   /**
    * Opens a context menu with `open` (a right-click) and chooses `name` in it. VS Code's menu
    * sometimes stays open with the item highlighted and the click ignored (seen on CI, cause not
-   * found); a menu that is still open after the click is closed and opened again.
+   * found): then Enter chooses the highlighted item, as a person would, and a menu still open
+   * after that is closed and opened again.
    */
   async contextMenu(open: () => Promise<void>, name: string, tries = 3): Promise<void> {
     for (let i = 1; ; i++) {
@@ -363,11 +364,15 @@ export class VsCode {
       await item.waitFor({ state: 'visible', timeout: 30_000 });
       await item.hover();
       await item.click();
-      const closed = await item
-        .waitFor({ state: 'hidden', timeout: 5_000 })
-        .then(() => true)
-        .catch(() => false);
-      if (closed) return;
+      const hidden = (ms: number): Promise<boolean> =>
+        item
+          .waitFor({ state: 'hidden', timeout: ms })
+          .then(() => true)
+          .catch(() => false);
+      if (await hidden(5_000)) return;
+      // The item was hovered, so it is the menu's focused one: Enter chooses it.
+      await this.page.keyboard.press('Enter');
+      if (await hidden(5_000)) return;
       if (i >= tries) {
         const shot = await this.screenshot('context-menu-stuck').catch(() => '');
         throw new Error(`the context menu stayed open after ${tries} clicks on "${name}" (${shot})`);
