@@ -92,6 +92,23 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
     );
   }
 
+  /**
+   * Go to Line in the active editor. Its box first (keys typed before it opens would edit the
+   * file), and Enter only once it offers "Go to line N." (an Enter before that is ignored).
+   */
+  async function goToLine(line: number): Promise<void> {
+    const page = vs!.page;
+    await page.keyboard.press('Control+G');
+    await page.locator('.quick-input-widget input.input').waitFor({ state: 'visible', timeout: 30_000 });
+    await page.keyboard.type(String(line));
+    await page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: `Go to line ${line}.` })
+      .first()
+      .waitFor({ state: 'visible', timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    await cursorOn(line);
+  }
+
   /** The text drawn after the editor's lines by decorations (CSS ::after content), joined. */
   async function decorationTexts(): Promise<string[]> {
     // A string: the page's DOM types are not in this (Node) project.
@@ -144,12 +161,8 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
     const page = vs!.page;
     try {
       await quickOpen('train_demo.py');
-      // Show the log line: Go to Line (its box first: keys typed before it opens would edit the file).
-      await page.keyboard.press('Control+G');
-      await page.locator('.quick-input-widget input.input').waitFor({ state: 'visible', timeout: 30_000 });
-      await page.keyboard.type(String(LOG_LINE));
-      await page.keyboard.press('Enter');
-      await cursorOn(LOG_LINE);
+      // Show the log line.
+      await goToLine(LOG_LINE);
 
       await vs!.runCommand('Terminal: Create New Terminal');
       await page.locator('.terminal-wrapper.active .xterm').first().waitFor({ state: 'visible', timeout: 60_000 });
@@ -214,11 +227,7 @@ describe('editor features (e2e, packaged .vsix in code-server)', function () {
   /** train_demo.py open with the cursor on its first line, so opening the log line moves it. */
   async function demoAtTop(): Promise<void> {
     await quickOpen('train_demo.py');
-    await vs!.page.keyboard.press('Control+G');
-    await vs!.page.locator('.quick-input-widget input.input').waitFor({ state: 'visible', timeout: 30_000 });
-    await vs!.page.keyboard.type('1');
-    await vs!.page.keyboard.press('Enter');
-    await cursorOn(1);
+    await goToLine(1);
   }
 
   it('"Go to Source" on a metric cell of the runs table: double-click, and its context menu', async () => {
