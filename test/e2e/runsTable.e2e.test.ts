@@ -243,10 +243,13 @@ describe('runs table (e2e, packaged .vsix in code-server)', () => {
       await frame.click('.row[data-run-id] >> nth=1', { modifiers: ['Control'] });
       await waitFor('two selected', async () => (await frame.$$('.row.selected')).length === 2 || undefined);
       await frame.click('button[data-action="tag"]');
+      // The box that asks for the two runs' tags (not some other), holding what was typed, then Enter.
+      await v.quickTitle('Tag 2 runs').waitFor({ state: 'visible', timeout: 30_000 });
       const input = v.page.locator('.quick-input-widget input.input');
-      await input.waitFor({ state: 'visible', timeout: 30_000 });
       await input.fill('picked, best');
+      await waitFor('the tag box to hold the names', async () => (await input.inputValue()) === 'picked, best', 10_000);
       await input.press('Enter');
+      await input.waitFor({ state: 'hidden', timeout: 30_000 });
       const tableNow = await tableFrame(v);
       await setFilter(tableNow, 'tag:picked');
       const tagged = await waitFor('the tag filter to match the tagged runs', async () => {
