@@ -6,6 +6,7 @@
 import type { ZodError } from 'zod';
 import type { RunEvent } from '../api/types';
 import { decodeWireNumber } from '../common/wireNumber';
+import { packedRule, unpackColumn } from '../protocol/packedColumn';
 import * as v1 from '../protocol/v1';
 
 export interface FrameError {
@@ -192,7 +193,8 @@ function parseColumns(
 ): ParsedFrame {
   if (typeof cols !== 'object' || cols === null || Array.isArray(cols))
     return bad(`"cols" must be an object {keys, k, v, s, t}, got ${kind(cols)}`);
-  const { keys, k, v, s, t } = cols as Record<string, unknown>;
+  const c = cols as Record<string, unknown>;
+  const { keys, k } = c;
   if (!Array.isArray(keys)) return bad(`cols.keys must be an array of metric names, got ${kind(keys)}`);
   if (keys.length < 1) return bad('cols.keys is empty; name at least one metric');
   const seen = new Set<string>();
@@ -203,15 +205,25 @@ function parseColumns(
     seen.add(key);
   }
   if (!Array.isArray(k)) return bad(`cols.k must be an array of indexes into cols.keys, got ${kind(k)}`);
-  if (!Array.isArray(v)) return bad(`cols.v must be an array of values, got ${kind(v)}`);
-  if (!Array.isArray(s)) return bad(`cols.s must be an array of steps, got ${kind(s)}`);
-  if (!Array.isArray(t)) return bad(`cols.t must be an array of times, got ${kind(t)}`);
   const n = k.length;
   if (n < 1) return bad('cols.k is empty; send at least one point');
+  // A packed column (base64 of float32 or float64 numbers) is decoded here; an array is read as it is.
+  const column = (x: unknown, name: string, what: string): ArrayLike<unknown> | string => {
+    if (typeof x === 'string') return unpackColumn(x, n) ?? `cols.${name} is packed but is not ${packedRule(n)}`;
+    if (!Array.isArray(x)) return `cols.${name} must be an array of ${what} or a packed column, got ${kind(x)}`;
+    return x;
+  };
+  const v = column(c.v, 'v', 'values');
+  if (typeof v === 'string') return bad(v);
+  const s = column(c.s, 's', 'steps');
+  if (typeof s === 'string') return bad(s);
+  const t = column(c.t, 't', 'times');
+  if (typeof t === 'string') return bad(t);
   if (v.length !== n || s.length !== n || t.length !== n) {
     return bad(`cols.k, v, s and t must have the same length; got ${n}, ${v.length}, ${s.length} and ${t.length}`);
   }
   if (n > limits.maxBatchPoints) return tooManyPoints(n, limits, rid, seq);
+  const packedValues = !Array.isArray(v);
   const nk = keys.length;
   const names = keys as string[];
   const points = new Array<{ key: string; value: number; step: number; time: number }>(n);
@@ -221,7 +233,8 @@ function parseColumns(
       return bad(`cols.k[${i}] must be an integer index into cols.keys (0 to ${nk - 1}), got ${kind(ki)}`);
     }
     const value: unknown = v[i];
-    const val = wireValue(value);
+    // A packed value is a float as it is, NaN and ±Infinity included.
+    const val = packedValues ? (value as number) : wireValue(value);
     if (val === undefined) return bad(`cols.v[${i}] ${valueRule(value)}`);
     const step: unknown = s[i];
     if (!isStep(step)) return bad(`cols.s[${i}] ${STEP_RULE}, got ${kind(step)}`);

@@ -12,6 +12,7 @@
 // - Every field without `.optional()` or `.default()` is required.
 import { z } from 'zod';
 import { WIRE_NON_FINITE, decodeWireNumber } from '../common/wireNumber';
+import { packedRule, unpackColumn } from './packedColumn';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -126,14 +127,16 @@ export const Point = z.object({
 /**
  * The columnar form of a batch: point i is (keys[k[i]], v[i], s[i], t[i]). Half the
  * bytes of the object form and much cheaper to parse; the Python client sends it.
+ * `v`, `s` and `t` may each be packed instead (src/protocol/packedColumn.ts): a value
+ * packed may be NaN or ±Infinity as it is.
  */
 export const MetricColumns = z
   .object({
     keys: z.array(Key).min(1),
     k: z.array(Int('an index')).min(1),
-    v: z.array(WireNumber).min(1),
-    s: z.array(Int('step')).min(1),
-    t: z.array(Time).min(1),
+    v: z.union([z.array(WireNumber).min(1), z.string()]),
+    s: z.union([z.array(Int('step')).min(1), z.string()]),
+    t: z.union([z.array(Time).min(1), z.string()]),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
@@ -143,7 +146,16 @@ export const MetricColumns = z
     });
     const n = c.k.length;
     for (const col of ['v', 's', 't'] as const) {
-      if (c[col].length !== n)
+      const x = c[col];
+      if (typeof x === 'string') {
+        const nums = unpackColumn(x, n);
+        if (nums === undefined)
+          ctx.addIssue({ code: 'custom', path: [col], message: `packed, must be ${packedRule(n)}` });
+        else if (col === 's' && !nums.every((v) => Number.isSafeInteger(v) && v >= 0))
+          ctx.addIssue({ code: 'custom', path: [col], message: 'steps must be integers from 0 to 2^53 - 1' });
+        else if (col === 't' && !nums.every((v) => Number.isFinite(v) && v >= 0))
+          ctx.addIssue({ code: 'custom', path: [col], message: 'times must be seconds since the Unix epoch' });
+      } else if (x.length !== n)
         ctx.addIssue({ code: 'custom', path: [col], message: `must have as many entries as k (${n})` });
     }
     c.k.forEach((ki, i) => {
@@ -206,8 +218,16 @@ export const Metrics = z.looseObject(MetricsBase).pipe(
 export function metricsPoints(m: Metrics): { key: string; value: number; step: number; time: number }[] {
   if (!m.cols && !m.points) return [];
   if (m.cols) {
-    const { keys, k, v, s, t } = m.cols;
-    return k.map((ki, i) => ({ key: keys[ki], value: decodeWireNumber(v[i]) as number, step: s[i], time: t[i] }));
+    const { keys, k } = m.cols;
+    const n = k.length;
+    const col = (x: readonly (number | string)[] | string) => (typeof x === 'string' ? unpackColumn(x, n) : x) ?? [];
+    const [v, s, t] = [col(m.cols.v), col(m.cols.s), col(m.cols.t)];
+    return k.map((ki, i) => ({
+      key: keys[ki],
+      value: decodeWireNumber(v[i]) as number,
+      step: s[i] as number,
+      time: t[i] as number,
+    }));
   }
   return m.points.map((p) => ({ key: p.key, value: decodeWireNumber(p.value) as number, step: p.step, time: p.time }));
 }

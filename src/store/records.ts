@@ -2,6 +2,7 @@
 // strings) and how a run's summary is folded from its events. Pure functions, no I/O.
 import type { MetricPoint, RunEvent, RunSummary, SourceLocation } from '../api/types';
 import { decodeWireNumber, encodeWireNumber, type WireNumber } from '../common/wireNumber';
+import { unpackColumn } from '../protocol/packedColumn';
 
 export function encodePayload(seq: number | undefined, event: RunEvent): Buffer {
   let ev: RunEvent = event;
@@ -49,9 +50,10 @@ type StoredPoint = Omit<MetricPoint, 'value'> & { value: WireNumber };
 interface StoredColumns {
   keys: string[];
   k: number[];
-  v: WireNumber[];
-  s: number[];
-  t: number[];
+  /** Packed columns (a string each) hold their numbers as they are, NaN and ±Infinity included. */
+  v: WireNumber[] | string;
+  s: number[] | string;
+  t: number[] | string;
 }
 
 function storedNumber(v: WireNumber): number {
@@ -67,10 +69,24 @@ function objectsToPoints(pts: StoredPoint[]): MetricPoint[] {
   return points;
 }
 
+/** A stored column as numbers (checked on the way in: a packed one decodes to k.length numbers). */
+function storedColumn(col: readonly number[] | string, n: number): ArrayLike<number> {
+  return typeof col === 'string' ? (unpackColumn(col, n) ?? new Float64Array(n).fill(NaN)) : col;
+}
+
 function columnsToPoints(c: StoredColumns): MetricPoint[] {
-  const { keys, k, v, s, t } = c;
-  const points = new Array<MetricPoint>(k.length);
-  for (let i = 0; i < k.length; i++) points[i] = { key: keys[k[i]], value: storedNumber(v[i]), step: s[i], time: t[i] };
+  const { keys, k } = c;
+  const n = k.length;
+  const s = storedColumn(c.s, n);
+  const t = storedColumn(c.t, n);
+  const points = new Array<MetricPoint>(n);
+  if (typeof c.v === 'string') {
+    const v = storedColumn(c.v, n);
+    for (let i = 0; i < n; i++) points[i] = { key: keys[k[i]], value: v[i], step: s[i], time: t[i] };
+  } else {
+    const v = c.v;
+    for (let i = 0; i < n; i++) points[i] = { key: keys[k[i]], value: storedNumber(v[i]), step: s[i], time: t[i] };
+  }
   return points;
 }
 

@@ -9,7 +9,7 @@ import os
 import subprocess
 from typing import Any, Dict, List, Optional
 
-from backend_helpers import CLI, ROOT, _tail, wait_for
+from backend_helpers import column_lists, CLI, ROOT, _tail, wait_for
 
 SCRIPT = os.path.join(ROOT, "scripts", "rabbitmq.sh")
 SOURCE_ID = "runwatch.amqp-source"
@@ -137,7 +137,7 @@ def read_log(store: str, run_id: str) -> List[Dict[str, Any]]:
         if ev["type"] == "metrics":
             cols = ev.get("cols")
             if cols is not None:
-                ev["points"] = [{"key": cols["keys"][k], "value": v, "step": s, "time": t} for k, v, s, t in zip(cols["k"], cols["v"], cols["s"], cols["t"])]
+                ev["points"] = [{"key": cols["keys"][k], "value": v, "step": s, "time": t} for k, v, s, t in zip(*column_lists(cols))]
             ev.setdefault("points", [])
             for p in ev["points"]:
                 v = p["value"]

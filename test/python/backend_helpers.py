@@ -21,6 +21,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CLIENT_DIR = os.path.join(ROOT, "clients", "python")
 CLI = os.path.join(ROOT, "dist", "collector-cli.js")
+if CLIENT_DIR not in sys.path:
+    sys.path.insert(0, CLIENT_DIR)
+from runwatch._protocol import column_lists  # noqa: E402 - the client, for reading stored frames
 BIN = os.path.dirname(sys.executable)
 
 # Generous: CI machines are small, shared and loaded; an MLflow server takes tens of seconds to import.
@@ -338,7 +341,7 @@ def read_log(store: str, run_id: str) -> List[Dict[str, Any]]:
         if ev["type"] == "metrics":
             cols = ev.get("cols")  # the columnar form the Python client sends, stored as received
             if cols is not None:
-                ev["points"] = [{"key": cols["keys"][k], "value": v, "step": s, "time": t} for k, v, s, t in zip(cols["k"], cols["v"], cols["s"], cols["t"])]
+                ev["points"] = [{"key": cols["keys"][k], "value": v, "step": s, "time": t} for k, v, s, t in zip(*column_lists(cols))]
             # A message that only says where keys were first logged carries no points.
             ev.setdefault("points", [])
             for p in ev["points"]:

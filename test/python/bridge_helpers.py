@@ -13,7 +13,7 @@ import struct
 import sys
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
-from backend_helpers import Runwatch, points_of, wait_for
+from backend_helpers import column_lists, Runwatch, points_of, wait_for
 
 
 def read_log(store: str, run_id: str) -> List[Dict[str, Any]]:
@@ -38,7 +38,7 @@ def read_log(store: str, run_id: str) -> List[Dict[str, Any]]:
         if ev["type"] == "metrics":
             cols = ev.get("cols")
             if cols is not None:
-                ev["points"] = [{"key": cols["keys"][k], "value": v, "step": s, "time": t} for k, v, s, t in zip(cols["k"], cols["v"], cols["s"], cols["t"])]
+                ev["points"] = [{"key": cols["keys"][k], "value": v, "step": s, "time": t} for k, v, s, t in zip(*column_lists(cols))]
             ev.setdefault("points", [])
         events.append(ev)
         pos = end

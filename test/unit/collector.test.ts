@@ -8,6 +8,7 @@ import type { RunRecord } from '../../src/api/types';
 import { spawn } from 'child_process';
 import { Collector } from '../../src/collector/collector';
 import { writeDiscovery } from '../../src/collector/discovery';
+import { packColumn } from '../../src/protocol/packedColumn';
 import { RunStore } from '../../src/store/runStore';
 import { ReliableClient, TestConnection, waitUntil } from './collectorTestClient';
 
@@ -226,7 +227,7 @@ describe('collector', function () {
     c.conn!.close();
   });
 
-  it('a columnar (cols) metrics frame gives the same points as the object form: through onDidAppend, a read, and a read after reopening the store', async () => {
+  it('a columnar (cols) metrics frame, with its columns as numbers or packed, gives the same points as the object form: through onDidAppend, a read, and a read after reopening the store', async () => {
     await startCollector();
     const seen = new Map<string, RunRecord[]>();
     store.onDidAppend((id, recs) => seen.set(id, [...(seen.get(id) ?? []), ...recs]));
@@ -247,6 +248,17 @@ describe('collector', function () {
     for (const [runId, body] of [
       ['as-objects', { points: objects }],
       ['as-cols', { cols, note: 'ignored' }],
+      [
+        'as-packed',
+        {
+          cols: {
+            ...cols,
+            v: packColumn([0.5, NaN, Infinity, -Infinity, 3e-4]),
+            s: packColumn(cols.s, 4),
+            t: packColumn(cols.t),
+          },
+        },
+      ],
     ] as const) {
       const c = new ReliableClient(runId, TOKEN);
       await c.connect(url);
@@ -256,7 +268,7 @@ describe('collector', function () {
     }
     const expected = objects.map((p) => ({ ...p, value: typeof p.value === 'number' ? p.value : Number(p.value) }));
     const pointsAt = (recs: RunRecord[]) => recs.flatMap((r) => (r.event.type === 'metrics' ? r.event.points : []));
-    for (const runId of ['as-objects', 'as-cols']) {
+    for (const runId of ['as-objects', 'as-cols', 'as-packed']) {
       assert.deepEqual(pointsAt(seen.get(runId) ?? []), expected, `${runId}: onDidAppend`);
       assert.deepEqual(pointsAt(await store.read(runId, 0, 10)), expected, `${runId}: read`);
     }
@@ -268,9 +280,10 @@ describe('collector', function () {
     // Reopened, and again with meta.json gone, so the summary is rebuilt by replaying the log.
     for (const dropMeta of [false, true]) {
       if (dropMeta)
-        for (const runId of ['as-objects', 'as-cols']) fs.rmSync(path.join(dir, 'runs', runId, 'meta.json'));
+        for (const runId of ['as-objects', 'as-cols', 'as-packed'])
+          fs.rmSync(path.join(dir, 'runs', runId, 'meta.json'));
       store = await RunStore.open(dir);
-      for (const runId of ['as-objects', 'as-cols']) {
+      for (const runId of ['as-objects', 'as-cols', 'as-packed']) {
         const recs = await store.read(runId, 0, 10);
         assert.deepEqual(
           pointsAt(recs),

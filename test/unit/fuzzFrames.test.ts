@@ -10,6 +10,7 @@ import * as v8 from 'v8';
 import * as vm from 'vm';
 import { Collector } from '../../src/collector/collector';
 import { parseFrame } from '../../src/collector/frames';
+import { packColumn } from '../../src/protocol/packedColumn';
 import * as v1 from '../../src/protocol/v1';
 import { RunStore } from '../../src/store/runStore';
 import { ReliableClient, TestConnection } from './collectorTestClient';
@@ -144,6 +145,13 @@ function randomCols(r: () => number): unknown {
   const s = Array.from({ length: len() }, () => (odd() ? pick([-1, 0.5, 2 ** 53, '1', null]) : Math.floor(r() * 1000)));
   const t = Array.from({ length: len() }, () => (odd() ? pick([-1, 'NaN', '1', null]) : 1700000000 + r()));
   const cols: Record<string, unknown> = { keys, k, v, s, t };
+  for (const name of ['v', 's', 't'] as const) {
+    // Sometimes packed: from the column's numbers when it holds only numbers, else a string of a length near it.
+    if (r() >= 0.2) continue;
+    const col = cols[name] as unknown[];
+    const nums = col.every((x) => typeof x === 'number') ? (col as number[]) : undefined;
+    cols[name] = nums && nums.length ? packColumn(nums, r() < 0.5 ? 4 : 8) : 'A'.repeat(Math.floor(r() * 20));
+  }
   if (r() < 0.02) delete cols[pick(['keys', 'k', 'v', 's', 't'])];
   return { type: 'metrics', runId: 'rc', seq: 1 + Math.floor(r() * 10), cols, ...(r() < 0.01 ? { points: [] } : {}) };
 }
@@ -278,7 +286,13 @@ describe('fuzz: frames', function () {
       [frame({ ...good, t: [1, 1, 'Infinity'] }), /cols\.t\[2\] must be seconds/],
       [frame({ ...good, t: [1, 1] }), /cols\.k, v, s and t must have the same length; got 3, 3, 3 and 2/],
       [frame({ ...good, k: [], v: [], s: [], t: [] }), /cols\.k is empty/],
-      [frame({ ...good, v: 'x' }), /cols\.v must be an array/],
+      [frame({ ...good, v: 'x' }), /cols\.v is packed but is not base64 of 3 little-endian float32 or float64 numbers/],
+      [frame({ ...good, v: 1 }), /cols\.v must be an array of values or a packed column, got 1/],
+      [frame({ ...good, s: packColumn([0, 0.5, 1]) }), /cols\.s\[1\] must be an integer from 0/],
+      [frame({ ...good, s: packColumn([0, 0, 1], 4).slice(0, -4) }), /cols\.s is packed but is not base64 of 3/],
+      [frame({ ...good, t: packColumn([1, -1, 2]) }), /cols\.t\[1\] must be seconds/],
+      [frame({ ...good, t: packColumn([1, 1, 2]).replace(/^./, '*') }), /cols\.t is packed but/],
+      [frame({ ...good, t: packColumn([1, 1]) }), /cols\.t is packed but is not base64 of 3/],
       [JSON.stringify({ type: 'metrics', runId: 'r', seq: 2, cols: [1] }), /"cols" must be an object/],
       [frame(good, { points: [{ key: 'a', value: 1, step: 0, time: 1 }] }), /exactly one of "points" and "cols"/],
       [JSON.stringify({ type: 'metrics', runId: 'r', seq: 2 }), /"points" must be an array .* \(or send "cols"\)/],
@@ -291,6 +305,28 @@ describe('fuzz: frames', function () {
       assert.equal(got.kind === 'error' && got.error.seq, 2);
       assert.equal(v1.Metrics.safeParse(JSON.parse(text)).success, false, `zod refuses it too: ${text}`);
     }
+    // Packed columns: float32 or float64 by their length; a packed value may be NaN or ±Infinity as it is.
+    const packed = {
+      ...good,
+      v: packColumn([0.1, NaN, -Infinity], 4),
+      s: packColumn([0, 0, 2 ** 53 - 1]),
+      t: packColumn([1, 1, 2]),
+    };
+    const p = parseFrame(frame(packed), { maxBatchPoints: 3 });
+    assert.deepEqual(p.kind === 'run' && p.event, {
+      type: 'metrics',
+      points: [
+        { key: 'a', value: Math.fround(0.1), step: 0, time: 1 },
+        { key: 'b', value: NaN, step: 0, time: 1 },
+        { key: 'b', value: -Infinity, step: 2 ** 53 - 1, time: 2 },
+      ],
+    });
+    const z = v1.Metrics.safeParse(JSON.parse(frame(packed)));
+    assert.ok(z.success);
+    assert.deepEqual(
+      z.success && v1.metricsPoints(z.data),
+      p.kind === 'run' && p.event.type === 'metrics' && p.event.points,
+    );
     const over = parseFrame(frame(good), { maxBatchPoints: 2 });
     assert.deepEqual(over.kind === 'error' && [over.error.code, over.error.seq], ['too_many_points', 2]);
   });

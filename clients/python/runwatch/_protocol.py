@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import math
 import operator
+import sys
 import time
+from base64 import b64decode as _b64decode, b64encode as _b64encode
 from array import array as _array
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -31,6 +33,7 @@ RUN_TYPES = ("run.start", "metrics", "params", "tags", "artifact", "log", "run.e
 ERROR_CODES = ("bad_json", "bad_message", "unknown_type", "not_authenticated", "unknown_run", "too_many_points", "storage", "internal", "seq_gap")
 # Errors that say "not held, send it again later": the message must be kept and resent.
 RESEND_CODES = frozenset({"storage", "internal", "unknown_run", "seq_gap"})
+_BIG_ENDIAN = sys.byteorder == "big"
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 WireNumber = Union[int, float, str]
@@ -145,16 +148,57 @@ def metrics_points(msg: Mapping[str, Any]) -> List[Point]:
     for i, key in enumerate(keys):
         _check_key(key, f"cols.keys[{i}]")
     _need(len(set(keys)) == len(keys), "cols.keys must be distinct")
-    for name, col in (("k", k), ("v", v), ("s", s), ("t", t)):
-        _need(isinstance(col, list) and len(col) >= 1, f"cols.{name} must be a non-empty array")
-    assert isinstance(k, list) and isinstance(v, list) and isinstance(s, list) and isinstance(t, list)
-    _need(len(k) == len(v) == len(s) == len(t), "cols.k, v, s and t must have the same length")
-    for i in range(len(k)):
+    _need(isinstance(k, list) and len(k) >= 1, "cols.k must be a non-empty array")
+    assert isinstance(k, list)
+    n = len(k)
+    packed_v = isinstance(v, str)
+    v, s, t = (unpack_column(c, n, f"cols.{name}") if isinstance(c, str) else c for name, c in (("v", v), ("s", s), ("t", t)))
+    for name, col in (("v", v), ("s", s), ("t", t)):
+        _need(isinstance(col, list) and len(col) >= 1, f"cols.{name} must be a non-empty array or a packed column")
+    assert isinstance(v, list) and isinstance(s, list) and isinstance(t, list)
+    _need(n == len(v) == len(s) == len(t), "cols.k, v, s and t must have the same length")
+    for i in range(n):
         _need(_is_int(k[i]) and 0 <= k[i] < len(keys), f"cols.k[{i}] must index cols.keys")
-        _need(_is_int(s[i]) and 0 <= s[i] <= MAX_STEP, f"cols.s[{i}] must be an integer 0 or more")
+        step = s[i]
+        if isinstance(step, float) and step.is_integer():  # packed: a float64 that holds an integer
+            step = int(step)
+        _need(_is_int(step) and 0 <= step <= MAX_STEP, f"cols.s[{i}] must be an integer 0 or more")
         _need(_is_time(t[i]), f"cols.t[{i}] must be seconds since the epoch")
-        out.append((keys[k[i]], decode_number(v[i]), s[i], float(t[i])))
+        out.append((keys[k[i]], v[i] if packed_v else decode_number(v[i]), step, float(t[i])))
     return out
+
+
+def pack_column(values: Sequence[float], code: str = "d") -> str:
+    """A packed column: base64 of little-endian float32 ("f") or float64 ("d") numbers."""
+    a = _array(code, values)
+    if _BIG_ENDIAN:
+        a.byteswap()
+    return _b64encode(a.tobytes()).decode("ascii")
+
+
+def column_lists(cols: Mapping[str, Any]) -> Tuple[List[Any], List[Any], List[Any], List[Any]]:
+    """The k, v, s and t columns of a stored or received `cols` as lists, packed ones decoded
+    (steps as ints; values as on the wire otherwise: NaN and ±Infinity as strings). Unchecked."""
+    k = cols["k"]
+    n = len(k)
+    v, s, t = (unpack_column(c, n, name) if isinstance(c, str) else c for name, c in (("v", cols["v"]), ("s", cols["s"]), ("t", cols["t"])))
+    if isinstance(cols["s"], str):
+        s = [int(x) for x in s]
+    return k, v, s, t
+
+
+def unpack_column(text: str, n: int, where: str) -> List[float]:
+    """The n numbers of a packed column (float32 or float64, by its length); raises ProtocolError."""
+    try:
+        raw = _b64decode(text, validate=True)
+    except ValueError:
+        raise ProtocolError(f"{where} is packed but is not base64") from None
+    _need(len(raw) in (4 * n, 8 * n), f"{where} is packed but holds {len(raw)} bytes, not {n} float32 or float64 numbers")
+    a = _array("f" if len(raw) == 4 * n else "d")
+    a.frombytes(raw)
+    if _BIG_ENDIAN:
+        a.byteswap()
+    return a.tolist()
 
 
 def parse_message(text: str) -> Dict[str, Any]:
@@ -202,9 +246,10 @@ def parse_message(text: str) -> Dict[str, Any]:
 class Columns:
     """One metrics frame being built, as JSON fragments: the keys once, then a column per field."""
 
-    __slots__ = ("index", "by_enc", "keys", "k", "v", "s", "t")
+    __slots__ = ("index", "by_enc", "keys", "k", "v", "s", "t", "packed")
 
     def __init__(self) -> None:
+        self.packed = False  # v, s and t each one packed column (a quoted fragment), not lists of numbers
         self.index: Dict[Any, str] = {}  # the name as logged -> its index, as text
         self.by_enc: Dict[str, str] = {}  # the encoded name -> its index
         self.keys: List[str] = []
@@ -215,6 +260,11 @@ class Columns:
 
 
 def metrics_text(run_id: str, seq: int, c: Columns) -> str:
+    if c.packed:
+        return (
+            f'{{"type":"metrics","runId":"{run_id}","seq":{seq},"cols":{{"keys":[{",".join(c.keys)}],'
+            f'"k":[{",".join(c.k)}],"v":{c.v[0]},"s":{c.s[0]},"t":{c.t[0]}}}}}'
+        )
     return (
         f'{{"type":"metrics","runId":"{run_id}","seq":{seq},"cols":{{"keys":[{",".join(c.keys)}],'
         f'"k":[{",".join(c.k)}],"v":[{",".join(c.v)}],"s":[{",".join(c.s)}],"t":[{",".join(c.t)}]}}}}'
@@ -315,7 +365,7 @@ class FrameEncoder:
             t = popleft()
             if data is None:
                 if fv:
-                    self._flush_fast(cols, fv, fe, fkey)
+                    self._end_fast(cols, fv, fe, fkey)
                     fv, fe = [], []
                 if cols.k:
                     out.append(self._frame(cols))
@@ -349,8 +399,13 @@ class FrameEncoder:
                     fe.append(t)
                     fkey = data
                     size += fast_bound
+                    room = min(left, max_points - len(cols.k), (max_bytes - size) // fast_bound)
+                    if room >= 8:  # what follows is mostly more of the same: taken in bulk
+                        taken, grown = self._take_fast(q, room, cols, fv, fe)
+                        left -= taken
+                        size += taken * fast_bound + grown
                     if len(cols.k) >= max_points or size >= max_bytes:
-                        self._flush_fast(cols, fv, fe, fkey)
+                        self._end_fast(cols, fv, fe, fkey)
                         fv, fe = [], []
                         if cols.k:
                             out.append(self._frame(cols))
@@ -437,10 +492,80 @@ class FrameEncoder:
                 cols.s.extend([senc] * pending)
                 cols.t.extend([tenc] * pending)
         if fv:
-            self._flush_fast(cols, fv, fe, fkey)
+            self._end_fast(cols, fv, fe, fkey)
         if cols.k:
             out.append(self._frame(cols))
         return out
+
+    @staticmethod
+    def _take_fast(q: Any, room: int, cols: Columns, fv: List[Any], fe: List[Any]) -> Tuple[int, int]:
+        """Takes up to `room` triples off `q` in C loops while they are DeferredScalar points (the rest goes
+        back): their key indexes to `cols.k`, values to `fv`, (step, time) pairs to `fe`. Returns how many
+        were taken and the bytes their new keys add. A key that cannot be encoded ends the run (the loop
+        item by item warns and skips it)."""
+        popleft = q.popleft
+        flat = [popleft() for _ in range(3 * room)]
+        data = flat[0::3]
+        first = data[0].__class__
+        n = 0
+        if issubclass(first, DeferredScalar) and not first.off:
+            classes = list(map(type, data))
+            n = room if classes.count(first) == room else next(i for i, c in enumerate(classes) if c is not first)
+        grown = 0
+        if n:
+            get = cols.index.get
+            kis = list(map(get, data[:n]))
+            while True:  # keys new to this frame
+                try:
+                    i = kis.index(None)
+                except ValueError:
+                    break
+                d = data[i]
+                kenc = d.kenc
+                if kenc is None:
+                    n = i
+                    del kis[i:]
+                    break
+                ki = cols.by_enc.get(kenc)
+                if ki is None:
+                    ki = str(len(cols.keys))
+                    cols.by_enc[kenc] = ki
+                    cols.keys.append(kenc)
+                    grown += len(kenc) + 1
+                cols.index[d] = ki
+                kis[i:] = map(get, data[i:n])
+            cols.k.extend(kis)
+            fv.extend(flat[1:3 * n:3])
+            fe.extend(flat[2:3 * n:3])
+        if n < room:
+            q.extendleft(reversed(flat[3 * n:]))
+        return n, grown
+
+    def _end_fast(self, cols: Columns, fv: List[Any], fw: List[Any], key: DeferredScalar) -> None:
+        """Formats the DeferredScalar points the frame ends with: packed columns when they are all its
+        points (no number formatted here, none parsed by the collector), else as numbers."""
+        n = len(fv)
+        if not n or n != len(cols.k):
+            self._flush_fast(cols, fv, fw, key)
+            return
+        try:
+            steps, walls = zip(*fw)
+            if min(steps) < 0 or max(steps) > MAX_STEP:  # skipped, warned: the text path does that
+                self._flush_fast(cols, fv, fw, key)
+                return
+            if 0.0 in walls:  # an event with no wall time: the time it is encoded, as the slow path does
+                now = _time()
+                walls = tuple(w or now for w in walls)
+            cols.v.append(f'"{pack_column(fv, "f")}"')  # float32 as the event file holds it
+            cols.s.append(f'"{pack_column(steps)}"')
+            cols.t.append(f'"{pack_column(walls)}"')
+            cols.packed = True
+        except Exception as e:  # noqa: BLE001 - these points are dropped, the frame goes on
+            del cols.k[len(cols.k) - n:]
+            cols.v.clear()
+            cols.s.clear()
+            cols.t.clear()
+            key.failed(e)
 
     def _flush_fast(self, cols: Columns, fv: List[Any], fw: List[Any], key: DeferredScalar) -> None:
         """Formats a run of DeferredScalar points (the last len(fv) of cols.k) at once, in C loops:

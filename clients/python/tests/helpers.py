@@ -20,6 +20,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 CLIENT_DIR = os.environ.get("RUNWATCH_TEST_CLIENT_DIR") or os.path.join(ROOT, "clients", "python")
 CLI = os.path.join(ROOT, "dist", "collector-cli.js")
 TSX = os.path.join(ROOT, "node_modules", ".bin", "tsx")
+if CLIENT_DIR not in sys.path:
+    sys.path.insert(0, CLIENT_DIR)
+from runwatch._protocol import column_lists  # noqa: E402 - the client under test, for reading stored frames
 
 # Generous: CI machines are small and shared.
 START_TIMEOUT = 60.0
@@ -149,8 +152,9 @@ def frame_points(msg: Dict[str, Any]) -> List[Dict[str, Any]]:
     if cols is None:
         return list(msg.get("points", []))  # a message may carry only `sources`
     keys = cols["keys"]
-    assert len(cols["k"]) == len(cols["v"]) == len(cols["s"]) == len(cols["t"]), f"columns of one length: {cols}"
-    return [{"key": keys[k], "value": v, "step": s, "time": t} for k, v, s, t in zip(cols["k"], cols["v"], cols["s"], cols["t"])]
+    k, v, s, t = column_lists(cols)  # packed columns decoded
+    assert len(k) == len(v) == len(s) == len(t), f"columns of one length: {cols}"
+    return [{"key": keys[k], "value": v, "step": s, "time": t} for k, v, s, t in zip(k, v, s, t)]
 
 
 def points_of(events: List[Dict[str, Any]], key: Optional[str] = None) -> List[Dict[str, Any]]:

@@ -63,6 +63,55 @@ def test_frames_the_client_encodes_parse_in_the_collector_with_the_same_points()
     assert [x["type"] for x in parsed][-2:] == ["params", "run.end"]
 
 
+def test_capture_points_go_packed_and_parse_in_the_collector_with_the_same_points() -> None:
+    """TensorBoard capture's points (DeferredScalar) travel in packed columns when a frame holds only
+    them, and as numbers when it also holds log() points; both parse alike on both sides."""
+    from array import array
+
+    warnings: List[str] = []
+    warn = lambda code, message: warnings.append(code)  # noqa: E731
+    enc = FrameEncoder("golden-run", warn, make_slow_value(warn), r)
+    enc.max_points = 50  # frames fill up in the middle of a bulk take
+    loss, acc, lr, bad = (_protocol.DeferredScalar(n) for n in ("loss", "ünï/acc", "lr", ""))
+    q: collections.deque = collections.deque()
+    want = []
+
+    def fast(key: Any, v: float, step: int, t: float) -> None:
+        q.extend((key, v, (step, t)))
+        if key is not bad and 0 <= step <= _protocol.MAX_STEP:
+            want.append((key.name, array("f", [v])[0], step, t or None))
+
+    for i in range(120):  # 2 keys, then a third from step 60 (a key new to a frame, mid-take)
+        fast(loss, 1 / (i + 3), i, 1732252800.25 + i)
+        fast(acc, -i * 1e-3, i, 1732252800.25 + i)
+        if i >= 60:
+            fast(lr, 3e38 if i == 61 else 0.1, 2**53 - 1 if i == 62 else i, 1732252800.25 + i)
+    fast(bad, 1.0, 200, 1.0)  # a name the protocol refuses: skipped, warned once
+    fast(loss, 0.5, -1, 1.0)  # a step the protocol refuses: skipped, warned once
+    fast(loss, 0.25, 201, 0.0)  # no wall time: the time it is encoded
+    for i in range(30):  # capture's points and log() points alternating: frames of numbers
+        fast(loss, 0.5 + i, 300 + i, 1732252900.5)
+        q.extend(({"x": float(i)}, 300 + i, 1732252900.5))
+        want.append(("x", float(i), 300 + i, 1732252900.5))
+    for i in range(20):  # a run of capture's points after a control message: packed again
+        if i == 0:
+            q.extend((None, {"type": "params", "runId": "golden-run", "params": {"lr": 0.1}}, 0.0))
+        fast(acc, float(i), 400 + i, 1732252950.5)
+    msgs = enc.encode(q, len(q) // 3)
+    assert sorted(set(warnings)) == ["key", "step"], warnings
+    metrics = [m for m in msgs if m.points]
+    packed = [isinstance(json.loads(m.text)["cols"]["v"], str) for m in metrics]
+    assert packed[0] and packed[-1] and not all(packed), packed
+    parsed = ts_parse([m.text for m in msgs])
+    assert [p["kind"] for p in parsed] == ["run"] * len(msgs), parsed
+    ts_points = [tuple(p) for x in parsed if x["type"] == "metrics" for p in x["points"]]
+    py_points = [pt for m in msgs for pt in parse_message(m.text).get("_points", [])]
+    assert [tuple(p) for p in py_points] == ts_points
+    assert len(ts_points) == len(want)
+    for got, (k, v, step, t) in zip(ts_points, want):
+        assert got[:3] == (k, v, step) and (got[3] == t if t is not None else got[3] > 1.7e9), (got, (k, v, step, t))
+
+
 def test_a_point_the_collector_refuses_is_refused_by_the_python_decoder_too() -> None:
     bad = [
         '{"type":"metrics","runId":"r","seq":2,"cols":{"keys":["a","a"],"k":[0],"v":[1],"s":[0],"t":[1]}}',
