@@ -185,7 +185,6 @@ async function importAndOpen(vs: VsCode, ws: string, dir: string, mode: Mode): P
 async function markdownPreview(vs: VsCode, ws: string, rep: number): Promise<number> {
   const name = `peer-${rep}.md`;
   const heading = `Markdown peer ${rep}`;
-  fs.writeFileSync(path.join(ws, name), `# ${heading}\n\nA webview of VS Code's own, for comparison.\n`);
   await vs.runCommand('View: Close All Editors');
   const page = vs.page;
   const input = page.locator('.quick-input-widget input.input');
@@ -210,9 +209,12 @@ async function markdownPreview(vs: VsCode, ws: string, rep: number): Promise<num
     'the Markdown preview drawn',
     async () => {
       for (const f of page.frames()) {
-        if (f.isDetached()) continue;
+        // The workbench's own page shows the file's text in its editor: only a webview's heading counts.
+        if (f.isDetached() || f === page.mainFrame()) continue;
         const ok = await f
-          .evaluate(`!!document.body && document.body.innerText.includes(${JSON.stringify(heading)})`)
+          .evaluate(
+            `[...document.querySelectorAll('h1')].some((h) => h.textContent.includes(${JSON.stringify(heading)}))`,
+          )
           .catch(() => false);
         if (ok) return Date.now();
       }
@@ -336,6 +338,13 @@ async function main(): Promise<void> {
       const old = Date.now() / 1000 - 7200;
       fs.utimesSync(path.join(d, file), old, old);
     }
+    for (let r = 0; r < PREVIEWS; r++) {
+      // Written now, so VS Code's file search has them long before they are opened.
+      fs.writeFileSync(
+        path.join(ws, `peer-${r}.md`),
+        `# Markdown peer ${r}\n\nA webview of VS Code's own, for comparison.\n`,
+      );
+    }
     const { rw, preview } = await runwatch(ws, dirs);
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     const tb: TbOpening[] = [];
@@ -362,7 +371,7 @@ async function main(): Promise<void> {
       const seen = m((o) => Math.min(o.total, o.followed ?? Infinity));
       return (
         `| ${label}${n} | ${ms(m((o) => o.row))} | ${ms(m((o) => o.click))} | ${ms(m((o) => o.total))} | ${ms(seen)} | ` +
-        `${Math.round(m((o) => o.firstStep)).toLocaleString('en')} | ${ms(m((o) => o.complete))} | ${verdict(seen)} |`
+        `${Math.round(m((o) => o.firstStep)).toLocaleString('en')} | ${ms(m((o) => o.complete))} | ${verdict(seen)}${mode === 'new' && preview.length ? ` (VS Code's own new webview: ${ms(median(preview))} ms, row below)` : ''} |`
       );
     };
     const retries = rw.map((o) => o.retries);
@@ -418,7 +427,11 @@ async function main(): Promise<void> {
         '16,000 points an append; the time to the last point did not grow (single openings without the pauses: ' +
         '1.8–3.5 s). On a new webview other than the first of a VS Code, 1–4 s of row click → first chart is VS ' +
         "Code's own set-up (its new service worker waits to activate; bench/results/dashboard-ux.md), the same with " +
-        'the import stopped; a dashboard left open takes the clicked run into its live page and skips it.',
+        "the import stopped; a dashboard left open takes the clicked run into its live page and skips it. VS Code's " +
+        'own Markdown preview, opened the same way in the same VS Code after the openings (its file opened, then ' +
+        `"Markdown: Open Preview" clicked in the palette), took ${ms(median(preview))} ms from the click to its heading: ` +
+        'a new webview in VS Code for the web does not show in under a second, whoever draws it, so no extension ' +
+        'meets the target in that case; the other two are what the target can judge.',
       '',
       '| peer | start → server answers (ms) | start → first chart drawn (ms) | start → last step served (ms) |',
       '|---|---:|---:|---:|',
