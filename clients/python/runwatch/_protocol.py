@@ -258,6 +258,16 @@ class Columns:
         self.s: List[str] = []
         self.t: List[str] = []
 
+    def key_index(self, kenc: str) -> Tuple[str, int]:
+        """The index (as text) of an encoded name among this frame's keys, added when new, and the bytes it added."""
+        ki = self.by_enc.get(kenc)
+        if ki is not None:
+            return ki, 0
+        ki = str(len(self.keys))
+        self.by_enc[kenc] = ki
+        self.keys.append(kenc)
+        return ki, len(kenc) + 1
+
 
 def metrics_text(run_id: str, seq: int, c: Columns) -> str:
     if c.packed:
@@ -387,12 +397,8 @@ class FrameEncoder:
                         if kenc is None:
                             self._warn("key", f"metric names are strings of 1 to 250 characters; {self._r(data.name)} was skipped.")
                             continue
-                        ki = cols.by_enc.get(kenc)
-                        if ki is None:
-                            ki = str(len(cols.keys))
-                            cols.by_enc[kenc] = ki
-                            cols.keys.append(kenc)
-                            size += len(kenc) + 1
+                        ki, grown = cols.key_index(kenc)
+                        size += grown
                         cols.index[data] = ki
                     cols.k.append(ki)
                     fv.append(step)
@@ -451,12 +457,8 @@ class FrameEncoder:
                         if kenc is None:
                             continue
                         # Two names that encode alike must share one entry: keys are distinct on the wire.
-                        ki = cols.by_enc.get(kenc)
-                        if ki is None:
-                            ki = str(len(cols.keys))
-                            cols.by_enc[kenc] = ki
-                            cols.keys.append(kenc)
-                            size += len(kenc) + 1
+                        ki, grown = cols.key_index(kenc)
+                        size += grown
                         index[k] = ki
                     tv = type(v)
                     if tv is float:
@@ -526,12 +528,8 @@ class FrameEncoder:
                     n = i
                     del kis[i:]
                     break
-                ki = cols.by_enc.get(kenc)
-                if ki is None:
-                    ki = str(len(cols.keys))
-                    cols.by_enc[kenc] = ki
-                    cols.keys.append(kenc)
-                    grown += len(kenc) + 1
+                ki, more = cols.key_index(kenc)
+                grown += more
                 cols.index[d] = ki
                 kis[i:] = map(get, data[i:n])
             cols.k.extend(kis)
