@@ -12,8 +12,8 @@ import math
 import operator
 import sys
 import time
-from base64 import b64decode as _b64decode, b64encode as _b64encode
 from array import array as _array
+from base64 import b64decode as _b64decode, b64encode as _b64encode
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 PROTOCOL_VERSION = 1
