@@ -35,6 +35,7 @@ import { promisify } from 'util';
 import * as zlib from 'zlib';
 import { chromium, Browser, BrowserServer, Frame, Locator, Page } from 'playwright-core';
 import { waitFor as pollUntil, type Check } from '../support/waitFor';
+import { unpackColumn } from '../../src/protocol/packedColumn';
 
 const execFileAsync = promisify(execFile);
 
@@ -611,11 +612,17 @@ export function readRunLog(
     if (zlib.crc32(payload) !== buf.readUInt32LE(pos + 4)) break;
     const rec = JSON.parse(payload.toString('utf8')) as { seq?: number; event: { type: string; [k: string]: unknown } };
     // A columnar metrics frame (what the Python client sends, stored as received) reads as its points.
-    const cols = rec.event.cols as { keys: string[]; k: number[]; v: unknown[]; s: number[]; t: number[] } | undefined;
+    // Its v, s and t may be packed (base64 of float32 or float64: TensorBoard capture's frames).
+    type Col = unknown[] | string;
+    const cols = rec.event.cols as { keys: string[]; k: number[]; v: Col; s: Col; t: Col } | undefined;
     if (rec.event.type === 'metrics' && cols) {
+      const n = cols.k.length;
+      const [v, s, t] = [cols.v, cols.s, cols.t].map((c) =>
+        typeof c === 'string' ? Array.from(unpackColumn(c, n) ?? []) : c,
+      );
       rec.event = {
         type: 'metrics',
-        points: cols.k.map((ki, i) => ({ key: cols.keys[ki], value: cols.v[i], step: cols.s[i], time: cols.t[i] })),
+        points: cols.k.map((ki, i) => ({ key: cols.keys[ki], value: v[i], step: s[i], time: t[i] })),
       };
     } else if (rec.event.type === 'metrics' && !Array.isArray(rec.event.points)) {
       // Only `sources` (where keys were first logged): no points.

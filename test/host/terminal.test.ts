@@ -13,6 +13,7 @@ import * as vscode from 'vscode';
 import WebSocket from 'ws';
 import type { RunwatchApiV1, RunwatchExports } from '../../src/api/types';
 import { waitFor } from './helpers';
+import { unpackColumn } from '../../src/protocol/packedColumn';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -25,15 +26,19 @@ function loggedPoints(storeDir: string, runId: string): { key: string; value: nu
     if (end > buf.length) break;
     const payload = buf.subarray(pos + 8, end);
     if (zlib.crc32(payload) !== buf.readUInt32LE(pos + 4)) break;
-    type Cols = { keys: string[]; k: number[]; v: number[]; s: number[] };
+    type Cols = { keys: string[]; k: number[]; v: number[] | string; s: number[] | string };
     const rec = JSON.parse(payload.toString('utf8')) as {
       event: { type: string; points?: { key: string; value: number; step: number }[]; cols?: Cols };
     };
     // The Python client sends the columnar form (`cols`), stored as received.
+    // Its v and s may be packed (base64 of float32 or float64).
     const c = rec.event.cols;
+    const col = (x: number[] | string, n: number) => (typeof x === 'string' ? (unpackColumn(x, n) ?? []) : x);
     if (rec.event.type === 'metrics')
       points.push(
-        ...(c ? c.k.map((ki, i) => ({ key: c.keys[ki], value: c.v[i], step: c.s[i] })) : (rec.event.points ?? [])),
+        ...(c
+          ? c.k.map((ki, i) => ({ key: c.keys[ki], value: col(c.v, c.k.length)[i], step: col(c.s, c.k.length)[i] }))
+          : (rec.event.points ?? [])),
       );
     pos = end;
   }
