@@ -34,7 +34,7 @@ export function packedRule(n: number): string {
   return `base64 of ${n} little-endian float32 or float64 numbers (${base64Length(4 * n)} or ${base64Length(8 * n)} characters)`;
 }
 
-/** Packs numbers as float64 (tests, and clients written in TypeScript). */
+/** Packs numbers as float64, or float32 with width 4 (tests, and clients written in TypeScript). */
 export function packColumn(values: readonly number[], width: 4 | 8 = 8): string {
   const arr = width === 4 ? new Float32Array(values) : new Float64Array(values);
   const bytes = new Uint8Array(arr.buffer);
