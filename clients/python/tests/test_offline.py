@@ -212,6 +212,32 @@ def test_the_sender_encodes_only_what_was_queued_when_it_started() -> None:
     assert len(q) == 3, "the item queued meanwhile waits for the next cycle"
 
 
+def test_capture_points_taken_in_bulk_stop_at_what_was_queued_and_keep_the_order() -> None:
+    """TensorBoard capture's points are taken off the queue in bulk: never past the items the
+    encoder was given, and what follows a run of them (a control, a log() call) keeps its place."""
+    from runwatch._protocol import DeferredScalar, parse_message
+
+    enc, q = _encoder()
+    loss = DeferredScalar("loss")
+    for i in range(100):
+        q.extend((loss, float(i), (i, 100.0 + i)))
+    q.extend((None, {"type": "params", "runId": "r1", "params": {"lr": 0.1}}, 0.0))
+    q.extend(({"acc": 0.5}, 100, 200.0))
+    for i in range(100, 110):
+        q.extend((loss, float(i), (i, 100.0 + i)))
+    out = enc.encode(q, 40)
+    assert [u.points for u in out] == [40] and len(q) == 3 * 72, "only the 40 items given"
+    out += enc.encode(q, len(q) // 3)
+    assert not q
+    kinds = [parse_message(u.text)["type"] for u in out]
+    assert kinds == ["metrics", "metrics", "params", "metrics"], kinds
+    points = [p for u in out for p in parse_message(u.text).get("_points", [])]
+    assert [(k, s) for k, _v, s, _t in points] == [("loss", i) for i in range(100)] + [("acc", 100)] + [("loss", i) for i in range(100, 110)]
+    assert all(v == float(s) and t == 100.0 + s for k, v, s, t in points if k == "loss")
+    texts = [u.text for u in out if u.points]
+    assert ['"v":"' in t for t in texts] == [True, True, False], "packed while a frame holds only capture's points"
+
+
 def test_metrics_go_out_in_the_columnar_form_split_by_the_points_and_bytes_limits() -> None:
     enc, q = _encoder()
 
