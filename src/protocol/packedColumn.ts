@@ -29,6 +29,11 @@ function swapped(out: Float32Array | Float64Array, bytes: Uint8Array, width: num
   return out;
 }
 
+/** A column's entries: an array as it is, a packed column decoded (undefined when it is not n numbers). */
+export function columnEntries<T>(col: readonly T[] | string, n: number): ArrayLike<T | number> | undefined {
+  return typeof col === 'string' ? unpackColumn(col, n) : col;
+}
+
 /** What a packed column must be, for error messages. */
 export function packedRule(n: number): string {
   return `base64 of ${n} little-endian float32 or float64 numbers (${base64Length(4 * n)} or ${base64Length(8 * n)} characters)`;

@@ -12,7 +12,7 @@
 // - Every field without `.optional()` or `.default()` is required.
 import { z } from 'zod';
 import { WIRE_NON_FINITE, decodeWireNumber } from '../common/wireNumber';
-import { packedRule, unpackColumn } from './packedColumn';
+import { columnEntries, packedRule, unpackColumn } from './packedColumn';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -220,7 +220,7 @@ export function metricsPoints(m: Metrics): { key: string; value: number; step: n
   if (m.cols) {
     const { keys, k } = m.cols;
     const n = k.length;
-    const col = (x: readonly (number | string)[] | string) => (typeof x === 'string' ? unpackColumn(x, n) : x) ?? [];
+    const col = (x: readonly (number | string)[] | string) => columnEntries(x, n) ?? [];
     const [v, s, t] = [col(m.cols.v), col(m.cols.s), col(m.cols.t)];
     return k.map((ki, i) => ({
       key: keys[ki],

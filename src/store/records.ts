@@ -2,7 +2,7 @@
 // strings) and how a run's summary is folded from its events. Pure functions, no I/O.
 import type { MetricPoint, RunEvent, RunSummary, SourceLocation } from '../api/types';
 import { decodeWireNumber, encodeWireNumber, type WireNumber } from '../common/wireNumber';
-import { unpackColumn } from '../protocol/packedColumn';
+import { columnEntries } from '../protocol/packedColumn';
 
 export function encodePayload(seq: number | undefined, event: RunEvent): Buffer {
   let ev: RunEvent = event;
@@ -71,7 +71,7 @@ function objectsToPoints(pts: StoredPoint[]): MetricPoint[] {
 
 /** A stored column as numbers (checked on the way in: a packed one decodes to k.length numbers). */
 function storedColumn(col: readonly number[] | string, n: number): ArrayLike<number> {
-  return typeof col === 'string' ? (unpackColumn(col, n) ?? new Float64Array(n).fill(NaN)) : col;
+  return columnEntries(col, n) ?? new Float64Array(n).fill(NaN);
 }
 
 function columnsToPoints(c: StoredColumns): MetricPoint[] {

@@ -35,7 +35,7 @@ import { promisify } from 'util';
 import * as zlib from 'zlib';
 import { chromium, Browser, BrowserServer, Frame, Locator, Page } from 'playwright-core';
 import { waitFor as pollUntil, type Check } from '../support/waitFor';
-import { unpackColumn } from '../../src/protocol/packedColumn';
+import { columnEntries } from '../../src/protocol/packedColumn';
 
 const execFileAsync = promisify(execFile);
 
@@ -617,9 +617,7 @@ export function readRunLog(
     const cols = rec.event.cols as { keys: string[]; k: number[]; v: Col; s: Col; t: Col } | undefined;
     if (rec.event.type === 'metrics' && cols) {
       const n = cols.k.length;
-      const [v, s, t] = [cols.v, cols.s, cols.t].map((c) =>
-        typeof c === 'string' ? Array.from(unpackColumn(c, n) ?? []) : c,
-      );
+      const [v, s, t] = [cols.v, cols.s, cols.t].map((c) => Array.from(columnEntries(c, n) ?? []));
       rec.event = {
         type: 'metrics',
         points: cols.k.map((ki, i) => ({ key: cols.keys[ki], value: v[i], step: s[i], time: t[i] })),

@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 import WebSocket from 'ws';
 import type { RunwatchApiV1, RunwatchExports } from '../../src/api/types';
 import { waitFor } from './helpers';
-import { unpackColumn } from '../../src/protocol/packedColumn';
+import { columnEntries } from '../../src/protocol/packedColumn';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -33,13 +33,11 @@ function loggedPoints(storeDir: string, runId: string): { key: string; value: nu
     // The Python client sends the columnar form (`cols`), stored as received.
     // Its v and s may be packed (base64 of float32 or float64).
     const c = rec.event.cols;
-    const col = (x: number[] | string, n: number) => (typeof x === 'string' ? (unpackColumn(x, n) ?? []) : x);
-    if (rec.event.type === 'metrics')
-      points.push(
-        ...(c
-          ? c.k.map((ki, i) => ({ key: c.keys[ki], value: col(c.v, c.k.length)[i], step: col(c.s, c.k.length)[i] }))
-          : (rec.event.points ?? [])),
-      );
+    if (rec.event.type === 'metrics' && c) {
+      const v = columnEntries(c.v, c.k.length) ?? [];
+      const s = columnEntries(c.s, c.k.length) ?? [];
+      points.push(...c.k.map((ki, i) => ({ key: c.keys[ki], value: v[i], step: s[i] })));
+    } else if (rec.event.type === 'metrics') points.push(...(rec.event.points ?? []));
     pos = end;
   }
   return points;

@@ -270,15 +270,10 @@ class Columns:
 
 
 def metrics_text(run_id: str, seq: int, c: Columns) -> str:
+    head = f'{{"type":"metrics","runId":"{run_id}","seq":{seq},"cols":{{"keys":[{",".join(c.keys)}],"k":[{",".join(c.k)}],'
     if c.packed:
-        return (
-            f'{{"type":"metrics","runId":"{run_id}","seq":{seq},"cols":{{"keys":[{",".join(c.keys)}],'
-            f'"k":[{",".join(c.k)}],"v":{c.v[0]},"s":{c.s[0]},"t":{c.t[0]}}}}}'
-        )
-    return (
-        f'{{"type":"metrics","runId":"{run_id}","seq":{seq},"cols":{{"keys":[{",".join(c.keys)}],'
-        f'"k":[{",".join(c.k)}],"v":[{",".join(c.v)}],"s":[{",".join(c.s)}],"t":[{",".join(c.t)}]}}}}'
-    )
+        return f'{head}"v":{c.v[0]},"s":{c.s[0]},"t":{c.t[0]}}}}}'
+    return f'{head}"v":[{",".join(c.v)}],"s":[{",".join(c.s)}],"t":[{",".join(c.t)}]}}}}'
 
 
 class Deferred:
@@ -321,6 +316,14 @@ def _fmt(n: int) -> str:
         if len(_fmts) < 256:
             _fmts[n] = f
     return f
+
+
+def _times_filled(walls: Sequence[float]) -> Sequence[float]:
+    """An event with no wall time (0.0) gets the time it is encoded, as a log() call's is taken when made."""
+    if 0.0 not in walls:
+        return walls
+    now = _time()
+    return [w or now for w in walls]
 
 
 Warn = Callable[[str, str], None]  # (once-only code, message)
@@ -387,8 +390,8 @@ class FrameEncoder:
                 continue
             if data.__class__ is not dict:
                 if isinstance(data, DeferredScalar):
-                    # (key, value, (step, time)): one point and no dict. Formatted in _flush_fast, a run
-                    # of them at once: here only its key index, value and (step, time) are kept.
+                    # (key, value, (step, time)): one point and no dict. Formatted in _end_fast (or
+                    # _flush_fast), a run of them at once: here only its key index, value and (step, time) are kept.
                     if data.off:
                         continue
                     ki = cols.index.get(data)
@@ -551,9 +554,7 @@ class FrameEncoder:
             if min(steps) < 0 or max(steps) > MAX_STEP:  # skipped, warned: the text path does that
                 self._flush_fast(cols, fv, fw, key)
                 return
-            if 0.0 in walls:  # an event with no wall time: the time it is encoded, as the slow path does
-                now = _time()
-                walls = tuple(w or now for w in walls)
+            walls = _times_filled(walls)
             cols.v.append(f'"{pack_column(fv, "f")}"')  # float32 as the event file holds it
             cols.s.append(f'"{pack_column(steps)}"')
             cols.t.append(f'"{pack_column(walls)}"')
@@ -585,9 +586,7 @@ class FrameEncoder:
                 n = len(keep)
                 if not n:
                     return
-            if 0.0 in walls:  # an event with no wall time: the time it is encoded, as the slow path does
-                now = _time()
-                walls = [w or now for w in walls]
+            walls = _times_filled(walls)
             fmt = _fmt(n)
             vtext = fmt % tuple(values)
             if "n" in vtext:  # inf or nan (never from capture's fast path): the protocol's strings
