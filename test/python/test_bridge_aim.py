@@ -7,8 +7,10 @@ the bridge is SIGKILLed mid-run."""
 from __future__ import annotations
 
 import collections
+import json
 import math
 import os
+import subprocess
 import sys
 
 import pytest
@@ -152,3 +154,32 @@ def test_batched_tracking_leaves_what_point_by_point_tracking_leaves(tmp_path) -
         return tree, values, refused
 
     assert traces(True) == traces(False)
+
+
+
+def test_a_run_shown_with_its_end_status_is_no_longer_active(tmp_path) -> None:
+    """A reader polling Aim (in its own process, as people do) between the bridge applying
+    `run.end` and closing the run must not see the end status on a run Aim calls active."""
+    sys.path.insert(0, CLIENT_DIR)
+    from runwatch.bridge.aim import AimTracker
+
+    repo = str(tmp_path / "aimrepo")
+    here = os.path.dirname(os.path.abspath(__file__))
+    reader = f"import sys, json; sys.path[:0] = {[CLIENT_DIR, here]!r}; from test_bridge_aim import read_aim; g = read_aim({repo!r}, 'run-end'); print(json.dumps([g['status'], g['active']]))"
+
+    def seen():
+        out = subprocess.run([sys.executable, "-c", reader], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return tuple(json.loads(out.stdout))
+
+    tracker = AimTracker({"repo": repo}, str(tmp_path / "state"))
+    run = {"runId": "run-end", "project": "p", "name": "n"}
+    r = tracker.open(run, {})
+    try:
+        tracker.apply(r, {"type": "metrics", "points": [{"key": "loss", "step": 0, "value": 1.0, "time": 100.0}]}, run, {}, lambda k, m: None)
+        assert seen() == (None, True)
+        tracker.apply(r, {"type": "run.end", "status": "failed", "time": 200.0}, run, {}, lambda k, m: None)
+        assert seen() == ("failed", False), "the end status is visible on a run Aim still calls active"
+    finally:
+        tracker.close(r)
+    assert seen() == ("failed", False)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from .core import Refuse, SdkMissing, Tracker, log, split_prefix, tag_labels
@@ -98,6 +99,11 @@ class AimTracker(Tracker):
         elif kind == "metrics":
             self._points(r, event.get("points") or [], refuse)
         elif kind == "run.end":
+            # Aim calls a run active until its end time is set, which `close` does a moment
+            # later: set it first, so a reader never sees the end status on an active run.
+            meta = getattr(r, "meta_run_tree", None)
+            if meta is not None:
+                meta["end_time"] = time.time()
             r["runwatch_status"] = event.get("status", "finished")
             r["runwatch_end_time"] = event.get("time")
 
